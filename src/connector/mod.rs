@@ -1,0 +1,105 @@
+//! Connectors: turn a source into a stream of raw records.
+//!
+//! A driver knows a transport (files of CSV, JSON or SAP IDoc XML today), not a vendor; vendors are
+//! connector profiles and mappings built on the drivers. Every driver yields [`RawRecord`]s, so the
+//! mapping stage never knows where a record came from. The record's key and change time are read
+//! by the mapping (`key:` and `changed_at:`), because one file may carry several kinds of record.
+
+pub mod csv;
+pub mod files;
+pub mod idoc;
+pub mod json;
+pub mod xml_json;
+
+use std::path::{Path, PathBuf};
+
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+/// One record as the source delivered it, before mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRecord {
+    /// Where the record was read: the file plus a position (`#3` for the third IDoc, `:12` for a
+    /// line), so an error or a quarantined record can be traced back to its origin.
+    pub origin: String,
+    /// The record as JSON (XML and CSV are turned into JSON by documented rules).
+    pub payload: serde_json::Value,
+}
+
+/// A driver's position in its source, stored with the batch that reached it, so the next run
+/// starts there. Opaque to everything but the driver that wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cursor(pub serde_json::Value);
+
+/// What a connector's stream yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pulled {
+    /// A record to map.
+    Record(RawRecord),
+    /// Every record before this point has been yielded: a run that stores them may store this
+    /// cursor with them.
+    Checkpoint(Cursor),
+}
+
+/// Why a driver could not deliver (more) records. The records before the error have been yielded
+/// and are processed; the error itself names the file and position. File drivers go on with the
+/// next file after an error, so one broken file never hides the good ones.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: malformed input at byte {offset}: {message}")]
+    Malformed {
+        path: PathBuf,
+        offset: u64,
+        message: String,
+    },
+    #[error("{path}:{line}: {message}")]
+    BadLine {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+    #[error("invalid file pattern `{pattern}`: {message}")]
+    Pattern { pattern: String, message: String },
+}
+
+/// An item of a connector's stream.
+pub type PullResult = Result<Pulled, ConnectorError>;
+
+/// A source of raw records.
+pub trait Connector: Send + Sync {
+    /// Streams the records changed since `since` (everything when `None`), with checkpoints
+    /// between them.
+    fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult>;
+}
+
+/// The settings of one driver, chosen by `driver:` in a source's config. Registered here, in one
+/// place, and matched exhaustively.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "driver", rename_all = "snake_case")]
+pub enum DriverConfig {
+    /// Delimited text files with a header row.
+    Csv(csv::CsvConfig),
+    /// JSON files: an array, an object with the records under a JSONPath, or JSON lines.
+    Json(json::JsonConfig),
+    /// SAP IDoc XML files as SAP's file port writes them, any number of IDocs per file.
+    Idoc(idoc::IdocConfig),
+}
+
+impl DriverConfig {
+    /// Builds the driver. `base` is the config file's folder, against which relative file
+    /// patterns resolve.
+    pub fn connector(&self, base: &Path) -> Box<dyn Connector> {
+        match self {
+            DriverConfig::Csv(c) => Box::new(csv::CsvConnector::new(c.clone(), base)),
+            DriverConfig::Json(c) => Box::new(json::JsonConnector::new(c.clone(), base)),
+            DriverConfig::Idoc(c) => Box::new(idoc::IdocConnector::new(c.clone(), base)),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Concord: integration middleware that joins CRM, ERP and SCM systems into one unified customer
+//! database of golden records, and emits every change as an event.
+//!
+//! The data path runs one way, one stage per module: [`connector`] → [`mapping`] → [`reconcile`]
+//! → [`store`] (with the outbox); [`sync`] drives a run through them.
+
+pub mod config;
+pub mod connector;
+pub mod mapping;
+pub mod model;
