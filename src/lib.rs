@@ -8,3 +8,5 @@ pub mod config;
 pub mod connector;
 pub mod mapping;
 pub mod model;
+pub mod reconcile;
+pub mod store;

@@ -1,2 +1,261 @@
-//! Configuration: one YAML file naming the store, the bus, the sources and the match rules.
+//! Configuration: one YAML file naming the store, the sources and the match rules.
+//!
+//! Relative paths in it (data files, mappings, the SQLite file) resolve against the config file's
+//! own folder, so a copied example runs from anywhere.
+
+pub mod env;
 pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::connector::DriverConfig;
+use crate::model::{self, EntityKind};
+use yaml::YamlError;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where golden records, cross-references, lineage, checkpoints, quarantine and the outbox live.
+    pub store: StoreConfig,
+    /// The systems records are pulled from, in the order a sync runs them.
+    pub sources: Vec<SourceConfig>,
+    /// How records of each entity are matched to existing golden records, per entity
+    /// (`customer`, `product`, `order`, `bom`); rules are tried in order.
+    #[serde(default, rename = "match")]
+    pub match_rules: BTreeMap<EntityKind, Vec<MatchRule>>,
+    /// The folder of the config file; relative paths resolve against it. Set by [`Config::load`].
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// The unified store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://concord.db` (a path relative to the config file, created when missing) or
+    /// `sqlite::memory:`.
+    pub url: String,
+}
+
+/// One source system.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceConfig {
+    /// A short unique name: it prefixes cross-references, lineage and checkpoints, so never rename
+    /// a source that has been synced.
+    pub name: String,
+    /// The transport and its settings, chosen by `driver:`.
+    #[serde(flatten)]
+    pub driver: DriverConfig,
+    /// Survivorship: when sources disagree on a field, the higher priority wins.
+    #[serde(default)]
+    pub priority: i32,
+    /// Mapping files for this source's records, tried in order.
+    pub mappings: Vec<PathBuf>,
+}
+
+/// A deterministic match rule: records whose normalized values of all `exact` fields are equal
+/// belong to the same golden record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRule {
+    /// The rule's name, shown in lineage and explanations.
+    pub rule: String,
+    /// Canonical fields compared after normalization (tax IDs: upper case, letters and digits only;
+    /// emails: lower case; GTINs: digits, padded to 14; anything else: trimmed, lower case, single
+    /// spaces). For list fields (`emails`, `phones`) any value in common is a match.
+    pub exact: Vec<String>,
+}
+
+/// A config that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+}
+
+impl Config {
+    /// Reads a config file: environment variables substituted, paths resolved, names checked.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| YamlError::at(path, 0, 0, format!("cannot read config: {e}")))?;
+        let text = env::interpolate(path, &text, |name| std::env::var(name).ok())?;
+        let mut config: Config = yaml::from_str(path, &text)?;
+        config.base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        config.check(path, &text)?;
+        for source in &mut config.sources {
+            for mapping in &mut source.mappings {
+                *mapping = config.base_dir.join(&*mapping);
+            }
+        }
+        Ok(config)
+    }
+
+    /// The source named `name`.
+    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// The match rules of one entity (none: every source record is its own golden record).
+    pub fn rules(&self, entity: EntityKind) -> &[MatchRule] {
+        self.match_rules
+            .get(&entity)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The store URL with a relative SQLite path resolved against the config's folder.
+    pub fn store_url(&self) -> String {
+        resolve_sqlite_url(&self.store.url, &self.base_dir)
+    }
+
+    fn check(&self, path: &Path, text: &str) -> Result<(), YamlError> {
+        let at = |key: &str, message: String| {
+            let (line, column) = yaml::locate_key(text, key).unwrap_or((0, 0));
+            YamlError::at(path, line, column, message)
+        };
+        if self.sources.is_empty() {
+            return Err(at("sources", "no sources configured".into()));
+        }
+        let mut names = std::collections::HashSet::new();
+        for source in &self.sources {
+            if !names.insert(source.name.as_str()) {
+                return Err(at(
+                    "name",
+                    format!("source `{}` is configured twice", source.name),
+                ));
+            }
+            if source.mappings.is_empty() {
+                return Err(at(
+                    "mappings",
+                    format!("source `{}` has no mappings", source.name),
+                ));
+            }
+        }
+        for (entity, rules) in &self.match_rules {
+            for rule in rules {
+                if rule.exact.is_empty() {
+                    return Err(at(
+                        "exact",
+                        format!("match rule `{}` compares no fields", rule.rule),
+                    ));
+                }
+                for field in &rule.exact {
+                    if !model::field_names(*entity).contains(&field.as_str()) {
+                        return Err(at(
+                            "exact",
+                            format!(
+                                "match rule `{}`: {entity} has no field `{field}` (fields: {})",
+                                rule.rule,
+                                model::field_names(*entity).join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Resolves the path of a `sqlite://` URL against `base` when it is relative; other URLs are
+/// returned unchanged.
+pub fn resolve_sqlite_url(url: &str, base: &Path) -> String {
+    let Some(rest) = url.strip_prefix("sqlite://") else {
+        return url.to_string();
+    };
+    let (file, query) = match rest.split_once('?') {
+        Some((file, query)) => (file, Some(query)),
+        None => (rest, None),
+    };
+    let resolved = if Path::new(file).is_absolute() {
+        PathBuf::from(file)
+    } else {
+        base.join(file)
+    };
+    match query {
+        Some(query) => format!("sqlite://{}?{query}", resolved.display()),
+        None => format!("sqlite://{}", resolved.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("concord.yaml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    const VALID: &str = r#"
+store: { url: "sqlite://data/concord.db" }
+sources:
+  - name: sap
+    driver: idoc
+    files: "inbound/*.xml"
+    priority: 10
+    mappings: [maps/debmas.yaml]
+match:
+  customer:
+    - { rule: vat, exact: [tax_id] }
+"#;
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::load(&write(dir.path(), VALID)).unwrap();
+        assert_eq!(
+            config.store_url(),
+            format!("sqlite://{}/data/concord.db", dir.path().display())
+        );
+        assert_eq!(
+            config.sources[0].mappings[0],
+            dir.path().join("maps/debmas.yaml")
+        );
+        assert_eq!(config.sources[0].priority, 10);
+        assert_eq!(config.rules(EntityKind::Customer)[0].exact, vec!["tax_id"]);
+        assert!(config.rules(EntityKind::Product).is_empty());
+    }
+
+    #[test]
+    fn a_misspelt_source_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = VALID.replace("priority: 10", "prioritty: 10");
+        let err = Config::load(&write(dir.path(), &text))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("prioritty"), "{err}");
+    }
+
+    #[test]
+    fn a_match_rule_on_an_unknown_field_names_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = VALID.replace("exact: [tax_id]", "exact: [vat_id]");
+        let err = Config::load(&write(dir.path(), &text))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("concord.yaml:12:"), "{err}");
+        assert!(err.contains("no field `vat_id`"), "{err}");
+    }
+
+    #[test]
+    fn other_store_urls_are_kept() {
+        assert_eq!(
+            resolve_sqlite_url("postgres://x/y", Path::new("/a")),
+            "postgres://x/y"
+        );
+        assert_eq!(
+            resolve_sqlite_url("sqlite:///abs.db", Path::new("/a")),
+            "sqlite:///abs.db"
+        );
+    }
+}

@@ -32,7 +32,10 @@ impl YamlError {
 /// Deserializes `text`, read from `path`, into `T`; errors carry the node's line and column.
 pub fn from_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, YamlError> {
     serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
         let message = strip_location(&e.to_string());
         YamlError::at(path, line, column, message)
     })
@@ -81,7 +84,11 @@ mod tests {
     fn unknown_key_reports_line_and_column() {
         let err = from_str::<Sample>(Path::new("x.yaml"), "name: a\nnmae: b\n").unwrap_err();
         assert_eq!((err.line, err.column), (2, 1));
-        assert!(err.to_string().starts_with("x.yaml:2:1: unknown field `nmae`"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("x.yaml:2:1: unknown field `nmae`"),
+            "{err}"
+        );
     }
 
     #[test]

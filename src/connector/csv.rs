@@ -28,7 +28,10 @@ pub struct CsvConnector {
 
 impl CsvConnector {
     pub fn new(config: CsvConfig, base: &Path) -> Self {
-        Self { config, base: base.to_path_buf() }
+        Self {
+            config,
+            base: base.to_path_buf(),
+        }
     }
 }
 
@@ -38,5 +41,9 @@ impl Connector for CsvConnector {
         todo!()
     }
 }
-fn default_delimiter() -> char { ',' }
-fn default_quote() -> char { '"' }
+fn default_delimiter() -> char {
+    ','
+}
+fn default_quote() -> char {
+    '"'
+}

@@ -12,7 +12,6 @@ use super::{Connector, Cursor, PullResult};
 pub struct IdocConfig {
     /// File path or glob, relative to the config file.
     pub files: String,
-
 }
 
 /// The `idoc` driver.
@@ -23,7 +22,10 @@ pub struct IdocConnector {
 
 impl IdocConnector {
     pub fn new(config: IdocConfig, base: &Path) -> Self {
-        Self { config, base: base.to_path_buf() }
+        Self {
+            config,
+            base: base.to_path_buf(),
+        }
     }
 }
 

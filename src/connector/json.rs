@@ -28,7 +28,10 @@ pub struct JsonConnector {
 
 impl JsonConnector {
     pub fn new(config: JsonConfig, base: &Path) -> Self {
-        Self { config, base: base.to_path_buf() }
+        Self {
+            config,
+            base: base.to_path_buf(),
+        }
     }
 }
 

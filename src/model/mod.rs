@@ -90,7 +90,10 @@ impl Canonical {
 
     /// Builds a record of `kind` from the JSON object a mapping produced; unknown or mistyped
     /// fields are an error that names the field, so a record with a bad value is quarantined.
-    pub fn from_fields(kind: EntityKind, fields: serde_json::Value) -> Result<Canonical, serde_json::Error> {
+    pub fn from_fields(
+        kind: EntityKind,
+        fields: serde_json::Value,
+    ) -> Result<Canonical, serde_json::Error> {
         Ok(match kind {
             EntityKind::Customer => Canonical::Customer(serde_json::from_value(fields)?),
             EntityKind::Product => Canonical::Product(serde_json::from_value(fields)?),

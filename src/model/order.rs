@@ -23,7 +23,11 @@ pub struct Order {
     pub currency: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "rust_decimal::serde::str_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
     pub total_amount: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<OrderLine>,
@@ -43,13 +47,25 @@ pub struct OrderLine {
     pub product_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "rust_decimal::serde::str_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
     pub quantity: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "rust_decimal::serde::str_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
     pub unit_price: Option<Decimal>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "rust_decimal::serde::str_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
     pub amount: Option<Decimal>,
 }
 
@@ -66,7 +82,11 @@ pub struct Bom {
     /// Alternative or usage such as SAP `STLAL`/`STLAN`, when a product has several BOMs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "rust_decimal::serde::str_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
     pub base_quantity: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_unit: Option<String>,
@@ -88,7 +108,11 @@ pub struct BomItem {
     /// The golden ID of the component, filled in by reconciliation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "rust_decimal::serde::str_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
     pub quantity: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,

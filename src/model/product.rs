@@ -16,7 +16,11 @@ pub struct Product {
     /// Base unit of measure, canonical (`pc`, `kg`, `m`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "rust_decimal::serde::str_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
     pub list_price: Option<Decimal>,
     /// ISO 4217 currency of the list price.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,162 @@
+//! The match step: which golden record a new source record belongs to.
+//!
+//! Deterministic rules today: records whose normalized key values are equal share a golden record.
+//! The step sees a whole batch at once (to look keys up in one query per rule, and so that two new
+//! records with the same key in one batch become one golden record); a scored, typo-tolerant rule
+//! slots in as another kind of rule here without changing the rest of reconciliation.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::config::MatchRule;
+use crate::model::{self, EntityKind};
+use crate::store::{Fields, MatchKeyWrite, Store, StoreError};
+
+use super::normalize::match_value;
+
+/// Separates the values of a rule over several fields inside one key.
+const FIELD_SEPARATOR: char = '\u{1f}';
+
+/// The normalized key values a record has under `rule`: one per value of a list field, the
+/// fields of a multi-field rule joined. Empty when a field is missing.
+pub fn rule_values(entity: EntityKind, rule: &MatchRule, record: &Fields) -> Vec<String> {
+    let mut combined: Vec<String> = vec![String::new()];
+    for (index, field) in rule.exact.iter().enumerate() {
+        let raw: Vec<&str> = match record.get(field) {
+            Some(serde_json::Value::String(s)) => vec![s.as_str()],
+            Some(serde_json::Value::Array(items)) if model::is_list_field(entity, field) => {
+                items.iter().filter_map(|v| v.as_str()).collect()
+            }
+            _ => Vec::new(),
+        };
+        let values: Vec<String> = raw
+            .into_iter()
+            .filter_map(|v| match_value(field, v))
+            .collect();
+        if values.is_empty() {
+            return Vec::new();
+        }
+        combined = combined
+            .iter()
+            .flat_map(|prefix| {
+                values.iter().map(move |value| {
+                    if index == 0 {
+                        value.clone()
+                    } else {
+                        format!("{prefix}{FIELD_SEPARATOR}{value}")
+                    }
+                })
+            })
+            .collect();
+    }
+    let mut seen = HashSet::new();
+    combined.retain(|v| seen.insert(v.clone()));
+    combined
+}
+
+/// Assigns golden IDs to one entity's records of a batch.
+pub struct Matcher<'a> {
+    entity: EntityKind,
+    rules: &'a [MatchRule],
+    /// Rule index → value → golden ID: from the store, then from this batch.
+    known: Vec<HashMap<String, String>>,
+    /// Key values written by this batch, to be stored with it.
+    pub writes: Vec<MatchKeyWrite>,
+}
+
+impl<'a> Matcher<'a> {
+    /// Prepares matching for `records`, looking their key values up in the store, one query per rule.
+    pub async fn prepare(
+        store: &dyn Store,
+        entity: EntityKind,
+        rules: &'a [MatchRule],
+        records: &[&Fields],
+    ) -> Result<Matcher<'a>, StoreError> {
+        let mut known = Vec::with_capacity(rules.len());
+        for rule in rules {
+            let values: HashSet<String> = records
+                .iter()
+                .flat_map(|r| rule_values(entity, rule, r))
+                .collect();
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            known.push(store.match_lookup(entity, &rule.rule, &values).await?);
+        }
+        Ok(Matcher {
+            entity,
+            rules,
+            known,
+            writes: Vec::new(),
+        })
+    }
+
+    /// The golden record a new source record belongs to, if any: the first rule with a known value
+    /// decides, in rule order.
+    pub fn find(&self, record: &Fields) -> Option<String> {
+        self.rules
+            .iter()
+            .zip(&self.known)
+            .find_map(|(rule, known)| {
+                rule_values(self.entity, rule, record)
+                    .iter()
+                    .find_map(|value| known.get(value).cloned())
+            })
+    }
+
+    /// Records that `record` belongs to `golden_id`, so later records of the batch with the same
+    /// key values match it and the values are stored. A value that already names another golden
+    /// record keeps it.
+    pub fn register(&mut self, record: &Fields, golden_id: &str) {
+        for (rule, known) in self.rules.iter().zip(self.known.iter_mut()) {
+            for value in rule_values(self.entity, rule, record) {
+                if known.contains_key(&value) {
+                    continue;
+                }
+                known.insert(value.clone(), golden_id.to_string());
+                self.writes.push(MatchKeyWrite {
+                    entity: self.entity,
+                    rule: rule.rule.clone(),
+                    value,
+                    golden_id: golden_id.to_string(),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(fields: &[&str]) -> MatchRule {
+        MatchRule {
+            rule: "r".into(),
+            exact: fields.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn list_fields_give_one_value_each() {
+        let record = json!({"emails": ["A@x.de", "b@x.de", "a@x.de"]})
+            .as_object()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            rule_values(EntityKind::Customer, &rule(&["emails"]), &record),
+            vec!["a@x.de", "b@x.de"]
+        );
+    }
+
+    #[test]
+    fn multi_field_rules_need_every_field() {
+        let record = json!({"name": "Acme", "tax_id": "de 1"})
+            .as_object()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            rule_values(EntityKind::Customer, &rule(&["tax_id", "name"]), &record),
+            vec![format!("DE1{FIELD_SEPARATOR}acme")]
+        );
+        let partial = json!({"name": "Acme"}).as_object().unwrap().clone();
+        assert!(rule_values(EntityKind::Customer, &rule(&["tax_id", "name"]), &partial).is_empty());
+    }
+}

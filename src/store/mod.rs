@@ -1,0 +1,299 @@
+//! The unified store: golden records with versions and lineage, cross-references, sync runs,
+//! checkpoints, quarantine and the outbox.
+//!
+//! A trait with one implementation per engine (SQLite today; PostgreSQL next), not sqlx's `Any`
+//! driver, so each engine can use its own fast paths. A sync batch, its checkpoint and its outbox
+//! rows are written by one [`Store::commit`], in one transaction.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::model::EntityKind;
+
+/// A canonical record's fields, as stored and published.
+pub type Fields = Map<String, Value>;
+
+/// A store operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store {url}: {source}")]
+    Open {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("store: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("store schema migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("store holds a value it cannot read: {0}")]
+    Corrupt(String),
+    #[error("unsupported store URL `{0}`: use sqlite://PATH")]
+    Unsupported(String),
+}
+
+/// Where one field of a golden record came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldSource {
+    pub source: String,
+    pub key: String,
+    /// The source's own change time of the record, when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<DateTime<Utc>>,
+}
+
+/// Field name → the source record that supplied the golden value.
+pub type Lineage = BTreeMap<String, FieldSource>;
+
+/// What the store knows of one source record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XrefHit {
+    pub golden_id: String,
+    /// Hash of the record as last mapped; an equal hash means nothing changed.
+    pub content_hash: Vec<u8>,
+}
+
+/// One source record that belongs to a golden record, in its last mapped form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contributor {
+    pub source: String,
+    pub key: String,
+    pub record: Fields,
+    pub changed_at: Option<DateTime<Utc>>,
+    pub deleted: bool,
+    /// File and position (or URL) the record was last read from.
+    pub origin: String,
+}
+
+/// A golden record with the source records it is built from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoldenState {
+    pub id: String,
+    pub entity: EntityKind,
+    pub version: i64,
+    pub record: Fields,
+    pub lineage: Lineage,
+    pub deleted: bool,
+    pub contributors: Vec<Contributor>,
+}
+
+/// A source record to insert or replace in the cross-reference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XrefWrite {
+    pub source: String,
+    pub entity: EntityKind,
+    pub key: String,
+    pub golden_id: String,
+    pub content_hash: Vec<u8>,
+    pub record: Fields,
+    pub changed_at: Option<DateTime<Utc>>,
+    pub deleted: bool,
+    pub origin: String,
+}
+
+/// A normalized match-key value that now points at a golden record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchKeyWrite {
+    pub entity: EntityKind,
+    pub rule: String,
+    pub value: String,
+    pub golden_id: String,
+}
+
+/// A new version of a golden record (version 1 creates it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoldenWrite {
+    pub id: String,
+    pub entity: EntityKind,
+    pub version: i64,
+    pub record: Fields,
+    pub lineage: Lineage,
+    pub deleted: bool,
+    /// The fields whose values differ from the previous version.
+    pub changed: Vec<String>,
+}
+
+/// What happened to a golden record; the second half of an event's routing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Created => "created",
+            Operation::Updated => "updated",
+            Operation::Deleted => "deleted",
+        }
+    }
+}
+
+/// A change event, written to the outbox with the change it reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique and stable: consumers de-duplicate on it.
+    pub event_id: String,
+    pub entity: EntityKind,
+    pub operation: Operation,
+    pub golden_id: String,
+    pub version: i64,
+    pub changed: Vec<String>,
+    /// The golden record after the change.
+    pub record: Fields,
+    /// The sources of the changed fields.
+    pub sources: Lineage,
+    pub at: DateTime<Utc>,
+}
+
+/// An outbox row: an event with its position and whether it has been published.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEvent {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub event: Event,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// A record that could not be mapped.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuarantineEntry {
+    pub source: String,
+    pub origin: String,
+    pub key: Option<String>,
+    pub mapping: Option<String>,
+    pub reason: String,
+    pub payload: Value,
+}
+
+/// A quarantined record as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredQuarantine {
+    pub id: i64,
+    pub run_id: i64,
+    #[serde(flatten)]
+    pub entry: QuarantineEntry,
+    pub at: DateTime<Utc>,
+}
+
+/// One version of a golden record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersionRow {
+    pub version: i64,
+    pub record: Fields,
+    pub lineage: Lineage,
+    pub changed: Vec<String>,
+    pub deleted: bool,
+    pub run_id: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// Everything one batch changes, committed in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    pub run_id: i64,
+    pub source: String,
+    pub xrefs: Vec<XrefWrite>,
+    pub match_keys: Vec<MatchKeyWrite>,
+    pub goldens: Vec<GoldenWrite>,
+    pub events: Vec<Event>,
+    pub quarantine: Vec<QuarantineEntry>,
+    /// The source's cursor after this batch, when the batch reached a checkpoint.
+    pub checkpoint: Option<Value>,
+}
+
+impl Batch {
+    /// True when committing would write nothing.
+    pub fn is_empty(&self) -> bool {
+        self.xrefs.is_empty()
+            && self.match_keys.is_empty()
+            && self.goldens.is_empty()
+            && self.events.is_empty()
+            && self.quarantine.is_empty()
+            && self.checkpoint.is_none()
+    }
+}
+
+/// How a sync run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Succeeded,
+    Failed,
+}
+
+/// Row counts, for summaries and tests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Counts {
+    /// Live (not deleted, not merged away) golden records per entity.
+    pub golden: BTreeMap<String, i64>,
+    pub versions: i64,
+    pub xrefs: i64,
+    pub events: i64,
+    pub unpublished_events: i64,
+    pub quarantined: i64,
+}
+
+/// The store's operations. Every method is one statement or one transaction.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Records the start of a sync run of `source`; returns its ID.
+    async fn begin_run(&self, source: &str, full: bool) -> Result<i64, StoreError>;
+    /// Records how a run ended, with its counters.
+    async fn finish_run(
+        &self,
+        run_id: i64,
+        status: RunStatus,
+        stats: &Value,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// The cursor last committed for `source`.
+    async fn checkpoint(&self, source: &str) -> Result<Option<Value>, StoreError>;
+    /// Looks up source records by key.
+    async fn xref_lookup(
+        &self,
+        source: &str,
+        entity: EntityKind,
+        keys: &[&str],
+    ) -> Result<HashMap<String, XrefHit>, StoreError>;
+    /// Looks up normalized match-key values of one rule; returns value → golden ID.
+    async fn match_lookup(
+        &self,
+        entity: EntityKind,
+        rule: &str,
+        values: &[&str],
+    ) -> Result<HashMap<String, String>, StoreError>;
+    /// Loads golden records with their contributors; unknown IDs are left out.
+    async fn load_goldens(&self, ids: &[&str]) -> Result<Vec<GoldenState>, StoreError>;
+    /// Writes a batch, its checkpoint and its events in one transaction.
+    async fn commit(&self, batch: &Batch) -> Result<(), StoreError>;
+    /// The version history of a golden record, oldest first.
+    async fn history(&self, id: &str) -> Result<Vec<VersionRow>, StoreError>;
+    /// Outbox events in order, from `after_seq` on, at most `limit`.
+    async fn events(&self, after_seq: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Quarantined records, newest first, at most `limit`.
+    async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError>;
+    /// Row counts.
+    async fn counts(&self) -> Result<Counts, StoreError>;
+    /// IDs of the live golden records of one entity, for listings and tests.
+    async fn golden_ids(&self, entity: EntityKind, limit: i64) -> Result<Vec<String>, StoreError>;
+}
+
+/// Opens the store a URL names, creating and migrating it when needed.
+pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Box::new(SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::Unsupported(url.to_string()))
+    }
+}

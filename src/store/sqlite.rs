@@ -1,0 +1,496 @@
+//! The embedded store: one SQLite file in WAL mode.
+//!
+//! Writes go in multi-row `INSERT`s of up to [`ROWS_PER_STATEMENT`] rows inside one transaction per
+//! batch: one statement per row is several times slower on SQLite (see DESIGN.md). Key lookups pass
+//! their keys as one JSON array expanded by `json_each`, so a batch needs one query per table.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+use super::{
+    Batch, Contributor, Counts, Event, Fields, GoldenState, Lineage, Operation, QuarantineEntry,
+    RunStatus, Store, StoreError, StoredEvent, StoredQuarantine, VersionRow, XrefHit,
+};
+use crate::model::EntityKind;
+
+/// Rows per multi-row `INSERT`; keeps every statement well under SQLite's bound-parameter limit.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// A SQLite-backed [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) and migrates the database at `url` (`sqlite://PATH` or
+    /// `sqlite::memory:`).
+    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        let open_error = |source| StoreError::Open {
+            url: url.to_string(),
+            source,
+        };
+        let in_memory = url.contains(":memory:");
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(open_error)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(false);
+        if let Some(parent) = options
+            .get_filename()
+            .parent()
+            .filter(|p| !in_memory && !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|e| open_error(sqlx::Error::Io(e)))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if in_memory { 1 } else { 4 })
+            .connect_with(options)
+            .await
+            .map_err(open_error)?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    Value::Array(
+        items
+            .into_iter()
+            .map(|s| Value::String(s.to_string()))
+            .collect(),
+    )
+    .to_string()
+}
+
+fn to_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
+}
+
+fn from_text<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn time_text(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("time `{text}`: {e}")))
+}
+
+fn parse_entity(text: &str) -> Result<EntityKind, StoreError> {
+    EntityKind::parse(text).ok_or_else(|| StoreError::Corrupt(format!("entity `{text}`")))
+}
+
+fn parse_operation(text: &str) -> Result<Operation, StoreError> {
+    from_text(&format!("\"{text}\""), "operation")
+}
+
+fn contributor(row: &SqliteRow) -> Result<(String, Contributor), StoreError> {
+    let changed_at: Option<String> = row.try_get("changed_at")?;
+    Ok((
+        row.try_get("golden_id")?,
+        Contributor {
+            source: row.try_get("source")?,
+            key: row.try_get("source_key")?,
+            record: from_text(row.try_get("record")?, "xref record")?,
+            changed_at: changed_at.as_deref().map(parse_time).transpose()?,
+            deleted: row.try_get("deleted")?,
+            origin: row.try_get("origin")?,
+        },
+    ))
+}
+
+fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
+    let published_at: Option<String> = row.try_get("published_at")?;
+    Ok(StoredEvent {
+        seq: row.try_get("seq")?,
+        event: Event {
+            event_id: row.try_get("event_id")?,
+            entity: parse_entity(row.try_get("entity")?)?,
+            operation: parse_operation(row.try_get("operation")?)?,
+            golden_id: row.try_get("golden_id")?,
+            version: row.try_get("version")?,
+            changed: from_text(row.try_get("changed")?, "event changed fields")?,
+            record: from_text(row.try_get("record")?, "event record")?,
+            sources: from_text(row.try_get("sources")?, "event sources")?,
+            at: parse_time(row.try_get("at")?)?,
+        },
+        published_at: published_at.as_deref().map(parse_time).transpose()?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn begin_run(&self, source: &str, full: bool) -> Result<i64, StoreError> {
+        let row = sqlx::query("INSERT INTO sync_run (source, full_sync, started_at, status) VALUES (?, ?, ?, 'running') RETURNING id")
+            .bind(source)
+            .bind(full)
+            .bind(time_text(&Utc::now()))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    async fn finish_run(
+        &self,
+        run_id: i64,
+        status: RunStatus,
+        stats: &Value,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let status = match status {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+        };
+        sqlx::query(
+            "UPDATE sync_run SET finished_at = ?, status = ?, stats = ?, error = ? WHERE id = ?",
+        )
+        .bind(time_text(&Utc::now()))
+        .bind(status)
+        .bind(stats.to_string())
+        .bind(error)
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn checkpoint(&self, source: &str) -> Result<Option<Value>, StoreError> {
+        let row = sqlx::query("SELECT cursor FROM checkpoint WHERE source = ?")
+            .bind(source)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| from_text(r.try_get("cursor")?, "checkpoint"))
+            .transpose()
+    }
+
+    async fn xref_lookup(
+        &self,
+        source: &str,
+        entity: EntityKind,
+        keys: &[&str],
+    ) -> Result<HashMap<String, XrefHit>, StoreError> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query(
+            "SELECT source_key, golden_id, content_hash FROM xref \
+             WHERE source = ? AND entity = ? AND source_key IN (SELECT value FROM json_each(?))",
+        )
+        .bind(source)
+        .bind(entity.as_str())
+        .bind(json_array(keys.iter().copied()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("source_key")?,
+                    XrefHit {
+                        golden_id: row.try_get("golden_id")?,
+                        content_hash: row.try_get("content_hash")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn match_lookup(
+        &self,
+        entity: EntityKind,
+        rule: &str,
+        values: &[&str],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        if values.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query(
+            "SELECT value, golden_id FROM match_key \
+             WHERE entity = ? AND rule = ? AND value IN (SELECT value FROM json_each(?))",
+        )
+        .bind(entity.as_str())
+        .bind(rule)
+        .bind(json_array(values.iter().copied()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("value")?, row.try_get("golden_id")?)))
+            .collect()
+    }
+
+    async fn load_goldens(&self, ids: &[&str]) -> Result<Vec<GoldenState>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids_json = json_array(ids.iter().copied());
+        let golden_rows = sqlx::query(
+            "SELECT id, entity, version, record, lineage, deleted FROM golden \
+             WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(&ids_json)
+        .fetch_all(&self.pool)
+        .await?;
+        let xref_rows = sqlx::query(
+            "SELECT golden_id, source, source_key, record, changed_at, deleted, origin FROM xref \
+             WHERE golden_id IN (SELECT value FROM json_each(?)) ORDER BY source, source_key",
+        )
+        .bind(&ids_json)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut contributors: HashMap<String, Vec<Contributor>> = HashMap::new();
+        for row in &xref_rows {
+            let (golden_id, contributor) = contributor(row)?;
+            contributors.entry(golden_id).or_default().push(contributor);
+        }
+        golden_rows
+            .iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Ok(GoldenState {
+                    entity: parse_entity(row.try_get("entity")?)?,
+                    version: row.try_get("version")?,
+                    record: from_text(row.try_get("record")?, "golden record")?,
+                    lineage: from_text::<Lineage>(row.try_get("lineage")?, "lineage")?,
+                    deleted: row.try_get("deleted")?,
+                    contributors: contributors.remove(&id).unwrap_or_default(),
+                    id,
+                })
+            })
+            .collect()
+    }
+
+    async fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
+        let now = time_text(&Utc::now());
+        let mut tx = self.pool.begin().await?;
+        for rows in batch.xrefs.chunks(ROWS_PER_STATEMENT) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO xref (source, entity, source_key, golden_id, content_hash, record, changed_at, deleted, origin, run_id, updated_at) ",
+            );
+            query.push_values(rows, |mut b, x| {
+                b.push_bind(&x.source)
+                    .push_bind(x.entity.as_str())
+                    .push_bind(&x.key)
+                    .push_bind(&x.golden_id)
+                    .push_bind(&x.content_hash)
+                    .push_bind(to_text(&x.record))
+                    .push_bind(x.changed_at.as_ref().map(time_text))
+                    .push_bind(x.deleted)
+                    .push_bind(&x.origin)
+                    .push_bind(batch.run_id)
+                    .push_bind(&now);
+            });
+            query.push(
+                " ON CONFLICT (source, entity, source_key) DO UPDATE SET golden_id = excluded.golden_id, \
+                 content_hash = excluded.content_hash, record = excluded.record, changed_at = excluded.changed_at, \
+                 deleted = excluded.deleted, origin = excluded.origin, run_id = excluded.run_id, updated_at = excluded.updated_at",
+            );
+            query.build().execute(&mut *tx).await?;
+        }
+        for rows in batch.match_keys.chunks(ROWS_PER_STATEMENT) {
+            let mut query: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT INTO match_key (entity, rule, value, golden_id) ");
+            query.push_values(rows, |mut b, k| {
+                b.push_bind(k.entity.as_str())
+                    .push_bind(&k.rule)
+                    .push_bind(&k.value)
+                    .push_bind(&k.golden_id);
+            });
+            query.push(" ON CONFLICT (entity, rule, value) DO NOTHING");
+            query.build().execute(&mut *tx).await?;
+        }
+        for rows in batch.goldens.chunks(ROWS_PER_STATEMENT) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO golden (id, entity, version, record, lineage, deleted, created_at, updated_at) ",
+            );
+            query.push_values(rows, |mut b, g| {
+                b.push_bind(&g.id)
+                    .push_bind(g.entity.as_str())
+                    .push_bind(g.version)
+                    .push_bind(to_text(&g.record))
+                    .push_bind(to_text(&g.lineage))
+                    .push_bind(g.deleted)
+                    .push_bind(&now)
+                    .push_bind(&now);
+            });
+            query.push(
+                " ON CONFLICT (id) DO UPDATE SET version = excluded.version, record = excluded.record, \
+                 lineage = excluded.lineage, deleted = excluded.deleted, updated_at = excluded.updated_at",
+            );
+            query.build().execute(&mut *tx).await?;
+
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO golden_version (id, version, record, lineage, changed, deleted, run_id, at) ",
+            );
+            query.push_values(rows, |mut b, g| {
+                b.push_bind(&g.id)
+                    .push_bind(g.version)
+                    .push_bind(to_text(&g.record))
+                    .push_bind(to_text(&g.lineage))
+                    .push_bind(to_text(&g.changed))
+                    .push_bind(g.deleted)
+                    .push_bind(batch.run_id)
+                    .push_bind(&now);
+            });
+            query.build().execute(&mut *tx).await?;
+        }
+        for rows in batch.events.chunks(ROWS_PER_STATEMENT) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO outbox (event_id, entity, operation, golden_id, version, changed, record, sources, at) ",
+            );
+            query.push_values(rows, |mut b, e| {
+                b.push_bind(&e.event_id)
+                    .push_bind(e.entity.as_str())
+                    .push_bind(e.operation.as_str())
+                    .push_bind(&e.golden_id)
+                    .push_bind(e.version)
+                    .push_bind(to_text(&e.changed))
+                    .push_bind(to_text(&e.record))
+                    .push_bind(to_text(&e.sources))
+                    .push_bind(time_text(&e.at));
+            });
+            query.build().execute(&mut *tx).await?;
+        }
+        for rows in batch.quarantine.chunks(ROWS_PER_STATEMENT) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO quarantine (run_id, source, origin, source_key, mapping, reason, payload, at) ",
+            );
+            query.push_values(rows, |mut b, q| {
+                b.push_bind(batch.run_id)
+                    .push_bind(&q.source)
+                    .push_bind(&q.origin)
+                    .push_bind(&q.key)
+                    .push_bind(&q.mapping)
+                    .push_bind(&q.reason)
+                    .push_bind(q.payload.to_string())
+                    .push_bind(&now);
+            });
+            query.build().execute(&mut *tx).await?;
+        }
+        if let Some(cursor) = &batch.checkpoint {
+            sqlx::query(
+                "INSERT INTO checkpoint (source, cursor, run_id, updated_at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, run_id = excluded.run_id, updated_at = excluded.updated_at",
+            )
+            .bind(&batch.source)
+            .bind(cursor.to_string())
+            .bind(batch.run_id)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn history(&self, id: &str) -> Result<Vec<VersionRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT version, record, lineage, changed, deleted, run_id, at FROM golden_version WHERE id = ? ORDER BY version",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(VersionRow {
+                    version: row.try_get("version")?,
+                    record: from_text::<Fields>(row.try_get("record")?, "version record")?,
+                    lineage: from_text(row.try_get("lineage")?, "version lineage")?,
+                    changed: from_text(row.try_get("changed")?, "version changed fields")?,
+                    deleted: row.try_get("deleted")?,
+                    run_id: row.try_get("run_id")?,
+                    at: parse_time(row.try_get("at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn events(&self, after_seq: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, event_id, entity, operation, golden_id, version, changed, record, sources, at, published_at \
+             FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, run_id, source, origin, source_key, mapping, reason, payload, at FROM quarantine ORDER BY id DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredQuarantine {
+                    id: row.try_get("id")?,
+                    run_id: row.try_get("run_id")?,
+                    entry: QuarantineEntry {
+                        source: row.try_get("source")?,
+                        origin: row.try_get("origin")?,
+                        key: row.try_get("source_key")?,
+                        mapping: row.try_get("mapping")?,
+                        reason: row.try_get("reason")?,
+                        payload: from_text(row.try_get("payload")?, "quarantined payload")?,
+                    },
+                    at: parse_time(row.try_get("at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        let mut counts = Counts::default();
+        let rows = sqlx::query(
+            "SELECT entity, COUNT(*) AS n FROM golden WHERE deleted = 0 AND redirect_to IS NULL GROUP BY entity",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &rows {
+            counts
+                .golden
+                .insert(row.try_get("entity")?, row.try_get("n")?);
+        }
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM golden_version) AS versions, (SELECT COUNT(*) FROM xref) AS xrefs, \
+             (SELECT COUNT(*) FROM outbox) AS events, \
+             (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS unpublished, \
+             (SELECT COUNT(*) FROM quarantine) AS quarantined",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        counts.versions = row.try_get("versions")?;
+        counts.xrefs = row.try_get("xrefs")?;
+        counts.events = row.try_get("events")?;
+        counts.unpublished_events = row.try_get("unpublished")?;
+        counts.quarantined = row.try_get("quarantined")?;
+        Ok(counts)
+    }
+
+    async fn golden_ids(&self, entity: EntityKind, limit: i64) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM golden WHERE entity = ? AND deleted = 0 AND redirect_to IS NULL ORDER BY id LIMIT ?")
+            .bind(entity.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+    }
+}
