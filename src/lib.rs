@@ -4,9 +4,12 @@
 //! The data path runs one way, one stage per module: [`connector`] → [`mapping`] → [`reconcile`]
 //! → [`store`] (with the outbox); [`sync`] drives a run through them.
 
+pub mod cli;
 pub mod config;
 pub mod connector;
 pub mod mapping;
 pub mod model;
 pub mod reconcile;
 pub mod store;
+pub mod sync;
+pub mod telemetry;

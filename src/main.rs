@@ -1,1 +1,289 @@
-fn main() {}
+//! The `concord` command line.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use concord::cli;
+use concord::config::Config;
+use concord::mapping::MapOutcome;
+use concord::model::EntityKind;
+use concord::store::{self, Store};
+use concord::sync::{NoProgress, Pipeline, Progress, SyncOptions};
+
+/// Concord joins CRM, ERP and SCM systems into one unified customer database.
+#[derive(Debug, Parser)]
+#[command(name = "concord", version, about)]
+struct Cli {
+    /// The config file.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "CONCORD_CONFIG",
+        default_value = "concord.yaml"
+    )]
+    config: PathBuf,
+    /// Log output format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Table,
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check the config and every mapping file; errors name file:line:col.
+    Validate,
+    /// Run every source once (or one), store the changes and queue their events.
+    Sync {
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// Ignore stored cursors and read every record again (unchanged records are still skipped).
+        #[arg(long)]
+        full: bool,
+        /// Records per transaction.
+        #[arg(long, default_value_t = concord::sync::DEFAULT_BATCH_SIZE)]
+        batch_size: usize,
+    },
+    /// Show raw and mapped records of a source side by side, storing nothing.
+    Preview {
+        #[arg(long)]
+        source: String,
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+    },
+    /// Show a golden record with each field's source and its history.
+    Show {
+        /// customer, product, order or bom.
+        entity: String,
+        /// The golden ID.
+        id: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// List outbox events in order.
+    Events {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        /// Only events after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    /// List quarantined records with their reasons, newest first.
+    Quarantine {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CONCORD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn load(path: &Path) -> Result<Pipeline> {
+    let config = Config::load(path)?;
+    Ok(Pipeline::compile(config)?)
+}
+
+async fn open_store(pipeline: &Pipeline) -> Result<Box<dyn Store>> {
+    let url = pipeline.config().store_url();
+    store::open(&url)
+        .await
+        .with_context(|| format!("opening the store {url}"))
+}
+
+fn entity(name: &str) -> Result<EntityKind> {
+    EntityKind::parse(name)
+        .with_context(|| format!("unknown entity `{name}`: use customer, product, order or bom"))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let pipeline = load(&cli.config)?;
+    match cli.command {
+        Command::Validate => {
+            let config = pipeline.config();
+            println!(
+                "{}: ok ({} sources)",
+                cli.config.display(),
+                config.sources.len()
+            );
+            for source in &config.sources {
+                println!(
+                    "  {} ({} mapping files, priority {})",
+                    source.name,
+                    source.mappings.len(),
+                    source.priority
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sync {
+            source,
+            full,
+            batch_size,
+        } => {
+            let store = open_store(&pipeline).await?;
+            let options = SyncOptions {
+                source,
+                full,
+                batch_size,
+            };
+            let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
+                Box::new(cli::TerminalProgress::new())
+            } else {
+                Box::new(NoProgress)
+            };
+            let summaries = pipeline
+                .sync(store.as_ref(), &options, progress.as_ref())
+                .await?;
+            print!("{}", cli::summary_table(&summaries));
+            let counts = store.counts().await?;
+            let golden: Vec<String> = counts
+                .golden
+                .iter()
+                .map(|(e, n)| format!("{n} {e}"))
+                .collect();
+            println!(
+                "store: {}; {} events waiting in the outbox",
+                golden.join(", "),
+                counts.unpublished_events
+            );
+            println!(
+                "publishing to a message bus is not configured: events stay in the outbox (`concord events`)"
+            );
+            let failed = summaries.iter().any(|s| !s.errors.is_empty());
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Preview { source, limit } => {
+            for row in pipeline.preview(&source, limit).await? {
+                match row {
+                    Err(error) => println!("read error: {error}\n"),
+                    Ok(row) => {
+                        println!("── {}", row.raw.origin);
+                        println!(
+                            "raw:    {}",
+                            serde_json::to_string_pretty(&row.raw.payload)?
+                        );
+                        match row.outcome {
+                            MapOutcome::Mapped(record) => {
+                                println!("mapped: {}", serde_json::to_string_pretty(&record)?)
+                            }
+                            MapOutcome::Unmatched => {
+                                println!("mapped: (no mapping selects this record)")
+                            }
+                            MapOutcome::Failed(failure) => println!(
+                                "failed: {} ({})",
+                                failure.reason,
+                                failure.mapping.display()
+                            ),
+                        }
+                        println!();
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show {
+            entity: name,
+            id,
+            format,
+        } => {
+            let kind = entity(&name)?;
+            let store = open_store(&pipeline).await?;
+            let Some(state) = store
+                .load_goldens(&[id.as_str()])
+                .await?
+                .into_iter()
+                .next()
+                .filter(|s| s.entity == kind)
+            else {
+                bail!("no {kind} with golden ID `{id}`");
+            };
+            let history = store.history(&id).await?;
+            match format {
+                OutputFormat::Table => print!("{}", cli::golden_view(&state, &history)),
+                OutputFormat::Jsonl => println!(
+                    "{}",
+                    serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": history})
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Events {
+            format,
+            after,
+            limit,
+        } => {
+            let store = open_store(&pipeline).await?;
+            let events = store.events(after, limit).await?;
+            match format {
+                OutputFormat::Table => print!("{}", cli::events_table(&events)),
+                OutputFormat::Jsonl => {
+                    for event in &events {
+                        println!("{}", cli::event_line(event));
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Quarantine { format, limit } => {
+            let store = open_store(&pipeline).await?;
+            let entries = store.quarantined(limit).await?;
+            match format {
+                OutputFormat::Table => print!("{}", cli::quarantine_table(&entries)),
+                OutputFormat::Jsonl => {
+                    for entry in &entries {
+                        println!("{}", serde_json::to_string(entry)?);
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

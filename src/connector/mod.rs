@@ -69,6 +69,18 @@ pub enum ConnectorError {
     Pattern { pattern: String, message: String },
 }
 
+impl ConnectorError {
+    /// The file (or pattern) the error is about, for the quarantine's origin column.
+    pub fn origin(&self) -> String {
+        match self {
+            ConnectorError::Io { path, .. }
+            | ConnectorError::Malformed { path, .. }
+            | ConnectorError::BadLine { path, .. } => path.display().to_string(),
+            ConnectorError::Pattern { pattern, .. } => pattern.clone(),
+        }
+    }
+}
+
 /// An item of a connector's stream.
 pub type PullResult = Result<Pulled, ConnectorError>;
 

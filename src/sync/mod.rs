@@ -1,0 +1,346 @@
+//! A sync run: pull each source, map its records, reconcile them and commit batch by batch.
+//!
+//! Reading and mapping run in one task, reconciling and committing in another, joined by a short
+//! bounded channel: the store works on one batch while the next is being mapped, and a slow store
+//! slows the reader instead of filling memory.
+
+mod summary;
+
+pub use summary::{NoProgress, Progress, SourceSummary};
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::connector::{ConnectorError, Cursor, Pulled, RawRecord};
+use crate::mapping::{MapOutcome, MappingError, MappingSet};
+use crate::reconcile::{Incoming, Reconciler};
+use crate::store::{Batch, QuarantineEntry, RunStatus, Store, StoreError};
+use crate::telemetry;
+
+/// Records per batch (one transaction): large enough to amortise a commit, small enough to keep
+/// memory flat.
+pub const DEFAULT_BATCH_SIZE: usize = 10_000;
+
+/// Why a sync could not run or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("mapping of source `{source_name}`: {error}")]
+    Mapping {
+        source_name: String,
+        #[source]
+        error: MappingError,
+    },
+    #[error("no source named `{0}` in the config")]
+    UnknownSource(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("source `{0}`: the reader stopped unexpectedly")]
+    ReaderLost(String),
+}
+
+/// How to run a sync.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Only this source; every source when `None`.
+    pub source: Option<String>,
+    /// Ignore stored cursors and read everything (unchanged records are still skipped by hash).
+    pub full: bool,
+    pub batch_size: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            source: None,
+            full: false,
+            batch_size: DEFAULT_BATCH_SIZE,
+        }
+    }
+}
+
+/// A config with its mappings compiled: everything checked before the first record is read.
+pub struct Pipeline {
+    config: Config,
+    mappings: HashMap<String, Arc<MappingSet>>,
+    reconciler: Reconciler,
+}
+
+/// Raw and mapped form of one record, for `concord preview`.
+#[derive(Debug, Clone)]
+pub struct PreviewRow {
+    pub raw: RawRecord,
+    pub outcome: MapOutcome,
+}
+
+/// What the reader hands the writer: one batch worth of mapped and quarantined records.
+#[derive(Default)]
+struct Chunk {
+    read: u64,
+    unmatched: u64,
+    records: Vec<Incoming>,
+    quarantine: Vec<QuarantineEntry>,
+    errors: Vec<String>,
+    checkpoint: Option<Cursor>,
+}
+
+impl Pipeline {
+    /// Compiles every source's mappings; the first broken file stops start-up with its position.
+    pub fn compile(config: Config) -> Result<Pipeline, SyncError> {
+        let mut mappings = HashMap::new();
+        for source in &config.sources {
+            let set = MappingSet::load(&source.mappings).map_err(|error| SyncError::Mapping {
+                source_name: source.name.clone(),
+                error,
+            })?;
+            mappings.insert(source.name.clone(), Arc::new(set));
+        }
+        let reconciler = Reconciler::new(&config);
+        Ok(Pipeline {
+            config,
+            mappings,
+            reconciler,
+        })
+    }
+
+    /// The config this pipeline runs.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Runs every selected source once, in config order.
+    pub async fn sync(
+        &self,
+        store: &dyn Store,
+        options: &SyncOptions,
+        progress: &dyn Progress,
+    ) -> Result<Vec<SourceSummary>, SyncError> {
+        let names: Vec<String> = match &options.source {
+            Some(name) => {
+                self.config
+                    .source(name)
+                    .ok_or_else(|| SyncError::UnknownSource(name.clone()))?;
+                vec![name.clone()]
+            }
+            None => self.config.sources.iter().map(|s| s.name.clone()).collect(),
+        };
+        let mut summaries = Vec::new();
+        for name in names {
+            summaries.push(self.sync_source(store, &name, options, progress).await?);
+        }
+        Ok(summaries)
+    }
+
+    async fn sync_source(
+        &self,
+        store: &dyn Store,
+        name: &str,
+        options: &SyncOptions,
+        progress: &dyn Progress,
+    ) -> Result<SourceSummary, SyncError> {
+        let source = self
+            .config
+            .source(name)
+            .ok_or_else(|| SyncError::UnknownSource(name.to_string()))?;
+        let mappings = self
+            .mappings
+            .get(name)
+            .cloned()
+            .ok_or_else(|| SyncError::UnknownSource(name.to_string()))?;
+        let started = Instant::now();
+        let run_id = store.begin_run(name, options.full).await?;
+        let fingerprint = mappings.fingerprint();
+        let since = if options.full {
+            None
+        } else {
+            resume_cursor(store.checkpoint(name).await?, &fingerprint, name)
+        };
+        telemetry::run_started(name, run_id, options.full, since.is_some());
+
+        let connector = source.driver.connector(&self.config.base_dir);
+        let stream = connector.pull(since);
+        let (sender, mut receiver) = mpsc::channel::<Chunk>(2);
+        let reader = tokio::spawn(read_and_map(
+            stream,
+            mappings,
+            name.to_string(),
+            options.batch_size.max(1),
+            sender,
+        ));
+
+        let mut summary = SourceSummary::new(name, run_id);
+        let result = async {
+            while let Some(chunk) = receiver.recv().await {
+                let batch_started = Instant::now();
+                summary.read += chunk.read;
+                summary.unmatched += chunk.unmatched;
+                summary.mapped += chunk.records.len() as u64;
+                summary.quarantined += chunk.quarantine.len() as u64;
+                summary.errors.extend(chunk.errors);
+                let records = chunk.records.len();
+                let mut batch = Batch {
+                    run_id,
+                    source: name.to_string(),
+                    quarantine: chunk.quarantine,
+                    checkpoint: chunk
+                        .checkpoint
+                        .map(|c| json!({ "mappings": fingerprint, "cursor": c.0 })),
+                    ..Batch::default()
+                };
+                self.reconciler
+                    .apply(
+                        store,
+                        name,
+                        chunk.records,
+                        &mut batch,
+                        &mut summary.reconcile,
+                    )
+                    .await?;
+                if !batch.is_empty() {
+                    store.commit(&batch).await?;
+                }
+                telemetry::batch_committed(
+                    name,
+                    records,
+                    batch.events.len(),
+                    batch_started.elapsed(),
+                );
+                progress.update(&summary);
+            }
+            reader
+                .await
+                .map_err(|_| SyncError::ReaderLost(name.to_string()))
+        }
+        .await;
+        summary.elapsed = started.elapsed();
+        let failed = result.is_err();
+        let error = result.as_ref().err().map(ToString::to_string);
+        let stats = serde_json::to_value(&summary).unwrap_or(Value::Null);
+        let status = if failed {
+            RunStatus::Failed
+        } else {
+            RunStatus::Succeeded
+        };
+        store
+            .finish_run(run_id, status, &stats, error.as_deref())
+            .await?;
+        telemetry::run_finished(
+            name,
+            run_id,
+            summary.read,
+            summary.reconcile.events,
+            failed,
+            summary.elapsed,
+        );
+        progress.finish(&summary);
+        result.map(|()| summary)
+    }
+
+    /// Reads the first `limit` records of a source (from the beginning) and maps them, storing
+    /// nothing.
+    pub async fn preview(
+        &self,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<Result<PreviewRow, ConnectorError>>, SyncError> {
+        let source = self
+            .config
+            .source(name)
+            .ok_or_else(|| SyncError::UnknownSource(name.to_string()))?;
+        let mappings = self
+            .mappings
+            .get(name)
+            .ok_or_else(|| SyncError::UnknownSource(name.to_string()))?;
+        let mut stream = source.driver.connector(&self.config.base_dir).pull(None);
+        let mut rows = Vec::new();
+        while rows.len() < limit {
+            match stream.next().await {
+                None => break,
+                Some(Ok(Pulled::Checkpoint(_))) => {}
+                Some(Ok(Pulled::Record(raw))) => {
+                    let outcome = mappings.map(name, &raw);
+                    rows.push(Ok(PreviewRow { raw, outcome }));
+                }
+                Some(Err(error)) => rows.push(Err(error)),
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// The stored cursor, unless the mappings changed since it was written (then the source is read
+/// in full, and unchanged records are skipped by their content hash).
+fn resume_cursor(stored: Option<Value>, fingerprint: &str, source: &str) -> Option<Cursor> {
+    let stored = stored?;
+    if stored.get("mappings").and_then(Value::as_str) != Some(fingerprint) {
+        telemetry::cursor_reset(source);
+        return None;
+    }
+    stored.get("cursor").cloned().map(Cursor)
+}
+
+/// The reader task: pulls, maps, and hands over a chunk every `batch_size` records.
+async fn read_and_map(
+    mut stream: futures::stream::BoxStream<'static, crate::connector::PullResult>,
+    mappings: Arc<MappingSet>,
+    source: String,
+    batch_size: usize,
+    sender: mpsc::Sender<Chunk>,
+) {
+    let mut chunk = Chunk::default();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(Pulled::Record(raw)) => {
+                chunk.read += 1;
+                match mappings.map(&source, &raw) {
+                    MapOutcome::Mapped(record) => chunk.records.push(Incoming {
+                        record,
+                        origin: raw.origin,
+                    }),
+                    MapOutcome::Unmatched => chunk.unmatched += 1,
+                    MapOutcome::Failed(failure) => {
+                        telemetry::record_quarantined(
+                            &source,
+                            &raw.origin,
+                            failure.key.as_deref(),
+                            &failure.reason,
+                        );
+                        chunk.quarantine.push(QuarantineEntry {
+                            source: source.clone(),
+                            origin: raw.origin,
+                            key: failure.key,
+                            mapping: Some(failure.mapping.display().to_string()),
+                            reason: failure.reason,
+                            payload: raw.payload,
+                        });
+                    }
+                }
+            }
+            Ok(Pulled::Checkpoint(cursor)) => chunk.checkpoint = Some(cursor),
+            Err(error) => {
+                let message = error.to_string();
+                telemetry::source_error(&source, &message);
+                chunk.quarantine.push(QuarantineEntry {
+                    source: source.clone(),
+                    origin: error.origin(),
+                    key: None,
+                    mapping: None,
+                    reason: message.clone(),
+                    payload: Value::Null,
+                });
+                chunk.errors.push(message);
+            }
+        }
+        if chunk.read as usize >= batch_size
+            && sender.send(std::mem::take(&mut chunk)).await.is_err()
+        {
+            return;
+        }
+    }
+    let _ = sender.send(chunk).await;
+}

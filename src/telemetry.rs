@@ -1,0 +1,60 @@
+//! Telemetry: one function per event, so every place that reports an event logs it the same way
+//! (fields first, then a short sentence) and the daemon's metrics can hook in at one spot.
+
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+/// A sync run of one source started.
+pub fn run_started(source: &str, run_id: i64, full: bool, resumed: bool) {
+    info!(source, run_id, full, resumed, "sync run started");
+}
+
+/// A batch was committed (records, checkpoint and events in one transaction).
+pub fn batch_committed(source: &str, records: usize, events: usize, elapsed: Duration) {
+    info!(
+        source,
+        records,
+        events,
+        elapsed_ms = elapsed.as_millis() as u64,
+        "batch committed"
+    );
+}
+
+/// A record could not be mapped and went to quarantine.
+pub fn record_quarantined(source: &str, origin: &str, key: Option<&str>, reason: &str) {
+    warn!(source, origin, key, reason, "record quarantined");
+}
+
+/// A source could not be read (a file, or the rest of a file); the rest of the source goes on.
+pub fn source_error(source: &str, error: &str) {
+    warn!(source, error, "source read error");
+}
+
+/// A stored cursor was set aside because the source's mappings changed since it was written.
+pub fn cursor_reset(source: &str) {
+    info!(
+        source,
+        "mappings changed since the last run: reading the source in full"
+    );
+}
+
+/// A sync run of one source ended.
+pub fn run_finished(
+    source: &str,
+    run_id: i64,
+    read: u64,
+    events: u64,
+    failed: bool,
+    elapsed: Duration,
+) {
+    info!(
+        source,
+        run_id,
+        read,
+        events,
+        failed,
+        elapsed_ms = elapsed.as_millis() as u64,
+        "sync run finished"
+    );
+}
