@@ -1,0 +1,125 @@
+//! Full-sync benchmark: generates two overlapping sources (SAP IDoc and ERPNext JSON lines) and
+//! syncs them into a fresh SQLite store, then syncs again with nothing changed, then measures the
+//! IDoc reader alone on one large file.
+//!
+//! `cargo bench --bench sync -- [CUSTOMERS ...] [--idoc-mb N]` (default: 100000 1000000, 200 MB).
+//! Generated data is kept under `benches/data/` and reused.
+
+mod generator;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use futures::StreamExt;
+
+use concord::config::Config;
+use concord::connector::idoc::{IdocConfig, IdocConnector};
+use concord::connector::{Connector, Pulled};
+use concord::store;
+use concord::sync::{NoProgress, Pipeline, SyncOptions};
+
+/// Peak resident memory of this process so far, in MiB (VmHWM).
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data")
+}
+
+async fn bench_sync(customers: usize) -> anyhow::Result<()> {
+    let dir = data_dir().join(format!("customers-{customers}"));
+    if !dir.join("concord.yaml").exists() {
+        let started = Instant::now();
+        let manifest = generator::generate(&dir, &generator::GenSpec { customers, overlap: 0.3, seed: 42 })?;
+        println!("generated {customers} customers in {:.1}s: {manifest:?}", started.elapsed().as_secs_f64());
+    }
+    let db = dir.join("bench.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let config = Config::load(&dir.join("concord.yaml"))?;
+    let pipeline = Pipeline::compile(config)?;
+    let store = store::open(&format!("sqlite://{}", db.display())).await?;
+
+    let started = Instant::now();
+    let summaries = pipeline.sync(store.as_ref(), &SyncOptions::default(), &NoProgress).await?;
+    let first = started.elapsed().as_secs_f64();
+    let read: u64 = summaries.iter().map(|s| s.read).sum();
+    let events: u64 = summaries.iter().map(|s| s.reconcile.events).sum();
+
+    let started = Instant::now();
+    let options = SyncOptions { full: true, ..SyncOptions::default() };
+    let again = pipeline.sync(store.as_ref(), &options, &NoProgress).await?;
+    let second = started.elapsed().as_secs_f64();
+    let second_events: u64 = again.iter().map(|s| s.reconcile.events).sum();
+
+    println!(
+        "sync {customers} customers: {read} records in {first:.1}s = {:.0} records/s, {events} events; \
+         unchanged re-sync (--full) {second:.1}s with {second_events} events; peak RSS {:.0} MiB",
+        read as f64 / first,
+        peak_rss_mib()
+    );
+    Ok(())
+}
+
+async fn bench_idoc(megabytes: u64) -> anyhow::Result<()> {
+    let dir = data_dir().join("idoc");
+    let file = dir.join(format!("debmas-{megabytes}mb.xml"));
+    if !file.exists() {
+        std::fs::create_dir_all(&dir)?;
+        generator::generate_idoc_file(&file, megabytes * 1_000_000, 7)?;
+    }
+    let bytes = std::fs::metadata(&file)?.len();
+    let rss_before = peak_rss_mib();
+    let connector = IdocConnector::new(IdocConfig { files: file.display().to_string() }, Path::new("/"));
+    let started = Instant::now();
+    let mut records = 0u64;
+    let mut stream = connector.pull(None);
+    while let Some(item) = stream.next().await {
+        if let Pulled::Record(_) = item? {
+            records += 1;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "idoc: {:.0} MB, {records} IDocs in {seconds:.2}s = {:.0} MB/s; peak RSS {:.0} MiB (before {:.0} MiB)",
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / seconds,
+        peak_rss_mib(),
+        rss_before
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut sizes = Vec::new();
+    let mut idoc_mb = 200;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bench" => {}
+            "--idoc-mb" => idoc_mb = args.next().and_then(|v| v.parse().ok()).unwrap_or(idoc_mb),
+            other => {
+                if let Ok(n) = other.parse() {
+                    sizes.push(n);
+                }
+            }
+        }
+    }
+    if sizes.is_empty() {
+        sizes = vec![100_000, 1_000_000];
+    }
+    if idoc_mb > 0 {
+        bench_idoc(idoc_mb).await?;
+    }
+    for customers in sizes {
+        bench_sync(customers).await?;
+    }
+    Ok(())
+}
