@@ -1,0 +1,221 @@
+//! The data path end to end on small inline sources: files → mapping → reconciliation → SQLite →
+//! outbox, against a real SQLite file.
+
+mod common;
+
+use common::{Project, goldens, golden_of, sync, total_events};
+use concord::model::EntityKind;
+use concord::sync::{Pipeline, SyncOptions};
+
+const DEBMAS: &str = r#"
+entity: customer
+when: { path: "$.EDI_DC40.MESTYP", equals: DEBMAS }
+key: { path: "$.E1KNA1M.KUNNR", transforms: [trim, strip_leading_zeros] }
+deleted: { path: "$.E1KNA1M.MSGFN", equals: "003" }
+fields:
+  name: { path: "$.E1KNA1M.NAME1", transforms: [trim], required: true }
+  tax_id: { path: "$.E1KNA1M.STCEG", transforms: [trim] }
+  addresses:
+    each: "$.E1KNA1M"
+    fields:
+      city: { path: "$.ORT01", transforms: [trim] }
+      country: { path: "$.LAND1", lookup: iso_country }
+"#;
+
+fn idoc(docnum: u32, kunnr: &str, name: &str, vat: &str, msgfn: &str) -> String {
+    format!(
+        r#"<IDOC BEGIN="1"><EDI_DC40 SEGMENT="1"><TABNAM>EDI_DC40</TABNAM><DOCNUM>{docnum:016}</DOCNUM><IDOCTYP>DEBMAS07</IDOCTYP><MESTYP>DEBMAS</MESTYP></EDI_DC40><E1KNA1M SEGMENT="1"><MSGFN>{msgfn}</MSGFN><KUNNR>{kunnr}</KUNNR><LAND1>DE</LAND1><NAME1>{name}</NAME1><ORT01>Stuttgart</ORT01><STCEG>{vat}</STCEG></E1KNA1M></IDOC>"#
+    )
+}
+
+fn idoc_file(idocs: &[String]) -> String {
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DEBMAS07>{}</DEBMAS07>\n", idocs.join("\n"))
+}
+
+fn sap_project() -> Project {
+    let project = Project::new();
+    project.write("maps/debmas.yaml", DEBMAS);
+    project.write(
+        "maps/shop.yaml",
+        r#"
+entity: customer
+key: { path: "$.id" }
+changed_at: { path: "$.modified", transforms: [{ datetime: { format: "%Y-%m-%d %H:%M:%S", timezone: "Europe/Berlin" } }] }
+fields:
+  name: { path: "$.company", transforms: [trim], required: true }
+  tax_id: { path: "$.vat" }
+  emails: { path: "$.email", many: true }
+"#,
+    );
+    project.write(
+        "concord.yaml",
+        r#"
+store: { url: "sqlite://state/concord.db" }
+sources:
+  - name: sap
+    driver: idoc
+    files: "sap/*.xml"
+    priority: 10
+    mappings: [maps/debmas.yaml]
+  - name: shop
+    driver: json
+    files: "shop/*.json"
+    records: "$.data[*]"
+    priority: 5
+    mappings: [maps/shop.yaml]
+match:
+  customer:
+    - { rule: tax_id, exact: [tax_id] }
+"#,
+    );
+    project
+}
+
+fn shop_json(rows: &[(&str, &str, &str, &str)]) -> String {
+    let data: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(id, company, vat, email)| {
+            serde_json::json!({"id": id, "company": company, "vat": vat, "email": email, "modified": "2024-05-14 09:31:22"})
+        })
+        .collect();
+    serde_json::json!({ "data": data }).to_string()
+}
+
+#[tokio::test]
+async fn overlapping_sources_become_one_golden_record_with_lineage() {
+    let project = sap_project();
+    project.write(
+        "sap/debmas_001.xml",
+        &idoc_file(&[
+            idoc(1, "0000004711", "Müller Maschinenbau GmbH   ", "DE123456789", "009"),
+            idoc(2, "0000004712", "Schmidt Logistik AG", "DE987654321", "009"),
+        ]),
+    );
+    project.write(
+        "shop/customers.json",
+        &shop_json(&[
+            ("C-1", "MUELLER MASCHINENBAU GMBH", "de 123 456 789", "info@mueller.de"),
+            ("C-2", "Nordwind Handel KG", "DE111222333", "kontakt@nordwind.de"),
+        ]),
+    );
+    let config = project.config();
+    let (store, summaries) = sync(&config, &SyncOptions::default()).await;
+
+    assert_eq!(goldens(store.as_ref(), EntityKind::Customer).await.len(), 3);
+    let from_sap = golden_of(store.as_ref(), EntityKind::Customer, "sap", "4711").await;
+    let from_shop = golden_of(store.as_ref(), EntityKind::Customer, "shop", "C-1").await;
+    assert_eq!(from_sap.id, from_shop.id, "same VAT, different spelling: one golden record");
+    assert_eq!(from_sap.record["name"], "Müller Maschinenbau GmbH", "sap has the higher priority");
+    assert_eq!(from_sap.lineage["name"].source, "sap");
+    assert_eq!(from_sap.lineage["name"].key, "4711");
+    assert_eq!(from_sap.record["emails"], serde_json::json!(["info@mueller.de"]));
+    assert_eq!(from_sap.lineage["emails"].source, "shop");
+    assert!(from_sap.lineage["emails"].changed_at.is_some(), "the shop's change time is kept");
+    assert_eq!(from_sap.contributors.len(), 2);
+    assert_eq!(total_events(&summaries), 4, "3 created + 1 updated (the shop filled the email)");
+
+    let events = store.events(0, 100).await.unwrap();
+    assert_eq!(events.len(), 4);
+    let update = events.iter().find(|e| e.event.golden_id == from_sap.id && e.event.version == 2).expect("update event");
+    assert_eq!(update.event.changed, vec!["emails"]);
+    assert_eq!(update.event.sources["emails"].source, "shop");
+    assert_eq!(store.history(&from_sap.id).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn unchanged_data_changes_nothing_and_a_change_makes_one_version() {
+    let project = sap_project();
+    project.write("sap/debmas_001.xml", &idoc_file(&[idoc(1, "0000004711", "Müller GmbH", "DE1", "009")]));
+    project.write("shop/customers.json", &shop_json(&[("C-1", "Mueller", "DE1", "a@m.de")]));
+    let config = project.config();
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let before = store.counts().await.unwrap();
+
+    let (_, incremental) = sync(&config, &SyncOptions::default()).await;
+    assert_eq!(incremental.iter().map(|s| s.read).sum::<u64>(), 0, "unchanged files are skipped by the cursor");
+    let (_, full) = sync(&config, &SyncOptions { full: true, ..SyncOptions::default() }).await;
+    assert_eq!(full.iter().map(|s| s.reconcile.unchanged).sum::<u64>(), 2, "content hashes match");
+    assert_eq!(total_events(&incremental) + total_events(&full), 0);
+    let after = store.counts().await.unwrap();
+    assert_eq!((after.versions, after.events), (before.versions, before.events));
+
+    project.write("shop/customers.json", &shop_json(&[("C-1", "Mueller", "DE1", "new@m.de")]));
+    let (store, changed) = sync(&config, &SyncOptions::default()).await;
+    assert_eq!(total_events(&changed), 1);
+    let golden = golden_of(store.as_ref(), EntityKind::Customer, "sap", "4711").await;
+    assert_eq!(golden.version, 2);
+    assert_eq!(golden.record["emails"], serde_json::json!(["new@m.de"]));
+}
+
+#[tokio::test]
+async fn a_deletion_at_the_only_source_deletes_the_golden_record() {
+    let project = sap_project();
+    project.write("shop/customers.json", &shop_json(&[]));
+    project.write("sap/a.xml", &idoc_file(&[idoc(1, "0000000042", "Gone GmbH", "DE42", "009")]));
+    let config = project.config();
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let id = golden_of(store.as_ref(), EntityKind::Customer, "sap", "42").await.id;
+
+    project.write("sap/b.xml", &idoc_file(&[idoc(2, "0000000042", "Gone GmbH", "DE42", "003")]));
+    let (store, summaries) = sync(&config, &SyncOptions::default()).await;
+    assert_eq!(summaries[0].reconcile.deleted, 1);
+    let golden = store.load_goldens(&[id.as_str()]).await.unwrap().pop().unwrap();
+    assert!(golden.deleted);
+    let events = store.events(0, 100).await.unwrap();
+    assert_eq!(events.last().unwrap().event.operation.as_str(), "deleted");
+    assert!(goldens(store.as_ref(), EntityKind::Customer).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_malformed_idoc_file_is_reported_with_its_offset_and_the_rest_is_stored() {
+    let project = sap_project();
+    project.write("shop/customers.json", &shop_json(&[]));
+    project.write("sap/1_good.xml", &idoc_file(&[idoc(1, "1", "Alpha GmbH", "DE1", "009"), idoc(2, "2", "Beta GmbH", "DE2", "009")]));
+    let truncated = idoc_file(&[idoc(3, "3", "Gamma GmbH", "DE3", "009"), idoc(4, "4", "Delta GmbH", "DE4", "009")]);
+    let cut = truncated.find("<NAME1>Delta").unwrap() + 9;
+    project.write("sap/2_broken.xml", &truncated[..cut]);
+
+    let config = project.config();
+    let (store, summaries) = sync(&config, &SyncOptions::default()).await;
+    let sap = &summaries[0];
+    assert_eq!(sap.errors.len(), 1, "{:?}", sap.errors);
+    assert!(sap.errors[0].contains("2_broken.xml"), "{}", sap.errors[0]);
+    assert!(sap.errors[0].contains("byte"), "{}", sap.errors[0]);
+    let names: Vec<String> = goldens(store.as_ref(), EntityKind::Customer)
+        .await
+        .iter()
+        .map(|g| g.record["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 3, "the IDoc before the break is stored: {names:?}");
+    assert!(names.contains(&"Gamma GmbH".to_string()));
+    let quarantined = store.quarantined(10).await.unwrap();
+    assert_eq!(quarantined.len(), 1);
+    assert!(quarantined[0].entry.origin.ends_with("2_broken.xml"));
+}
+
+#[tokio::test]
+async fn a_record_failing_its_mapping_is_quarantined_and_the_batch_goes_on() {
+    let project = sap_project();
+    project.write("sap/a.xml", &idoc_file(&[]));
+    project.write("shop/customers.json", &shop_json(&[("C-1", "Fine GmbH", "DE1", "a@b.de"), ("C-2", "   ", "DE2", "c@d.de")]));
+    let config = project.config();
+    let (store, summaries) = sync(&config, &SyncOptions::default()).await;
+    let shop = &summaries[1];
+    assert_eq!((shop.read, shop.mapped, shop.quarantined), (2, 1, 1));
+    let quarantined = store.quarantined(10).await.unwrap();
+    assert_eq!(quarantined[0].entry.key.as_deref(), Some("C-2"));
+    assert!(quarantined[0].entry.reason.contains("name"), "{}", quarantined[0].entry.reason);
+    assert_eq!(quarantined[0].entry.payload["id"], "C-2", "the raw payload is kept for replay");
+}
+
+#[tokio::test]
+async fn a_broken_mapping_is_refused_with_file_line_and_column() {
+    let project = sap_project();
+    project.write(
+        "maps/debmas.yaml",
+        "entity: customer\nkey: { path: \"$.E1KNA1M.KUNNR\" }\nfields:\n  name: { path: \"$.E1KNA1M.NAME1\", transforms: [trimm] }\n",
+    );
+    let error = Pipeline::compile(project.config()).err().expect("refused").to_string();
+    assert!(error.contains("debmas.yaml:4:"), "{error}");
+    assert!(error.contains("did you mean `trim`"), "{error}");
+}
