@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Project, goldens, golden_of, sync, total_events};
+use common::{Project, golden_of, goldens, sync, total_events};
 use concord::model::EntityKind;
 use concord::sync::{Pipeline, SyncOptions};
 
@@ -29,7 +29,10 @@ fn idoc(docnum: u32, kunnr: &str, name: &str, vat: &str, msgfn: &str) -> String 
 }
 
 fn idoc_file(idocs: &[String]) -> String {
-    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DEBMAS07>{}</DEBMAS07>\n", idocs.join("\n"))
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DEBMAS07>{}</DEBMAS07>\n",
+        idocs.join("\n")
+    )
 }
 
 fn sap_project() -> Project {
@@ -87,15 +90,31 @@ async fn overlapping_sources_become_one_golden_record_with_lineage() {
     project.write(
         "sap/debmas_001.xml",
         &idoc_file(&[
-            idoc(1, "0000004711", "Müller Maschinenbau GmbH   ", "DE123456789", "009"),
+            idoc(
+                1,
+                "0000004711",
+                "Müller Maschinenbau GmbH   ",
+                "DE123456789",
+                "009",
+            ),
             idoc(2, "0000004712", "Schmidt Logistik AG", "DE987654321", "009"),
         ]),
     );
     project.write(
         "shop/customers.json",
         &shop_json(&[
-            ("C-1", "MUELLER MASCHINENBAU GMBH", "de 123 456 789", "info@mueller.de"),
-            ("C-2", "Nordwind Handel KG", "DE111222333", "kontakt@nordwind.de"),
+            (
+                "C-1",
+                "MUELLER MASCHINENBAU GMBH",
+                "de 123 456 789",
+                "info@mueller.de",
+            ),
+            (
+                "C-2",
+                "Nordwind Handel KG",
+                "DE111222333",
+                "kontakt@nordwind.de",
+            ),
         ]),
     );
     let config = project.config();
@@ -104,19 +123,38 @@ async fn overlapping_sources_become_one_golden_record_with_lineage() {
     assert_eq!(goldens(store.as_ref(), EntityKind::Customer).await.len(), 3);
     let from_sap = golden_of(store.as_ref(), EntityKind::Customer, "sap", "4711").await;
     let from_shop = golden_of(store.as_ref(), EntityKind::Customer, "shop", "C-1").await;
-    assert_eq!(from_sap.id, from_shop.id, "same VAT, different spelling: one golden record");
-    assert_eq!(from_sap.record["name"], "Müller Maschinenbau GmbH", "sap has the higher priority");
+    assert_eq!(
+        from_sap.id, from_shop.id,
+        "same VAT, different spelling: one golden record"
+    );
+    assert_eq!(
+        from_sap.record["name"], "Müller Maschinenbau GmbH",
+        "sap has the higher priority"
+    );
     assert_eq!(from_sap.lineage["name"].source, "sap");
     assert_eq!(from_sap.lineage["name"].key, "4711");
-    assert_eq!(from_sap.record["emails"], serde_json::json!(["info@mueller.de"]));
+    assert_eq!(
+        from_sap.record["emails"],
+        serde_json::json!(["info@mueller.de"])
+    );
     assert_eq!(from_sap.lineage["emails"].source, "shop");
-    assert!(from_sap.lineage["emails"].changed_at.is_some(), "the shop's change time is kept");
+    assert!(
+        from_sap.lineage["emails"].changed_at.is_some(),
+        "the shop's change time is kept"
+    );
     assert_eq!(from_sap.contributors.len(), 2);
-    assert_eq!(total_events(&summaries), 4, "3 created + 1 updated (the shop filled the email)");
+    assert_eq!(
+        total_events(&summaries),
+        4,
+        "3 created + 1 updated (the shop filled the email)"
+    );
 
     let events = store.events(0, 100).await.unwrap();
     assert_eq!(events.len(), 4);
-    let update = events.iter().find(|e| e.event.golden_id == from_sap.id && e.event.version == 2).expect("update event");
+    let update = events
+        .iter()
+        .find(|e| e.event.golden_id == from_sap.id && e.event.version == 2)
+        .expect("update event");
     assert_eq!(update.event.changed, vec!["emails"]);
     assert_eq!(update.event.sources["emails"].source, "shop");
     assert_eq!(store.history(&from_sap.id).await.unwrap().len(), 2);
@@ -125,21 +163,48 @@ async fn overlapping_sources_become_one_golden_record_with_lineage() {
 #[tokio::test]
 async fn unchanged_data_changes_nothing_and_a_change_makes_one_version() {
     let project = sap_project();
-    project.write("sap/debmas_001.xml", &idoc_file(&[idoc(1, "0000004711", "Müller GmbH", "DE1", "009")]));
-    project.write("shop/customers.json", &shop_json(&[("C-1", "Mueller", "DE1", "a@m.de")]));
+    project.write(
+        "sap/debmas_001.xml",
+        &idoc_file(&[idoc(1, "0000004711", "Müller GmbH", "DE1", "009")]),
+    );
+    project.write(
+        "shop/customers.json",
+        &shop_json(&[("C-1", "Mueller", "DE1", "a@m.de")]),
+    );
     let config = project.config();
     let (store, _) = sync(&config, &SyncOptions::default()).await;
     let before = store.counts().await.unwrap();
 
     let (_, incremental) = sync(&config, &SyncOptions::default()).await;
-    assert_eq!(incremental.iter().map(|s| s.read).sum::<u64>(), 0, "unchanged files are skipped by the cursor");
-    let (_, full) = sync(&config, &SyncOptions { full: true, ..SyncOptions::default() }).await;
-    assert_eq!(full.iter().map(|s| s.reconcile.unchanged).sum::<u64>(), 2, "content hashes match");
+    assert_eq!(
+        incremental.iter().map(|s| s.read).sum::<u64>(),
+        0,
+        "unchanged files are skipped by the cursor"
+    );
+    let (_, full) = sync(
+        &config,
+        &SyncOptions {
+            full: true,
+            ..SyncOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        full.iter().map(|s| s.reconcile.unchanged).sum::<u64>(),
+        2,
+        "content hashes match"
+    );
     assert_eq!(total_events(&incremental) + total_events(&full), 0);
     let after = store.counts().await.unwrap();
-    assert_eq!((after.versions, after.events), (before.versions, before.events));
+    assert_eq!(
+        (after.versions, after.events),
+        (before.versions, before.events)
+    );
 
-    project.write("shop/customers.json", &shop_json(&[("C-1", "Mueller", "DE1", "new@m.de")]));
+    project.write(
+        "shop/customers.json",
+        &shop_json(&[("C-1", "Mueller", "DE1", "new@m.de")]),
+    );
     let (store, changed) = sync(&config, &SyncOptions::default()).await;
     assert_eq!(total_events(&changed), 1);
     let golden = golden_of(store.as_ref(), EntityKind::Customer, "sap", "4711").await;
@@ -151,27 +216,53 @@ async fn unchanged_data_changes_nothing_and_a_change_makes_one_version() {
 async fn a_deletion_at_the_only_source_deletes_the_golden_record() {
     let project = sap_project();
     project.write("shop/customers.json", &shop_json(&[]));
-    project.write("sap/a.xml", &idoc_file(&[idoc(1, "0000000042", "Gone GmbH", "DE42", "009")]));
+    project.write(
+        "sap/a.xml",
+        &idoc_file(&[idoc(1, "0000000042", "Gone GmbH", "DE42", "009")]),
+    );
     let config = project.config();
     let (store, _) = sync(&config, &SyncOptions::default()).await;
-    let id = golden_of(store.as_ref(), EntityKind::Customer, "sap", "42").await.id;
+    let id = golden_of(store.as_ref(), EntityKind::Customer, "sap", "42")
+        .await
+        .id;
 
-    project.write("sap/b.xml", &idoc_file(&[idoc(2, "0000000042", "Gone GmbH", "DE42", "003")]));
+    project.write(
+        "sap/b.xml",
+        &idoc_file(&[idoc(2, "0000000042", "Gone GmbH", "DE42", "003")]),
+    );
     let (store, summaries) = sync(&config, &SyncOptions::default()).await;
     assert_eq!(summaries[0].reconcile.deleted, 1);
-    let golden = store.load_goldens(&[id.as_str()]).await.unwrap().pop().unwrap();
+    let golden = store
+        .load_goldens(&[id.as_str()])
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
     assert!(golden.deleted);
     let events = store.events(0, 100).await.unwrap();
     assert_eq!(events.last().unwrap().event.operation.as_str(), "deleted");
-    assert!(goldens(store.as_ref(), EntityKind::Customer).await.is_empty());
+    assert!(
+        goldens(store.as_ref(), EntityKind::Customer)
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn a_malformed_idoc_file_is_reported_with_its_offset_and_the_rest_is_stored() {
     let project = sap_project();
     project.write("shop/customers.json", &shop_json(&[]));
-    project.write("sap/1_good.xml", &idoc_file(&[idoc(1, "1", "Alpha GmbH", "DE1", "009"), idoc(2, "2", "Beta GmbH", "DE2", "009")]));
-    let truncated = idoc_file(&[idoc(3, "3", "Gamma GmbH", "DE3", "009"), idoc(4, "4", "Delta GmbH", "DE4", "009")]);
+    project.write(
+        "sap/1_good.xml",
+        &idoc_file(&[
+            idoc(1, "1", "Alpha GmbH", "DE1", "009"),
+            idoc(2, "2", "Beta GmbH", "DE2", "009"),
+        ]),
+    );
+    let truncated = idoc_file(&[
+        idoc(3, "3", "Gamma GmbH", "DE3", "009"),
+        idoc(4, "4", "Delta GmbH", "DE4", "009"),
+    ]);
     let cut = truncated.find("<NAME1>Delta").unwrap() + 9;
     project.write("sap/2_broken.xml", &truncated[..cut]);
 
@@ -186,7 +277,11 @@ async fn a_malformed_idoc_file_is_reported_with_its_offset_and_the_rest_is_store
         .iter()
         .map(|g| g.record["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(names.len(), 3, "the IDoc before the break is stored: {names:?}");
+    assert_eq!(
+        names.len(),
+        3,
+        "the IDoc before the break is stored: {names:?}"
+    );
     assert!(names.contains(&"Gamma GmbH".to_string()));
     let quarantined = store.quarantined(10).await.unwrap();
     assert_eq!(quarantined.len(), 1);
@@ -197,15 +292,28 @@ async fn a_malformed_idoc_file_is_reported_with_its_offset_and_the_rest_is_store
 async fn a_record_failing_its_mapping_is_quarantined_and_the_batch_goes_on() {
     let project = sap_project();
     project.write("sap/a.xml", &idoc_file(&[]));
-    project.write("shop/customers.json", &shop_json(&[("C-1", "Fine GmbH", "DE1", "a@b.de"), ("C-2", "   ", "DE2", "c@d.de")]));
+    project.write(
+        "shop/customers.json",
+        &shop_json(&[
+            ("C-1", "Fine GmbH", "DE1", "a@b.de"),
+            ("C-2", "   ", "DE2", "c@d.de"),
+        ]),
+    );
     let config = project.config();
     let (store, summaries) = sync(&config, &SyncOptions::default()).await;
     let shop = &summaries[1];
     assert_eq!((shop.read, shop.mapped, shop.quarantined), (2, 1, 1));
     let quarantined = store.quarantined(10).await.unwrap();
     assert_eq!(quarantined[0].entry.key.as_deref(), Some("C-2"));
-    assert!(quarantined[0].entry.reason.contains("name"), "{}", quarantined[0].entry.reason);
-    assert_eq!(quarantined[0].entry.payload["id"], "C-2", "the raw payload is kept for replay");
+    assert!(
+        quarantined[0].entry.reason.contains("name"),
+        "{}",
+        quarantined[0].entry.reason
+    );
+    assert_eq!(
+        quarantined[0].entry.payload["id"], "C-2",
+        "the raw payload is kept for replay"
+    );
 }
 
 #[tokio::test]
@@ -215,7 +323,10 @@ async fn a_broken_mapping_is_refused_with_file_line_and_column() {
         "maps/debmas.yaml",
         "entity: customer\nkey: { path: \"$.E1KNA1M.KUNNR\" }\nfields:\n  name: { path: \"$.E1KNA1M.NAME1\", transforms: [trimm] }\n",
     );
-    let error = Pipeline::compile(project.config()).err().expect("refused").to_string();
+    let error = Pipeline::compile(project.config())
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(error.contains("debmas.yaml:4:"), "{error}");
     assert!(error.contains("did you mean `trim`"), "{error}");
 }

@@ -128,7 +128,12 @@ impl Reconciler {
             .flat_map(|(_, f, _)| refs::wanted(entity, f))
             .collect();
         if !wanted.is_empty() {
-            known.load(store, source, &wanted).await?;
+            let product_rules = self
+                .rules
+                .get(&EntityKind::Product)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            known.load(store, source, &wanted, product_rules).await?;
         }
 
         let rules = self.rules.get(&entity).map(Vec::as_slice).unwrap_or(&[]);

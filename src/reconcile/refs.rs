@@ -1,10 +1,16 @@
 //! Reference resolution: orders and BOMs name customers and products by their key in the same
-//! source; the cross-reference turns those keys into golden IDs.
+//! source; the cross-reference turns those keys into golden IDs. A product reference the source's
+//! own cross-reference does not know (an order system that keeps no item master of its own) is
+//! tried as a SKU or GTIN through the product match rules, since item codes are shared across
+//! systems far more often than customer numbers are.
 
 use std::collections::{HashMap, HashSet};
 
+use crate::config::MatchRule;
 use crate::model::EntityKind;
 use crate::store::{Fields, Store, StoreError};
+
+use super::normalize::match_value;
 
 /// Golden IDs already known for source keys: `(entity, key) → golden ID` of one source, filled from
 /// the batch being built and then from the store.
@@ -20,24 +26,54 @@ impl KnownKeys {
             .insert((entity, key.to_string()), golden_id.to_string());
     }
 
-    /// Looks up the keys not yet known in the store.
+    /// Looks up the keys not yet known: in the source's cross-reference, then (products only) as
+    /// SKU or GTIN through `product_rules`.
     pub async fn load(
         &mut self,
         store: &dyn Store,
         source: &str,
         wanted: &HashSet<(EntityKind, String)>,
+        product_rules: &[MatchRule],
     ) -> Result<(), StoreError> {
         for entity in [EntityKind::Customer, EntityKind::Product] {
-            let keys: Vec<&str> = wanted
-                .iter()
-                .filter(|(e, key)| *e == entity && !self.ids.contains_key(&(entity, key.clone())))
-                .map(|(_, key)| key.as_str())
-                .collect();
+            let keys = self.missing(wanted, entity);
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
             for (key, hit) in store.xref_lookup(source, entity, &keys).await? {
                 self.ids.insert((entity, key), hit.golden_id);
             }
         }
+        for rule in product_rules {
+            let [field] = rule.exact.as_slice() else {
+                continue;
+            };
+            if field != "sku" && field != "gtin" {
+                continue;
+            }
+            let by_value: HashMap<String, String> = self
+                .missing(wanted, EntityKind::Product)
+                .into_iter()
+                .filter_map(|key| Some((match_value(field, &key)?, key)))
+                .collect();
+            let values: Vec<&str> = by_value.keys().map(String::as_str).collect();
+            for (value, golden_id) in store
+                .match_lookup(EntityKind::Product, &rule.rule, &values)
+                .await?
+            {
+                if let Some(key) = by_value.get(&value) {
+                    self.ids
+                        .insert((EntityKind::Product, key.clone()), golden_id);
+                }
+            }
+        }
         Ok(())
+    }
+
+    fn missing(&self, wanted: &HashSet<(EntityKind, String)>, entity: EntityKind) -> Vec<String> {
+        wanted
+            .iter()
+            .filter(|(e, key)| *e == entity && !self.ids.contains_key(&(entity, key.clone())))
+            .map(|(_, key)| key.clone())
+            .collect()
     }
 
     fn get(&self, entity: EntityKind, key: &str) -> Option<&String> {

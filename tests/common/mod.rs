@@ -17,7 +17,9 @@ pub struct Project {
 
 impl Project {
     pub fn new() -> Project {
-        Project { dir: tempfile::tempdir().expect("temp dir") }
+        Project {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
@@ -48,7 +50,10 @@ pub fn config_with_store(config_path: &Path, db_dir: &Path) -> Config {
 pub async fn sync(config: &Config, options: &SyncOptions) -> (Box<dyn Store>, Vec<SourceSummary>) {
     let pipeline = Pipeline::compile(config.clone()).expect("mappings compile");
     let store = store::open(&config.store_url()).await.expect("store opens");
-    let summaries = pipeline.sync(store.as_ref(), options, &NoProgress).await.expect("sync runs");
+    let summaries = pipeline
+        .sync(store.as_ref(), options, &NoProgress)
+        .await
+        .expect("sync runs");
     (store, summaries)
 }
 
@@ -60,10 +65,26 @@ pub async fn goldens(store: &dyn Store, entity: EntityKind) -> Vec<GoldenState> 
 }
 
 /// The golden record a source record belongs to.
-pub async fn golden_of(store: &dyn Store, entity: EntityKind, source: &str, key: &str) -> GoldenState {
-    let hits = store.xref_lookup(source, entity, &[key]).await.expect("xref");
-    let id = &hits.get(key).unwrap_or_else(|| panic!("no xref for {source}:{key}")).golden_id;
-    store.load_goldens(&[id.as_str()]).await.expect("golden").pop().unwrap_or_else(|| panic!("no golden {id}"))
+pub async fn golden_of(
+    store: &dyn Store,
+    entity: EntityKind,
+    source: &str,
+    key: &str,
+) -> GoldenState {
+    let hits = store
+        .xref_lookup(source, entity, &[key])
+        .await
+        .expect("xref");
+    let id = &hits
+        .get(key)
+        .unwrap_or_else(|| panic!("no xref for {source}:{key}"))
+        .golden_id;
+    store
+        .load_goldens(&[id.as_str()])
+        .await
+        .expect("golden")
+        .pop()
+        .unwrap_or_else(|| panic!("no golden {id}"))
 }
 
 pub fn total_events(summaries: &[SourceSummary]) -> u64 {
