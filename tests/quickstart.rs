@@ -123,4 +123,7 @@ async fn a_second_sync_of_the_quickstart_changes_nothing() {
     assert_eq!(after.versions, before.versions, "no new versions");
     assert_eq!(after.events, before.events, "no new events");
     assert_eq!(after.golden, before.golden);
+    let quarantined = store.quarantined(10).await.unwrap();
+    assert_eq!(quarantined.len(), 1, "the same failure is kept once");
+    assert_eq!(quarantined[0].times_seen, 2, "first sync and the --full one read the bad row");
 }

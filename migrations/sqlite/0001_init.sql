@@ -72,10 +72,13 @@ CREATE TABLE checkpoint (
     updated_at TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- Records that could not be mapped, with everything needed to find and replay them.
+-- Records that could not be mapped, with everything needed to find and replay them. The same
+-- failure seen again (a re-sync) updates its row instead of adding one.
 CREATE TABLE quarantine (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id     INTEGER NOT NULL,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    fingerprint BLOB NOT NULL UNIQUE,
+    times_seen  INTEGER NOT NULL DEFAULT 1,
+    run_id      INTEGER NOT NULL,
     source     TEXT NOT NULL,
     origin     TEXT NOT NULL,
     source_key TEXT,

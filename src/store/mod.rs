@@ -177,11 +177,27 @@ pub struct QuarantineEntry {
     pub payload: Value,
 }
 
+impl QuarantineEntry {
+    /// Identifies the same failure of the same record, so a re-sync does not pile up duplicates.
+    pub fn fingerprint(&self) -> Vec<u8> {
+        let mut hasher = blake3::Hasher::new();
+        for part in [&self.source, &self.origin, &self.reason] {
+            hasher.update(part.as_bytes());
+            hasher.update(&[0]);
+        }
+        hasher.update(self.payload.to_string().as_bytes());
+        hasher.finalize().as_bytes()[..16].to_vec()
+    }
+}
+
 /// A quarantined record as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredQuarantine {
     pub id: i64,
+    /// The last run that met the failure.
     pub run_id: i64,
+    /// How many runs met it.
+    pub times_seen: i64,
     #[serde(flatten)]
     pub entry: QuarantineEntry,
     pub at: DateTime<Utc>,

@@ -367,10 +367,11 @@ impl Store for SqliteStore {
         }
         for rows in batch.quarantine.chunks(ROWS_PER_STATEMENT) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO quarantine (run_id, source, origin, source_key, mapping, reason, payload, at) ",
+                "INSERT INTO quarantine (fingerprint, run_id, source, origin, source_key, mapping, reason, payload, at) ",
             );
             query.push_values(rows, |mut b, q| {
-                b.push_bind(batch.run_id)
+                b.push_bind(q.fingerprint())
+                    .push_bind(batch.run_id)
                     .push_bind(&q.source)
                     .push_bind(&q.origin)
                     .push_bind(&q.key)
@@ -379,6 +380,10 @@ impl Store for SqliteStore {
                     .push_bind(q.payload.to_string())
                     .push_bind(&now);
             });
+            query.push(
+                " ON CONFLICT (fingerprint) DO UPDATE SET run_id = excluded.run_id, at = excluded.at, \
+                 times_seen = quarantine.times_seen + 1",
+            );
             query.build().execute(&mut *tx).await?;
         }
         if let Some(cursor) = &batch.checkpoint {
@@ -433,7 +438,7 @@ impl Store for SqliteStore {
 
     async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, run_id, source, origin, source_key, mapping, reason, payload, at FROM quarantine ORDER BY id DESC LIMIT ?",
+            "SELECT id, run_id, times_seen, source, origin, source_key, mapping, reason, payload, at FROM quarantine ORDER BY at DESC, id DESC LIMIT ?",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -443,6 +448,7 @@ impl Store for SqliteStore {
                 Ok(StoredQuarantine {
                     id: row.try_get("id")?,
                     run_id: row.try_get("run_id")?,
+                    times_seen: row.try_get("times_seen")?,
                     entry: QuarantineEntry {
                         source: row.try_get("source")?,
                         origin: row.try_get("origin")?,
