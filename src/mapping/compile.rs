@@ -456,20 +456,19 @@ mod tests {
     #[test]
     fn unknown_transform_is_refused_with_line_col_and_suggestion() {
         let text = "entity: customer\nkey: { path: \"$.id\" }\nfields:\n  name:\n    path: \"$.n\"\n    transforms:\n      - trimm\n";
-        let err = compile(text).unwrap_err();
-        assert!(err.starts_with("m.yaml:7:"), "{err}");
-        assert!(
-            err.contains("unknown transform `trimm`, did you mean `trim`?"),
-            "{err}"
+        assert_eq!(
+            compile(text).unwrap_err(),
+            "m.yaml:7:9: fields.name.transforms[0]: unknown transform `trimm`, did you mean `trim`?"
         );
     }
 
     #[test]
     fn unknown_transform_inline_is_reported_on_its_line() {
         let text = "entity: customer\nkey: { path: \"$.id\", transforms: [trimm] }\n";
-        let err = compile(text).unwrap_err();
-        assert!(err.starts_with("m.yaml:2:"), "{err}");
-        assert!(err.contains("did you mean `trim`?"), "{err}");
+        assert_eq!(
+            compile(text).unwrap_err(),
+            "m.yaml:2:35: key.transforms[0]: unknown transform `trimm`, did you mean `trim`?"
+        );
     }
 
     #[test]
@@ -515,8 +514,10 @@ mod tests {
             "entity: customer\nkey: { path: \"$.id\" }\nfields:\n  name: { path: \"$.a[\" }\n",
         )
         .unwrap_err();
-        assert!(err.starts_with("m.yaml:4:"), "{err}");
-        assert!(err.contains("invalid JSONPath `$.a[`"), "{err}");
+        assert_eq!(
+            err,
+            "m.yaml:4:9: fields.name: invalid JSONPath `$.a[`: expected selector at character 5"
+        );
     }
 
     #[test]
@@ -557,6 +558,30 @@ mod tests {
         let err = compile("entity: customer\nwhen: { path: \"$.t\", equals: A, exists: true }\nkey: { path: \"$.id\" }\n").unwrap_err();
         assert!(err.starts_with("m.yaml:2:1:"), "{err}");
         assert!(err.contains("exactly one of `equals`"), "{err}");
+    }
+
+    #[test]
+    fn yaml_level_errors_point_at_the_offending_node() {
+        for (text, expected) in [
+            (
+                "entity: customer\nkey: { path: \"$.id\", transforms: [trim, { date: x }, trimm] }\n",
+                "m.yaml:2:54: key.transforms[2]: unknown transform `trimm`, did you mean `trim`?",
+            ),
+            (
+                "entity: customer\nwhen: { path: \"$.t\", equal: A }\nkey: { path: \"$.id\" }\n",
+                "m.yaml:2:22: when: unknown field `equal`, expected one of `path`, `equals`, `in`, `exists`, `matches`",
+            ),
+            (
+                "entity: customer\nwhen:\n  - { path: \"$.t\", equals: A }\n  - { path: \"$.t[\", equals: A }\nkey: { path: \"$.id\" }\n",
+                "m.yaml:4:5: when[1]: invalid JSONPath `$.t[`: expected selector at character 5",
+            ),
+            (
+                "entity: customer\nkey: { path: \"$.id\", transforms: [{ datetime: { format: x, timezone: Europe/Berln } }] }\n",
+                "m.yaml:2:47: key.transforms[0].datetime: unknown timezone `Europe/Berln`, did you mean `Europe/Berlin`?",
+            ),
+        ] {
+            assert_eq!(compile(text).unwrap_err(), expected);
+        }
     }
 
     #[test]

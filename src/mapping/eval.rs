@@ -283,7 +283,7 @@ impl Condition {
     pub(super) fn holds(&self, root: &Value) -> bool {
         match &self.test {
             Test::Exists(want) => {
-                let present = self.path.all(root).into_iter().any(|node| match node {
+                let present = self.path.any_node(root, |node| match node {
                     Value::Null => false,
                     Value::String(s) => !s.is_empty(),
                     _ => true,
@@ -301,7 +301,7 @@ impl Condition {
 
 fn any_text(path: &JsonPath, root: &Value, mut test: impl FnMut(&str) -> bool) -> bool {
     let mut check = |node: &Value| matches!(scalar_text(node, ""), Ok(Some(t)) if test(&t));
-    path.all(root).into_iter().any(|node| match node {
+    path.any_node(root, |node| match node {
         Value::Array(items) => items.iter().any(&mut check),
         other => check(other),
     })

@@ -35,6 +35,10 @@ pub struct MappingSet {
 
 /// What became of one raw record.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "almost every outcome is `Mapped`; boxing it would cost an allocation per record"
+)]
 pub enum MapOutcome {
     /// A mapping selected the record and produced a canonical record.
     Mapped(SourceRecord),

@@ -74,6 +74,15 @@ impl JsonPath {
         }
     }
 
+    /// True when `test` holds for some node the path selects; plain paths allocate nothing, as
+    /// `when:` is tested on every record against every mapping.
+    pub fn any_node<'a>(&self, root: &'a Value, test: impl FnMut(&'a Value) -> bool) -> bool {
+        match &self.plan {
+            Plan::Direct(steps) => walk(root, steps).is_some_and(test),
+            Plan::General(_) => self.all(root).into_iter().any(test),
+        }
+    }
+
     /// The text of every value the path selects: arrays are flattened one level, nulls skipped.
     pub fn texts<'a>(&self, root: &'a Value) -> Result<Vec<Cow<'a, str>>, String> {
         let mut out = Vec::new();
