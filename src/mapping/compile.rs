@@ -51,9 +51,11 @@ pub(super) enum FieldPlan {
     /// A list field of the model (`emails`, `phones`): always an array.
     List(ValueField),
     /// A list of structured items (`addresses`, `lines`, ...).
+    /// `required` means at least one item.
     Collection {
         each: JsonPath,
         items: Vec<(String, ValueField)>,
+        required: bool,
     },
 }
 
@@ -185,7 +187,7 @@ impl<'a> Compiler<'a> {
         if !names.contains(&name) {
             let hint = did_you_mean(name, names.iter().copied());
             return Err(self.error_at_field(
-                None,
+                Some("fields"),
                 name,
                 format!("unknown field `{name}` for entity {}{hint}", self.entity),
             ));
@@ -195,7 +197,7 @@ impl<'a> Compiler<'a> {
         }
         if field.each.is_some() || field.fields.is_some() {
             return Err(self.error_at_field(
-                None,
+                Some("fields"),
                 name,
                 format!("field `{name}` is not a collection; `each` and `fields` are only for collection fields"),
             ));
@@ -204,14 +206,14 @@ impl<'a> Compiler<'a> {
             Ok(FieldPlan::List(self.value_field(
                 field,
                 name,
-                None,
+                Some("fields"),
                 Slot::ListField,
             )?))
         } else {
             Ok(FieldPlan::Single(self.value_field(
                 field,
                 name,
-                None,
+                Some("fields"),
                 Slot::Field,
             )?))
         }
@@ -225,7 +227,7 @@ impl<'a> Compiler<'a> {
     ) -> Result<FieldPlan, YamlError> {
         let (Some(each), Some(item_specs)) = (field.each, field.fields) else {
             return Err(self.error_at_field(
-                None,
+                Some("fields"),
                 name,
                 format!("field `{name}` is a collection: give `each: <JSONPath of the items>` and `fields:`"),
             ));
@@ -240,7 +242,7 @@ impl<'a> Compiler<'a> {
             || field.many;
         if value_keys {
             return Err(self.error_at_field(
-                None,
+                Some("fields"),
                 name,
                 format!("collection field `{name}` takes only `each`, `fields` and `required`"),
             ));
@@ -258,7 +260,11 @@ impl<'a> Compiler<'a> {
             let compiled = self.value_field(spec, &item_name, Some(name), Slot::ItemField)?;
             items.push((item_name, compiled));
         }
-        Ok(FieldPlan::Collection { each, items })
+        Ok(FieldPlan::Collection {
+            each,
+            items,
+            required: field.required,
+        })
     }
 
     fn value_field(
@@ -385,7 +391,8 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    /// An error at `name:` (searched below `parent:` when given).
+    /// An error at `name:` (searched below `parent:` when given, so a field is not confused with
+    /// a lookup table or an item field of the same name).
     fn error_at_field(&self, parent: Option<&str>, name: &str, message: String) -> YamlError {
         let (line, col) = locate_below(self.text, parent, name).unwrap_or((0, 0));
         YamlError::at(self.file, line, col, message)
@@ -488,6 +495,16 @@ mod tests {
         let err = compile(text).unwrap_err();
         assert!(
             err.starts_with("m.yaml:8:7: unknown field `name` in `addresses` items"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn field_errors_are_located_under_fields_not_at_a_lookup_of_the_same_name() {
+        let text = "entity: customer\nkey: { path: \"$.id\" }\nlookups:\n  status: { table: { a: b } }\nfields:\n  status: { path: \"$.s\", many: true }\n";
+        let err = compile(text).unwrap_err();
+        assert!(
+            err.starts_with("m.yaml:6:3: `many: true` is only for list fields"),
             "{err}"
         );
     }

@@ -132,7 +132,17 @@ impl FieldPlan {
                         .collect(),
                 )))
             }
-            FieldPlan::Collection { each, items } => collection(name, each, items, root),
+            FieldPlan::Collection {
+                each,
+                items,
+                required,
+            } => match collection(name, each, items, root)? {
+                None if *required => Err(format!(
+                    "field `{name}` is required but `{}` selects no items with values",
+                    each.text()
+                )),
+                found => Ok(found),
+            },
         }
     }
 }

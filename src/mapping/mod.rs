@@ -505,6 +505,21 @@ fields:
     }
 
     #[test]
+    fn required_collection_needs_an_item() {
+        let text = "entity: order\nkey: { path: \"$.id\" }\nfields:\n  lines:\n    each: \"$.l\"\n    required: true\n    fields:\n      quantity: { path: \"$.q\" }\n";
+        let (_dir, set) = load_set(&[text]);
+        assert!(matches!(
+            set.map("s", &raw(json!({"id": "1", "l": {"q": "1"}}))),
+            MapOutcome::Mapped(_)
+        ));
+        let failure = failed(&set, json!({"id": "1", "l": []}));
+        assert_eq!(
+            failure.reason,
+            "field `lines` is required but `$.l` selects no items with values"
+        );
+    }
+
+    #[test]
     fn required_item_field_fails_with_its_position() {
         let text = "entity: bom\nkey: { path: \"$.id\" }\nfields:\n  items:\n    each: \"$.i\"\n    fields:\n      component_ref: { path: \"$.c\", required: true }\n      quantity: { path: \"$.q\" }\n";
         let (_dir, set) = load_set(&[text]);
