@@ -121,6 +121,10 @@ impl Config {
             let (line, column) = yaml::locate_key(text, key).unwrap_or((0, 0));
             YamlError::at(path, line, column, message)
         };
+        let at_text = |needle: &str, message: String| {
+            let (line, column) = yaml::locate_text(text, needle).unwrap_or((0, 0));
+            YamlError::at(path, line, column, message)
+        };
         if self.sources.is_empty() {
             return Err(at("sources", "no sources configured".into()));
         }
@@ -149,8 +153,8 @@ impl Config {
                 }
                 for field in &rule.exact {
                     if !model::field_names(*entity).contains(&field.as_str()) {
-                        return Err(at(
-                            "exact",
+                        return Err(at_text(
+                            field,
                             format!(
                                 "match rule `{}`: {entity} has no field `{field}` (fields: {})",
                                 rule.rule,
@@ -243,7 +247,7 @@ match:
         let err = Config::load(&write(dir.path(), &text))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("concord.yaml:12:"), "{err}");
+        assert!(err.contains("concord.yaml:11:28:"), "{err}");
         assert!(err.contains("no field `vat_id`"), "{err}");
     }
 

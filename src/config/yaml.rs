@@ -61,6 +61,14 @@ pub fn locate_key(text: &str, key: &str) -> Option<(usize, usize)> {
     })
 }
 
+/// Finds the first place `needle` is written in `text`, for errors about a value rather than a
+/// key (a field name inside a flow list, a duplicated name).
+pub fn locate_text(text: &str, needle: &str) -> Option<(usize, usize)> {
+    text.lines()
+        .enumerate()
+        .find_map(|(i, line)| line.find(needle).map(|col| (i + 1, col + 1)))
+}
+
 /// serde_yaml appends " at line L column C" to its messages; the position is reported in front.
 fn strip_location(message: &str) -> String {
     match message.rfind(" at line ") {
@@ -96,5 +104,6 @@ mod tests {
         let text = "entity: customer\nfields:\n  nmae: { path: \"$.a\" }\n";
         assert_eq!(locate_key(text, "nmae"), Some((3, 3)));
         assert_eq!(locate_key(text, "name"), None);
+        assert_eq!(locate_text(text, "$.a"), Some((3, 18)));
     }
 }
