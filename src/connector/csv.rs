@@ -1,10 +1,21 @@
-//! stub
+//! The `csv` driver: delimited text files with a header row.
+//!
+//! Each row becomes a JSON object keyed by the header names (trimmed), every value a string as
+//! written (an empty cell is `""`); `origin` is `<file>:<line>`. A row with the wrong number of
+//! cells or invalid UTF-8 is reported and skipped; the rows after it are read.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use super::{Connector, Cursor, PullResult};
+use super::files::{ReadStop, RecordSink, SourceFile, pull_files};
+use super::{Connector, ConnectorError, Cursor, PullResult};
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Settings of the `csv` driver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12,12 +23,20 @@ use super::{Connector, Cursor, PullResult};
 pub struct CsvConfig {
     /// File path or glob, relative to the config file.
     pub files: String,
-    /// Field separator, one character.
+    /// Field separator, one ASCII character (`,`, `;`, `\t`, `|`).
     #[serde(default = "default_delimiter")]
     pub delimiter: char,
-    /// Quote character.
+    /// Quote character, one ASCII character; a quote inside a quoted cell is written twice.
     #[serde(default = "default_quote")]
     pub quote: char,
+}
+
+fn default_delimiter() -> char {
+    ','
+}
+
+fn default_quote() -> char {
+    '"'
 }
 
 /// The `csv` driver.
@@ -37,13 +56,312 @@ impl CsvConnector {
 
 impl Connector for CsvConnector {
     fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult> {
-        let _ = (since, &self.config, &self.base);
-        todo!()
+        let config = self.config.clone();
+        pull_files(
+            self.config.files.clone(),
+            self.base.clone(),
+            since,
+            move |file, sink| read_csv_file(&config, file, sink),
+        )
     }
 }
-fn default_delimiter() -> char {
-    ','
+
+/// Reads every row of one file into the sink.
+fn read_csv_file(
+    config: &CsvConfig,
+    file: &SourceFile,
+    sink: &mut RecordSink,
+) -> Result<(), ReadStop> {
+    let delimiter = ascii_byte(config.delimiter, "delimiter", file)?;
+    let quote = ascii_byte(config.quote, "quote", file)?;
+    let opened = File::open(&file.path).map_err(|source| io_error(file, source))?;
+    let mut input = BufReader::with_capacity(64 * 1024, opened);
+    if input
+        .fill_buf()
+        .map_err(|source| io_error(file, source))?
+        .starts_with(UTF8_BOM)
+    {
+        input.consume(UTF8_BOM.len());
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(input);
+
+    let mut row = csv::ByteRecord::new();
+    let Some(header) = read_row(&mut reader, &mut row, file)? else {
+        return Ok(());
+    };
+    let names = header_names(&row, header, file)?;
+    while let Some(line) = read_row(&mut reader, &mut row, file)? {
+        if row.len() == 1 && cells(&row).all(<[u8]>::is_empty) {
+            continue;
+        }
+        if row.len() != names.len() {
+            sink.skip(bad_line(
+                file,
+                line,
+                format!(
+                    "{} cells where the header has {} columns; row skipped",
+                    row.len(),
+                    names.len()
+                ),
+            ))?;
+            continue;
+        }
+        match row_to_json(&names, &row) {
+            Ok(object) => sink.record(format!("{}:{line}", file.name), object)?,
+            Err(column) => sink.skip(bad_line(
+                file,
+                line,
+                format!("column `{column}` is not valid UTF-8; row skipped"),
+            ))?,
+        }
+    }
+    Ok(())
 }
-fn default_quote() -> char {
-    '"'
+
+/// The cells of a row. Rows end at `\n` (so that csv's line numbers stay right in files with
+/// `\r\n` line ends), and the `\r` of a `\r\n` is cut from the last cell here.
+fn cells(row: &csv::ByteRecord) -> impl Iterator<Item = &[u8]> {
+    let last = row.len().saturating_sub(1);
+    row.iter().enumerate().map(move |(i, cell)| match cell {
+        [rest @ .., b'\r'] if i == last => rest,
+        _ => cell,
+    })
+}
+
+/// Reads the next row; returns its line number, or `None` at the end of the file.
+fn read_row<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+    row: &mut csv::ByteRecord,
+    file: &SourceFile,
+) -> Result<Option<u64>, ReadStop> {
+    match reader.read_byte_record(row) {
+        Ok(true) => Ok(Some(first_line(row, reader.position()))),
+        Ok(false) => Ok(None),
+        Err(error) => {
+            let line = error
+                .position()
+                .map_or_else(|| reader.position().line(), csv::Position::line);
+            Err(ReadStop::Failed(bad_line(file, line, error.to_string())))
+        }
+    }
+}
+
+/// The line a row starts on. csv reports where the blank lines before a row start, so the line
+/// is counted back from the row's end instead: the `\n` ending it and those inside its cells.
+/// Only a last row without a final `\n` after blank lines is then one line early.
+fn first_line(row: &csv::ByteRecord, end: &csv::Position) -> u64 {
+    let inner_newlines = row.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+    let counted_back = end.line().saturating_sub(1 + inner_newlines);
+    let start = row.position().map_or(0, csv::Position::line);
+    counted_back.max(start)
+}
+
+fn header_names(
+    row: &csv::ByteRecord,
+    line: u64,
+    file: &SourceFile,
+) -> Result<Vec<String>, ReadStop> {
+    let mut names: Vec<String> = Vec::with_capacity(row.len());
+    for cell in cells(row) {
+        let name = std::str::from_utf8(cell)
+            .map_err(|_| {
+                ReadStop::Failed(bad_line(file, line, "header is not valid UTF-8".into()))
+            })?
+            .trim()
+            .to_owned();
+        if names.contains(&name) {
+            let message = format!("column `{name}` appears twice in the header");
+            return Err(ReadStop::Failed(bad_line(file, line, message)));
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// The row as an object; on invalid UTF-8, the name of the column holding it.
+fn row_to_json<'n>(names: &'n [String], row: &csv::ByteRecord) -> Result<Value, &'n str> {
+    let mut object = Map::with_capacity(names.len());
+    for (name, cell) in names.iter().zip(cells(row)) {
+        let text = std::str::from_utf8(cell).map_err(|_| name.as_str())?;
+        object.insert(name.clone(), Value::String(text.to_owned()));
+    }
+    Ok(Value::Object(object))
+}
+
+fn ascii_byte(ch: char, setting: &str, file: &SourceFile) -> Result<u8, ReadStop> {
+    u8::try_from(ch).ok().filter(u8::is_ascii).ok_or_else(|| {
+        ReadStop::Failed(ConnectorError::Malformed {
+            path: file.path.clone(),
+            offset: 0,
+            message: format!("the csv {setting} `{ch}` must be one ASCII character"),
+        })
+    })
+}
+
+fn bad_line(file: &SourceFile, line: u64, message: String) -> ConnectorError {
+    ConnectorError::BadLine {
+        path: file.path.clone(),
+        line,
+        message,
+    }
+}
+
+fn io_error(file: &SourceFile, source: std::io::Error) -> ReadStop {
+    ReadStop::Failed(ConnectorError::Io {
+        path: file.path.clone(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connector::Pulled;
+    use crate::connector::files::tests::{collect, last_cursor, summary, write};
+
+    fn config(delimiter: char) -> CsvConfig {
+        CsvConfig {
+            files: "*.csv".into(),
+            delimiter,
+            quote: '"',
+        }
+    }
+
+    async fn read(config: CsvConfig, content: &[u8]) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "c.csv", content);
+        let items = collect(CsvConnector::new(config, dir.path()).pull(None)).await;
+        summary(&items)
+    }
+
+    #[tokio::test]
+    async fn rows_become_objects_of_strings_keyed_by_trimmed_headers() {
+        let rows = read(
+            config(','),
+            b" id , name ,city\n001,\"Smith, John\",\n002,\"Say \"\"hi\"\"\",Berlin\n",
+        )
+        .await;
+        assert_eq!(
+            rows,
+            [
+                r#"c.csv:2 {"id":"001","name":"Smith, John","city":""}"#,
+                r#"c.csv:3 {"id":"002","name":"Say \"hi\"","city":"Berlin"}"#,
+                "checkpoint"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn delimiter_and_quote_come_from_the_config_and_a_bom_is_stripped() {
+        let config = CsvConfig {
+            files: "*.csv".into(),
+            delimiter: ';',
+            quote: '\'',
+        };
+        let rows = read(
+            config,
+            "\u{feff}Kunde;Name\r\n1;'Müller; Söhne'\r\n".as_bytes(),
+        )
+        .await;
+        assert_eq!(
+            rows,
+            [
+                r#"c.csv:2 {"Kunde":"1","Name":"Müller; Söhne"}"#,
+                "checkpoint"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_row_with_the_wrong_cell_count_is_reported_and_the_next_rows_read() {
+        let rows = read(config(','), b"a,b\n1,2\n3\n4,5,6\n7,8\n").await;
+        assert_eq!(rows[0], r#"c.csv:2 {"a":"1","b":"2"}"#);
+        assert!(
+            rows[1].starts_with("error: ") && rows[1].contains("c.csv:3: 1 cells"),
+            "{rows:?}"
+        );
+        assert!(rows[2].contains("c.csv:4: 3 cells"), "{rows:?}");
+        assert_eq!(rows[3..], [r#"c.csv:5 {"a":"7","b":"8"}"#, "checkpoint"]);
+    }
+
+    #[tokio::test]
+    async fn multi_line_cells_and_blank_lines_keep_the_line_numbers_right() {
+        let rows = read(config(','), b"a,b\n1,\"x\ny\"\n\n2,z\n").await;
+        assert_eq!(
+            rows,
+            [
+                r#"c.csv:2 {"a":"1","b":"x\ny"}"#,
+                r#"c.csv:5 {"a":"2","b":"z"}"#,
+                "checkpoint"
+            ]
+        );
+        let rows = read(config(','), b"a,b\r\n1,\"x\r\ny\"\r\n\r\n2,\"z\"\r\n").await;
+        assert_eq!(
+            rows,
+            [
+                r#"c.csv:2 {"a":"1","b":"x\r\ny"}"#,
+                r#"c.csv:5 {"a":"2","b":"z"}"#,
+                "checkpoint"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_spoils_only_its_row() {
+        let rows = read(config(','), b"a,b\n1,K\xf6ln\n2,Bonn\n").await;
+        assert!(
+            rows[0].contains("c.csv:2: column `b` is not valid UTF-8"),
+            "{rows:?}"
+        );
+        assert_eq!(rows[1..], [r#"c.csv:3 {"a":"2","b":"Bonn"}"#, "checkpoint"]);
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_header_fails_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "c.csv", b"a, a\n1,2\n");
+        let items = collect(CsvConnector::new(config(','), dir.path()).pull(None)).await;
+        assert_eq!(items.len(), 1);
+        assert!(summary(&items)[0].contains("c.csv:1: column `a` appears twice"));
+        assert!(last_cursor(&items).is_none());
+    }
+
+    #[tokio::test]
+    async fn an_empty_file_has_no_rows_and_is_done() {
+        let rows = read(config(','), b"").await;
+        assert_eq!(rows, ["checkpoint"]);
+        let rows = read(config(','), b"a,b\n").await;
+        assert_eq!(rows, ["checkpoint"]);
+    }
+
+    #[tokio::test]
+    async fn a_non_ascii_delimiter_is_refused() {
+        let rows = read(config('§'), b"a\n1\n").await;
+        assert!(rows[0].contains("delimiter `§`"), "{rows:?}");
+    }
+
+    #[test]
+    fn config_defaults_and_unknown_keys() {
+        let config: CsvConfig = serde_yaml::from_str("files: in/*.csv").unwrap();
+        assert_eq!((config.delimiter, config.quote), (',', '"'));
+        assert!(serde_yaml::from_str::<CsvConfig>("files: x\nseparator: ';'").is_err());
+    }
+
+    #[tokio::test]
+    async fn records_are_raw_records_with_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "c.csv", b"k\nv\n");
+        let items = collect(CsvConnector::new(config(','), dir.path()).pull(None)).await;
+        let Ok(Pulled::Record(record)) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(record.origin, "c.csv:2");
+        assert_eq!(record.payload, serde_json::json!({"k": "v"}));
+    }
 }

@@ -1,1 +1,514 @@
-//! stub
+//! What the file drivers share: expanding a file pattern, the cursor of fully read files, and the
+//! blocking read loop that feeds a bounded channel.
+//!
+//! The drivers differ only in how they read one file; everything else — which files to read,
+//! which to skip because an earlier run read them unchanged, where to checkpoint, how an error in
+//! one file leaves the others untouched — lives here once, in [`pull_files`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::{ConnectorError, Cursor, PullResult, Pulled, RawRecord};
+
+/// How many items the reading thread may run ahead of the consumer. Bounded, so a huge file is
+/// read no faster than its records are processed and memory stays constant.
+const CHANNEL_CAPACITY: usize = 1024;
+
+/// One file a pattern matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// The path to open.
+    pub path: PathBuf,
+    /// The path relative to the config file's folder (the full path when the file lies outside
+    /// it): stable across machines, so it keys the cursor and starts every record's `origin`.
+    pub name: String,
+}
+
+/// Size and modification time of a file when it was read: a file whose stamp is unchanged is not
+/// read again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    /// Length in bytes.
+    pub len: u64,
+    /// Modification time, RFC 3339 with nanoseconds; absent where the platform has none, and then
+    /// the file is always read again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
+}
+
+impl FileStamp {
+    fn of(metadata: &std::fs::Metadata) -> Self {
+        let modified = metadata.modified().ok().map(rfc3339_nanos);
+        Self {
+            len: metadata.len(),
+            modified,
+        }
+    }
+
+    /// Whether a file with this stamp was already read as `earlier`.
+    fn unchanged_since(&self, earlier: &FileStamp) -> bool {
+        self.modified.is_some() && self == earlier
+    }
+}
+
+fn rfc3339_nanos(time: SystemTime) -> String {
+    DateTime::<Utc>::from(time).to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+/// The file drivers' cursor: the files read completely, by name relative to the config folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCursor {
+    /// Fully read files and their stamps when they were read.
+    pub files: BTreeMap<String, FileStamp>,
+}
+
+impl FileCursor {
+    /// Reads a stored cursor. A cursor of another shape (the source changed its driver) counts as
+    /// none: every file is read again, and the store's content hashes drop what was seen.
+    pub fn from_cursor(cursor: Option<Cursor>) -> Self {
+        let Some(Cursor(value)) = cursor else {
+            return Self::default();
+        };
+        serde_json::from_value(value).unwrap_or_else(|error| {
+            tracing::warn!(%error, "stored file cursor unreadable, reading every file again");
+            Self::default()
+        })
+    }
+
+    fn to_cursor(&self) -> Cursor {
+        let files = self
+            .files
+            .iter()
+            .map(|(name, stamp)| (name.clone(), serde_json::json!(stamp)))
+            .collect::<serde_json::Map<_, _>>();
+        Cursor(serde_json::json!({ "files": files }))
+    }
+}
+
+/// Why reading one file stopped before its end.
+#[derive(Debug)]
+pub enum ReadStop {
+    /// The file is broken or unreadable from here on; the next file is read.
+    Failed(ConnectorError),
+    /// The consumer dropped the stream: nothing more is read.
+    Cancelled,
+}
+
+impl From<ConnectorError> for ReadStop {
+    fn from(error: ConnectorError) -> Self {
+        ReadStop::Failed(error)
+    }
+}
+
+/// Where a file reader puts what it reads. Sending blocks while the channel is full.
+pub struct RecordSink {
+    sender: mpsc::Sender<PullResult>,
+}
+
+impl RecordSink {
+    /// Hands on one record.
+    pub fn record(&mut self, origin: String, payload: serde_json::Value) -> Result<(), ReadStop> {
+        self.send(Ok(Pulled::Record(RawRecord { origin, payload })))
+    }
+
+    /// Reports a fault that spoils one record but not the rest of the file (a bad CSV row, a bad
+    /// JSON line); the reader goes on.
+    pub fn skip(&mut self, error: ConnectorError) -> Result<(), ReadStop> {
+        self.send(Err(error))
+    }
+
+    fn send(&mut self, item: PullResult) -> Result<(), ReadStop> {
+        self.sender
+            .blocking_send(item)
+            .map_err(|_| ReadStop::Cancelled)
+    }
+}
+
+/// Streams the records of every file `pattern` matches, in name order, skipping files the cursor
+/// `since` shows as read and unchanged.
+///
+/// `read_file` reads one file into the sink; it runs on a blocking thread. After each file it
+/// reads completely a [`Pulled::Checkpoint`] follows with the cumulative cursor. A file it fails
+/// on yields its records up to the fault, then the error, and stays out of the cursor so the next
+/// run reads it again; the next file is read either way.
+pub fn pull_files<F>(
+    pattern: String,
+    base: PathBuf,
+    since: Option<Cursor>,
+    read_file: F,
+) -> BoxStream<'static, PullResult>
+where
+    F: Fn(&SourceFile, &mut RecordSink) -> Result<(), ReadStop> + Send + 'static,
+{
+    let start = async move {
+        let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
+        let mut sink = RecordSink { sender };
+        tokio::task::spawn_blocking(move || {
+            let since = FileCursor::from_cursor(since);
+            read_all(&pattern, &base, &since, &read_file, &mut sink);
+        });
+        ReceiverStream::new(receiver)
+    };
+    futures::stream::once(start).flatten().boxed()
+}
+
+fn read_all<F>(pattern: &str, base: &Path, since: &FileCursor, read_file: &F, sink: &mut RecordSink)
+where
+    F: Fn(&SourceFile, &mut RecordSink) -> Result<(), ReadStop>,
+{
+    let (files, expand_errors) = match expand(pattern, base) {
+        Ok(found) => found,
+        Err(error) => {
+            let _ = sink.send(Err(error));
+            return;
+        }
+    };
+    for error in expand_errors {
+        if sink.send(Err(error)).is_err() {
+            return;
+        }
+    }
+
+    let mut cursor = FileCursor::default();
+    let mut to_read = Vec::new();
+    for file in files {
+        let stamp = match std::fs::metadata(&file.path) {
+            Ok(metadata) => FileStamp::of(&metadata),
+            Err(source) => {
+                let error = ConnectorError::Io {
+                    path: file.path,
+                    source,
+                };
+                if sink.send(Err(error)).is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        match since.files.get(&file.name) {
+            Some(earlier) if stamp.unchanged_since(earlier) => {
+                cursor.files.insert(file.name, stamp);
+            }
+            _ => to_read.push((file, stamp)),
+        }
+    }
+
+    let mut checkpointed = false;
+    for (file, stamp) in to_read {
+        match read_file(&file, sink) {
+            Ok(()) => {
+                cursor.files.insert(file.name, stamp);
+                if sink
+                    .send(Ok(Pulled::Checkpoint(cursor.to_cursor())))
+                    .is_err()
+                {
+                    return;
+                }
+                checkpointed = true;
+            }
+            Err(ReadStop::Failed(error)) => {
+                if sink.send(Err(error)).is_err() {
+                    return;
+                }
+            }
+            Err(ReadStop::Cancelled) => return,
+        }
+    }
+    // Files gone since the last run leave the cursor, so it does not grow forever.
+    if !checkpointed && cursor != *since {
+        let _ = sink.send(Ok(Pulled::Checkpoint(cursor.to_cursor())));
+    }
+}
+
+/// The files `pattern` matches, relative to `base` unless absolute, sorted by name, plus the
+/// errors met on the way (an unreadable folder). A pattern without wildcards names one file,
+/// which must exist.
+pub fn expand(
+    pattern: &str,
+    base: &Path,
+) -> Result<(Vec<SourceFile>, Vec<ConnectorError>), ConnectorError> {
+    let invalid = |message: String| ConnectorError::Pattern {
+        pattern: pattern.to_owned(),
+        message,
+    };
+    let full = if Path::new(pattern).is_absolute() {
+        pattern.to_owned()
+    } else {
+        let base = base
+            .to_str()
+            .ok_or_else(|| invalid(format!("folder {} is not UTF-8", base.display())))?;
+        let base = glob::Pattern::escape(base);
+        if base.is_empty() {
+            pattern.to_owned()
+        } else {
+            format!("{}/{pattern}", base.trim_end_matches('/'))
+        }
+    };
+    let has_wildcards = pattern.contains(['*', '?', '[']);
+    if !has_wildcards {
+        let path = base.join(pattern);
+        if !path.is_file() {
+            return Err(ConnectorError::Io {
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                path,
+            });
+        }
+    }
+    let matches = glob::glob(&full).map_err(|error| invalid(error.to_string()))?;
+
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for entry in matches {
+        match entry {
+            Ok(path) if path.is_file() => {
+                let name = match path.strip_prefix(base) {
+                    Ok(relative) if !base.as_os_str().is_empty() => relative,
+                    _ => path.as_path(),
+                };
+                let name = name.to_string_lossy().into_owned();
+                files.push(SourceFile { path, name });
+            }
+            Ok(_) => {}
+            Err(error) => {
+                let path = error.path().to_path_buf();
+                errors.push(ConnectorError::Io {
+                    path,
+                    source: error.into(),
+                });
+            }
+        }
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((files, errors))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Collects a connector's whole stream.
+    pub(crate) async fn collect(stream: BoxStream<'static, PullResult>) -> Vec<PullResult> {
+        stream.collect().await
+    }
+
+    /// The records' origins and payloads of a collected stream, errors as their message.
+    pub(crate) fn summary(items: &[PullResult]) -> Vec<String> {
+        items
+            .iter()
+            .map(|item| match item {
+                Ok(Pulled::Record(r)) => format!("{} {}", r.origin, r.payload),
+                Ok(Pulled::Checkpoint(_)) => "checkpoint".to_owned(),
+                Err(e) => format!("error: {e}"),
+            })
+            .collect()
+    }
+
+    pub(crate) fn last_cursor(items: &[PullResult]) -> Option<Cursor> {
+        items.iter().rev().find_map(|item| match item {
+            Ok(Pulled::Checkpoint(c)) => Some(c.clone()),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn write(dir: &Path, name: &str, content: &[u8]) {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::File::create(path)
+            .unwrap()
+            .write_all(content)
+            .unwrap();
+    }
+
+    /// A test reader: one record per line; a line `BAD` fails the file there.
+    fn line_reader(file: &SourceFile, sink: &mut RecordSink) -> Result<(), ReadStop> {
+        let text = std::fs::read_to_string(&file.path).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if line == "BAD" {
+                return Err(ReadStop::Failed(ConnectorError::BadLine {
+                    path: file.path.clone(),
+                    line: i as u64 + 1,
+                    message: "bad".into(),
+                }));
+            }
+            sink.record(format!("{}:{}", file.name, i + 1), line.into())?;
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn reads_matching_files_in_name_order_with_a_checkpoint_after_each() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "in/b.txt", b"b1\n");
+        write(dir.path(), "in/a.txt", b"a1\na2\n");
+        write(dir.path(), "in/skip.csv", b"x\n");
+        let items = collect(pull_files(
+            "in/*.txt".into(),
+            dir.path().into(),
+            None,
+            line_reader,
+        ))
+        .await;
+        assert_eq!(
+            summary(&items),
+            [
+                "in/a.txt:1 \"a1\"",
+                "in/a.txt:2 \"a2\"",
+                "checkpoint",
+                "in/b.txt:1 \"b1\"",
+                "checkpoint"
+            ]
+        );
+        let cursor = last_cursor(&items).unwrap();
+        let files = cursor.0["files"].as_object().unwrap();
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["in/a.txt", "in/b.txt"]);
+        assert_eq!(files["in/a.txt"]["len"], 6);
+        assert!(
+            files["in/a.txt"]["modified"]
+                .as_str()
+                .unwrap()
+                .ends_with('Z')
+        );
+    }
+
+    #[tokio::test]
+    async fn skips_unchanged_files_and_rereads_changed_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.txt", b"a1\n");
+        write(dir.path(), "b.txt", b"b1\n");
+        let first = collect(pull_files(
+            "*.txt".into(),
+            dir.path().into(),
+            None,
+            line_reader,
+        ))
+        .await;
+        let cursor = last_cursor(&first);
+
+        write(dir.path(), "b.txt", b"b1\nb2\n");
+        let second = collect(pull_files(
+            "*.txt".into(),
+            dir.path().into(),
+            cursor,
+            line_reader,
+        ))
+        .await;
+        assert_eq!(
+            summary(&second),
+            ["b.txt:1 \"b1\"", "b.txt:2 \"b2\"", "checkpoint"]
+        );
+        let files = last_cursor(&second).unwrap().0["files"].clone();
+        assert_eq!(files.as_object().unwrap().len(), 2, "a.txt carried forward");
+
+        let third = collect(pull_files(
+            "*.txt".into(),
+            dir.path().into(),
+            last_cursor(&second),
+            line_reader,
+        ))
+        .await;
+        assert!(third.is_empty(), "{:?}", summary(&third));
+    }
+
+    #[tokio::test]
+    async fn a_failing_file_keeps_its_records_and_stays_out_of_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.txt", b"a1\nBAD\na3\n");
+        write(dir.path(), "b.txt", b"b1\n");
+        let items = collect(pull_files(
+            "*.txt".into(),
+            dir.path().into(),
+            None,
+            line_reader,
+        ))
+        .await;
+        let summary = summary(&items);
+        assert_eq!(summary[0], "a.txt:1 \"a1\"");
+        assert!(summary[1].starts_with("error: ") && summary[1].ends_with("a.txt:2: bad"));
+        assert_eq!(summary[2..], ["b.txt:1 \"b1\"", "checkpoint"]);
+        let files = last_cursor(&items).unwrap().0["files"].clone();
+        assert_eq!(
+            files.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["b.txt"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_plain_path_is_an_error_but_an_empty_glob_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = collect(pull_files(
+            "nope.txt".into(),
+            dir.path().into(),
+            None,
+            line_reader,
+        ))
+        .await;
+        assert_eq!(missing.len(), 1);
+        assert!(
+            matches!(&missing[0], Err(ConnectorError::Io { path, .. }) if path.ends_with("nope.txt"))
+        );
+        let none = collect(pull_files(
+            "*.txt".into(),
+            dir.path().into(),
+            None,
+            line_reader,
+        ))
+        .await;
+        assert!(none.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_deleted_file_leaves_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.txt", b"a1\n");
+        write(dir.path(), "b.txt", b"b1\n");
+        let first = collect(pull_files(
+            "*.txt".into(),
+            dir.path().into(),
+            None,
+            line_reader,
+        ))
+        .await;
+        std::fs::remove_file(dir.path().join("b.txt")).unwrap();
+        let second = collect(pull_files(
+            "*.txt".into(),
+            dir.path().into(),
+            last_cursor(&first),
+            line_reader,
+        ))
+        .await;
+        assert_eq!(summary(&second), ["checkpoint"]);
+        let files = last_cursor(&second).unwrap().0["files"].clone();
+        assert_eq!(
+            files.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["a.txt"]
+        );
+    }
+
+    #[test]
+    fn glob_characters_in_the_base_folder_are_taken_literally() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("drop [1]");
+        write(&base, "a.txt", b"x");
+        let (files, errors) = expand("*.txt", &base).unwrap();
+        assert!(errors.is_empty());
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].name, "a.txt");
+    }
+
+    #[test]
+    fn a_foreign_cursor_counts_as_none() {
+        let cursor = FileCursor::from_cursor(Some(Cursor(serde_json::json!({"page": 3}))));
+        assert!(cursor.files.is_empty());
+    }
+}

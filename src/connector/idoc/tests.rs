@@ -1,0 +1,290 @@
+use std::io::Write;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::connector::Pulled;
+use crate::connector::files::tests::{collect, last_cursor, summary, write};
+
+const DEBMAS07: &str = include_str!("testdata/debmas07.xml");
+const MATMAS05: &str = include_str!("testdata/matmas05.xml");
+const ORDERS05: &str = include_str!("testdata/orders05.xml");
+const BOMMAT04: &str = include_str!("testdata/bommat04.xml");
+
+fn connector(dir: &Path, files: &str) -> IdocConnector {
+    IdocConnector::new(
+        IdocConfig {
+            files: files.into(),
+        },
+        dir,
+    )
+}
+
+/// Reads one file's content through the driver: its records and its errors.
+async fn read(content: &[u8]) -> (Vec<(String, Value)>, Vec<ConnectorError>) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "in.xml", content);
+    let items = collect(connector(dir.path(), "*.xml").pull(None)).await;
+    let mut records = Vec::new();
+    let mut errors = Vec::new();
+    for item in items {
+        match item {
+            Ok(Pulled::Record(r)) => records.push((r.origin, r.payload)),
+            Ok(Pulled::Checkpoint(_)) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    (records, errors)
+}
+
+async fn read_ok(content: &str) -> Vec<(String, Value)> {
+    let (records, errors) = read(content.as_bytes()).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    records
+}
+
+#[tokio::test]
+async fn debmas_yields_one_record_per_idoc_with_control_record_and_segments() {
+    let records = read_ok(DEBMAS07).await;
+    assert_eq!(records.len(), 2);
+    let (origin, first) = &records[0];
+    assert_eq!(origin, "in.xml#1");
+    assert_eq!(first["@BEGIN"], "1");
+    let control = &first["EDI_DC40"];
+    assert_eq!(control["@SEGMENT"], "1");
+    assert_eq!(control["TABNAM"], "EDI_DC40  ", "padding kept");
+    assert_eq!(control["DOCNUM"], "0000000000471101");
+    assert_eq!(control["IDOCTYP"], "DEBMAS07");
+    assert_eq!(control["MESTYP"], "DEBMAS");
+    assert_eq!(control["SNDPRT"], "LS");
+    let customer = &first["E1KNA1M"];
+    assert_eq!(customer["KUNNR"], "0000100042");
+    assert_eq!(customer["MSGFN"], "005");
+    assert_eq!(customer["NAME1"], "Müller & Söhne GmbH     ");
+    assert_eq!(customer["E1KNB1M"]["DATLZ"], "00000000");
+    assert_eq!(customer["E1KNVVM"]["VKORG"], "1000");
+    let (origin, second) = &records[1];
+    assert_eq!(origin, "in.xml#2");
+    assert_eq!(second["E1KNA1M"]["MSGFN"], "003");
+    assert_eq!(second["E1KNA1M"]["KUNNR"], "0000100077");
+}
+
+#[tokio::test]
+async fn matmas_keeps_repeated_texts_as_an_array() {
+    let records = read_ok(MATMAS05).await;
+    assert_eq!(records.len(), 1);
+    let material = &records[0].1["E1MARAM"];
+    assert_eq!(material["MATNR"], "000000000000004711");
+    assert_eq!(material["MSGFN"], "004");
+    assert_eq!(material["MEINS"], "ST");
+    assert_eq!(material["EAN11"], "4006381333931");
+    assert_eq!(
+        material["E1MAKTM"],
+        json!([
+            {"@SEGMENT": "1", "MSGFN": "004", "SPRAS": "D", "MAKTX": "Pumpe PX-100 Edelstahl", "SPRAS_ISO": "DE"},
+            {"@SEGMENT": "1", "MSGFN": "004", "SPRAS": "E", "MAKTX": "Pump PX-100 stainless", "SPRAS_ISO": "EN"}
+        ])
+    );
+    assert_eq!(material["E1MARCM"]["WERKS"], "1000");
+}
+
+#[tokio::test]
+async fn orders_items_and_partners_are_arrays_in_document_order() {
+    let records = read_ok(ORDERS05).await;
+    assert_eq!(records.len(), 1);
+    let order = &records[0].1;
+    assert_eq!(order["EDI_DC40"]["MESTYP"], "ORDERS");
+    assert_eq!(order["E1EDK01"]["BELNR"], "0004500017");
+    let partners = order["E1EDKA1"].as_array().unwrap();
+    assert_eq!(partners.len(), 2);
+    assert_eq!(partners[0]["PARVW"], "AG");
+    assert_eq!(partners[0]["NAME1"], "Müller & Söhne GmbH");
+    assert_eq!(partners[1]["PARVW"], "WE");
+    let items = order["E1EDP01"].as_array().unwrap();
+    let positions: Vec<_> = items.iter().map(|i| i["POSEX"].clone()).collect();
+    assert_eq!(positions, ["000010", "000020", "000030"]);
+    assert_eq!(items[1]["E1EDP19"]["IDTNR"], "000000000000004712");
+    assert_eq!(items[1]["MENGE"], "12.000");
+    assert_eq!(order["E1EDK03"][1]["DATUM"], "00000000");
+    assert_eq!(order["E1EDS01"]["SUMME"], "848.50");
+}
+
+#[tokio::test]
+async fn bommat_nests_header_and_items_under_e1stzum() {
+    let records = read_ok(BOMMAT04).await;
+    let bom = &records[0].1["E1STZUM"];
+    assert_eq!(bom["MSGFN"], "009");
+    assert_eq!(bom["E1MASTM"]["MATNR"], "000000000000004711");
+    assert_eq!(bom["E1STKOM"]["BMENG"], "1.000");
+    let items = bom["E1STPOM"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[1]["IDNRK"], "000000000000004720");
+    assert_eq!(items[1]["MEINS"], "KGM");
+}
+
+#[tokio::test]
+async fn an_extension_root_is_accepted() {
+    let xml = DEBMAS07
+        .replace("<DEBMAS07>", "<_-ACME_-DEBMAS07EXT>")
+        .replace("</DEBMAS07>", "</_-ACME_-DEBMAS07EXT>")
+        .replace(
+            "</E1KNA1M>",
+            "<_-ACME_-E1KNA1X SEGMENT=\"1\"><ZZTIER>GOLD</ZZTIER></_-ACME_-E1KNA1X></E1KNA1M>",
+        );
+    let records = read_ok(&xml).await;
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].1["E1KNA1M"]["_-ACME_-E1KNA1X"]["ZZTIER"], "GOLD");
+}
+
+#[tokio::test]
+async fn a_truncated_file_yields_the_idocs_before_the_fault_then_the_offset() {
+    let cut = DEBMAS07.find("<MSGFN>003</MSGFN>").unwrap() + "<MSGFN>003</MSGFN>".len();
+    let (records, errors) = read(&DEBMAS07.as_bytes()[..cut]).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].0, "in.xml#1");
+    assert_eq!(errors.len(), 1);
+    match &errors[0] {
+        ConnectorError::Malformed {
+            path,
+            offset,
+            message,
+        } => {
+            assert!(path.ends_with("in.xml"));
+            assert_eq!(*offset, cut as u64);
+            assert!(message.contains("ends inside IDoc #2"), "{message}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_file_cut_inside_a_tag_reports_where_the_tag_starts() {
+    let cut = DEBMAS07.find("<NAME1>Alpen").unwrap() + 4;
+    let (records, errors) = read(&DEBMAS07.as_bytes()[..cut]).await;
+    assert_eq!(records.len(), 1);
+    assert!(
+        matches!(&errors[0], ConnectorError::Malformed { offset, .. } if *offset == (cut - 4) as u64),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_broken_file_stays_out_of_the_cursor_and_the_next_file_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.xml",
+        b"<DEBMAS07><IDOC BEGIN=\"1\"><X>1</Y></IDOC></DEBMAS07>",
+    );
+    write(dir.path(), "b.xml", MATMAS05.as_bytes());
+    let items = collect(connector(dir.path(), "*.xml").pull(None)).await;
+    let summary = summary(&items);
+    assert!(
+        summary[0].starts_with("error: ") && summary[0].contains("a.xml"),
+        "{summary:?}"
+    );
+    assert!(summary[1].starts_with("b.xml#1 "));
+    let cursor = last_cursor(&items).unwrap();
+    let names: Vec<_> = cursor.0["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(names, ["b.xml"]);
+}
+
+#[tokio::test]
+async fn iso_8859_1_from_the_declaration_is_decoded() {
+    let mut xml = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<DEBMAS07><IDOC BEGIN=\"1\"><E1KNA1M SEGMENT=\"1\"><NAME1>".to_vec();
+    xml.extend_from_slice(b"B\xe4ckerei Gr\xfcn &amp; S\xf6hne");
+    xml.extend_from_slice(b"</NAME1><ORT01>K\xf6ln</ORT01></E1KNA1M></IDOC></DEBMAS07>");
+    let (records, errors) = read(&xml).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(records[0].1["E1KNA1M"]["NAME1"], "Bäckerei Grün & Söhne");
+    assert_eq!(records[0].1["E1KNA1M"]["ORT01"], "Köln");
+}
+
+#[tokio::test]
+async fn latin1_bytes_in_a_file_declared_utf8_are_an_error() {
+    let xml = b"<?xml version=\"1.0\"?><R><IDOC><N>K\xf6ln</N></IDOC></R>";
+    let (records, errors) = read(xml).await;
+    assert!(records.is_empty());
+    assert!(
+        matches!(&errors[0], ConnectorError::Malformed { .. }),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_encoding_is_refused() {
+    let xml = b"<?xml version=\"1.0\" encoding=\"EBCDIC-FANTASY\"?><R/>";
+    let (_, errors) = read(xml).await;
+    assert!(
+        matches!(&errors[0], ConnectorError::Malformed { message, .. } if message.contains("EBCDIC-FANTASY")),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_doctype_is_skipped_and_its_entities_are_never_expanded() {
+    let xml = r#"<?xml version="1.0"?>
+<!DOCTYPE DEBMAS07 [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<DEBMAS07><IDOC BEGIN="1"><N>ok</N></IDOC><IDOC BEGIN="1"><N>&xxe;</N></IDOC></DEBMAS07>"#;
+    let (records, errors) = read(xml.as_bytes()).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].1["N"], "ok");
+    assert!(
+        matches!(&errors[0], ConnectorError::Malformed { message, .. } if message.contains("xxe")),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_file_is_malformed() {
+    let (records, errors) = read(b"").await;
+    assert!(records.is_empty());
+    assert!(matches!(
+        &errors[0],
+        ConnectorError::Malformed { offset: 0, .. }
+    ));
+}
+
+/// Writes ~100 MB of DEBMAS IDocs and reads them through the driver. Run with
+/// `cargo test --release --lib connector::idoc -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput_of_100_mb_of_debmas() {
+    let dir = tempfile::tempdir().unwrap();
+    let (header, rest) = DEBMAS07.split_at(DEBMAS07.find("<IDOC").unwrap());
+    let idocs = &rest[..rest.rfind("</DEBMAS07>").unwrap()];
+    let mut out = std::io::BufWriter::new(File::create(dir.path().join("big.xml")).unwrap());
+    out.write_all(header.as_bytes()).unwrap();
+    let mut written = header.len();
+    let mut copies = 0;
+    while written < 100 * 1024 * 1024 {
+        out.write_all(idocs.as_bytes()).unwrap();
+        written += idocs.len();
+        copies += 1;
+    }
+    out.write_all(b"</DEBMAS07>\n").unwrap();
+    out.flush().unwrap();
+    drop(out);
+
+    let started = Instant::now();
+    let mut stream = connector(dir.path(), "big.xml").pull(None);
+    let mut records = 0;
+    while let Some(item) = futures::StreamExt::next(&mut stream).await {
+        if let Pulled::Record(_) = item.unwrap() {
+            records += 1;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(records, copies * 2);
+    println!(
+        "idoc: {records} IDocs, {:.1} MB in {seconds:.2} s = {:.1} MB/s",
+        written as f64 / 1e6,
+        written as f64 / 1e6 / seconds
+    );
+}
