@@ -46,6 +46,7 @@ pub struct CsvConnector {
 }
 
 impl CsvConnector {
+    /// `base` is the config file's folder, against which `files` resolves.
     pub fn new(config: CsvConfig, base: &Path) -> Self {
         Self {
             config,

@@ -53,6 +53,7 @@ pub struct JsonConnector {
 }
 
 impl JsonConnector {
+    /// `base` is the config file's folder, against which `files` resolves.
     pub fn new(config: JsonConfig, base: &Path) -> Self {
         Self {
             config,

@@ -15,6 +15,7 @@
 //! tree of one element (one IDoc) while the rest of the file stays unread.
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 /// Deeper nesting is refused: real documents stay far below it, and dropping a deeper tree would
@@ -43,7 +44,9 @@ pub enum XmlJsonError {
 /// One finished element: its name and its JSON.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Element {
+    /// The element's name as written, prefix included.
     pub name: String,
+    /// The element's JSON by the rule above.
     pub value: Value,
 }
 
@@ -113,6 +116,7 @@ pub struct XmlJsonBuilder {
 }
 
 impl XmlJsonBuilder {
+    /// A builder waiting for an element's start.
     pub fn new() -> Self {
         Self::default()
     }
@@ -207,15 +211,17 @@ impl XmlJsonBuilder {
 
 /// Adds a child; a second occurrence of a name turns its value into an array of all of them.
 fn add_child(object: &mut Map<String, Value>, name: &str, value: Value) {
-    match object.get_mut(name) {
-        None => {
-            object.insert(name.to_owned(), value);
+    match object.entry(name) {
+        Entry::Vacant(vacant) => {
+            vacant.insert(value);
         }
-        Some(Value::Array(items)) => items.push(value),
-        Some(first) => {
-            let first = std::mem::take(first);
-            object.insert(name.to_owned(), Value::Array(vec![first, value]));
-        }
+        Entry::Occupied(mut occupied) => match occupied.get_mut() {
+            Value::Array(items) => items.push(value),
+            first => {
+                let first = std::mem::take(first);
+                *occupied.get_mut() = Value::Array(vec![first, value]);
+            }
+        },
     }
 }
 

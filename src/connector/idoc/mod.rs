@@ -50,6 +50,7 @@ pub struct IdocConnector {
 }
 
 impl IdocConnector {
+    /// `base` is the config file's folder, against which `files` resolves.
     pub fn new(config: IdocConfig, base: &Path) -> Self {
         Self {
             config,
