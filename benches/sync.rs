@@ -18,11 +18,19 @@ use concord::connector::{Connector, Pulled};
 use concord::store;
 use concord::sync::{NoProgress, Pipeline, SyncOptions};
 
+/// The same allocator as the `concord` binary, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Peak resident memory of this process so far, in MiB (VmHWM).
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kib| kib / 1024.0)
         .unwrap_or(0.0)
 }
@@ -35,8 +43,18 @@ async fn bench_sync(customers: usize) -> anyhow::Result<()> {
     let dir = data_dir().join(format!("customers-{customers}"));
     if !dir.join("concord.yaml").exists() {
         let started = Instant::now();
-        let manifest = generator::generate(&dir, &generator::GenSpec { customers, overlap: 0.3, seed: 42 })?;
-        println!("generated {customers} customers in {:.1}s: {manifest:?}", started.elapsed().as_secs_f64());
+        let manifest = generator::generate(
+            &dir,
+            &generator::GenSpec {
+                customers,
+                overlap: 0.3,
+                seed: 42,
+            },
+        )?;
+        println!(
+            "generated {customers} customers in {:.1}s: {manifest:?}",
+            started.elapsed().as_secs_f64()
+        );
     }
     let db = dir.join("bench.db");
     for suffix in ["", "-wal", "-shm"] {
@@ -47,13 +65,18 @@ async fn bench_sync(customers: usize) -> anyhow::Result<()> {
     let store = store::open(&format!("sqlite://{}", db.display())).await?;
 
     let started = Instant::now();
-    let summaries = pipeline.sync(store.as_ref(), &SyncOptions::default(), &NoProgress).await?;
+    let summaries = pipeline
+        .sync(store.as_ref(), &SyncOptions::default(), &NoProgress)
+        .await?;
     let first = started.elapsed().as_secs_f64();
     let read: u64 = summaries.iter().map(|s| s.read).sum();
     let events: u64 = summaries.iter().map(|s| s.reconcile.events).sum();
 
     let started = Instant::now();
-    let options = SyncOptions { full: true, ..SyncOptions::default() };
+    let options = SyncOptions {
+        full: true,
+        ..SyncOptions::default()
+    };
     let again = pipeline.sync(store.as_ref(), &options, &NoProgress).await?;
     let second = started.elapsed().as_secs_f64();
     let second_events: u64 = again.iter().map(|s| s.reconcile.events).sum();
@@ -76,7 +99,12 @@ async fn bench_idoc(megabytes: u64) -> anyhow::Result<()> {
     }
     let bytes = std::fs::metadata(&file)?.len();
     let rss_before = peak_rss_mib();
-    let connector = IdocConnector::new(IdocConfig { files: file.display().to_string() }, Path::new("/"));
+    let connector = IdocConnector::new(
+        IdocConfig {
+            files: file.display().to_string(),
+        },
+        Path::new("/"),
+    );
     let started = Instant::now();
     let mut records = 0u64;
     let mut stream = connector.pull(None);

@@ -208,7 +208,10 @@ async fn unchanged_data_changes_nothing_and_a_change_makes_one_version() {
     let (store, changed) = sync(&config, &SyncOptions::default()).await;
     assert_eq!(total_events(&changed), 1);
     let golden = golden_of(store.as_ref(), EntityKind::Customer, "sap", "4711").await;
-    assert_eq!(golden.version, 3, "created by sap, filled by the shop, changed by the shop");
+    assert_eq!(
+        golden.version, 3,
+        "created by sap, filled by the shop, changed by the shop"
+    );
     assert_eq!(golden.record["emails"], serde_json::json!(["new@m.de"]));
 }
 

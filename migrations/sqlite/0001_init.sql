@@ -1,5 +1,6 @@
 -- Golden records: the current state of each unified record. `lineage` maps each field to the
--- source record that supplied it; `redirect_to` is set when the record was merged into another.
+-- source record that supplied it (stored compactly: the source records once, each field an index
+-- into them); `redirect_to` is set when the record was merged into another.
 CREATE TABLE golden (
     id          TEXT PRIMARY KEY NOT NULL,
     entity      TEXT NOT NULL,
@@ -11,7 +12,6 @@ CREATE TABLE golden (
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX golden_by_entity ON golden (entity, id);
 
 -- Every version of every golden record, the first included.
 CREATE TABLE golden_version (
@@ -89,6 +89,8 @@ CREATE TABLE quarantine (
 );
 
 -- Change events, written in the same transaction as the change; relayed to the bus in `seq` order.
+-- An event's payload (the record after the change, the changed fields and their sources) is the
+-- version it announces, joined from golden_version, so every change is stored once.
 CREATE TABLE outbox (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id     TEXT NOT NULL UNIQUE,
@@ -96,9 +98,6 @@ CREATE TABLE outbox (
     operation    TEXT NOT NULL,
     golden_id    TEXT NOT NULL,
     version      INTEGER NOT NULL,
-    changed      TEXT NOT NULL,
-    record       TEXT NOT NULL,
-    sources      TEXT NOT NULL,
     at           TEXT NOT NULL,
     published_at TEXT
 );

@@ -162,7 +162,11 @@ pub fn quarantine_table(entries: &[StoredQuarantine]) -> String {
         );
         let _ = writeln!(out, "    reason: {}", q.entry.reason);
         if q.times_seen > 1 {
-            let _ = writeln!(out, "    seen in {} runs, last in run {}", q.times_seen, q.run_id);
+            let _ = writeln!(
+                out,
+                "    seen in {} runs, last in run {}",
+                q.times_seen, q.run_id
+            );
         }
         if let Some(mapping) = &q.entry.mapping {
             let _ = writeln!(out, "    mapping: {mapping}");

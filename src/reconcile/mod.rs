@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::config::{Config, MatchRule};
 use crate::model::{EntityKind, SourceRecord};
 use crate::store::{
-    Batch, Contributor, Event, Fields, GoldenState, GoldenWrite, Operation, Store, StoreError,
+    Batch, Contributor, EventWrite, Fields, GoldenState, GoldenWrite, Operation, Store, StoreError,
     XrefWrite,
 };
 use matcher::Matcher;
@@ -56,6 +56,8 @@ pub struct Reconciler {
 /// A source record ready for its golden record.
 struct Prepared {
     key: String,
+    /// `fields` as stored: serialized once, after references were linked.
+    text: String,
     fields: Fields,
     hash: Vec<u8>,
     incoming: Incoming,
@@ -107,16 +109,18 @@ impl Reconciler {
         let keys: Vec<&str> = records.iter().map(|r| r.record.key.as_str()).collect();
         let hits = store.xref_lookup(source, entity, &keys).await?;
 
-        let mut changed: Vec<(Incoming, Fields, Vec<u8>)> = Vec::with_capacity(records.len());
+        let mut changed: Vec<(Incoming, Fields, String, Vec<u8>)> =
+            Vec::with_capacity(records.len());
         for incoming in records {
             let fields = incoming.record.record.to_fields();
-            let hash = content_hash(&fields, incoming.record.deleted);
+            let text = record_text(&fields);
+            let hash = content_hash(&text, incoming.record.deleted);
             match hits.get(&incoming.record.key) {
                 Some(hit) if hit.content_hash == hash => {
                     stats.unchanged += 1;
                     known.insert(entity, &incoming.record.key, &hit.golden_id);
                 }
-                _ => changed.push((incoming, fields, hash)),
+                _ => changed.push((incoming, fields, text, hash)),
             }
         }
         if changed.is_empty() {
@@ -125,7 +129,7 @@ impl Reconciler {
 
         let wanted: HashSet<(EntityKind, String)> = changed
             .iter()
-            .flat_map(|(_, f, _)| refs::wanted(entity, f))
+            .flat_map(|(_, f, _, _)| refs::wanted(entity, f))
             .collect();
         if !wanted.is_empty() {
             let product_rules = self
@@ -139,13 +143,16 @@ impl Reconciler {
         let rules = self.rules.get(&entity).map(Vec::as_slice).unwrap_or(&[]);
         let new_records: Vec<&Fields> = changed
             .iter()
-            .filter(|(i, _, _)| !hits.contains_key(&i.record.key))
-            .map(|(_, f, _)| f)
+            .filter(|(i, _, _, _)| !hits.contains_key(&i.record.key))
+            .map(|(_, f, _, _)| f)
             .collect();
         let mut matcher = Matcher::prepare(store, entity, rules, &new_records).await?;
         let mut prepared = Vec::with_capacity(changed.len());
-        for (incoming, mut fields, hash) in changed {
-            stats.unresolved_refs += refs::resolve(entity, &mut fields, known) as u64;
+        for (incoming, mut fields, mut text, hash) in changed {
+            if matches!(entity, EntityKind::Order | EntityKind::Bom) {
+                stats.unresolved_refs += refs::resolve(entity, &mut fields, known) as u64;
+                text = record_text(&fields);
+            }
             let golden_id = match hits.get(&incoming.record.key) {
                 Some(hit) => hit.golden_id.clone(),
                 None => matcher
@@ -156,6 +163,7 @@ impl Reconciler {
             known.insert(entity, &incoming.record.key, &golden_id);
             prepared.push(Prepared {
                 key: incoming.record.key.clone(),
+                text,
                 fields,
                 hash,
                 incoming,
@@ -198,7 +206,7 @@ impl Reconciler {
             let contributor = Contributor {
                 source: source.to_string(),
                 key: p.key.clone(),
-                record: p.fields.clone(),
+                record: p.fields,
                 changed_at: p.incoming.record.changed_at,
                 deleted: p.incoming.record.deleted,
                 origin: p.incoming.origin.clone(),
@@ -217,7 +225,7 @@ impl Reconciler {
                 key: p.key,
                 golden_id: p.golden_id,
                 content_hash: p.hash,
-                record: p.fields,
+                record_text: p.text,
                 changed_at: p.incoming.record.changed_at,
                 deleted: p.incoming.record.deleted,
                 origin: p.incoming.origin,
@@ -255,19 +263,12 @@ impl Reconciler {
             Operation::Updated
         };
         let version = state.version + 1;
-        let sources = changed
-            .iter()
-            .filter_map(|f| lineage.get(f).map(|s| (f.clone(), s.clone())))
-            .collect();
-        batch.events.push(Event {
+        batch.events.push(EventWrite {
             event_id: Uuid::now_v7().to_string(),
             entity: state.entity,
             operation,
             golden_id: state.id.clone(),
             version,
-            changed: changed.clone(),
-            record: record.clone(),
-            sources,
             at: Utc::now(),
         });
         stats.events += 1;
@@ -307,12 +308,16 @@ fn new_golden_id(entity: EntityKind) -> String {
     format!("{}_{}", entity.id_prefix(), Uuid::now_v7().simple())
 }
 
-/// The hash that tells whether a source record changed since it was stored.
-fn content_hash(fields: &Fields, deleted: bool) -> Vec<u8> {
+/// A record's fields as JSON text, in the canonical struct's field order.
+fn record_text(fields: &Fields) -> String {
+    serde_json::to_string(fields).unwrap_or_default()
+}
+
+/// The hash that tells whether a source record changed since it was stored: of the mapped
+/// record before references were linked, so a re-sync compares like with like.
+fn content_hash(text: &str, deleted: bool) -> Vec<u8> {
     let mut hasher = blake3::Hasher::new();
     hasher.update(&[u8::from(deleted)]);
-    if let Ok(bytes) = serde_json::to_vec(fields) {
-        hasher.update(&bytes);
-    }
+    hasher.update(text.as_bytes());
     hasher.finalize().as_bytes()[..16].to_vec()
 }

@@ -5,6 +5,7 @@
 //! driver, so each engine can use its own fast paths. A sync batch, its checkpoint and its outbox
 //! rows are written by one [`Store::commit`], in one transaction.
 
+mod lineage_text;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
@@ -93,7 +94,8 @@ pub struct XrefWrite {
     pub key: String,
     pub golden_id: String,
     pub content_hash: Vec<u8>,
-    pub record: Fields,
+    /// The mapped record (references linked) as JSON text: serialized once, on the hot path.
+    pub record_text: String,
     pub changed_at: Option<DateTime<Utc>>,
     pub deleted: bool,
     pub origin: String,
@@ -154,6 +156,19 @@ pub struct Event {
     pub record: Fields,
     /// The sources of the changed fields.
     pub sources: Lineage,
+    pub at: DateTime<Utc>,
+}
+
+/// An event as reconciliation writes it: the payload is the golden version it announces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventWrite {
+    /// Unique and stable: consumers de-duplicate on it.
+    pub event_id: String,
+    pub entity: EntityKind,
+    pub operation: Operation,
+    pub golden_id: String,
+    /// The version written in the same batch.
+    pub version: i64,
     pub at: DateTime<Utc>,
 }
 
@@ -223,7 +238,7 @@ pub struct Batch {
     pub xrefs: Vec<XrefWrite>,
     pub match_keys: Vec<MatchKeyWrite>,
     pub goldens: Vec<GoldenWrite>,
-    pub events: Vec<Event>,
+    pub events: Vec<EventWrite>,
     pub quarantine: Vec<QuarantineEntry>,
     /// The source's cursor after this batch, when the batch reached a checkpoint.
     pub checkpoint: Option<Value>,
