@@ -333,3 +333,33 @@ async fn a_broken_mapping_is_refused_with_file_line_and_column() {
     assert!(error.contains("debmas.yaml:4:"), "{error}");
     assert!(error.contains("did you mean `trim`"), "{error}");
 }
+
+#[tokio::test]
+async fn records_of_one_source_in_consecutive_batches_still_match() {
+    // One record per batch: the second is reconciled while the first may still be committing.
+    let project = sap_project();
+    project.write("sap/a.xml", &idoc_file(&[]));
+    project.write(
+        "shop/customers.json",
+        &shop_json(&[
+            ("C-1", "Acme GmbH", "DE 1", "a@acme.de"),
+            ("C-2", "ACME GMBH", "DE1", "b@acme.de"),
+            ("C-3", "Acme", "DE-1", ""),
+        ]),
+    );
+    let config = project.config();
+    let options = SyncOptions {
+        batch_size: 1,
+        ..SyncOptions::default()
+    };
+    let (store, summaries) = sync(&config, &options).await;
+    let golden = golden_of(store.as_ref(), EntityKind::Customer, "shop", "C-3").await;
+    assert_eq!(golden.contributors.len(), 3, "{:?}", golden.contributors);
+    assert_eq!(goldens(store.as_ref(), EntityKind::Customer).await.len(), 1);
+    assert_eq!(
+        golden.record["name"], "Acme GmbH",
+        "equal priority and time: the first key wins"
+    );
+    assert_eq!(golden.version, 1, "C-2 and C-3 change no surviving value");
+    assert_eq!(total_events(&summaries), 1);
+}

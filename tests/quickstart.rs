@@ -217,3 +217,39 @@ async fn a_second_sync_of_the_quickstart_changes_nothing() {
         "first sync and the --full one read the bad row"
     );
 }
+
+#[tokio::test]
+async fn tiny_batches_give_the_same_golden_records() {
+    // Batches of two records: each batch is reconciled while the previous one is still being
+    // committed, so matches across batches go through the pending-batch view.
+    let db = tempfile::tempdir().unwrap();
+    let config = config_with_store(quickstart(), db.path());
+    let options = SyncOptions {
+        batch_size: 2,
+        ..SyncOptions::default()
+    };
+    let (store, summaries) = sync(&config, &options).await;
+    let counts = store.counts().await.unwrap();
+    let golden = |entity: &str| counts.golden.get(entity).copied().unwrap_or(0);
+    assert_eq!(
+        (
+            golden("customer"),
+            golden("product"),
+            golden("order"),
+            golden("bom")
+        ),
+        (13, 7, 6, 2)
+    );
+    let mueller = customer(store.as_ref(), "sap", "100001").await;
+    assert_eq!(mueller.contributors.len(), 3);
+    assert_eq!(mueller.record["name"], "Müller Maschinenbau GmbH");
+    assert_eq!(total_events(&summaries), 34);
+    let bom = golden_of(store.as_ref(), EntityKind::Bom, "sap", "731-01").await;
+    assert!(
+        bom.record["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i.get("component_id").is_some())
+    );
+}

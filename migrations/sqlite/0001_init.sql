@@ -1,19 +1,19 @@
--- Golden records: the current state of each unified record. `lineage` maps each field to the
--- source record that supplied it (stored compactly: the source records once, each field an index
--- into them); `redirect_to` is set when the record was merged into another.
+-- Golden records: which version of each unified record is current. The record and its lineage
+-- live in golden_version (written once per change, never copied); `redirect_to` is set when the
+-- record was merged into another.
 CREATE TABLE golden (
     id          TEXT PRIMARY KEY NOT NULL,
     entity      TEXT NOT NULL,
     version     INTEGER NOT NULL,
-    record      TEXT NOT NULL,
-    lineage     TEXT NOT NULL,
     deleted     INTEGER NOT NULL DEFAULT 0,
     redirect_to TEXT,
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- Every version of every golden record, the first included.
+-- Every version of every golden record, the first included. `lineage` maps each field to the
+-- source record that supplied it, stored compactly: the source records once, each field an index
+-- into them.
 CREATE TABLE golden_version (
     id         TEXT NOT NULL,
     version    INTEGER NOT NULL,

@@ -9,7 +9,9 @@ use std::collections::{HashMap, HashSet};
 
 use crate::config::MatchRule;
 use crate::model::{self, EntityKind};
-use crate::store::{Fields, MatchKeyWrite, Store, StoreError};
+use crate::store::{Fields, MatchKeyWrite, StoreError};
+
+use super::view::StoreView;
 
 use super::normalize::match_value;
 
@@ -66,7 +68,7 @@ pub struct Matcher<'a> {
 impl<'a> Matcher<'a> {
     /// Prepares matching for `records`, looking their key values up in the store, one query per rule.
     pub async fn prepare(
-        store: &dyn Store,
+        store: &StoreView<'_>,
         entity: EntityKind,
         rules: &'a [MatchRule],
         records: &[&Fields],

@@ -9,6 +9,7 @@ pub mod matcher;
 pub mod normalize;
 pub mod refs;
 pub mod survive;
+pub mod view;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -19,11 +20,12 @@ use uuid::Uuid;
 use crate::config::{Config, MatchRule};
 use crate::model::{EntityKind, SourceRecord};
 use crate::store::{
-    Batch, Contributor, EventWrite, Fields, GoldenState, GoldenWrite, Operation, Store, StoreError,
+    Batch, Contributor, EventWrite, Fields, GoldenState, GoldenWrite, Operation, StoreError,
     XrefWrite,
 };
 use matcher::Matcher;
 use refs::KnownKeys;
+use view::StoreView;
 
 /// A mapped record on its way into the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +83,7 @@ impl Reconciler {
     /// batch is committed).
     pub async fn apply(
         &self,
-        store: &dyn Store,
+        store: &StoreView<'_>,
         source: &str,
         records: Vec<Incoming>,
         batch: &mut Batch,
@@ -98,7 +100,7 @@ impl Reconciler {
     #[allow(clippy::too_many_arguments)]
     async fn apply_entity(
         &self,
-        store: &dyn Store,
+        store: &StoreView<'_>,
         source: &str,
         entity: EntityKind,
         records: Vec<Incoming>,

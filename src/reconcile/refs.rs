@@ -8,7 +8,9 @@ use std::collections::{HashMap, HashSet};
 
 use crate::config::MatchRule;
 use crate::model::EntityKind;
-use crate::store::{Fields, Store, StoreError};
+use crate::store::{Fields, StoreError};
+
+use super::view::StoreView;
 
 use super::normalize::match_value;
 
@@ -30,7 +32,7 @@ impl KnownKeys {
     /// SKU or GTIN through `product_rules`.
     pub async fn load(
         &mut self,
-        store: &dyn Store,
+        store: &StoreView<'_>,
         source: &str,
         wanted: &HashSet<(EntityKind, String)>,
         product_rules: &[MatchRule],

@@ -11,6 +11,7 @@ mod sqlite;
 pub use sqlite::SqliteStore;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -308,6 +309,9 @@ pub trait Store: Send + Sync {
     async fn load_goldens(&self, ids: &[&str]) -> Result<Vec<GoldenState>, StoreError>;
     /// Writes a batch, its checkpoint and its events in one transaction.
     async fn commit(&self, batch: &Batch) -> Result<(), StoreError>;
+    /// Starts [`Store::commit`] on a task of its own and returns at once, so the caller can
+    /// prepare the next batch while this one is written.
+    fn spawn_commit(&self, batch: Arc<Batch>) -> tokio::task::JoinHandle<Result<(), StoreError>>;
     /// The version history of a golden record, oldest first.
     async fn history(&self, id: &str) -> Result<Vec<VersionRow>, StoreError>;
     /// Outbox events in order, from `after_seq` on, at most `limit`.

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -253,8 +254,9 @@ impl Store for SqliteStore {
         }
         let ids_json = json_array(ids.iter().copied());
         let golden_rows = sqlx::query(
-            "SELECT id, entity, version, record, lineage, deleted FROM golden \
-             WHERE id IN (SELECT value FROM json_each(?))",
+            "SELECT g.id, g.entity, g.version, v.record, v.lineage, g.deleted FROM golden g \
+             JOIN golden_version v ON v.id = g.id AND v.version = g.version \
+             WHERE g.id IN (SELECT value FROM json_each(?))",
         )
         .bind(&ids_json)
         .fetch_all(&self.pool)
@@ -327,45 +329,32 @@ impl Store for SqliteStore {
             query.push(" ON CONFLICT (entity, rule, value) DO NOTHING");
             query.build().execute(&mut *tx).await?;
         }
-        // Each golden record's text is written twice (current state and version): serialize once.
-        let texts: Vec<(String, String)> = batch
-            .goldens
-            .iter()
-            .map(|g| (to_text(&g.record), lineage_text::encode(&g.lineage)))
-            .collect();
-        for (rows, texts) in batch
-            .goldens
-            .chunks(ROWS_PER_STATEMENT)
-            .zip(texts.chunks(ROWS_PER_STATEMENT))
-        {
-            let rows: Vec<_> = rows.iter().zip(texts).collect();
+        for rows in batch.goldens.chunks(ROWS_PER_STATEMENT) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO golden (id, entity, version, record, lineage, deleted, created_at, updated_at) ",
+                "INSERT INTO golden (id, entity, version, deleted, created_at, updated_at) ",
             );
-            query.push_values(&rows, |mut b, (g, (record, lineage))| {
+            query.push_values(rows, |mut b, g| {
                 b.push_bind(&g.id)
                     .push_bind(g.entity.as_str())
                     .push_bind(g.version)
-                    .push_bind(record)
-                    .push_bind(lineage)
                     .push_bind(g.deleted)
                     .push_bind(&now)
                     .push_bind(&now);
             });
             query.push(
-                " ON CONFLICT (id) DO UPDATE SET version = excluded.version, record = excluded.record, \
-                 lineage = excluded.lineage, deleted = excluded.deleted, updated_at = excluded.updated_at",
+                " ON CONFLICT (id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted, \
+                 updated_at = excluded.updated_at",
             );
             query.build().execute(&mut *tx).await?;
 
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO golden_version (id, version, record, lineage, changed, deleted, run_id, at) ",
             );
-            query.push_values(&rows, |mut b, (g, (record, lineage))| {
+            query.push_values(rows, |mut b, g| {
                 b.push_bind(&g.id)
                     .push_bind(g.version)
-                    .push_bind(record)
-                    .push_bind(lineage)
+                    .push_bind(to_text(&g.record))
+                    .push_bind(lineage_text::encode(&g.lineage))
                     .push_bind(to_text(&g.changed))
                     .push_bind(g.deleted)
                     .push_bind(batch.run_id)
@@ -422,6 +411,11 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    fn spawn_commit(&self, batch: Arc<Batch>) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+        let store = self.clone();
+        tokio::spawn(async move { store.commit(&batch).await })
     }
 
     async fn history(&self, id: &str) -> Result<Vec<VersionRow>, StoreError> {

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use crate::config::Config;
 use crate::connector::{ConnectorError, Cursor, Pulled, RawRecord};
 use crate::mapping::{MapOutcome, MappingError, MappingSet};
+use crate::reconcile::view::{Pending, StoreView};
 use crate::reconcile::{Incoming, Reconciler};
 use crate::store::{Batch, QuarantineEntry, RunStatus, Store, StoreError};
 use crate::telemetry;
@@ -42,6 +43,8 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("source `{0}`: the reader stopped unexpectedly")]
     ReaderLost(String),
+    #[error("source `{0}`: the store writer stopped unexpectedly")]
+    WriterLost(String),
 }
 
 /// How to run a sync.
@@ -76,6 +79,26 @@ pub struct Pipeline {
 pub struct PreviewRow {
     pub raw: RawRecord,
     pub outcome: MapOutcome,
+}
+
+/// A batch being committed while the next one is reconciled.
+struct InFlight {
+    handle: tokio::task::JoinHandle<Result<(), StoreError>>,
+    pending: Pending,
+    records: usize,
+    started: Instant,
+}
+
+impl InFlight {
+    /// Waits for the commit; reports it.
+    async fn finish(self, source: &str) -> Result<(), SyncError> {
+        self.handle
+            .await
+            .map_err(|_| SyncError::WriterLost(source.to_string()))??;
+        let events = self.pending.batch().events.len();
+        telemetry::batch_committed(source, self.records, events, self.started.elapsed());
+        Ok(())
+    }
 }
 
 /// What the reader hands the writer: one batch worth of mapped and quarantined records.
@@ -174,6 +197,7 @@ impl Pipeline {
         ));
 
         let mut summary = SourceSummary::new(name, run_id);
+        let mut in_flight: Option<InFlight> = None;
         let result = async {
             while let Some(chunk) = receiver.recv().await {
                 let batch_started = Instant::now();
@@ -192,31 +216,47 @@ impl Pipeline {
                         .map(|c| json!({ "mappings": fingerprint, "cursor": c.0 })),
                     ..Batch::default()
                 };
+                let view = StoreView {
+                    store,
+                    pending: in_flight.as_ref().map(|f| &f.pending),
+                };
                 self.reconciler
                     .apply(
-                        store,
+                        &view,
                         name,
                         chunk.records,
                         &mut batch,
                         &mut summary.reconcile,
                     )
                     .await?;
-                if !batch.is_empty() {
-                    store.commit(&batch).await?;
+                if let Some(previous) = in_flight.take() {
+                    previous.finish(name).await?;
+                    progress.update(&summary);
                 }
-                telemetry::batch_committed(
-                    name,
-                    records,
-                    batch.events.len(),
-                    batch_started.elapsed(),
-                );
-                progress.update(&summary);
+                if !batch.is_empty() {
+                    let batch = Arc::new(batch);
+                    in_flight = Some(InFlight {
+                        handle: store.spawn_commit(batch.clone()),
+                        pending: Pending::new(batch),
+                        records,
+                        started: batch_started,
+                    });
+                }
             }
             reader
                 .await
                 .map_err(|_| SyncError::ReaderLost(name.to_string()))
         }
         .await;
+        // Whatever happened, the batch being written is waited for before the run is closed.
+        let result = match in_flight.take() {
+            Some(last) => {
+                let written = last.finish(name).await;
+                result.and(written)
+            }
+            None => result,
+        };
+        progress.update(&summary);
         summary.elapsed = started.elapsed();
         let failed = result.is_err();
         let error = result.as_ref().err().map(ToString::to_string);
