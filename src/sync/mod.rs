@@ -16,7 +16,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::config::Config;
+use crate::config::{Config, SourceConfig};
 use crate::connector::{ConnectorError, Cursor, Pulled, RawRecord};
 use crate::mapping::{MapOutcome, MappingError, MappingSet};
 use crate::reconcile::view::{Pending, StoreView};
@@ -131,6 +131,13 @@ impl Pipeline {
         })
     }
 
+    /// A source's config and compiled mappings.
+    fn source(&self, name: &str) -> Result<(&SourceConfig, &Arc<MappingSet>), SyncError> {
+        let unknown = || SyncError::UnknownSource(name.to_string());
+        let source = self.config.source(name).ok_or_else(unknown)?;
+        Ok((source, self.mappings.get(name).ok_or_else(unknown)?))
+    }
+
     /// The config this pipeline runs.
     pub fn config(&self) -> &Config {
         &self.config
@@ -166,15 +173,8 @@ impl Pipeline {
         options: &SyncOptions,
         progress: &dyn Progress,
     ) -> Result<SourceSummary, SyncError> {
-        let source = self
-            .config
-            .source(name)
-            .ok_or_else(|| SyncError::UnknownSource(name.to_string()))?;
-        let mappings = self
-            .mappings
-            .get(name)
-            .cloned()
-            .ok_or_else(|| SyncError::UnknownSource(name.to_string()))?;
+        let (source, mappings) = self.source(name)?;
+        let mappings = mappings.clone();
         let started = Instant::now();
         let run_id = store.begin_run(name, options.full).await?;
         let fingerprint = mappings.fingerprint();
@@ -288,14 +288,7 @@ impl Pipeline {
         name: &str,
         limit: usize,
     ) -> Result<Vec<Result<PreviewRow, ConnectorError>>, SyncError> {
-        let source = self
-            .config
-            .source(name)
-            .ok_or_else(|| SyncError::UnknownSource(name.to_string()))?;
-        let mappings = self
-            .mappings
-            .get(name)
-            .ok_or_else(|| SyncError::UnknownSource(name.to_string()))?;
+        let (source, mappings) = self.source(name)?;
         let mut stream = source.driver.connector(&self.config.base_dir).pull(None);
         let mut rows = Vec::new();
         while rows.len() < limit {
