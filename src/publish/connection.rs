@@ -20,6 +20,8 @@ use super::config::BusConfig;
 
 /// Milliseconds to wait for the TCP and AMQP handshake unless the URL says otherwise.
 const CONNECT_TIMEOUT_MS: u64 = 10_000;
+/// How long closing a connection may take before it is simply dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// An open connection with one channel in publisher-confirm mode.
 pub struct Link {
@@ -35,12 +37,11 @@ impl Link {
         self.blocked.load(Ordering::Relaxed)
     }
 
-    /// Closes the connection politely; errors are moot, the link is being dropped anyway.
+    /// Closes the connection politely, waiting briefly: on a dead link the broker's reply never
+    /// comes, and errors are moot since the link is being dropped anyway.
     pub async fn close(self) {
-        let _ = self
-            .connection
-            .close(200, "concord relay done".into())
-            .await;
+        let closing = self.connection.close(200, "concord relay done".into());
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, closing).await;
     }
 }
 

@@ -43,8 +43,8 @@ pub enum PublishError {
         #[source]
         source: lapin::Error,
     },
-    #[error("the broker did not confirm event {event_id} within {seconds} s")]
-    ConfirmTimeout { event_id: String, seconds: u64 },
+    #[error("the message bus did not answer within {seconds} s: {what}")]
+    Timeout { what: String, seconds: u64 },
     #[error("the broker refused (nacked) event {event_id} ({routing_key})")]
     Refused {
         event_id: String,

@@ -138,10 +138,21 @@ impl<'a> Relay<'a> {
         }
     }
 
+    /// Connects and declares the topology, within the confirm timeout plus the connect timeout:
+    /// a half-open link can swallow a request without any error.
     async fn connect(&self) -> Result<Link, PublishError> {
-        let link = connection::open(self.config).await?;
-        topology::declare(&link.channel, self.config).await?;
-        Ok(link)
+        let limit = Duration::from_secs(self.config.confirm_timeout.max(1) + 10);
+        let connecting = async {
+            let link = connection::open(self.config).await?;
+            topology::declare(&link.channel, self.config).await?;
+            Ok(link)
+        };
+        tokio::time::timeout(limit, connecting)
+            .await
+            .map_err(|_| PublishError::Timeout {
+                what: "connecting and declaring the topology".into(),
+                seconds: limit.as_secs(),
+            })?
     }
 
     /// One pass on one connection, from `after` to the end of the outbox.
@@ -212,6 +223,7 @@ impl Pass<'_> {
         report: &mut Report,
     ) -> Result<(), PublishError> {
         let window = self.config.confirm_window.max(1);
+        let limit = Duration::from_secs(self.config.confirm_timeout.max(1));
         let options = BasicPublishOptions {
             mandatory: true,
             ..BasicPublishOptions::default()
@@ -223,17 +235,19 @@ impl Pass<'_> {
                 }
             }
             let message = cloudevents::encode(&stored.event, self.config);
-            let confirm = self
-                .link
-                .channel
-                .basic_publish(
-                    self.config.exchange.as_str().into(),
-                    message.routing_key.as_str().into(),
-                    options,
-                    &message.body,
-                    message.properties,
-                )
+            let publishing = self.link.channel.basic_publish(
+                self.config.exchange.as_str().into(),
+                message.routing_key.as_str().into(),
+                options,
+                &message.body,
+                message.properties,
+            );
+            let confirm = tokio::time::timeout(limit, publishing)
                 .await
+                .map_err(|_| PublishError::Timeout {
+                    what: format!("sending event {}", stored.event.event_id),
+                    seconds: limit.as_secs(),
+                })?
                 .map_err(|source| PublishError::Lost {
                     event_id: stored.event.event_id.clone(),
                     source,
@@ -266,8 +280,8 @@ impl Pass<'_> {
                     );
                 }
                 Err(_) => {
-                    return Err(PublishError::ConfirmTimeout {
-                        event_id: in_flight.event_id,
+                    return Err(PublishError::Timeout {
+                        what: format!("the confirm of event {}", in_flight.event_id),
                         seconds: limit.as_secs(),
                     });
                 }
