@@ -298,6 +298,8 @@ pub trait Store: Send + Sync {
     async fn mark_published(&self, seqs: &[i64]) -> Result<(), StoreError>;
     /// The sequence number of the first event stored at or after `time`, for replays.
     async fn first_seq_since(&self, time: DateTime<Utc>) -> Result<Option<i64>, StoreError>;
+    /// The sequence number of the event with this ID, for replays.
+    async fn event_seq(&self, event_id: &str) -> Result<Option<i64>, StoreError>;
 }
 
 /// Opens the store a URL names, creating and migrating it when needed.

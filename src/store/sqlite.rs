@@ -533,4 +533,12 @@ impl Store for SqliteStore {
             .await?;
         Ok(row.try_get("seq")?)
     }
+
+    async fn event_seq(&self, event_id: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT seq FROM outbox WHERE event_id = ?")
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(r.try_get("seq")?)).transpose()
+    }
 }
