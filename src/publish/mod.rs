@@ -58,6 +58,8 @@ pub enum PublishError {
         routing_key: String,
         exchange: String,
     },
+    #[error("encoding events: {0}")]
+    Encode(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -67,7 +69,7 @@ impl PublishError {
     /// needs the operator.
     pub fn is_transient(&self) -> bool {
         match self {
-            PublishError::Url { .. } | PublishError::Store(_) => false,
+            PublishError::Url { .. } | PublishError::Encode(_) | PublishError::Store(_) => false,
             PublishError::Declare { source, .. } => !source.is_amqp_error(),
             _ => true,
         }

@@ -3,7 +3,8 @@
 //!
 //! Confirms are settled strictly in publish order, so the first failure found is the earliest
 //! event not delivered; everything before it is marked, and the next attempt starts from it.
-//! While a page is being published the next one is read from the store.
+//! While a page is being published, the next one is read from the store and encoded on a
+//! blocking thread, and the acks of the previous one are marked in the store.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -18,10 +19,7 @@ use super::cloudevents;
 use super::config::BusConfig;
 use super::connection::{self, Link};
 use super::topology;
-use crate::store::{Store, StoreError, StoredEvent};
-
-/// Acknowledged events marked published per store update.
-const MARK_BATCH: usize = 1000;
+use crate::store::{Store, StoredEvent};
 
 /// What a drain or replay did; kept up to date even when it stops with an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -181,16 +179,37 @@ impl<'a> Relay<'a> {
     }
 }
 
+/// An event encoded and ready to publish.
+struct Encoded {
+    seq: i64,
+    event_id: String,
+    message: cloudevents::Message,
+}
+
+/// Reads the next page and encodes it off the publishing task.
 async fn fetch(
     store: &dyn Store,
+    config: &BusConfig,
     scope: Scope,
     after: i64,
     limit: i64,
-) -> Result<Vec<StoredEvent>, StoreError> {
-    match scope {
+) -> Result<Vec<Encoded>, PublishError> {
+    let page: Vec<StoredEvent> = match scope {
         Scope::Pending => store.pending_events(after, limit).await,
         Scope::All => store.events(after, limit).await,
-    }
+    }?;
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || {
+        page.into_iter()
+            .map(|stored| Encoded {
+                message: cloudevents::encode(&stored.event, &config),
+                seq: stored.seq,
+                event_id: stored.event.event_id,
+            })
+            .collect()
+    })
+    .await
+    .map_err(|error| PublishError::Encode(error.to_string()))
 }
 
 impl Pass<'_> {
@@ -201,25 +220,30 @@ impl Pass<'_> {
         report: &mut Report,
     ) -> Result<(), PublishError> {
         let page_size = i64::try_from(self.config.confirm_window.max(250) * 2).unwrap_or(2000);
-        let mut page = fetch(store, scope, self.after, page_size).await?;
+        let mut page = fetch(store, self.config, scope, self.after, page_size).await?;
         while let Some(last) = page.last().map(|e| e.seq) {
-            let (next, published) = futures::join!(
-                fetch(store, scope, last, page_size),
-                self.publish_page(page, store, report)
+            let acked = std::mem::take(&mut self.acked);
+            let (next, marked, published) = futures::join!(
+                fetch(store, self.config, scope, last, page_size),
+                store.mark_published(&acked),
+                self.publish_page(page, report)
             );
+            if let Err(error) = marked {
+                self.acked.extend(acked);
+                return Err(error.into());
+            }
             published?;
             page = next?;
         }
         while let Some(in_flight) = self.in_flight.pop_front() {
-            self.settle(in_flight, store, report).await?;
+            self.settle(in_flight, report).await?;
         }
         Ok(())
     }
 
     async fn publish_page(
         &mut self,
-        page: Vec<StoredEvent>,
-        store: &dyn Store,
+        page: Vec<Encoded>,
         report: &mut Report,
     ) -> Result<(), PublishError> {
         let window = self.config.confirm_window.max(1);
@@ -228,13 +252,17 @@ impl Pass<'_> {
             mandatory: true,
             ..BasicPublishOptions::default()
         };
-        for stored in page {
+        for Encoded {
+            seq,
+            event_id,
+            message,
+        } in page
+        {
             while self.in_flight.len() >= window {
                 if let Some(oldest) = self.in_flight.pop_front() {
-                    self.settle(oldest, store, report).await?;
+                    self.settle(oldest, report).await?;
                 }
             }
-            let message = cloudevents::encode(&stored.event, self.config);
             let publishing = self.link.channel.basic_publish(
                 self.config.exchange.as_str().into(),
                 message.routing_key.as_str().into(),
@@ -245,16 +273,16 @@ impl Pass<'_> {
             let confirm = tokio::time::timeout(limit, publishing)
                 .await
                 .map_err(|_| PublishError::Timeout {
-                    what: format!("sending event {}", stored.event.event_id),
+                    what: format!("sending event {event_id}"),
                     seconds: limit.as_secs(),
                 })?
                 .map_err(|source| PublishError::Lost {
-                    event_id: stored.event.event_id.clone(),
+                    event_id: event_id.clone(),
                     source,
                 })?;
             self.in_flight.push_back(InFlight {
-                seq: stored.seq,
-                event_id: stored.event.event_id,
+                seq,
+                event_id,
                 routing_key: message.routing_key,
                 confirm,
             });
@@ -266,7 +294,6 @@ impl Pass<'_> {
     async fn settle(
         &mut self,
         mut in_flight: InFlight,
-        store: &dyn Store,
         report: &mut Report,
     ) -> Result<(), PublishError> {
         let limit = Duration::from_secs(self.config.confirm_timeout.max(1));
@@ -292,9 +319,6 @@ impl Pass<'_> {
                 report.published += 1;
                 self.after = in_flight.seq;
                 self.acked.push(in_flight.seq);
-                if self.acked.len() >= MARK_BATCH {
-                    self.mark(store).await?;
-                }
                 Ok(())
             }
             Ok(Confirmation::Ack(Some(_))) => {
