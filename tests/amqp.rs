@@ -525,8 +525,7 @@ impl Proxy {
         let proxy = self.clone();
         std::thread::spawn(move || {
             let mut buffer = [0u8; 16 * 1024];
-            loop {
-                let Ok(n) = from.read(&mut buffer) else { break };
+            while let Ok(n) = from.read(&mut buffer) {
                 if n == 0 || proxy.is_cut() || to.write_all(&buffer[..n]).is_err() {
                     break;
                 }
