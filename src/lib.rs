@@ -9,6 +9,7 @@ pub mod config;
 pub mod connector;
 pub mod mapping;
 pub mod model;
+pub mod publish;
 pub mod reconcile;
 pub mod store;
 pub mod sync;

@@ -11,6 +11,7 @@ use concord::cli;
 use concord::config::Config;
 use concord::mapping::MapOutcome;
 use concord::model::EntityKind;
+use concord::publish::{BusConfig, Relay, connection::redact};
 use concord::store::{self, Store};
 use concord::sync::{NoProgress, Pipeline, Progress, SyncOptions};
 
@@ -52,6 +53,19 @@ enum OutputFormat {
 }
 
 #[derive(Debug, Subcommand)]
+enum EventsAction {
+    /// Publish stored events again, published or not, for a consumer that lost its data.
+    Replay {
+        /// From the first event stored at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
+        #[arg(long, conflicts_with = "from", required_unless_present = "from")]
+        since: Option<String>,
+        /// From this event: its ID or its sequence number (see `concord events`).
+        #[arg(long)]
+        from: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum Command {
     /// Check the config and every mapping file; errors name file:line:col.
     Validate,
@@ -83,8 +97,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
+    /// Publish the events waiting in the outbox to the message bus, once, in order.
+    Publish,
     /// List outbox events in order.
     Events {
+        #[command(subcommand)]
+        action: Option<EventsAction>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
         /// Only events after this sequence number.
@@ -129,6 +147,60 @@ async fn open_store(pipeline: &Pipeline) -> Result<Box<dyn Store>> {
 fn entity(name: &str) -> Result<EntityKind> {
     EntityKind::parse(name)
         .with_context(|| format!("unknown entity `{name}`: use customer, product, order or bom"))
+}
+
+/// The configured message bus, when it has a URL.
+fn bus(pipeline: &Pipeline) -> Option<&BusConfig> {
+    pipeline
+        .config()
+        .bus
+        .as_ref()
+        .filter(|bus| bus.is_enabled())
+}
+
+/// Drains the outbox (then replays from `replay_from`, when given) and says what happened;
+/// false when events are left in the outbox.
+async fn publish(bus: &BusConfig, store: &dyn Store, replay_from: Option<i64>) -> bool {
+    let mut relay = Relay::new(store, bus);
+    let result = match replay_from {
+        Some(seq) => relay.replay(seq).await.map(|_| ()),
+        None => relay.drain().await.map(|_| ()),
+    };
+    let report = relay.report();
+    println!(
+        "bus {} exchange `{}`: {} events published and confirmed ({} attempts retried, {} returned unroutable, {} refused)",
+        redact(&bus.url),
+        bus.exchange,
+        report.published,
+        report.retries,
+        report.returned,
+        report.nacked
+    );
+    match result {
+        Ok(()) => true,
+        Err(error) => {
+            let waiting = store
+                .counts()
+                .await
+                .map(|c| c.unpublished_events.to_string())
+                .unwrap_or_else(|_| "the".into());
+            eprintln!(
+                "error: publishing stopped: {error}\n{waiting} events stay in the outbox; `concord publish` sends them once the bus takes them"
+            );
+            false
+        }
+    }
+}
+
+/// A `--since` time: RFC 3339, or a date meaning its midnight UTC.
+fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&chrono::Utc));
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| {
+        format!("`--since {text}`: use RFC 3339 (2024-05-14T08:00:00Z) or a date (2024-05-14)")
+    })?;
+    Ok(date.and_time(chrono::NaiveTime::MIN).and_utc())
 }
 
 #[tokio::main]
@@ -195,10 +267,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 golden.join(", "),
                 counts.unpublished_events
             );
-            println!(
-                "publishing to a message bus is not configured: events stay in the outbox (`concord events`)"
-            );
-            let failed = summaries.iter().any(|s| !s.errors.is_empty());
+            let published = match bus(&pipeline) {
+                Some(bus) => publish(bus, store.as_ref(), None).await,
+                None => {
+                    println!(
+                        "publishing to a message bus is not configured: events stay in the outbox (`concord events`)"
+                    );
+                    true
+                }
+            };
+            let failed = summaries.iter().any(|s| !s.errors.is_empty()) || !published;
             Ok(if failed {
                 ExitCode::FAILURE
             } else {
@@ -260,7 +338,48 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Publish => {
+            let Some(bus) = bus(&pipeline) else {
+                bail!(
+                    "no message bus configured (`bus: {{ url: ... }}` in the config): events stay in the outbox"
+                );
+            };
+            let store = open_store(&pipeline).await?;
+            Ok(if publish(bus, store.as_ref(), None).await {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Events {
+            action: Some(EventsAction::Replay { since, from }),
+            ..
+        } => {
+            let Some(bus) = bus(&pipeline) else {
+                bail!(
+                    "no message bus configured (`bus: {{ url: ... }}` in the config): nothing to replay to"
+                );
+            };
+            let store = open_store(&pipeline).await?;
+            let first = match (since, from) {
+                (Some(since), _) => store.first_seq_since(parse_since(&since)?).await?,
+                (None, Some(from)) => match from.parse::<i64>() {
+                    Ok(seq) => Some(seq),
+                    Err(_) => store.event_seq(&from).await?,
+                },
+                (None, None) => None,
+            };
+            let Some(first) = first else {
+                bail!("no stored event to replay from there");
+            };
+            Ok(if publish(bus, store.as_ref(), Some(first)).await {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Events {
+            action: None,
             format,
             after,
             limit,

@@ -27,6 +27,10 @@ pub struct Config {
     /// (`customer`, `product`, `order`, `bom`); rules are tried in order.
     #[serde(default, rename = "match")]
     pub match_rules: BTreeMap<EntityKind, Vec<MatchRule>>,
+    /// The message bus (RabbitMQ) change events are published to; without it events stay in the
+    /// outbox.
+    #[serde(default)]
+    pub bus: Option<crate::publish::BusConfig>,
     /// The folder of the config file; relative paths resolve against it. Set by [`Config::load`].
     #[serde(skip)]
     pub base_dir: PathBuf,

@@ -322,6 +322,19 @@ pub trait Store: Send + Sync {
     async fn counts(&self) -> Result<Counts, StoreError>;
     /// IDs of the live golden records of one entity, for listings and tests.
     async fn golden_ids(&self, entity: EntityKind, limit: i64) -> Result<Vec<String>, StoreError>;
+    /// Outbox events not yet published, in order, from `after_seq` on, at most `limit`.
+    async fn pending_events(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Marks outbox events published (the broker acknowledged them); a row already marked keeps
+    /// its first publication time.
+    async fn mark_published(&self, seqs: &[i64]) -> Result<(), StoreError>;
+    /// The sequence number of the first event stored at or after `time`, for replays.
+    async fn first_seq_since(&self, time: DateTime<Utc>) -> Result<Option<i64>, StoreError>;
+    /// The sequence number of the event with this ID, for replays.
+    async fn event_seq(&self, event_id: &str) -> Result<Option<i64>, StoreError>;
 }
 
 /// Opens the store a URL names, creating and migrating it when needed.

@@ -514,4 +514,51 @@ impl Store for SqliteStore {
             .await?;
         rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
     }
+
+    async fn pending_events(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{EVENT_SELECT} WHERE o.published_at IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?"
+        ))
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    async fn mark_published(&self, seqs: &[i64]) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let seqs_json = Value::Array(seqs.iter().map(|&s| Value::from(s)).collect()).to_string();
+        sqlx::query(
+            "UPDATE outbox SET published_at = ? \
+             WHERE published_at IS NULL AND seq IN (SELECT value FROM json_each(?))",
+        )
+        .bind(time_text(&Utc::now()))
+        .bind(seqs_json)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn first_seq_since(&self, time: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT MIN(seq) AS seq FROM outbox WHERE at >= ?")
+            .bind(time_text(&time))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("seq")?)
+    }
+
+    async fn event_seq(&self, event_id: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT seq FROM outbox WHERE event_id = ?")
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(r.try_get("seq")?)).transpose()
+    }
 }

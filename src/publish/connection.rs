@@ -1,0 +1,172 @@
+//! The AMQP connection: URL parsing with the password kept out of every message, heartbeat and
+//! connection name, a confirm-mode channel, and the backoff between reconnects.
+//!
+//! lapin does not reconnect publishers by itself in a way that keeps our ordering guarantees, so
+//! the relay owns the loop: a lost connection is dropped whole and a new one opened after a
+//! backoff delay.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use futures::StreamExt;
+use lapin::options::ConfirmSelectOptions;
+use lapin::uri::AMQPUri;
+use lapin::{Channel, Connection, ConnectionProperties, Event};
+
+use super::PublishError;
+use super::config::BusConfig;
+
+/// Milliseconds to wait for the TCP and AMQP handshake unless the URL says otherwise.
+const CONNECT_TIMEOUT_MS: u64 = 10_000;
+/// How long closing a connection may take before it is simply dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// An open connection with one channel in publisher-confirm mode.
+pub struct Link {
+    connection: Connection,
+    pub channel: Channel,
+    blocked: Arc<AtomicBool>,
+}
+
+impl Link {
+    /// True while the broker holds the connection blocked (a memory or disk alarm): confirms do
+    /// not come, and that is not a lost connection.
+    pub fn is_blocked(&self) -> bool {
+        self.blocked.load(Ordering::Relaxed)
+    }
+
+    /// Closes the connection politely, waiting briefly: on a dead link the broker's reply never
+    /// comes, and errors are moot since the link is being dropped anyway.
+    pub async fn close(self) {
+        let closing = self.connection.close(200, "concord relay done".into());
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, closing).await;
+    }
+}
+
+/// `url` with the password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Parses the bus URL, filling in the heartbeat and connect timeout the URL leaves out.
+pub fn parse_url(config: &BusConfig) -> Result<AMQPUri, PublishError> {
+    let mut uri: AMQPUri =
+        config
+            .url
+            .trim()
+            .parse()
+            .map_err(|reason: String| PublishError::Url {
+                url: redact(&config.url),
+                reason,
+            })?;
+    uri.query.heartbeat.get_or_insert(config.heartbeat);
+    uri.query
+        .connection_timeout
+        .get_or_insert(CONNECT_TIMEOUT_MS);
+    Ok(uri)
+}
+
+/// Opens a connection and a confirm-mode channel.
+pub async fn open(config: &BusConfig) -> Result<Link, PublishError> {
+    let uri = parse_url(config)?;
+    let lost = |source| PublishError::Connect {
+        url: redact(&config.url),
+        source,
+    };
+    let properties = ConnectionProperties::default()
+        .with_connection_name(config.connection_name.as_str().into());
+    let connection = Connection::connect_uri(uri, properties)
+        .await
+        .map_err(lost)?;
+    let blocked = Arc::new(AtomicBool::new(false));
+    let mut events = connection.events_listener();
+    let flag = Arc::clone(&blocked);
+    tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            match event {
+                Event::ConnectionBlocked(_) => flag.store(true, Ordering::Relaxed),
+                Event::ConnectionUnblocked => flag.store(false, Ordering::Relaxed),
+                _ => {}
+            }
+        }
+    });
+    let channel = connection.create_channel().await.map_err(lost)?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(lost)?;
+    Ok(Link {
+        connection,
+        channel,
+        blocked,
+    })
+}
+
+/// Delays between attempts: exponential from 200 ms, doubling up to 30 s, with jitter so that
+/// several instances do not hammer a broker that comes back all at once.
+pub fn backoff(max_retries: usize) -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(30))
+        .with_factor(2.0)
+        .with_jitter()
+        .with_max_times(max_retries)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_never_shows() {
+        assert_eq!(
+            redact("amqp://app:s3cr3t@mq.example.com:5672/%2f"),
+            "amqp://app:***@mq.example.com:5672/%2f"
+        );
+        assert_eq!(
+            redact("amqps://app:p@ss@mq:5671/prod?heartbeat=10"),
+            "amqps://app:***@mq:5671/prod?heartbeat=10"
+        );
+        assert_eq!(redact("amqp://localhost"), "amqp://localhost");
+    }
+
+    #[test]
+    fn heartbeat_comes_from_the_config_unless_the_url_sets_it() {
+        let mut config = BusConfig::new("amqp://guest:guest@127.0.0.1:5672/%2f");
+        config.heartbeat = 7;
+        assert_eq!(parse_url(&config).unwrap().query.heartbeat, Some(7));
+        config.url = "amqp://guest:guest@127.0.0.1:5672/%2f?heartbeat=3".into();
+        let uri = parse_url(&config).unwrap();
+        assert_eq!(uri.query.heartbeat, Some(3));
+        assert_eq!(uri.vhost, "/");
+    }
+
+    #[test]
+    fn a_bad_url_is_reported_without_its_password() {
+        let config = BusConfig::new("amqx://guest:topsecret@host/");
+        let err = parse_url(&config).unwrap_err().to_string();
+        assert!(!err.contains("topsecret"), "{err}");
+        assert!(err.contains("guest:***@host"), "{err}");
+    }
+
+    #[test]
+    fn backoff_grows_and_ends() {
+        let delays: Vec<Duration> = backoff(4).collect();
+        assert_eq!(delays.len(), 4);
+        assert!(delays[3] > delays[0]);
+    }
+}

@@ -1,0 +1,360 @@
+//! The outbox relay: reads events in `seq` order, publishes them with a window of outstanding
+//! confirms, and marks them published in batches as the acks come back.
+//!
+//! Confirms are settled strictly in publish order, so the first failure found is the earliest
+//! event not delivered; everything before it is marked, and the next attempt starts from it.
+//! While a page is being published, the next one is read from the store and encoded on a
+//! blocking thread, and the acks of the previous one are marked in the store.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use lapin::options::BasicPublishOptions;
+use lapin::{Confirmation, PublisherConfirm};
+use serde::Serialize;
+use tracing::{info, warn};
+
+use super::PublishError;
+use super::cloudevents;
+use super::config::BusConfig;
+use super::connection::{self, Link};
+use super::topology;
+use crate::store::{Store, StoredEvent};
+
+/// What a drain or replay did; kept up to date even when it stops with an error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Events the broker acknowledged.
+    pub published: u64,
+    /// Publishes the broker returned as unroutable (each is retried, then reported).
+    pub returned: u64,
+    /// Publishes the broker refused (each is retried).
+    pub nacked: u64,
+    /// Attempts started again after a failure (each after a backoff delay).
+    pub retries: u64,
+}
+
+/// Which events a run publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Events not yet published.
+    Pending,
+    /// Every stored event, published or not (a replay).
+    All,
+}
+
+/// Relays a store's outbox to the bus a config names.
+pub struct Relay<'a> {
+    store: &'a dyn Store,
+    config: &'a BusConfig,
+    report: Report,
+}
+
+/// A published event waiting for its confirm.
+struct InFlight {
+    seq: i64,
+    event_id: String,
+    routing_key: String,
+    confirm: PublisherConfirm,
+}
+
+/// Why a pass over the outbox stopped before its end.
+struct Interrupted {
+    error: PublishError,
+    /// The pass got at least one ack, so the backoff starts over.
+    progressed: bool,
+}
+
+/// The state of one pass on one connection.
+struct Pass<'a> {
+    config: &'a BusConfig,
+    link: &'a Link,
+    in_flight: VecDeque<InFlight>,
+    acked: Vec<i64>,
+    /// The last event settled without a failure: the next pass starts after it.
+    after: i64,
+}
+
+impl<'a> Relay<'a> {
+    pub fn new(store: &'a dyn Store, config: &'a BusConfig) -> Relay<'a> {
+        Relay {
+            store,
+            config,
+            report: Report::default(),
+        }
+    }
+
+    /// What the relay has done so far.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Publishes every event not yet published, in order, until the outbox is empty.
+    pub async fn drain(&mut self) -> Result<&Report, PublishError> {
+        self.run(Scope::Pending, 0).await?;
+        Ok(&self.report)
+    }
+
+    /// Publishes again every stored event from `first_seq` on, for a consumer that lost its
+    /// data; the outbox is drained first so that no event goes out ahead of an older one.
+    pub async fn replay(&mut self, first_seq: i64) -> Result<&Report, PublishError> {
+        self.run(Scope::Pending, 0).await?;
+        self.run(Scope::All, first_seq.saturating_sub(1)).await?;
+        Ok(&self.report)
+    }
+
+    async fn run(&mut self, scope: Scope, start_after: i64) -> Result<(), PublishError> {
+        let mut after = start_after;
+        let mut delays = connection::backoff(self.config.max_retries);
+        loop {
+            let result = match self.connect().await {
+                Ok(link) => {
+                    let result = self.pass(&link, scope, &mut after).await;
+                    link.close().await;
+                    result
+                }
+                Err(error) => Err(Interrupted {
+                    error,
+                    progressed: false,
+                }),
+            };
+            let Err(Interrupted { error, progressed }) = result else {
+                return Ok(());
+            };
+            if !error.is_transient() {
+                return Err(error);
+            }
+            if progressed {
+                delays = connection::backoff(self.config.max_retries);
+            }
+            let Some(delay) = delays.next() else {
+                return Err(error);
+            };
+            self.report.retries += 1;
+            retrying(&error, delay);
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Connects and declares the topology, within the confirm timeout plus the connect timeout:
+    /// a half-open link can swallow a request without any error.
+    async fn connect(&self) -> Result<Link, PublishError> {
+        let limit = Duration::from_secs(self.config.confirm_timeout.max(1) + 10);
+        let connecting = async {
+            let link = connection::open(self.config).await?;
+            topology::declare(&link.channel, self.config).await?;
+            Ok(link)
+        };
+        tokio::time::timeout(limit, connecting)
+            .await
+            .map_err(|_| PublishError::Timeout {
+                what: "connecting and declaring the topology".into(),
+                seconds: limit.as_secs(),
+            })?
+    }
+
+    /// One pass on one connection, from `after` to the end of the outbox.
+    async fn pass(
+        &mut self,
+        link: &Link,
+        scope: Scope,
+        after: &mut i64,
+    ) -> Result<(), Interrupted> {
+        let published_before = self.report.published;
+        let mut pass = Pass {
+            config: self.config,
+            link,
+            in_flight: VecDeque::new(),
+            acked: Vec::new(),
+            after: *after,
+        };
+        let result = pass.run(self.store, scope, &mut self.report).await;
+        let marked = pass.mark(self.store).await;
+        *after = pass.after;
+        let progressed = self.report.published > published_before;
+        match (result, marked) {
+            (Err(error), _) | (Ok(()), Err(error)) => Err(Interrupted { error, progressed }),
+            (Ok(()), Ok(())) => Ok(()),
+        }
+    }
+}
+
+/// An event encoded and ready to publish.
+struct Encoded {
+    seq: i64,
+    event_id: String,
+    message: cloudevents::Message,
+}
+
+/// Reads the next page and encodes it off the publishing task.
+async fn fetch(
+    store: &dyn Store,
+    config: &BusConfig,
+    scope: Scope,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Encoded>, PublishError> {
+    let page: Vec<StoredEvent> = match scope {
+        Scope::Pending => store.pending_events(after, limit).await,
+        Scope::All => store.events(after, limit).await,
+    }?;
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || {
+        page.into_iter()
+            .map(|stored| Encoded {
+                message: cloudevents::encode(&stored.event, &config),
+                seq: stored.seq,
+                event_id: stored.event.event_id,
+            })
+            .collect()
+    })
+    .await
+    .map_err(|error| PublishError::Encode(error.to_string()))
+}
+
+impl Pass<'_> {
+    async fn run(
+        &mut self,
+        store: &dyn Store,
+        scope: Scope,
+        report: &mut Report,
+    ) -> Result<(), PublishError> {
+        let page_size = i64::try_from(self.config.confirm_window.max(250) * 2).unwrap_or(2000);
+        let mut page = fetch(store, self.config, scope, self.after, page_size).await?;
+        while let Some(last) = page.last().map(|e| e.seq) {
+            let acked = std::mem::take(&mut self.acked);
+            let (next, marked, published) = futures::join!(
+                fetch(store, self.config, scope, last, page_size),
+                store.mark_published(&acked),
+                self.publish_page(page, report)
+            );
+            if let Err(error) = marked {
+                self.acked.extend(acked);
+                return Err(error.into());
+            }
+            published?;
+            page = next?;
+        }
+        while let Some(in_flight) = self.in_flight.pop_front() {
+            self.settle(in_flight, report).await?;
+        }
+        Ok(())
+    }
+
+    async fn publish_page(
+        &mut self,
+        page: Vec<Encoded>,
+        report: &mut Report,
+    ) -> Result<(), PublishError> {
+        let window = self.config.confirm_window.max(1);
+        let limit = Duration::from_secs(self.config.confirm_timeout.max(1));
+        let options = BasicPublishOptions {
+            mandatory: true,
+            ..BasicPublishOptions::default()
+        };
+        for Encoded {
+            seq,
+            event_id,
+            message,
+        } in page
+        {
+            while self.in_flight.len() >= window {
+                if let Some(oldest) = self.in_flight.pop_front() {
+                    self.settle(oldest, report).await?;
+                }
+            }
+            let publishing = self.link.channel.basic_publish(
+                self.config.exchange.as_str().into(),
+                message.routing_key.as_str().into(),
+                options,
+                &message.body,
+                message.properties,
+            );
+            let confirm = tokio::time::timeout(limit, publishing)
+                .await
+                .map_err(|_| PublishError::Timeout {
+                    what: format!("sending event {event_id}"),
+                    seconds: limit.as_secs(),
+                })?
+                .map_err(|source| PublishError::Lost {
+                    event_id: event_id.clone(),
+                    source,
+                })?;
+            self.in_flight.push_back(InFlight {
+                seq,
+                event_id,
+                routing_key: message.routing_key,
+                confirm,
+            });
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest outstanding confirm; an ack moves the pass on, anything else stops it.
+    async fn settle(
+        &mut self,
+        mut in_flight: InFlight,
+        report: &mut Report,
+    ) -> Result<(), PublishError> {
+        let limit = Duration::from_secs(self.config.confirm_timeout.max(1));
+        let confirmation = loop {
+            match tokio::time::timeout(limit, &mut in_flight.confirm).await {
+                Ok(confirmation) => break confirmation,
+                Err(_) if self.link.is_blocked() => {
+                    info!(
+                        event_id = in_flight.event_id,
+                        "the broker blocked the connection (resource alarm): waiting"
+                    );
+                }
+                Err(_) => {
+                    return Err(PublishError::Timeout {
+                        what: format!("the confirm of event {}", in_flight.event_id),
+                        seconds: limit.as_secs(),
+                    });
+                }
+            }
+        };
+        match confirmation {
+            Ok(Confirmation::Ack(None) | Confirmation::NotRequested) => {
+                report.published += 1;
+                self.after = in_flight.seq;
+                self.acked.push(in_flight.seq);
+                Ok(())
+            }
+            Ok(Confirmation::Ack(Some(_))) => {
+                report.returned += 1;
+                Err(PublishError::Unroutable {
+                    event_id: in_flight.event_id,
+                    routing_key: in_flight.routing_key,
+                    exchange: self.config.exchange.clone(),
+                })
+            }
+            Ok(Confirmation::Nack(_)) => {
+                report.nacked += 1;
+                Err(PublishError::Refused {
+                    event_id: in_flight.event_id,
+                    routing_key: in_flight.routing_key,
+                })
+            }
+            Err(source) => Err(PublishError::Lost {
+                event_id: in_flight.event_id,
+                source,
+            }),
+        }
+    }
+
+    async fn mark(&mut self, store: &dyn Store) -> Result<(), PublishError> {
+        store.mark_published(&self.acked).await?;
+        self.acked.clear();
+        Ok(())
+    }
+}
+
+/// A pass stopped and will be tried again after `delay`.
+fn retrying(error: &PublishError, delay: Duration) {
+    warn!(
+        error = %error,
+        delay_ms = delay.as_millis() as u64,
+        "publishing interrupted: trying again from the first event not acknowledged"
+    );
+}
