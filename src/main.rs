@@ -40,6 +40,9 @@ struct Cli {
     command: Command,
 }
 
+/// Publish retries after a sync (about a second in all); `concord publish` uses the configured count.
+const SYNC_PUBLISH_RETRIES: usize = 3;
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
@@ -268,7 +271,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 counts.unpublished_events
             );
             let published = match bus(&pipeline) {
-                Some(bus) => publish(bus, store.as_ref(), None).await,
+                Some(bus) => {
+                    // A one-shot sync does not wait out a long broker outage: a few quick retries,
+                    // then the events stay in the outbox for `concord publish`.
+                    let bus = BusConfig { max_retries: bus.max_retries.min(SYNC_PUBLISH_RETRIES), ..bus.clone() };
+                    publish(&bus, store.as_ref(), None).await
+                }
                 None => {
                     println!(
                         "publishing to a message bus is not configured: events stay in the outbox (`concord events`)"
