@@ -274,7 +274,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Some(bus) => {
                     // A one-shot sync does not wait out a long broker outage: a few quick retries,
                     // then the events stay in the outbox for `concord publish`.
-                    let bus = BusConfig { max_retries: bus.max_retries.min(SYNC_PUBLISH_RETRIES), ..bus.clone() };
+                    let bus = BusConfig {
+                        max_retries: bus.max_retries.min(SYNC_PUBLISH_RETRIES),
+                        ..bus.clone()
+                    };
                     publish(&bus, store.as_ref(), None).await
                 }
                 None => {

@@ -18,9 +18,14 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::{ConnectorError, Cursor, PullResult, Pulled, RawRecord};
 
-/// How many items the reading thread may run ahead of the consumer. Bounded, so a huge file is
-/// read no faster than its records are processed and memory stays constant.
-const CHANNEL_CAPACITY: usize = 1024;
+/// Items handed over at once: one channel operation (and at most one wake-up of the consumer) per
+/// this many records instead of one per record.
+const SINK_BATCH: usize = 128;
+
+/// How many batches the reading thread may run ahead of the consumer (about a thousand records).
+/// Bounded, so a huge file is read no faster than its records are processed and memory stays
+/// constant.
+const CHANNEL_CAPACITY: usize = 8;
 
 /// One file a pattern matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,9 +113,11 @@ impl From<ConnectorError> for ReadStop {
     }
 }
 
-/// Where a file reader puts what it reads. Sending blocks while the channel is full.
+/// Where a file reader puts what it reads. Items are handed on in batches; sending blocks while
+/// the channel is full.
 pub struct RecordSink {
-    sender: mpsc::Sender<PullResult>,
+    sender: mpsc::Sender<Vec<PullResult>>,
+    buffer: Vec<PullResult>,
 }
 
 impl RecordSink {
@@ -125,9 +132,25 @@ impl RecordSink {
         self.send(Err(error))
     }
 
+    /// Queues an item; a full batch, a checkpoint or an error is handed on at once, so the
+    /// consumer never waits for a checkpoint or a fault behind records still to be read.
     fn send(&mut self, item: PullResult) -> Result<(), ReadStop> {
+        let urgent = !matches!(item, Ok(Pulled::Record(_)));
+        self.buffer.push(item);
+        if urgent || self.buffer.len() >= SINK_BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Hands on whatever is queued.
+    fn flush(&mut self) -> Result<(), ReadStop> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.buffer, Vec::with_capacity(SINK_BATCH));
         self.sender
-            .blocking_send(item)
+            .blocking_send(batch)
             .map_err(|_| ReadStop::Cancelled)
     }
 }
@@ -150,12 +173,16 @@ where
 {
     let start = async move {
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
-        let mut sink = RecordSink { sender };
+        let mut sink = RecordSink {
+            sender,
+            buffer: Vec::with_capacity(SINK_BATCH),
+        };
         tokio::task::spawn_blocking(move || {
             let since = FileCursor::from_cursor(since);
             read_all(&pattern, &base, &since, &read_file, &mut sink);
+            let _ = sink.flush();
         });
-        ReceiverStream::new(receiver)
+        ReceiverStream::new(receiver).flat_map(futures::stream::iter)
     };
     futures::stream::once(start).flatten().boxed()
 }

@@ -62,7 +62,7 @@ impl SqliteStore {
             std::fs::create_dir_all(parent).map_err(|e| open_error(sqlx::Error::Io(e)))?;
         }
         let pool = SqlitePoolOptions::new()
-            .max_connections(if in_memory { 1 } else { 4 })
+            .max_connections(if in_memory { 1 } else { 2 })
             .connect_with(options)
             .await
             .map_err(open_error)?;

@@ -187,7 +187,7 @@ impl Pipeline {
 
         let connector = source.driver.connector(&self.config.base_dir);
         let stream = connector.pull(since);
-        let (sender, mut receiver) = mpsc::channel::<Chunk>(2);
+        let (sender, mut receiver) = mpsc::channel::<Chunk>(1);
         let reader = tokio::spawn(read_and_map(
             stream,
             mappings,
