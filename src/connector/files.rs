@@ -20,12 +20,12 @@ use super::{ConnectorError, Cursor, PullResult, Pulled, RawRecord};
 
 /// Items handed over at once: one channel operation (and at most one wake-up of the consumer) per
 /// this many records instead of one per record.
-const SINK_BATCH: usize = 128;
+const SINK_BATCH: usize = 512;
 
-/// How many batches the reading thread may run ahead of the consumer (about a thousand records).
+/// How many batches the reading thread may run ahead of the consumer (about two thousand records).
 /// Bounded, so a huge file is read no faster than its records are processed and memory stays
 /// constant.
-const CHANNEL_CAPACITY: usize = 8;
+const CHANNEL_CAPACITY: usize = 4;
 
 /// One file a pattern matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
