@@ -150,6 +150,7 @@ impl Reconciler {
             .collect();
         let mut matcher = Matcher::prepare(store, entity, rules, &new_records).await?;
         let mut prepared = Vec::with_capacity(changed.len());
+        let mut minted: HashSet<String> = HashSet::new();
         for (incoming, mut fields, mut text, hash) in changed {
             if matches!(entity, EntityKind::Order | EntityKind::Bom) {
                 stats.unresolved_refs += refs::resolve(entity, &mut fields, known) as u64;
@@ -159,7 +160,11 @@ impl Reconciler {
                 Some(hit) => hit.golden_id.clone(),
                 None => matcher
                     .find(&fields)
-                    .unwrap_or_else(|| new_golden_id(entity)),
+                    .unwrap_or_else(|| {
+                        let id = new_golden_id(entity);
+                        minted.insert(id.clone());
+                        id
+                    }),
             };
             matcher.register(&fields, &golden_id);
             known.insert(entity, &incoming.record.key, &golden_id);
@@ -174,12 +179,13 @@ impl Reconciler {
         }
         batch.match_keys.append(&mut matcher.writes);
 
+        // Golden records minted in this batch have nothing stored to load.
         let ids: Vec<&str> = {
             let mut seen = HashSet::new();
             prepared
                 .iter()
                 .map(|p| p.golden_id.as_str())
-                .filter(|id| seen.insert(*id))
+                .filter(|id| !minted.contains(*id) && seen.insert(*id))
                 .collect()
         };
         let mut states: HashMap<String, GoldenState> = store
