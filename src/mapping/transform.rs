@@ -71,7 +71,10 @@ pub enum Transform {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DatetimeFormat {
     Rfc3339,
-    Chrono(String),
+    /// A chrono format that carries no UTC offset (`%z`): read as local time in the zone.
+    Local(String),
+    /// A chrono format with a UTC offset: the input says its own offset.
+    WithOffset(String),
 }
 
 /// A transform as written: a lookup by name is resolved once the whole file is read.
@@ -262,21 +265,23 @@ fn parse_datetime(
                 .map_err(|_| fail(&e))
                 .and_then(|naive| in_zone(naive, timezone, value))?,
         },
-        DatetimeFormat::Chrono(format) => match DateTime::parse_from_str(value, format) {
-            Ok(dt) => dt.with_timezone(&Utc),
-            Err(_) => {
-                let naive = NaiveDateTime::parse_from_str(value, format)
-                    .or_else(|e| {
-                        NaiveDate::parse_from_str(value, format)
-                            .map(|d| d.and_time(chrono::NaiveTime::MIN))
-                            .map_err(|_| e)
-                    })
-                    .map_err(|e| {
-                        format!("transform `datetime`: `{value}` does not match `{format}` ({e})")
-                    })?;
-                in_zone(naive, timezone, value)?
-            }
-        },
+        DatetimeFormat::WithOffset(format) => DateTime::parse_from_str(value, format)
+            .map(|dt| dt.with_timezone(&Utc))
+            .map_err(|e| {
+                format!("transform `datetime`: `{value}` does not match `{format}` ({e})")
+            })?,
+        DatetimeFormat::Local(format) => {
+            let naive = NaiveDateTime::parse_from_str(value, format)
+                .or_else(|e| {
+                    NaiveDate::parse_from_str(value, format)
+                        .map(|d| d.and_time(chrono::NaiveTime::MIN))
+                        .map_err(|_| e)
+                })
+                .map_err(|e| {
+                    format!("transform `datetime`: `{value}` does not match `{format}` ({e})")
+                })?;
+            in_zone(naive, timezone, value)?
+        }
     };
     Ok(Cow::Owned(
         instant.to_rfc3339_opts(SecondsFormat::AutoSi, true),
@@ -383,7 +388,10 @@ impl<'de> Visitor<'de> for TransformVisitor {
                 let p: DatetimeParams = map.next_value()?;
                 let format = match p.format.as_str() {
                     "rfc3339" | "RFC3339" => DatetimeFormat::Rfc3339,
-                    _ => DatetimeFormat::Chrono(p.format),
+                    _ if p.format.contains("z") && p.format.contains('%') => {
+                        DatetimeFormat::WithOffset(p.format)
+                    }
+                    _ => DatetimeFormat::Local(p.format),
                 };
                 let timezone = p.timezone.map(|t| t.0).unwrap_or(Tz::UTC);
                 TransformSpec::Ready(Transform::Datetime { format, timezone })

@@ -158,13 +158,11 @@ impl Reconciler {
             }
             let golden_id = match hits.get(&incoming.record.key) {
                 Some(hit) => hit.golden_id.clone(),
-                None => matcher
-                    .find(&fields)
-                    .unwrap_or_else(|| {
-                        let id = new_golden_id(entity);
-                        minted.insert(id.clone());
-                        id
-                    }),
+                None => matcher.find(&fields).unwrap_or_else(|| {
+                    let id = new_golden_id(entity);
+                    minted.insert(id.clone());
+                    id
+                }),
             };
             matcher.register(&fields, &golden_id);
             known.insert(entity, &incoming.record.key, &golden_id);
