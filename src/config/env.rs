@@ -9,6 +9,19 @@ use super::yaml::YamlError;
 /// a literal `$`. A variable that is unset and has no default is an error naming its position; the
 /// value itself never appears in an error, since it may be a secret. Whole-line comments are left
 /// as written, so an example in a comment needs no variable.
+///
+/// ```
+/// use std::path::Path;
+/// use concord::config::env::interpolate;
+///
+/// let env = |name: &str| (name == "ERP_TOKEN").then(|| "s3cret".to_string());
+/// let text = "token: ${ERP_TOKEN}\nurl: ${ERP_URL:-http://127.0.0.1:8000}\n";
+/// let out = interpolate(Path::new("concord.yaml"), text, env).unwrap();
+/// assert_eq!(out, "token: s3cret\nurl: http://127.0.0.1:8000\n");
+///
+/// let err = interpolate(Path::new("concord.yaml"), "a: ${MISSING}", env).unwrap_err();
+/// assert_eq!(err.to_string(), "concord.yaml:1:4: environment variable `MISSING` is not set (set it, or write `${MISSING:-default}`)");
+/// ```
 pub fn interpolate(
     path: &Path,
     text: &str,

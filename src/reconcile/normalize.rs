@@ -2,6 +2,17 @@
 
 /// Normalizes the value of `field` for exact matching; `None` when nothing usable remains (an
 /// empty or all-punctuation value never matches anything).
+///
+/// ```
+/// use concord::reconcile::normalize::match_value;
+///
+/// // Three systems, three spellings of one VAT number: one match key.
+/// assert_eq!(match_value("tax_id", "DE 811 234 567").as_deref(), Some("DE811234567"));
+/// assert_eq!(match_value("tax_id", "de811234567").as_deref(), Some("DE811234567"));
+/// assert_eq!(match_value("emails", " Anna.Schmidt@Web.de ").as_deref(), Some("anna.schmidt@web.de"));
+/// assert_eq!(match_value("gtin", "4006383100104").as_deref(), Some("04006383100104"));
+/// assert_eq!(match_value("tax_id", " - "), None);
+/// ```
 pub fn match_value(field: &str, raw: &str) -> Option<String> {
     let value = match field {
         "tax_id" => tax_id(raw),
