@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{config_with_store, golden_of, goldens, sync, total_events};
+use common::{config_with_store, golden_counts, golden_of, goldens, sync, total_events};
 use concord::model::EntityKind;
 use concord::store::{GoldenState, Store};
 use concord::sync::{SourceSummary, SyncOptions};
@@ -56,17 +56,7 @@ async fn quickstart_syncs_into_the_expected_golden_records() {
         );
         assert!(s.errors.is_empty(), "{source}: {:?}", s.errors);
     }
-    let counts = store.counts().await.unwrap();
-    let golden = |entity: &str| counts.golden.get(entity).copied().unwrap_or(0);
-    assert_eq!(
-        (
-            golden("customer"),
-            golden("product"),
-            golden("order"),
-            golden("bom")
-        ),
-        (13, 7, 6, 2)
-    );
+    assert_eq!(golden_counts(store).await, (13, 7, 6, 2));
 
     // The same company from three sources, spelled three ways, is one golden record; SAP's
     // spelling wins on priority although ERPNext changed the record later.
@@ -176,7 +166,10 @@ async fn quickstart_syncs_into_the_expected_golden_records() {
     assert!(bad.reason.contains("31.02.2024"), "{}", bad.reason);
 
     // Every golden record's creation is one event.
-    assert_eq!(total_events(&summaries) as i64, counts.events);
+    assert_eq!(
+        total_events(&summaries) as i64,
+        store.counts().await.unwrap().events
+    );
     assert!(
         goldens(store, EntityKind::Customer)
             .await
@@ -229,17 +222,7 @@ async fn tiny_batches_give_the_same_golden_records() {
         ..SyncOptions::default()
     };
     let (store, summaries) = sync(&config, &options).await;
-    let counts = store.counts().await.unwrap();
-    let golden = |entity: &str| counts.golden.get(entity).copied().unwrap_or(0);
-    assert_eq!(
-        (
-            golden("customer"),
-            golden("product"),
-            golden("order"),
-            golden("bom")
-        ),
-        (13, 7, 6, 2)
-    );
+    assert_eq!(golden_counts(store.as_ref()).await, (13, 7, 6, 2));
     let mueller = customer(store.as_ref(), "sap", "100001").await;
     assert_eq!(mueller.contributors.len(), 3);
     assert_eq!(mueller.record["name"], "Müller Maschinenbau GmbH");

@@ -75,11 +75,11 @@ fn read_csv_file(
 ) -> Result<(), ReadStop> {
     let delimiter = ascii_byte(config.delimiter, "delimiter", file)?;
     let quote = ascii_byte(config.quote, "quote", file)?;
-    let opened = File::open(&file.path).map_err(|source| io_error(file, source))?;
+    let opened = File::open(&file.path).map_err(|source| file.io_error(source))?;
     let mut input = BufReader::with_capacity(64 * 1024, opened);
     if input
         .fill_buf()
-        .map_err(|source| io_error(file, source))?
+        .map_err(|source| file.io_error(source))?
         .starts_with(UTF8_BOM)
     {
         input.consume(UTF8_BOM.len());
@@ -211,13 +211,6 @@ fn bad_line(file: &SourceFile, line: u64, message: String) -> ConnectorError {
         line,
         message,
     }
-}
-
-fn io_error(file: &SourceFile, source: std::io::Error) -> ReadStop {
-    ReadStop::Failed(ConnectorError::Io {
-        path: file.path.clone(),
-        source,
-    })
 }
 
 #[cfg(test)]

@@ -98,6 +98,16 @@ impl FileCursor {
     }
 }
 
+impl SourceFile {
+    /// The file could not be read (any more): the error that stops it.
+    pub fn io_error(&self, source: std::io::Error) -> ReadStop {
+        ReadStop::Failed(ConnectorError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
 /// Why reading one file stopped before its end.
 #[derive(Debug)]
 pub enum ReadStop {

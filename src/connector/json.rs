@@ -100,7 +100,7 @@ fn read_document(
     let mut bytes = Vec::new();
     File::open(&file.path)
         .and_then(|mut opened| opened.read_to_end(&mut bytes))
-        .map_err(|source| io_error(file, source))?;
+        .map_err(|source| file.io_error(source))?;
     let document: Value = serde_json::from_slice(strip_bom(&bytes)).map_err(|error| {
         ReadStop::Failed(ConnectorError::BadLine {
             path: file.path.clone(),
@@ -133,7 +133,7 @@ fn read_lines(
     file: &SourceFile,
     sink: &mut RecordSink,
 ) -> Result<(), ReadStop> {
-    let opened = File::open(&file.path).map_err(|source| io_error(file, source))?;
+    let opened = File::open(&file.path).map_err(|source| file.io_error(source))?;
     let mut input = BufReader::with_capacity(64 * 1024, opened);
     let mut line = Vec::new();
     let mut number = 0u64;
@@ -141,7 +141,7 @@ fn read_lines(
         line.clear();
         let read = input
             .read_until(b'\n', &mut line)
-            .map_err(|source| io_error(file, source))?;
+            .map_err(|source| file.io_error(source))?;
         if read == 0 {
             return Ok(());
         }
@@ -192,13 +192,6 @@ fn select(
 
 fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
-}
-
-fn io_error(file: &SourceFile, source: std::io::Error) -> ReadStop {
-    ReadStop::Failed(ConnectorError::Io {
-        path: file.path.clone(),
-        source,
-    })
 }
 
 #[cfg(test)]

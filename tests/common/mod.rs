@@ -87,6 +87,13 @@ pub async fn golden_of(
         .unwrap_or_else(|| panic!("no golden {id}"))
 }
 
+/// Live golden records per entity: (customers, products, orders, BOMs).
+pub async fn golden_counts(store: &dyn Store) -> (i64, i64, i64, i64) {
+    let counts = store.counts().await.expect("counts");
+    let n = |entity: &str| counts.golden.get(entity).copied().unwrap_or(0);
+    (n("customer"), n("product"), n("order"), n("bom"))
+}
+
 pub fn total_events(summaries: &[SourceSummary]) -> u64 {
     summaries.iter().map(|s| s.reconcile.events).sum()
 }

@@ -76,9 +76,9 @@ impl Connector for IdocConnector {
 /// the fault, after the IDocs before it. In a file not in UTF-8 the offset counts the bytes of
 /// the text decoded to UTF-8, so it can lie a little past the raw byte.
 pub fn read_idoc_file(file: &SourceFile, sink: &mut RecordSink) -> Result<(), ReadStop> {
-    let opened = File::open(&file.path).map_err(|source| io_error(file, source))?;
+    let opened = File::open(&file.path).map_err(|source| file.io_error(source))?;
     let mut input = BufReader::with_capacity(READ_BUFFER, opened);
-    let head = input.fill_buf().map_err(|source| io_error(file, source))?;
+    let head = input.fill_buf().map_err(|source| file.io_error(source))?;
     match input_encoding(head).map_err(|message| malformed(file, 0, message))? {
         None => read_idocs(Reader::from_reader(input), file, sink),
         Some(encoding) => {
@@ -146,7 +146,7 @@ fn read_idocs<R: BufRead>(
             Ok(event) => event,
             Err(quick_xml::Error::Io(error)) => {
                 let source = std::io::Error::new(error.kind(), error.to_string());
-                return Err(io_error(file, source));
+                return Err(file.io_error(source));
             }
             Err(error) => {
                 let message = if builder.is_building() {
@@ -227,12 +227,5 @@ fn malformed(file: &SourceFile, offset: u64, message: String) -> ReadStop {
         path: file.path.clone(),
         offset,
         message,
-    })
-}
-
-fn io_error(file: &SourceFile, source: std::io::Error) -> ReadStop {
-    ReadStop::Failed(ConnectorError::Io {
-        path: file.path.clone(),
-        source,
     })
 }
