@@ -95,7 +95,7 @@ enum Command {
     Show {
         /// customer, product, order or bom.
         entity: String,
-        /// The golden ID.
+        /// The golden ID, or a source record as SOURCE:KEY (e.g. `sap:100001`).
         id: String,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
@@ -192,6 +192,18 @@ async fn publish(bus: &BusConfig, store: &dyn Store, replay_from: Option<i64>) -
             );
             false
         }
+    }
+}
+
+/// The golden ID a `show` argument names: itself, or the golden record of a `SOURCE:KEY`.
+async fn golden_id(store: &dyn Store, kind: EntityKind, id: &str) -> Result<String> {
+    let Some((source, key)) = id.split_once(':') else {
+        return Ok(id.to_string());
+    };
+    let hits = store.xref_lookup(source, kind, &[key]).await?;
+    match hits.get(key) {
+        Some(hit) => Ok(hit.golden_id.clone()),
+        None => bail!("source `{source}` has delivered no {kind} with key `{key}`"),
     }
 }
 
@@ -330,6 +342,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let kind = entity(&name)?;
             let store = open_store(&pipeline).await?;
+            let id = golden_id(store.as_ref(), kind, &id).await?;
             let Some(state) = store
                 .load_goldens(&[id.as_str()])
                 .await?
