@@ -100,7 +100,10 @@ impl Frame {
             return Value::String(self.text.clone());
         }
         self.end_run();
-        let mut object = std::mem::take(&mut self.object);
+        // The next element at this depth is most likely a sibling of the same shape (the next
+        // segment of an IDoc): give its object room for as many keys up front.
+        let room = self.object.len();
+        let mut object = std::mem::replace(&mut self.object, Map::with_capacity(room));
         if !self.text.is_empty() {
             object.insert("#text".to_owned(), Value::String(self.text.clone()));
         }
