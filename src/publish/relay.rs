@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use futures::FutureExt;
 use lapin::options::BasicPublishOptions;
 use lapin::{Confirmation, PublisherConfirm};
 use serde::Serialize;
@@ -297,7 +298,13 @@ impl Pass<'_> {
         report: &mut Report,
     ) -> Result<(), PublishError> {
         let limit = Duration::from_secs(self.config.confirm_timeout.max(1));
+        // Under load the oldest confirm has usually arrived already: take it without arming a
+        // timer; only a confirm still outstanding waits under the timeout.
+        let ready = (&mut in_flight.confirm).now_or_never();
         let confirmation = loop {
+            if let Some(confirmation) = ready {
+                break confirmation;
+            }
             match tokio::time::timeout(limit, &mut in_flight.confirm).await {
                 Ok(confirmation) => break confirmation,
                 Err(_) if self.link.is_blocked() => {
