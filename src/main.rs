@@ -225,10 +225,24 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", chain(&error));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error with its causes, each cause left out when the message before already says it (many
+/// errors quote their source, and printing both reads as a stutter).
+fn chain(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {

@@ -88,11 +88,8 @@ impl Config {
             .map_err(|e| YamlError::at(path, 0, 0, format!("cannot read config: {e}")))?;
         let text = env::interpolate(path, &text, |name| std::env::var(name).ok())?;
         let mut config: Config = yaml::from_str(path, &text)?;
-        config.base_dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
+        // A config in the working directory has an empty folder: paths stay as written.
+        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         config.check(path, &text)?;
         for source in &mut config.sources {
             for mapping in &mut source.mappings {

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 /// A YAML file that could not be read or did not have the expected shape.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}:{line}:{column}: {message}", path.display())]
+#[error("{}{}: {message}", path.display(), position(*line, *column))]
 pub struct YamlError {
     pub path: PathBuf,
     /// 1-based line of the offending node (0 when unknown).
@@ -15,6 +15,15 @@ pub struct YamlError {
     /// 1-based column of the offending node (0 when unknown).
     pub column: usize,
     pub message: String,
+}
+
+/// `:line:col`, or nothing when the error is about the file as a whole.
+fn position(line: usize, column: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}:{column}")
+    }
 }
 
 impl YamlError {

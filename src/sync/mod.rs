@@ -31,7 +31,7 @@ pub const DEFAULT_BATCH_SIZE: usize = 10_000;
 /// Why a sync could not run or had to stop.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("mapping of source `{source_name}`: {error}")]
+    #[error("source `{source_name}`: {error}")]
     Mapping {
         source_name: String,
         #[source]
