@@ -561,3 +561,69 @@ impl Proxy {
         self.cut.store(false, Ordering::SeqCst);
     }
 }
+
+#[tokio::test]
+async fn the_quickstart_sync_delivers_exactly_its_events_and_a_second_sync_nothing() {
+    require_broker();
+    let url = broker_url();
+    let config = bus(&url);
+    let db = tempfile::tempdir().unwrap();
+    let quickstart = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/quickstart/concord.yaml"
+    ));
+    let mut project = concord::config::Config::load(quickstart).unwrap();
+    project.store.url = format!("sqlite://{}", db.path().join("concord.db").display());
+    let pipeline = concord::sync::Pipeline::compile(project.clone()).unwrap();
+    let store = SqliteStore::open(&project.store_url()).await.unwrap();
+    let options = concord::sync::SyncOptions::default();
+    let summaries = pipeline
+        .sync(&store, &options, &concord::sync::NoProgress)
+        .await
+        .unwrap();
+    let synced: u64 = summaries.iter().map(|s| s.reconcile.events).sum();
+    Relay::new(&store, &config).drain().await.unwrap();
+
+    let full = concord::sync::SyncOptions {
+        full: true,
+        ..options
+    };
+    let again = pipeline
+        .sync(&store, &full, &concord::sync::NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(again.iter().map(|s| s.reconcile.events).sum::<u64>(), 0);
+    let second = Relay::new(&store, &config).drain().await.unwrap().published;
+
+    let deliveries = consume(&url, &config.queues[0].name, Duration::from_secs(1)).await;
+    clean_up(&url, &config).await;
+    assert_eq!(second, 0, "an unchanged sync publishes nothing");
+    let stored = store.events(0, 1000).await.unwrap();
+    assert_eq!(deliveries.len() as u64, synced);
+    assert_eq!(deliveries.len(), stored.len());
+    for (event, delivery) in stored.iter().zip(&deliveries) {
+        let key = format!(
+            "{}.{}",
+            event.event.entity.as_str(),
+            event.event.operation.as_str()
+        );
+        assert_eq!(delivery.routing_key.as_str(), key);
+        assert_eq!(message_id(delivery), event.event.event_id);
+        let body: Value = serde_json::from_slice(&delivery.data).unwrap();
+        assert_eq!(body["subject"], event.event.golden_id.as_str());
+        assert_eq!(
+            body["data"]["record"],
+            Value::Object(event.event.record.clone())
+        );
+    }
+    let keys: HashSet<&str> = deliveries.iter().map(|d| d.routing_key.as_str()).collect();
+    for key in [
+        "customer.created",
+        "customer.updated",
+        "product.created",
+        "order.created",
+        "bom.created",
+    ] {
+        assert!(keys.contains(key), "no {key} in {keys:?}");
+    }
+}
