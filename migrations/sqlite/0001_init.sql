@@ -22,12 +22,14 @@ CREATE TABLE golden_version (
     changed    TEXT NOT NULL,
     deleted    INTEGER NOT NULL DEFAULT 0,
     run_id     INTEGER NOT NULL,
-    at         TEXT NOT NULL,
-    PRIMARY KEY (id, version)
-) WITHOUT ROWID;
+    at         TEXT NOT NULL
+);
+CREATE UNIQUE INDEX golden_version_key ON golden_version (id, version);
 
 -- Cross-reference: each source record, the golden record it belongs to, its content hash (an
 -- unchanged record is skipped) and its last mapped form (survivorship recomputes from these).
+-- Rows hold JSON of several hundred bytes, so this and golden_version are rowid tables with a
+-- unique index: SQLite's WITHOUT ROWID layout suits only small rows.
 CREATE TABLE xref (
     source       TEXT NOT NULL,
     entity       TEXT NOT NULL,
@@ -39,9 +41,9 @@ CREATE TABLE xref (
     deleted      INTEGER NOT NULL DEFAULT 0,
     origin       TEXT NOT NULL,
     run_id       INTEGER NOT NULL,
-    updated_at   TEXT NOT NULL,
-    PRIMARY KEY (source, entity, source_key)
-) WITHOUT ROWID;
+    updated_at   TEXT NOT NULL
+);
+CREATE UNIQUE INDEX xref_key ON xref (source, entity, source_key);
 CREATE INDEX xref_by_golden ON xref (golden_id);
 
 -- Normalized match-key values of golden records, for deterministic matching.
