@@ -1,7 +1,7 @@
 //! The `concord` command line.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -135,13 +135,8 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-fn load(path: &Path) -> Result<Pipeline> {
-    let config = Config::load(path)?;
-    Ok(Pipeline::compile(config)?)
-}
-
-async fn open_store(pipeline: &Pipeline) -> Result<Box<dyn Store>> {
-    let url = pipeline.config().store_url();
+async fn open_store(config: &Config) -> Result<Box<dyn Store>> {
+    let url = config.store_url();
     store::open(&url)
         .await
         .with_context(|| format!("opening the store {url}"))
@@ -153,12 +148,8 @@ fn entity(name: &str) -> Result<EntityKind> {
 }
 
 /// The configured message bus, when it has a URL.
-fn bus(pipeline: &Pipeline) -> Option<&BusConfig> {
-    pipeline
-        .config()
-        .bus
-        .as_ref()
-        .filter(|bus| bus.is_enabled())
+fn bus(config: &Config) -> Option<&BusConfig> {
+    config.bus.as_ref().filter(|bus| bus.is_enabled())
 }
 
 /// Drains the outbox (then replays from `replay_from`, when given) and says what happened;
@@ -246,9 +237,12 @@ fn chain(error: &anyhow::Error) -> String {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
-    let pipeline = load(&cli.config)?;
+    // Only the commands that read sources compile the mappings: a broken mapping must not keep
+    // anyone from looking at the store (events, quarantine, golden records).
+    let config = Config::load(&cli.config)?;
     match cli.command {
         Command::Validate => {
+            let pipeline = Pipeline::compile(config)?;
             let config = pipeline.config();
             println!(
                 "{}: ok ({} sources)",
@@ -270,7 +264,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             full,
             batch_size,
         } => {
-            let store = open_store(&pipeline).await?;
+            let pipeline = Pipeline::compile(config)?;
+            let config = pipeline.config();
+            let store = open_store(config).await?;
             let options = SyncOptions {
                 source,
                 full,
@@ -296,7 +292,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 golden.join(", "),
                 counts.unpublished_events
             );
-            let published = match bus(&pipeline) {
+            let published = match bus(config) {
                 Some(bus) => {
                     // A one-shot sync does not wait out a long broker outage: a few quick retries,
                     // then the events stay in the outbox for `concord publish`.
@@ -321,6 +317,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Preview { source, limit } => {
+            let pipeline = Pipeline::compile(config)?;
             for row in pipeline.preview(&source, limit).await? {
                 match row {
                     Err(error) => println!("read error: {error}\n"),
@@ -355,7 +352,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             format,
         } => {
             let kind = entity(&name)?;
-            let store = open_store(&pipeline).await?;
+            let store = open_store(&config).await?;
             let id = golden_id(store.as_ref(), kind, &id).await?;
             let Some(state) = store
                 .load_goldens(&[id.as_str()])
@@ -377,12 +374,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Publish => {
-            let Some(bus) = bus(&pipeline) else {
+            let Some(bus) = bus(&config) else {
                 bail!(
                     "no message bus configured (`bus: {{ url: ... }}` in the config): events stay in the outbox"
                 );
             };
-            let store = open_store(&pipeline).await?;
+            let store = open_store(&config).await?;
             Ok(if publish(bus, store.as_ref(), None).await {
                 ExitCode::SUCCESS
             } else {
@@ -393,12 +390,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             action: Some(EventsAction::Replay { since, from }),
             ..
         } => {
-            let Some(bus) = bus(&pipeline) else {
+            let Some(bus) = bus(&config) else {
                 bail!(
                     "no message bus configured (`bus: {{ url: ... }}` in the config): nothing to replay to"
                 );
             };
-            let store = open_store(&pipeline).await?;
+            let store = open_store(&config).await?;
             let first = match (since, from) {
                 (Some(since), _) => store.first_seq_since(parse_since(&since)?).await?,
                 (None, Some(from)) => match from.parse::<i64>() {
@@ -422,7 +419,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             after,
             limit,
         } => {
-            let store = open_store(&pipeline).await?;
+            let store = open_store(&config).await?;
             let events = store.events(after, limit).await?;
             match format {
                 OutputFormat::Table => print!("{}", cli::events_table(&events)),
@@ -435,7 +432,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Quarantine { format, limit } => {
-            let store = open_store(&pipeline).await?;
+            let store = open_store(&config).await?;
             let entries = store.quarantined(limit).await?;
             match format {
                 OutputFormat::Table => print!("{}", cli::quarantine_table(&entries)),
