@@ -66,20 +66,21 @@ pub struct Matcher<'a> {
 }
 
 impl<'a> Matcher<'a> {
-    /// Prepares matching for `records`, looking their key values up in the store, one query per rule.
+    /// Prepares matching for records with these key values, looking the values up in the store,
+    /// one query per rule.
     pub async fn prepare(
         store: &StoreView<'_>,
         entity: EntityKind,
         rules: &'a [MatchRule],
-        records: &[&Fields],
+        records: &[&RecordKeys],
     ) -> Result<Matcher<'a>, StoreError> {
         let mut known = Vec::with_capacity(rules.len());
-        for rule in rules {
-            let values: HashSet<String> = records
+        for (index, rule) in rules.iter().enumerate() {
+            let values: HashSet<&str> = records
                 .iter()
-                .flat_map(|r| rule_values(entity, rule, r))
+                .flat_map(|keys| keys[index].iter().map(String::as_str))
                 .collect();
-            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            let values: Vec<&str> = values.into_iter().collect();
             known.push(store.match_lookup(entity, &rule.rule, &values).await?);
         }
         Ok(Matcher {
@@ -92,23 +93,19 @@ impl<'a> Matcher<'a> {
 
     /// The golden record a new source record belongs to, if any: the first rule with a known value
     /// decides, in rule order.
-    pub fn find(&self, record: &Fields) -> Option<String> {
-        self.rules
+    pub fn find(&self, keys: &RecordKeys) -> Option<String> {
+        self.known
             .iter()
-            .zip(&self.known)
-            .find_map(|(rule, known)| {
-                rule_values(self.entity, rule, record)
-                    .iter()
-                    .find_map(|value| known.get(value).cloned())
-            })
+            .zip(keys)
+            .find_map(|(known, values)| values.iter().find_map(|value| known.get(value).cloned()))
     }
 
-    /// Records that `record` belongs to `golden_id`, so later records of the batch with the same
-    /// key values match it and the values are stored. A value that already names another golden
-    /// record keeps it.
-    pub fn register(&mut self, record: &Fields, golden_id: &str) {
-        for (rule, known) in self.rules.iter().zip(self.known.iter_mut()) {
-            for value in rule_values(self.entity, rule, record) {
+    /// Records that a record with these key values belongs to `golden_id`, so later records of
+    /// the batch with the same values match it and the values are stored. A value that already
+    /// names another golden record keeps it.
+    pub fn register(&mut self, keys: RecordKeys, golden_id: &str) {
+        for ((rule, known), values) in self.rules.iter().zip(self.known.iter_mut()).zip(keys) {
+            for value in values {
                 if known.contains_key(&value) {
                     continue;
                 }
@@ -122,6 +119,17 @@ impl<'a> Matcher<'a> {
             }
         }
     }
+}
+
+/// A record's normalized key values, one list per match rule, computed once per record.
+pub type RecordKeys = Vec<Vec<String>>;
+
+/// The key values of `record` under each of `rules`.
+pub fn record_keys(entity: EntityKind, rules: &[MatchRule], record: &Fields) -> RecordKeys {
+    rules
+        .iter()
+        .map(|rule| rule_values(entity, rule, record))
+        .collect()
 }
 
 #[cfg(test)]

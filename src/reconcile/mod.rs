@@ -23,7 +23,7 @@ use crate::store::{
     Batch, Contributor, EventWrite, Fields, GoldenState, GoldenWrite, Operation, StoreError,
     XrefWrite,
 };
-use matcher::Matcher;
+use matcher::{Matcher, RecordKeys};
 use refs::KnownKeys;
 use view::StoreView;
 
@@ -143,28 +143,33 @@ impl Reconciler {
         }
 
         let rules = self.rules.get(&entity).map(Vec::as_slice).unwrap_or(&[]);
-        let new_records: Vec<&Fields> = changed
+        let keys: Vec<RecordKeys> = changed
             .iter()
-            .filter(|(i, _, _, _)| !hits.contains_key(&i.record.key))
-            .map(|(_, f, _, _)| f)
+            .map(|(_, fields, _, _)| matcher::record_keys(entity, rules, fields))
+            .collect();
+        let new_records: Vec<&RecordKeys> = changed
+            .iter()
+            .zip(&keys)
+            .filter(|((i, _, _, _), _)| !hits.contains_key(&i.record.key))
+            .map(|(_, keys)| keys)
             .collect();
         let mut matcher = Matcher::prepare(store, entity, rules, &new_records).await?;
         let mut prepared = Vec::with_capacity(changed.len());
         let mut minted: HashSet<String> = HashSet::new();
-        for (incoming, mut fields, mut text, hash) in changed {
+        for ((incoming, mut fields, mut text, hash), keys) in changed.into_iter().zip(keys) {
             if matches!(entity, EntityKind::Order | EntityKind::Bom) {
                 stats.unresolved_refs += refs::resolve(entity, &mut fields, known) as u64;
                 text = record_text(&fields);
             }
             let golden_id = match hits.get(&incoming.record.key) {
                 Some(hit) => hit.golden_id.clone(),
-                None => matcher.find(&fields).unwrap_or_else(|| {
+                None => matcher.find(&keys).unwrap_or_else(|| {
                     let id = new_golden_id(entity);
                     minted.insert(id.clone());
                     id
                 }),
             };
-            matcher.register(&fields, &golden_id);
+            matcher.register(keys, &golden_id);
             known.insert(entity, &incoming.record.key, &golden_id);
             prepared.push(Prepared {
                 key: incoming.record.key.clone(),
