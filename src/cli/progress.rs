@@ -61,12 +61,12 @@ impl Progress for TerminalProgress {
         bar.set_message(Self::message(summary));
     }
 
-    fn finish(&self, summary: &SourceSummary) {
+    /// The summary table follows the run, so the bar just goes away.
+    fn finish(&self, _: &SourceSummary) {
         if let Ok(mut slot) = self.bar.lock()
             && let Some((_, bar)) = slot.take()
         {
             bar.finish_and_clear();
         }
-        let _ = summary;
     }
 }
