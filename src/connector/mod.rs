@@ -44,7 +44,9 @@ pub enum Pulled {
 
 /// Why a driver could not deliver (more) records. The records before the error have been yielded
 /// and are processed; the error itself names the file and position. File drivers go on with the
-/// next file after an error, so one broken file never hides the good ones.
+/// next file after an error, so one broken file never hides the good ones. A
+/// [`ConnectorError::Unavailable`] source ends its stream instead: the run fails and keeps the
+/// last cursor committed before the error.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectorError {
     #[error("{path}: {source}")]
@@ -67,6 +69,11 @@ pub enum ConnectorError {
     },
     #[error("invalid file pattern `{pattern}`: {message}")]
     Pattern { pattern: String, message: String },
+    /// The source could not be read on (a server that kept failing after its retries, a refused
+    /// login, a database error, a tap that exited non-zero). `origin` names the endpoint, query
+    /// or program, never a secret.
+    #[error("{origin}: {message}")]
+    Unavailable { origin: String, message: String },
 }
 
 impl ConnectorError {
@@ -77,7 +84,14 @@ impl ConnectorError {
             | ConnectorError::Malformed { path, .. }
             | ConnectorError::BadLine { path, .. } => path.display().to_string(),
             ConnectorError::Pattern { pattern, .. } => pattern.clone(),
+            ConnectorError::Unavailable { origin, .. } => origin.clone(),
         }
+    }
+
+    /// Whether the error ends the source's run: the records before it are stored with the last
+    /// checkpoint the stream yielded, and the run is marked failed.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, ConnectorError::Unavailable { .. })
     }
 }
 

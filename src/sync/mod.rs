@@ -45,6 +45,13 @@ pub enum SyncError {
     ReaderLost(String),
     #[error("source `{0}`: the store writer stopped unexpectedly")]
     WriterLost(String),
+    /// The source failed mid-run; what was read before it is stored, the cursor stays at the last
+    /// committed checkpoint.
+    #[error("source `{source_name}`: {message}")]
+    SourceFailed {
+        source_name: String,
+        message: String,
+    },
 }
 
 /// How to run a sync.
@@ -110,6 +117,8 @@ struct Chunk {
     quarantine: Vec<QuarantineEntry>,
     errors: Vec<String>,
     checkpoint: Option<Cursor>,
+    /// The source failed after this chunk's records: the run stops once they are stored.
+    failure: Option<String>,
 }
 
 impl Pipeline {
@@ -207,6 +216,7 @@ impl Pipeline {
                 summary.quarantined += chunk.quarantine.len() as u64;
                 summary.errors.extend(chunk.errors);
                 let records = chunk.records.len();
+                let failure = chunk.failure;
                 let mut batch = Batch {
                     run_id,
                     source: name.to_string(),
@@ -240,6 +250,12 @@ impl Pipeline {
                         pending: Pending::new(batch),
                         records,
                         started: batch_started,
+                    });
+                }
+                if let Some(message) = failure {
+                    return Err(SyncError::SourceFailed {
+                        source_name: name.to_string(),
+                        message,
                     });
                 }
             }
@@ -355,6 +371,13 @@ async fn read_and_map(
                 }
             }
             Ok(Pulled::Checkpoint(cursor)) => chunk.checkpoint = Some(cursor),
+            Err(error) if error.is_fatal() => {
+                let message = error.to_string();
+                telemetry::source_error(&source, &message);
+                chunk.failure = Some(message);
+                let _ = sender.send(chunk).await;
+                return;
+            }
             Err(error) => {
                 let message = error.to_string();
                 telemetry::source_error(&source, &message);
