@@ -133,7 +133,11 @@ pub struct RecordSink {
 impl RecordSink {
     /// Hands on one record.
     pub fn record(&mut self, origin: String, payload: serde_json::Value) -> Result<(), ReadStop> {
-        self.send(Ok(Pulled::Record(RawRecord { origin, payload })))
+        self.send(Ok(Pulled::Record(RawRecord {
+            origin,
+            payload,
+            stream: None,
+        })))
     }
 
     /// Reports a fault that spoils one record but not the rest of the file (a bad CSV row, a bad

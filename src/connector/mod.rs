@@ -12,6 +12,7 @@ pub mod json;
 pub mod xml_json;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,9 @@ pub struct RawRecord {
     pub origin: String,
     /// The record as JSON (XML and CSV are turned into JSON by documented rules).
     pub payload: serde_json::Value,
+    /// The stream (endpoint, table, tap stream) of a source that reads several; mappings select
+    /// on it with `stream:`. `None` for file drivers, whose records carry their own type.
+    pub stream: Option<Arc<str>>,
 }
 
 /// A driver's position in its source, stored with the batch that reached it, so the next run

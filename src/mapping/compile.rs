@@ -21,6 +21,7 @@ use super::transform::{LookupRef, Transform, TransformSpec};
 pub struct CompiledMapping {
     pub(super) file: PathBuf,
     pub(super) entity: EntityKind,
+    pub(super) stream: Option<String>,
     pub(super) when: Vec<Condition>,
     pub(super) key: ValueField,
     pub(super) changed_at: Option<ValueField>,
@@ -174,6 +175,7 @@ impl<'a> Compiler<'a> {
         Ok(CompiledMapping {
             file: self.file.to_path_buf(),
             entity: self.entity,
+            stream: spec.stream,
             when,
             key,
             changed_at,

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::connector::RawRecord;
 use crate::model::{Canonical, EntityKind, SourceRecord};
 
 use super::MapFailure;
@@ -16,8 +17,12 @@ use super::path::{JsonPath, scalar_text};
 
 impl CompiledMapping {
     /// True when every `when:` condition holds for `payload`.
-    pub fn selects(&self, payload: &Value) -> bool {
-        self.when.iter().all(|c| c.holds(payload))
+    pub fn selects(&self, raw: &RawRecord) -> bool {
+        let stream_matches = match &self.stream {
+            Some(wanted) => raw.stream.as_deref() == Some(wanted.as_str()),
+            None => true,
+        };
+        stream_matches && self.when.iter().all(|c| c.holds(&raw.payload))
     }
 
     /// Maps a payload this mapping selected.

@@ -102,7 +102,7 @@ impl MappingSet {
 
     /// Maps one raw record of `source`.
     pub fn map(&self, source: &str, raw: &RawRecord) -> MapOutcome {
-        match self.mappings.iter().find(|m| m.selects(&raw.payload)) {
+        match self.mappings.iter().find(|m| m.selects(raw)) {
             Some(mapping) => match mapping.map_payload(source, &raw.payload) {
                 Ok(record) => MapOutcome::Mapped(record),
                 Err(failure) => MapOutcome::Failed(failure),
@@ -138,7 +138,24 @@ mod tests {
         RawRecord {
             origin: "test#1".into(),
             payload,
+            stream: None,
         }
+    }
+
+    #[test]
+    fn a_stream_mapping_takes_only_records_of_its_stream() {
+        let (_dir, set) = load_set(&[
+            "entity: product\nstream: items\nkey: { path: \"$.id\" }\n",
+            "entity: customer\nkey: { path: \"$.id\" }\n",
+        ]);
+        let mut record = raw(json!({"id": "7"}));
+        assert!(
+            matches!(set.map("erp", &record), MapOutcome::Mapped(r) if r.record.kind() == EntityKind::Customer)
+        );
+        record.stream = Some("items".into());
+        assert!(
+            matches!(set.map("erp", &record), MapOutcome::Mapped(r) if r.record.kind() == EntityKind::Product)
+        );
     }
 
     fn mapped(set: &MappingSet, payload: serde_json::Value) -> SourceRecord {

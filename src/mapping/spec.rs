@@ -16,6 +16,9 @@ use super::transform::{LookupRef, Pattern, TransformSpec};
 #[serde(deny_unknown_fields)]
 pub struct MappingSpec {
     pub entity: String,
+    /// Only records of this stream of the source (an endpoint, table or tap stream).
+    #[serde(default)]
+    pub stream: Option<String>,
     #[serde(default)]
     pub when: Option<When>,
     pub key: FieldSpec,
