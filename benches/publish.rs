@@ -61,6 +61,7 @@ fn event(n: usize) -> Event {
         changed: vec!["name".into(), "tax_id".into(), "emails".into()],
         record,
         sources,
+        merged: Vec::new(),
         at: Utc::now(),
     }
 }

@@ -12,6 +12,8 @@ use concord::config::Config;
 use concord::mapping::MapOutcome;
 use concord::model::EntityKind;
 use concord::publish::{BusConfig, Relay, connection::redact};
+use concord::reconcile::{self, Reconciler};
+use concord::store::ReviewStatus;
 use concord::store::{self, Store};
 use concord::sync::{NoProgress, Pipeline, Progress, SyncOptions};
 
@@ -69,6 +71,41 @@ enum EventsAction {
 }
 
 #[derive(Debug, Subcommand)]
+enum ReviewAction {
+    /// List review items (open ones unless `--all`), each with its evidence.
+    List {
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Merge the pair of a review item (the older golden ID survives).
+    Accept { id: i64 },
+    /// Keep the pair of a review item apart, for good: it is never merged automatically.
+    Reject { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReconcileAction {
+    /// Estimate the weights of the scored match rules from the stored source records
+    /// (Fellegi–Sunter m/u probabilities by expectation–maximisation) and write them to each
+    /// rule's `weights_file`.
+    Train {
+        /// customer or product.
+        #[arg(long, default_value = "customer")]
+        entity: String,
+        /// Write here instead of the rules' `weights_file`.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Records of one block compared with each other at most.
+        #[arg(long, default_value_t = 50)]
+        max_block: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum Command {
     /// Check the config and every mapping file; errors name file:line:col.
     Validate,
@@ -113,6 +150,37 @@ enum Command {
         after: i64,
         #[arg(long, default_value_t = 1000)]
         limit: i64,
+    },
+    /// Why a golden record holds the source records it holds: every match decision with its
+    /// evidence, the records merged into it and its review items.
+    Explain {
+        /// customer, product, order or bom.
+        entity: String,
+        /// The golden ID (an ID merged away leads to its survivor), or SOURCE:KEY.
+        id: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// The review queue: pairs scored between the review and the match threshold.
+    Review {
+        #[command(subcommand)]
+        action: ReviewAction,
+    },
+    /// Split a source record out of a golden record into one of its own; no later sync merges
+    /// them again.
+    Unmerge {
+        entity: String,
+        /// The golden record.
+        id: String,
+        #[arg(long)]
+        source: String,
+        #[arg(long)]
+        key: String,
+    },
+    /// Matching maintenance.
+    Reconcile {
+        #[command(subcommand)]
+        action: ReconcileAction,
     },
     /// List quarantined records with their reasons, newest first.
     Quarantine {
@@ -353,7 +421,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let kind = entity(&name)?;
             let store = open_store(&config).await?;
-            let id = golden_id(store.as_ref(), kind, &id).await?;
+            let asked = golden_id(store.as_ref(), kind, &id).await?;
+            let id = store.resolve_id(&asked).await?.unwrap_or(asked.clone());
+            if id != asked {
+                eprintln!("{asked} was merged into {id}");
+            }
             let Some(state) = store
                 .load_goldens(&[id.as_str()])
                 .await?
@@ -427,6 +499,109 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     for event in &events {
                         println!("{}", cli::event_line(event));
                     }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain {
+            entity: name,
+            id,
+            format,
+        } => {
+            let kind = entity(&name)?;
+            let store = open_store(&config).await?;
+            let id = golden_id(store.as_ref(), kind, &id).await?;
+            let explained = reconcile::steward::explain(store.as_ref(), kind, &id).await?;
+            match format {
+                OutputFormat::Table => print!("{}", cli::explanation(&explained)),
+                OutputFormat::Jsonl => println!("{}", serde_json::to_string(&explained)?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Review { action } => {
+            let store = open_store(&config).await?;
+            let reconciler = Reconciler::new(&config)?;
+            match action {
+                ReviewAction::List { all, format, limit } => {
+                    let status = (!all).then_some(ReviewStatus::Open);
+                    let items = store.reviews(status, limit).await?;
+                    match format {
+                        OutputFormat::Table => print!("{}", cli::review_list(&items)),
+                        OutputFormat::Jsonl => {
+                            for item in &items {
+                                println!("{}", serde_json::to_string(item)?);
+                            }
+                        }
+                    }
+                }
+                ReviewAction::Accept { id } => {
+                    let stats = reconciler.accept_review(store.as_ref(), id).await?;
+                    println!(
+                        "review #{id} accepted: {} merged, {} events",
+                        stats.merged, stats.events
+                    );
+                }
+                ReviewAction::Reject { id } => {
+                    reconciler.reject_review(store.as_ref(), id).await?;
+                    println!("review #{id} rejected: the pair will never be merged automatically");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Unmerge {
+            entity: name,
+            id,
+            source,
+            key,
+        } => {
+            let kind = entity(&name)?;
+            let store = open_store(&config).await?;
+            let reconciler = Reconciler::new(&config)?;
+            let (new_id, stats) = reconciler
+                .unmerge(store.as_ref(), kind, &id, &source, &key)
+                .await?;
+            println!(
+                "{source}:{key} split out of {id} into {new_id} ({} events)",
+                stats.events
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reconcile {
+            action:
+                ReconcileAction::Train {
+                    entity: name,
+                    output,
+                    max_block,
+                },
+        } => {
+            let kind = entity(&name)?;
+            let store = open_store(&config).await?;
+            let written = reconcile::train::train_config(
+                &config,
+                store.as_ref(),
+                kind,
+                output.as_deref(),
+                reconcile::train::TrainOptions {
+                    max_block,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            for (path, report) in written {
+                println!(
+                    "{kind} rule `{}`: {} records, {} candidate pairs, {} EM iterations, match share {:.4} → {}",
+                    report.rule,
+                    report.records,
+                    report.pairs,
+                    report.iterations,
+                    report.trained.match_share,
+                    path.display()
+                );
+                for (comparison, w) in &report.trained.weights {
+                    println!(
+                        "  {comparison:<20} exact {:>+6.2}  close {:>+6.2}  far {:>+6.2}",
+                        w.exact, w.close, w.far
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -103,6 +103,7 @@ fn changes(records: usize, versions: i64) -> Vec<Event> {
                 changed: vec!["name".into()],
                 record,
                 sources,
+                merged: Vec::new(),
                 at: Utc::now(),
             });
         }

@@ -2,7 +2,9 @@
 //! the progress bar. Kept out of `main.rs` so each view can be tested with plain values.
 
 mod progress;
+mod steward;
 mod views;
 
 pub use progress::TerminalProgress;
+pub use steward::{evidence_lines, explanation, review_list};
 pub use views::{event_line, events_table, golden_view, quarantine_table, summary_table};

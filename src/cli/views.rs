@@ -55,7 +55,7 @@ pub fn summary_table(summaries: &[SourceSummary]) -> String {
     out
 }
 
-fn scalar(value: &Value) -> String {
+pub(super) fn scalar(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),

@@ -4,7 +4,10 @@
 //! own folder, so a copied example runs from anywhere.
 
 pub mod env;
+pub mod matching;
 pub mod yaml;
+
+pub use matching::{MatchRule, Strategy, SurvivorshipSpec};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +30,10 @@ pub struct Config {
     /// (`customer`, `product`, `order`, `bom`); rules are tried in order.
     #[serde(default, rename = "match")]
     pub match_rules: BTreeMap<EntityKind, Vec<MatchRule>>,
+    /// How each golden field's value is chosen among the source records, per entity: a default
+    /// strategy and per-field strategies (`priority`, `most_recent`, `most_complete`, `union`).
+    #[serde(default)]
+    pub survivorship: BTreeMap<EntityKind, SurvivorshipSpec>,
     /// The message bus (RabbitMQ) change events are published to; without it events stay in the
     /// outbox.
     #[serde(default)]
@@ -59,19 +66,6 @@ pub struct SourceConfig {
     pub priority: i32,
     /// Mapping files for this source's records, tried in order.
     pub mappings: Vec<PathBuf>,
-}
-
-/// A deterministic match rule: records whose normalized values of all `exact` fields are equal
-/// belong to the same golden record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MatchRule {
-    /// The rule's name, shown in lineage and explanations.
-    pub rule: String,
-    /// Canonical fields compared after normalization (tax IDs: upper case, letters and digits only;
-    /// emails: lower case; GTINs: digits, padded to 14; anything else: trimmed, lower case, single
-    /// spaces). For list fields (`emails`, `phones`) any value in common is a match.
-    pub exact: Vec<String>,
 }
 
 /// A config that cannot be used.
@@ -146,12 +140,38 @@ impl Config {
         }
         for (entity, rules) in &self.match_rules {
             for rule in rules {
-                if rule.exact.is_empty() {
-                    return Err(at(
-                        "exact",
-                        format!("match rule `{}` compares no fields", rule.rule),
+                if rule.exact.is_empty() == rule.compare.is_empty() {
+                    return Err(at_text(
+                        &rule.rule,
+                        format!(
+                            "match rule `{}`: give either `exact:` fields or `compare:` comparisons",
+                            rule.rule
+                        ),
                     ));
                 }
+                if rule.is_scored() && rule.blocking.is_empty() {
+                    return Err(at_text(
+                        &rule.rule,
+                        format!(
+                            "match rule `{}`: a scored rule needs `blocking:` keys, or every record would be compared with every other",
+                            rule.rule
+                        ),
+                    ));
+                }
+                for comparison in &rule.compare {
+                    if let Some(field) = &comparison.field
+                        && !model::field_names(*entity).contains(&field.as_str())
+                    {
+                        return Err(at_text(
+                            field,
+                            format!(
+                                "match rule `{}`: {entity} has no field `{field}`",
+                                rule.rule
+                            ),
+                        ));
+                    }
+                }
+
                 for field in &rule.exact {
                     if !model::field_names(*entity).contains(&field.as_str()) {
                         return Err(at_text(
@@ -163,6 +183,16 @@ impl Config {
                             ),
                         ));
                     }
+                }
+            }
+        }
+        for (entity, survive) in &self.survivorship {
+            for field in survive.fields.keys() {
+                if !model::field_names(*entity).contains(&field.as_str()) {
+                    return Err(at_text(
+                        field,
+                        format!("survivorship: {entity} has no field `{field}`"),
+                    ));
                 }
             }
         }

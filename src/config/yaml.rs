@@ -50,6 +50,11 @@ pub fn from_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, YamlE
     })
 }
 
+/// Serializes `value` as YAML, for files Concord writes itself (trained weights).
+pub fn to_string<T: serde::Serialize>(path: &Path, value: &T) -> Result<String, YamlError> {
+    serde_yaml::to_string(value).map_err(|e| YamlError::at(path, 0, 0, e.to_string()))
+}
+
 /// Reads and deserializes a YAML file.
 pub fn from_file<T: DeserializeOwned>(path: &Path) -> Result<T, YamlError> {
     let text = std::fs::read_to_string(path)

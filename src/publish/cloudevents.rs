@@ -36,13 +36,18 @@ pub fn event_type(event: &Event) -> String {
     format!("com.concord.{}", routing_key(event))
 }
 
-/// The event's data: the record after the change, the fields that changed and their sources.
+/// The event's data: the record after the change, the fields that changed and their sources;
+/// a `merged` event also names the golden IDs folded into this one (they redirect here now).
 fn data(event: &Event) -> Value {
-    json!({
+    let mut data = json!({
         "record": event.record,
         "changed": event.changed,
         "sources": event.sources,
-    })
+    });
+    if !event.merged.is_empty() {
+        data["merged"] = json!(event.merged);
+    }
+    data
 }
 
 /// The context attributes other than `data` and `datacontenttype`, in the binding's order.
@@ -141,6 +146,7 @@ mod tests {
             changed: vec!["name".into()],
             record,
             sources,
+            merged: Vec::new(),
             at: chrono::Utc.with_ymd_and_hms(2024, 5, 14, 8, 0, 0).unwrap(),
         }
     }

@@ -1,9 +1,9 @@
 //! The match step: which golden record a new source record belongs to.
 //!
-//! Deterministic rules today: records whose normalized key values are equal share a golden record.
-//! The step sees a whole batch at once (to look keys up in one query per rule, and so that two new
-//! records with the same key in one batch become one golden record); a scored, typo-tolerant rule
-//! slots in as another kind of rule here without changing the rest of reconciliation.
+//! Deterministic rules: records whose normalized key values are equal share a golden record. The
+//! step sees a whole batch at once (to look keys up in one query per rule, and so that two new
+//! records with the same key in one batch become one golden record). Scored, typo-tolerant rules
+//! are in [`super::scoring`].
 
 use std::collections::{HashMap, HashSet};
 
@@ -91,13 +91,20 @@ impl<'a> Matcher<'a> {
         })
     }
 
-    /// The golden record a new source record belongs to, if any: the first rule with a known value
-    /// decides, in rule order.
-    pub fn find(&self, keys: &RecordKeys) -> Option<String> {
-        self.known
-            .iter()
-            .zip(keys)
-            .find_map(|(known, values)| values.iter().find_map(|value| known.get(value).cloned()))
+    /// The golden records a new source record's keys name, each once, in rule order: the first
+    /// decides where the record goes; any other is joined to it (matches are transitive).
+    pub fn find_all(&self, keys: &RecordKeys) -> Vec<(String, &str)> {
+        let mut found: Vec<(String, &str)> = Vec::new();
+        for ((known, values), rule) in self.known.iter().zip(keys).zip(self.rules) {
+            for value in values {
+                if let Some(id) = known.get(value)
+                    && !found.iter().any(|(f, _)| f == id)
+                {
+                    found.push((id.clone(), rule.rule.as_str()));
+                }
+            }
+        }
+        found
     }
 
     /// Records that a record with these key values belongs to `golden_id`, so later records of
@@ -141,6 +148,11 @@ mod tests {
         MatchRule {
             rule: "r".into(),
             exact: fields.iter().map(|f| f.to_string()).collect(),
+            blocking: Vec::new(),
+            compare: Vec::new(),
+            match_threshold: None,
+            review_threshold: None,
+            weights_file: None,
         }
     }
 

@@ -3,12 +3,21 @@
 //!
 //! Works a batch at a time, one entity after the other in [`EntityKind::ALL`] order, so that an
 //! order finds a customer of the same batch. Golden IDs are never reused: a new one is a UUIDv7
-//! with the entity's prefix.
+//! with the entity's prefix. When records show that golden records are one, they merge: the
+//! oldest ID survives and the others redirect to it; orders and BOMs that referred to a merged
+//! record are relinked to the survivor, and references that were waiting for a record are linked
+//! when it arrives.
 
+pub mod clusters;
+pub mod compare;
+pub mod decide;
 pub mod matcher;
 pub mod normalize;
 pub mod refs;
+pub mod scoring;
+pub mod steward;
 pub mod survive;
+pub mod train;
 pub mod view;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -17,14 +26,19 @@ use chrono::Utc;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::config::matching::SurvivorshipSpec;
+use crate::config::yaml::YamlError;
 use crate::config::{Config, MatchRule};
 use crate::model::{EntityKind, SourceRecord};
 use crate::store::{
-    Batch, Contributor, EventWrite, Fields, GoldenState, GoldenWrite, Operation, StoreError,
-    XrefWrite,
+    Batch, Contributor, DecisionWrite, EventWrite, Fields, GoldenState, GoldenWrite, MergeWrite,
+    Operation, ReviewWrite, StoreError, XrefWrite,
 };
+use clusters::Clusters;
+use decide::{Scored, ScoredMatcher};
 use matcher::{Matcher, RecordKeys};
 use refs::KnownKeys;
+use scoring::{Scorable, ScoredRule};
 use view::StoreView;
 
 /// A mapped record on its way into the store.
@@ -43,6 +57,12 @@ pub struct ReconcileStats {
     pub created: u64,
     pub updated: u64,
     pub deleted: u64,
+    /// New source records that joined an existing golden record (by a key or a score).
+    pub matched: u64,
+    /// Golden records folded into another.
+    pub merged: u64,
+    /// Pairs put in the review queue.
+    pub review: u64,
     /// References (order → customer, line → product, ...) whose target has not arrived.
     pub unresolved_refs: u64,
     pub events: u64,
@@ -51,14 +71,15 @@ pub struct ReconcileStats {
 /// Reconciles batches of one configuration.
 #[derive(Debug, Clone)]
 pub struct Reconciler {
-    rules: BTreeMap<EntityKind, Vec<MatchRule>>,
+    exact: BTreeMap<EntityKind, Vec<MatchRule>>,
+    scored: BTreeMap<EntityKind, Vec<ScoredRule>>,
     priorities: HashMap<String, i32>,
+    survivorship: BTreeMap<EntityKind, SurvivorshipSpec>,
 }
 
 /// A source record ready for its golden record.
 struct Prepared {
     key: String,
-    /// `fields` as stored: serialized once, after references were linked.
     text: String,
     fields: Fields,
     hash: Vec<u8>,
@@ -66,17 +87,57 @@ struct Prepared {
     golden_id: String,
 }
 
+/// What one batch has decided so far, across its entities.
+#[derive(Default)]
+struct BatchState {
+    known: KnownKeys,
+    clusters: Clusters,
+    /// Golden IDs minted by this batch (nothing stored to load or redirect).
+    minted: HashSet<String>,
+    /// Golden IDs this batch already wrote a version of.
+    written: HashSet<String>,
+    /// Keys of customers and products that got a golden record in this batch (pending references
+    /// to them can now be linked).
+    arrived: Vec<(EntityKind, String)>,
+}
+
 impl Reconciler {
-    /// Takes match rules and source priorities from the config.
-    pub fn new(config: &Config) -> Reconciler {
-        Reconciler {
-            rules: config.match_rules.clone(),
+    /// Takes match rules, survivorship and source priorities from the config; reads trained
+    /// weights files.
+    pub fn new(config: &Config) -> Result<Reconciler, YamlError> {
+        let mut exact: BTreeMap<EntityKind, Vec<MatchRule>> = BTreeMap::new();
+        let mut scored: BTreeMap<EntityKind, Vec<ScoredRule>> = BTreeMap::new();
+        for (entity, rules) in &config.match_rules {
+            for rule in rules {
+                if rule.is_scored() {
+                    scored.entry(*entity).or_default().push(ScoredRule::new(
+                        *entity,
+                        rule,
+                        &config.base_dir,
+                    )?);
+                } else {
+                    exact.entry(*entity).or_default().push(rule.clone());
+                }
+            }
+        }
+        Ok(Reconciler {
+            exact,
+            scored,
             priorities: config
                 .sources
                 .iter()
                 .map(|s| (s.name.clone(), s.priority))
                 .collect(),
-        }
+            survivorship: config.survivorship.clone(),
+        })
+    }
+
+    fn exact_rules(&self, entity: EntityKind) -> &[MatchRule] {
+        self.exact.get(&entity).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    fn scored_rules(&self, entity: EntityKind) -> &[ScoredRule] {
+        self.scored.get(&entity).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Reconciles the records of one batch of `source` into `batch` (nothing is written until the
@@ -89,12 +150,12 @@ impl Reconciler {
         batch: &mut Batch,
         stats: &mut ReconcileStats,
     ) -> Result<(), StoreError> {
-        let mut known = KnownKeys::default();
+        let mut state = BatchState::default();
         for (entity, records) in group_by_entity(records) {
-            self.apply_entity(store, source, entity, records, &mut known, batch, stats)
+            self.apply_entity(store, source, entity, records, &mut state, batch, stats)
                 .await?;
         }
-        Ok(())
+        self.relink_referrers(store, &mut state, batch, stats).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -104,7 +165,7 @@ impl Reconciler {
         source: &str,
         entity: EntityKind,
         records: Vec<Incoming>,
-        known: &mut KnownKeys,
+        state: &mut BatchState,
         batch: &mut Batch,
         stats: &mut ReconcileStats,
     ) -> Result<(), StoreError> {
@@ -120,7 +181,9 @@ impl Reconciler {
             match hits.get(&incoming.record.key) {
                 Some(hit) if hit.content_hash == hash => {
                     stats.unchanged += 1;
-                    known.insert(entity, &incoming.record.key, &hit.golden_id);
+                    state
+                        .known
+                        .insert(source, entity, &incoming.record.key, &hit.golden_id);
                 }
                 _ => changed.push((incoming, fields, text, hash)),
             }
@@ -129,50 +192,115 @@ impl Reconciler {
             return Ok(());
         }
 
-        let wanted: HashSet<(EntityKind, String)> = changed
-            .iter()
-            .flat_map(|(_, f, _, _)| refs::wanted(entity, f))
-            .collect();
-        if !wanted.is_empty() {
-            let product_rules = self
-                .rules
-                .get(&EntityKind::Product)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            known.load(store, source, &wanted, product_rules).await?;
-        }
-
-        let rules = self.rules.get(&entity).map(Vec::as_slice).unwrap_or(&[]);
+        let exact_rules = self.exact_rules(entity);
+        let scored_rules = self.scored_rules(entity);
         let keys: Vec<RecordKeys> = changed
             .iter()
-            .map(|(_, fields, _, _)| matcher::record_keys(entity, rules, fields))
+            .map(|(_, fields, _, _)| matcher::record_keys(entity, exact_rules, fields))
             .collect();
-        let new_records: Vec<&RecordKeys> = changed
+        let is_new: Vec<bool> = changed
             .iter()
-            .zip(&keys)
-            .filter(|((i, _, _, _), _)| !hits.contains_key(&i.record.key))
-            .map(|(_, keys)| keys)
+            .map(|(i, _, _, _)| !hits.contains_key(&i.record.key))
             .collect();
-        let mut matcher = Matcher::prepare(store, entity, rules, &new_records).await?;
+        let new_keys: Vec<&RecordKeys> = keys
+            .iter()
+            .zip(&is_new)
+            .filter(|(_, new)| **new)
+            .map(|(k, _)| k)
+            .collect();
+        let mut exact = Matcher::prepare(store, entity, exact_rules, &new_keys).await?;
+        let block_values: Vec<Vec<String>> = changed
+            .iter()
+            .map(|(_, fields, _, _)| ScoredMatcher::block_values(scored_rules, fields))
+            .collect();
+        let new_blocks: Vec<Vec<String>> = block_values
+            .iter()
+            .zip(&is_new)
+            .filter(|(_, new)| **new)
+            .map(|(v, _)| v.clone())
+            .collect();
+        let mut scored = ScoredMatcher::prepare(store, entity, scored_rules, &new_blocks).await?;
+
         let mut prepared = Vec::with_capacity(changed.len());
-        let mut minted: HashSet<String> = HashSet::new();
-        for ((incoming, mut fields, mut text, hash), keys) in changed.into_iter().zip(keys) {
-            if matches!(entity, EntityKind::Order | EntityKind::Bom) {
-                stats.unresolved_refs += refs::resolve(entity, &mut fields, known) as u64;
-                text = record_text(&fields);
-            }
-            let golden_id = match hits.get(&incoming.record.key) {
-                Some(hit) => hit.golden_id.clone(),
-                None => matcher.find(&keys).unwrap_or_else(|| {
-                    let id = new_golden_id(entity);
-                    minted.insert(id.clone());
-                    id
-                }),
+        let mut reviews: Vec<(String, scoring::Evidence, String)> = Vec::new();
+        for (((incoming, fields, text, hash), keys), blocks) in
+            changed.into_iter().zip(keys).zip(block_values)
+        {
+            let key = incoming.record.key.clone();
+            let mut scorable = None;
+            let golden_id = match hits.get(&key) {
+                Some(hit) => state.clusters.find(&hit.golden_id),
+                None => {
+                    let found = exact.find_all(&keys);
+                    if let Some((target, rule)) = found.first() {
+                        let target = state.clusters.find(target);
+                        batch.matching.decisions.push(DecisionWrite {
+                            entity,
+                            source: source.to_string(),
+                            key: key.clone(),
+                            golden_id: target.clone(),
+                            candidate_id: Some(target.clone()),
+                            rule: rule.to_string(),
+                            decision: "matched".into(),
+                            score: None,
+                            evidence: decide::exact_evidence(rule, &keys.concat()),
+                        });
+                        stats.matched += 1;
+                        for (other, rule) in found.iter().skip(1) {
+                            self.join(
+                                store, entity, source, &key, &target, other, rule, &scored, state,
+                                batch, stats,
+                            )
+                            .await?;
+                        }
+                        state.clusters.find(&target)
+                    } else if scored.is_active() {
+                        let record = Scorable::new(fields.clone());
+                        let outcome = scored.score(&record, &state.clusters);
+                        scorable = Some(record);
+                        match outcome {
+                            Scored::Match(target, evidence) => {
+                                stats.matched += 1;
+                                push_decision(
+                                    batch, entity, source, &key, &target, &target, "matched",
+                                    evidence,
+                                );
+                                target
+                            }
+                            Scored::Review(candidate, evidence) => {
+                                let id = mint(entity, state);
+                                reviews.push((candidate, evidence, id.clone()));
+                                id
+                            }
+                            Scored::Distinct(veto) => {
+                                let id = mint(entity, state);
+                                if let Some((candidate, evidence)) = veto {
+                                    push_decision(
+                                        batch, entity, source, &key, &id, &candidate, "vetoed",
+                                        evidence,
+                                    );
+                                }
+                                id
+                            }
+                        }
+                    } else {
+                        mint(entity, state)
+                    }
+                }
             };
-            matcher.register(keys, &golden_id);
-            known.insert(entity, &incoming.record.key, &golden_id);
+            exact.register(keys, &golden_id);
+            if scored.is_active() {
+                let created = state.minted.contains(&golden_id);
+                scored.register(blocks, &golden_id, scorable.as_ref().filter(|_| created));
+            }
+            state.known.insert(source, entity, &key, &golden_id);
+            if is_new_key(&hits, &key)
+                && matches!(entity, EntityKind::Customer | EntityKind::Product)
+            {
+                state.arrived.push((entity, key.clone()));
+            }
             prepared.push(Prepared {
-                key: incoming.record.key.clone(),
+                key,
                 text,
                 fields,
                 hash,
@@ -180,61 +308,198 @@ impl Reconciler {
                 golden_id,
             });
         }
-        batch.match_keys.append(&mut matcher.writes);
-
-        // Golden records minted in this batch have nothing stored to load.
-        let ids: Vec<&str> = {
-            let mut seen = HashSet::new();
-            prepared
+        for (candidate, evidence, id) in reviews {
+            stats.review += 1;
+            let candidate = state.clusters.find(&candidate);
+            let id = state.clusters.find(&id);
+            if candidate == id {
+                continue;
+            }
+            let (record_source, record_key) = prepared
                 .iter()
-                .map(|p| p.golden_id.as_str())
-                .filter(|id| !minted.contains(*id) && seen.insert(*id))
-                .collect()
+                .find(|p| state.clusters.find(&p.golden_id) == id)
+                .map(|p| (source.to_string(), p.key.clone()))
+                .unwrap_or_default();
+            push_decision(
+                batch,
+                entity,
+                &record_source,
+                &record_key,
+                &id,
+                &candidate,
+                "review",
+                evidence.clone(),
+            );
+            batch.matching.reviews.push(ReviewWrite {
+                entity,
+                left_id: id,
+                right_id: candidate,
+                source: record_source,
+                key: record_key,
+                rule: evidence.rule.clone(),
+                score: evidence.total,
+                evidence: serde_json::to_value(&evidence).unwrap_or_default(),
+            });
+        }
+        batch.match_keys.append(&mut exact.writes);
+        batch.matching.block_keys.append(&mut scored.writes);
+        self.write_entity(store, source, entity, prepared, state, batch, stats)
+            .await
+    }
+
+    /// Joins golden record `other` to `target` because one record's keys name both, unless the
+    /// pair is known to be distinct or their tax IDs conflict (then the pair goes to review).
+    #[allow(clippy::too_many_arguments)]
+    async fn join(
+        &self,
+        store: &StoreView<'_>,
+        entity: EntityKind,
+        source: &str,
+        key: &str,
+        target: &str,
+        other: &str,
+        rule: &str,
+        scored: &ScoredMatcher<'_>,
+        state: &mut BatchState,
+        batch: &mut Batch,
+        stats: &mut ReconcileStats,
+    ) -> Result<(), StoreError> {
+        let (target, other) = (state.clusters.find(target), state.clusters.find(other));
+        if target == other {
+            return Ok(());
+        }
+        let ids = [target.as_str(), other.as_str()];
+        let distinct = store.distinct_pairs(&ids).await?;
+        let conflict = match (scored.candidate(&target), scored.candidate(&other)) {
+            (Some(a), Some(b)) => steward::identifiers_conflict(a, b),
+            _ => {
+                let records = store.golden_records(&ids).await?;
+                match (records.get(&target), records.get(&other)) {
+                    (Some(a), Some(b)) => steward::identifiers_conflict(
+                        &Scorable::new(a.clone()),
+                        &Scorable::new(b.clone()),
+                    ),
+                    _ => None,
+                }
+            }
         };
+        if !distinct.is_empty() || conflict.is_some() {
+            let evidence = serde_json::json!({
+                "rule": rule, "kind": "exact", "blocked_by": conflict.unwrap_or_else(|| "distinct pair".into())
+            });
+            stats.review += 1;
+            batch.matching.reviews.push(ReviewWrite {
+                entity,
+                left_id: target.clone(),
+                right_id: other.clone(),
+                source: source.to_string(),
+                key: key.to_string(),
+                rule: rule.to_string(),
+                score: 0.0,
+                evidence,
+            });
+            return Ok(());
+        }
+        if let Some((loser, survivor)) = state.clusters.union(&target, &other) {
+            batch.matching.decisions.push(DecisionWrite {
+                entity,
+                source: source.to_string(),
+                key: key.to_string(),
+                golden_id: survivor,
+                candidate_id: Some(loser),
+                rule: rule.to_string(),
+                decision: "merged".into(),
+                score: None,
+                evidence: serde_json::json!({"rule": rule, "kind": "exact", "reason": "one record's keys name both golden records"}),
+            });
+        }
+        Ok(())
+    }
+
+    /// Folds each prepared record into its golden record, applies this batch's merges and writes
+    /// the golden records that changed.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_entity(
+        &self,
+        store: &StoreView<'_>,
+        source: &str,
+        entity: EntityKind,
+        prepared: Vec<Prepared>,
+        state: &mut BatchState,
+        batch: &mut Batch,
+        stats: &mut ReconcileStats,
+    ) -> Result<(), StoreError> {
+        let losers: Vec<(String, String)> = state
+            .clusters
+            .losers()
+            .into_iter()
+            .filter(|(loser, _)| loser.starts_with(entity.id_prefix()))
+            .collect();
+        let mut ids: Vec<String> = prepared
+            .iter()
+            .map(|p| state.clusters.find(&p.golden_id))
+            .chain(losers.iter().flat_map(|(l, s)| [l.clone(), s.clone()]))
+            .filter(|id| !state.minted.contains(id))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         let mut states: HashMap<String, GoldenState> = store
-            .load_goldens(&ids)
+            .load_goldens(&id_refs)
             .await?
             .into_iter()
-            .map(|state| (state.id.clone(), state))
+            .map(|s| (s.id.clone(), s))
             .collect();
+
         let mut touched: Vec<String> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
-        for p in prepared {
-            if seen.insert(p.golden_id.clone()) {
-                touched.push(p.golden_id.clone());
-            }
-            let state = states
-                .entry(p.golden_id.clone())
-                .or_insert_with(|| GoldenState {
-                    id: p.golden_id.clone(),
+        let mut merged_into: HashMap<String, Vec<String>> = HashMap::new();
+        for (loser, survivor) in &losers {
+            let contributors = states
+                .remove(loser)
+                .map(|s| s.contributors)
+                .unwrap_or_default();
+            if !state.minted.contains(loser) {
+                stats.merged += 1;
+                merged_into
+                    .entry(survivor.clone())
+                    .or_default()
+                    .push(loser.clone());
+                batch.matching.merges.push(MergeWrite {
                     entity,
-                    version: 0,
-                    record: Fields::new(),
-                    lineage: Default::default(),
-                    deleted: true,
-                    contributors: Vec::new(),
+                    loser: loser.clone(),
+                    survivor: survivor.clone(),
                 });
-            let contributor = Contributor {
-                source: source.to_string(),
-                key: p.key.clone(),
-                record: p.fields,
-                changed_at: p.incoming.record.changed_at,
-                deleted: p.incoming.record.deleted,
-                origin: p.incoming.origin.clone(),
-            };
-            match state
-                .contributors
-                .iter_mut()
-                .find(|c| c.source == source && c.key == p.key)
-            {
-                Some(existing) => *existing = contributor,
-                None => state.contributors.push(contributor),
             }
+            let target = golden_state(&mut states, survivor, entity);
+            for contributor in contributors {
+                upsert_contributor(&mut target.contributors, contributor);
+            }
+            if !touched.contains(survivor) {
+                touched.push(survivor.clone());
+            }
+        }
+        for p in prepared {
+            let id = state.clusters.find(&p.golden_id);
+            if !touched.contains(&id) {
+                touched.push(id.clone());
+            }
+            let target = golden_state(&mut states, &id, entity);
+            upsert_contributor(
+                &mut target.contributors,
+                Contributor {
+                    source: source.to_string(),
+                    key: p.key.clone(),
+                    record: p.fields,
+                    changed_at: p.incoming.record.changed_at,
+                    deleted: p.incoming.record.deleted,
+                    origin: p.incoming.origin.clone(),
+                },
+            );
             batch.xrefs.push(XrefWrite {
                 source: source.to_string(),
                 entity,
                 key: p.key,
-                golden_id: p.golden_id,
+                golden_id: id,
                 content_hash: p.hash,
                 record_text: p.text,
                 changed_at: p.incoming.record.changed_at,
@@ -242,28 +507,114 @@ impl Reconciler {
                 origin: p.incoming.origin,
             });
         }
-        for id in touched {
-            if let Some(state) = states.get(&id) {
-                self.write_golden(state, batch, stats);
+        self.redirect_batch(state, batch);
+        let goldens: Vec<GoldenState> = touched.iter().filter_map(|id| states.remove(id)).collect();
+        self.write_goldens(store, goldens, &merged_into, state, batch, stats)
+            .await
+    }
+
+    /// Rewrites the golden IDs of this batch's rows through its merges.
+    fn redirect_batch(&self, state: &mut BatchState, batch: &mut Batch) {
+        if state.clusters.is_empty() {
+            return;
+        }
+        let find = |id: &mut String| *id = state.clusters.find(id);
+        batch.xrefs.iter_mut().for_each(|x| find(&mut x.golden_id));
+        batch
+            .match_keys
+            .iter_mut()
+            .for_each(|k| find(&mut k.golden_id));
+        let mut seen = HashSet::new();
+        batch
+            .matching
+            .block_keys
+            .iter_mut()
+            .for_each(|k| find(&mut k.golden_id));
+        batch
+            .matching
+            .block_keys
+            .retain(|k| seen.insert((k.value.clone(), k.golden_id.clone())));
+        batch
+            .matching
+            .decisions
+            .iter_mut()
+            .for_each(|d| find(&mut d.golden_id));
+        for review in &mut batch.matching.reviews {
+            find(&mut review.left_id);
+            find(&mut review.right_id);
+        }
+        batch.matching.reviews.retain(|r| r.left_id != r.right_id);
+        state.known.redirect(|id| state.clusters.find(id));
+    }
+
+    /// Recomputes golden records from their contributors, links their references and writes those
+    /// that changed.
+    async fn write_goldens(
+        &self,
+        store: &StoreView<'_>,
+        goldens: Vec<GoldenState>,
+        merged_into: &HashMap<String, Vec<String>>,
+        state: &mut BatchState,
+        batch: &mut Batch,
+        stats: &mut ReconcileStats,
+    ) -> Result<(), StoreError> {
+        let mut composed = Vec::with_capacity(goldens.len());
+        let mut wanted = HashSet::new();
+        for golden in goldens {
+            let spec = self.survivorship.get(&golden.entity);
+            let (record, lineage) = survive::survive(&golden.contributors, &self.priorities, spec);
+            wanted.extend(refs::wanted(golden.entity, &record, &lineage));
+            composed.push((golden, record, lineage));
+        }
+        if !wanted.is_empty() {
+            let product_rules = self.exact_rules(EntityKind::Product);
+            state.known.load(store, &wanted, product_rules).await?;
+            let clusters = &state.clusters;
+            state.known.redirect(|id| clusters.find(id));
+        }
+        for (golden, mut record, lineage) in composed {
+            if matches!(golden.entity, EntityKind::Order | EntityKind::Bom) {
+                let references = refs::link(
+                    golden.entity,
+                    &golden.id,
+                    &mut record,
+                    &lineage,
+                    &state.known,
+                );
+                stats.unresolved_refs +=
+                    references.iter().filter(|r| r.target_id.is_none()).count() as u64;
+                batch.matching.referrers.push(golden.id.clone());
+                batch.matching.references.extend(references);
             }
+            let merged = merged_into.get(&golden.id).cloned().unwrap_or_default();
+            state.written.insert(golden.id.clone());
+            self.write_golden(&golden, record, lineage, merged, batch, stats);
         }
         Ok(())
     }
 
-    /// Recomputes a golden record from its contributors; writes a version and an event when it
-    /// changed.
-    fn write_golden(&self, state: &GoldenState, batch: &mut Batch, stats: &mut ReconcileStats) {
-        let (record, lineage) = survive::survive(&state.contributors, &self.priorities);
+    /// Writes a version and an event of a golden record when it changed (or absorbed others).
+    fn write_golden(
+        &self,
+        state: &GoldenState,
+        record: Fields,
+        lineage: crate::store::Lineage,
+        merged: Vec<String>,
+        batch: &mut Batch,
+        stats: &mut ReconcileStats,
+    ) {
         let deleted = state.contributors.iter().all(|c| c.deleted);
         let is_new = state.version == 0;
         if is_new && deleted {
             return;
         }
         let changed = survive::changed_fields(&state.record, &record);
-        if changed.is_empty() && deleted == state.deleted {
+        if changed.is_empty() && deleted == state.deleted && merged.is_empty() {
             return;
         }
-        let operation = if deleted {
+        let operation = if !merged.is_empty() {
+            Operation::Merged
+        } else if deleted {
             stats.deleted += 1;
             Operation::Deleted
         } else if is_new {
@@ -280,6 +631,7 @@ impl Reconciler {
             operation,
             golden_id: state.id.clone(),
             version,
+            merged,
             at: Utc::now(),
         });
         stats.events += 1;
@@ -292,6 +644,123 @@ impl Reconciler {
             deleted,
             changed,
         });
+    }
+
+    /// Relinks orders and BOMs written earlier whose references now resolve differently: those
+    /// waiting for a customer or product that arrived in this batch, and those pointing at a
+    /// golden record this batch merged away.
+    async fn relink_referrers(
+        &self,
+        store: &StoreView<'_>,
+        state: &mut BatchState,
+        batch: &mut Batch,
+        stats: &mut ReconcileStats,
+    ) -> Result<(), StoreError> {
+        let mut referrers: Vec<String> = Vec::new();
+        for entity in [EntityKind::Customer, EntityKind::Product] {
+            let keys: Vec<&str> = state
+                .arrived
+                .iter()
+                .filter(|(e, _)| *e == entity)
+                .map(|(_, k)| k.as_str())
+                .collect();
+            for reference in store.pending_references(entity, &keys).await? {
+                referrers.push(reference.referrer_id);
+            }
+        }
+        let losers: Vec<String> = state
+            .clusters
+            .losers()
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        let losers: Vec<&str> = losers.iter().map(String::as_str).collect();
+        referrers.extend(store.referrers_of(&losers).await?);
+        referrers.sort();
+        referrers.dedup();
+        referrers.retain(|id| !state.written.contains(id));
+        if referrers.is_empty() {
+            return Ok(());
+        }
+        self.recompute(store, &referrers, state, batch, stats).await
+    }
+
+    /// Recomputes and writes golden records by ID (relinking their references).
+    async fn recompute(
+        &self,
+        store: &StoreView<'_>,
+        ids: &[String],
+        state: &mut BatchState,
+        batch: &mut Batch,
+        stats: &mut ReconcileStats,
+    ) -> Result<(), StoreError> {
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let goldens = store.load_goldens(&ids).await?;
+        self.write_goldens(store, goldens, &HashMap::new(), state, batch, stats)
+            .await
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn push_decision(
+    batch: &mut Batch,
+    entity: EntityKind,
+    source: &str,
+    key: &str,
+    golden_id: &str,
+    candidate: &str,
+    decision: &str,
+    evidence: scoring::Evidence,
+) {
+    batch.matching.decisions.push(DecisionWrite {
+        entity,
+        source: source.to_string(),
+        key: key.to_string(),
+        golden_id: golden_id.to_string(),
+        candidate_id: Some(candidate.to_string()),
+        rule: evidence.rule.clone(),
+        decision: decision.to_string(),
+        score: Some(evidence.total),
+        evidence: serde_json::to_value(&evidence).unwrap_or_default(),
+    });
+}
+
+fn is_new_key(hits: &HashMap<String, crate::store::XrefHit>, key: &str) -> bool {
+    !hits.contains_key(key)
+}
+
+/// A fresh golden ID, remembered as minted by this batch.
+fn mint(entity: EntityKind, state: &mut BatchState) -> String {
+    let id = new_golden_id(entity);
+    state.minted.insert(id.clone());
+    id
+}
+
+/// The state of a golden record in `states`, created empty when it is new.
+fn golden_state<'a>(
+    states: &'a mut HashMap<String, GoldenState>,
+    id: &str,
+    entity: EntityKind,
+) -> &'a mut GoldenState {
+    states.entry(id.to_string()).or_insert_with(|| GoldenState {
+        id: id.to_string(),
+        entity,
+        version: 0,
+        record: Fields::new(),
+        lineage: Default::default(),
+        deleted: true,
+        contributors: Vec::new(),
+    })
+}
+
+/// Puts a contributor in place of the one with the same source and key, or adds it.
+fn upsert_contributor(contributors: &mut Vec<Contributor>, contributor: Contributor) {
+    match contributors
+        .iter_mut()
+        .find(|c| c.source == contributor.source && c.key == contributor.key)
+    {
+        Some(existing) => *existing = contributor,
+        None => contributors.push(contributor),
     }
 }
 
@@ -315,7 +784,7 @@ fn group_by_entity(records: Vec<Incoming>) -> Vec<(EntityKind, Vec<Incoming>)> {
 }
 
 /// A fresh golden ID: never reused, sortable by creation time.
-fn new_golden_id(entity: EntityKind) -> String {
+pub fn new_golden_id(entity: EntityKind) -> String {
     format!("{}_{}", entity.id_prefix(), Uuid::now_v7().simple())
 }
 
@@ -324,8 +793,7 @@ fn record_text(fields: &Fields) -> String {
     serde_json::to_string(fields).unwrap_or_default()
 }
 
-/// The hash that tells whether a source record changed since it was stored: of the mapped
-/// record before references were linked, so a re-sync compares like with like.
+/// The hash that tells whether a source record changed since it was stored.
 fn content_hash(text: &str, deleted: bool) -> Vec<u8> {
     let mut hasher = blake3::Hasher::new();
     hasher.update(&[u8::from(deleted)]);

@@ -1,48 +1,69 @@
-//! Reference resolution: orders and BOMs name customers and products by their key in the same
-//! source; the cross-reference turns those keys into golden IDs. A product reference the source's
-//! own cross-reference does not know (an order system that keeps no item master of its own) is
-//! tried as a SKU or GTIN through the product match rules, since item codes are shared across
-//! systems far more often than customer numbers are.
+//! Reference resolution: orders and BOMs name customers and products by their key in the source
+//! they came from; the cross-reference turns those keys into golden IDs. A golden order is linked
+//! after survivorship, so each reference is read in the source that supplied it (the field's
+//! lineage). A product reference the source's own cross-reference does not know (an order system
+//! that keeps no item master of its own) is tried as a SKU or GTIN through the product match
+//! rules, since item codes are shared across systems far more often than customer numbers are.
+//! A reference whose target has not arrived is kept as pending and linked when it does.
 
 use std::collections::{HashMap, HashSet};
 
 use crate::config::MatchRule;
 use crate::model::EntityKind;
-use crate::store::{Fields, StoreError};
-
-use super::view::StoreView;
+use crate::store::{Fields, Lineage, ReferenceWrite, StoreError};
 
 use super::normalize::match_value;
+use super::view::StoreView;
 
-/// Golden IDs already known for source keys: `(entity, key) → golden ID` of one source, filled from
-/// the batch being built and then from the store.
+/// A reference by source key: (source, target entity, key).
+pub type RefKey = (String, EntityKind, String);
+
+/// Golden IDs known for source keys, filled from the batch being built and then from the store.
 #[derive(Debug, Default)]
 pub struct KnownKeys {
-    ids: HashMap<(EntityKind, String), String>,
+    ids: HashMap<RefKey, String>,
 }
 
 impl KnownKeys {
-    /// Remembers where a source record of this batch went.
-    pub fn insert(&mut self, entity: EntityKind, key: &str, golden_id: &str) {
-        self.ids
-            .insert((entity, key.to_string()), golden_id.to_string());
+    /// Remembers where a source record went.
+    pub fn insert(&mut self, source: &str, entity: EntityKind, key: &str, golden_id: &str) {
+        self.ids.insert(
+            (source.to_string(), entity, key.to_string()),
+            golden_id.to_string(),
+        );
     }
 
-    /// Looks up the keys not yet known: in the source's cross-reference, then (products only) as
+    /// Looks up the keys not yet known: in each source's cross-reference, then (products only) as
     /// SKU or GTIN through `product_rules`.
     pub async fn load(
         &mut self,
         store: &StoreView<'_>,
-        source: &str,
-        wanted: &HashSet<(EntityKind, String)>,
+        wanted: &HashSet<RefKey>,
         product_rules: &[MatchRule],
     ) -> Result<(), StoreError> {
-        for entity in [EntityKind::Customer, EntityKind::Product] {
-            let keys = self.missing(wanted, entity);
-            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-            for (key, hit) in store.xref_lookup(source, entity, &keys).await? {
-                self.ids.insert((entity, key), hit.golden_id);
+        let mut by_source: HashMap<(&str, EntityKind), Vec<&str>> = HashMap::new();
+        for (source, entity, key) in wanted {
+            if !self
+                .ids
+                .contains_key(&(source.clone(), *entity, key.clone()))
+            {
+                by_source
+                    .entry((source.as_str(), *entity))
+                    .or_default()
+                    .push(key.as_str());
             }
+        }
+        for ((source, entity), keys) in &by_source {
+            for (key, hit) in store.xref_lookup(source, *entity, keys).await? {
+                self.insert(source, *entity, &key, &hit.golden_id);
+            }
+        }
+        let missing_products: Vec<&RefKey> = wanted
+            .iter()
+            .filter(|r| r.1 == EntityKind::Product && !self.ids.contains_key(*r))
+            .collect();
+        if missing_products.is_empty() {
+            return Ok(());
         }
         for rule in product_rules {
             let [field] = rule.exact.as_slice() else {
@@ -51,125 +72,202 @@ impl KnownKeys {
             if field != "sku" && field != "gtin" {
                 continue;
             }
-            let by_value: HashMap<String, String> = self
-                .missing(wanted, EntityKind::Product)
-                .into_iter()
-                .filter_map(|key| Some((match_value(field, &key)?, key)))
-                .collect();
+            let mut by_value: HashMap<String, Vec<&RefKey>> = HashMap::new();
+            for reference in &missing_products {
+                if let Some(value) = match_value(field, &reference.2) {
+                    by_value.entry(value).or_default().push(reference);
+                }
+            }
             let values: Vec<&str> = by_value.keys().map(String::as_str).collect();
             for (value, golden_id) in store
                 .match_lookup(EntityKind::Product, &rule.rule, &values)
                 .await?
             {
-                if let Some(key) = by_value.get(&value) {
+                for reference in by_value.get(&value).into_iter().flatten() {
                     self.ids
-                        .insert((EntityKind::Product, key.clone()), golden_id);
+                        .entry((*reference).clone())
+                        .or_insert_with(|| golden_id.clone());
                 }
             }
         }
         Ok(())
     }
 
-    fn missing(&self, wanted: &HashSet<(EntityKind, String)>, entity: EntityKind) -> Vec<String> {
-        wanted
-            .iter()
-            .filter(|(e, key)| *e == entity && !self.ids.contains_key(&(entity, key.clone())))
-            .map(|(_, key)| key.clone())
-            .collect()
+    /// The golden ID of a source key, if known.
+    pub fn get(&self, source: &str, entity: EntityKind, key: &str) -> Option<&String> {
+        self.ids.get(&(source.to_string(), entity, key.to_string()))
     }
 
-    fn get(&self, entity: EntityKind, key: &str) -> Option<&String> {
-        self.ids.get(&(entity, key.to_string()))
+    /// Rewrites every known ID through `redirect` (golden records merged in this batch).
+    pub fn redirect(&mut self, redirect: impl Fn(&str) -> String) {
+        for id in self.ids.values_mut() {
+            *id = redirect(id);
+        }
     }
 }
 
-/// The (entity, key) pairs an order or BOM refers to.
-pub fn wanted(entity: EntityKind, record: &Fields) -> Vec<(EntityKind, String)> {
-    let mut out = Vec::new();
-    let mut add = |target: EntityKind, fields: &Fields, name: &str| {
-        if let Some(key) = fields.get(name).and_then(|v| v.as_str()) {
-            out.push((target, key.to_string()));
-        }
-    };
+/// One reference slot of a record: where the key is, what it names and where the ID goes.
+struct Slot {
+    /// The top-level field whose lineage names the source (`customer_ref`, or `lines`).
+    lineage_field: &'static str,
+    /// The collection the reference sits in, if any.
+    collection: Option<&'static str>,
+    reference: &'static str,
+    id_field: &'static str,
+    target: EntityKind,
+}
+
+fn slots(entity: EntityKind) -> &'static [Slot] {
+    const ORDER: &[Slot] = &[
+        Slot {
+            lineage_field: "customer_ref",
+            collection: None,
+            reference: "customer_ref",
+            id_field: "customer_id",
+            target: EntityKind::Customer,
+        },
+        Slot {
+            lineage_field: "lines",
+            collection: Some("lines"),
+            reference: "product_ref",
+            id_field: "product_id",
+            target: EntityKind::Product,
+        },
+    ];
+    const BOM: &[Slot] = &[
+        Slot {
+            lineage_field: "product_ref",
+            collection: None,
+            reference: "product_ref",
+            id_field: "product_id",
+            target: EntityKind::Product,
+        },
+        Slot {
+            lineage_field: "items",
+            collection: Some("items"),
+            reference: "component_ref",
+            id_field: "component_id",
+            target: EntityKind::Product,
+        },
+    ];
     match entity {
-        EntityKind::Order => {
-            add(EntityKind::Customer, record, "customer_ref");
-            for line in items(record, "lines") {
-                add(EntityKind::Product, line, "product_ref");
-            }
-        }
-        EntityKind::Bom => {
-            add(EntityKind::Product, record, "product_ref");
-            for item in items(record, "items") {
-                add(EntityKind::Product, item, "component_ref");
-            }
-        }
-        EntityKind::Customer | EntityKind::Product => {}
+        EntityKind::Order => ORDER,
+        EntityKind::Bom => BOM,
+        EntityKind::Customer | EntityKind::Product => &[],
     }
+}
+
+/// Visits each reference of a golden record with the source it was read in.
+fn each_reference(
+    entity: EntityKind,
+    record: &mut Fields,
+    lineage: &Lineage,
+    mut visit: impl FnMut(&str, EntityKind, &str, &mut Fields, &'static str),
+) {
+    for slot in slots(entity) {
+        let Some(source) = lineage.get(slot.lineage_field).map(|l| l.source.clone()) else {
+            continue;
+        };
+        let mut visit_one = |fields: &mut Fields| {
+            if let Some(key) = fields
+                .get(slot.reference)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+            {
+                visit(&source, slot.target, &key, fields, slot.id_field);
+            }
+        };
+        match slot.collection {
+            None => visit_one(record),
+            Some(collection) => {
+                for item in record
+                    .get_mut(collection)
+                    .and_then(|v| v.as_array_mut())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_object_mut())
+                {
+                    visit_one(item);
+                }
+            }
+        }
+    }
+}
+
+/// The references a golden record makes, by source key.
+pub fn wanted(entity: EntityKind, record: &Fields, lineage: &Lineage) -> Vec<RefKey> {
+    let mut out = Vec::new();
+    let mut copy = record.clone();
+    each_reference(entity, &mut copy, lineage, |source, target, key, _, _| {
+        out.push((source.to_string(), target, key.to_string()));
+    });
     out
 }
 
-/// Fills the `*_id` fields next to each `*_ref` whose target is known. Returns how many
-/// references stay unresolved (the record arrived before what it refers to).
-pub fn resolve(entity: EntityKind, record: &mut Fields, known: &KnownKeys) -> usize {
-    let mut unresolved = 0;
-    let mut link = |fields: &mut Fields, target: EntityKind, reference: &str, id_field: &str| {
-        let Some(key) = fields.get(reference).and_then(|v| v.as_str()) else {
-            return;
-        };
-        match known.get(target, key) {
-            Some(id) => {
-                fields.insert(id_field.to_string(), id.clone().into());
+/// Fills the `*_id` field next to each `*_ref` whose target is known, and returns the reference
+/// rows to store (unresolved ones with no target, to be linked when the target arrives).
+pub fn link(
+    entity: EntityKind,
+    golden_id: &str,
+    record: &mut Fields,
+    lineage: &Lineage,
+    known: &KnownKeys,
+) -> Vec<ReferenceWrite> {
+    let mut references = Vec::new();
+    each_reference(
+        entity,
+        record,
+        lineage,
+        |source, target, key, fields, id_field| {
+            let target_id = known.get(source, target, key).cloned();
+            match &target_id {
+                Some(id) => {
+                    fields.insert(id_field.to_string(), id.clone().into());
+                }
+                None => {
+                    fields.remove(id_field);
+                }
             }
-            None => unresolved += 1,
-        }
-    };
-    match entity {
-        EntityKind::Order => {
-            link(record, EntityKind::Customer, "customer_ref", "customer_id");
-            for line in items_mut(record, "lines") {
-                link(line, EntityKind::Product, "product_ref", "product_id");
-            }
-        }
-        EntityKind::Bom => {
-            link(record, EntityKind::Product, "product_ref", "product_id");
-            for item in items_mut(record, "items") {
-                link(item, EntityKind::Product, "component_ref", "component_id");
-            }
-        }
-        EntityKind::Customer | EntityKind::Product => {}
-    }
-    unresolved
-}
-
-fn items<'a>(record: &'a Fields, field: &str) -> impl Iterator<Item = &'a Fields> {
-    record
-        .get(field)
-        .and_then(|v| v.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_object())
-}
-
-fn items_mut<'a>(record: &'a mut Fields, field: &str) -> impl Iterator<Item = &'a mut Fields> {
-    record
-        .get_mut(field)
-        .and_then(|v| v.as_array_mut())
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_object_mut())
+            references.push(ReferenceWrite {
+                referrer_id: golden_id.to_string(),
+                source: source.to_string(),
+                entity: target,
+                key: key.to_string(),
+                target_id,
+            });
+        },
+    );
+    references
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::FieldSource;
     use serde_json::json;
 
+    fn lineage(fields: &[&str], source: &str) -> Lineage {
+        fields
+            .iter()
+            .map(|f| {
+                (
+                    f.to_string(),
+                    FieldSource {
+                        source: source.into(),
+                        key: "k".into(),
+                        changed_at: None,
+                    },
+                )
+            })
+            .collect()
+    }
+
     #[test]
-    fn links_known_references_and_counts_the_rest() {
+    fn links_known_references_in_the_source_that_supplied_them() {
         let mut known = KnownKeys::default();
-        known.insert(EntityKind::Customer, "4711", "cus_a");
-        known.insert(EntityKind::Product, "100", "prd_x");
+        known.insert("sap", EntityKind::Customer, "4711", "cus_a");
+        known.insert("sap", EntityKind::Product, "100", "prd_x");
+        known.insert("shop", EntityKind::Product, "999", "prd_shop");
         let mut order = json!({
             "customer_ref": "4711",
             "lines": [{"product_ref": "100"}, {"product_ref": "999"}]
@@ -177,23 +275,35 @@ mod tests {
         .as_object()
         .unwrap()
         .clone();
-        assert_eq!(wanted(EntityKind::Order, &order).len(), 3);
-        assert_eq!(resolve(EntityKind::Order, &mut order, &known), 1);
+        let lineage = lineage(&["customer_ref", "lines"], "sap");
+        assert_eq!(wanted(EntityKind::Order, &order, &lineage).len(), 3);
+        let refs = link(EntityKind::Order, "ord_1", &mut order, &lineage, &known);
         assert_eq!(order["customer_id"], "cus_a");
         assert_eq!(order["lines"][0]["product_id"], "prd_x");
-        assert!(order["lines"][1].get("product_id").is_none());
+        assert!(
+            order["lines"][1].get("product_id").is_none(),
+            "999 is a shop key, not SAP's"
+        );
+        assert_eq!(refs.iter().filter(|r| r.target_id.is_none()).count(), 1);
     }
 
     #[test]
     fn links_bom_parent_and_components() {
         let mut known = KnownKeys::default();
-        known.insert(EntityKind::Product, "1", "prd_1");
-        known.insert(EntityKind::Product, "2", "prd_2");
+        known.insert("sap", EntityKind::Product, "1", "prd_1");
+        known.insert("sap", EntityKind::Product, "2", "prd_2");
         let mut bom = json!({"product_ref": "1", "items": [{"component_ref": "2"}]})
             .as_object()
             .unwrap()
             .clone();
-        assert_eq!(resolve(EntityKind::Bom, &mut bom, &known), 0);
+        let refs = link(
+            EntityKind::Bom,
+            "bom_1",
+            &mut bom,
+            &lineage(&["product_ref", "items"], "sap"),
+            &known,
+        );
+        assert!(refs.iter().all(|r| r.target_id.is_some()));
         assert_eq!(bom["product_id"], "prd_1");
         assert_eq!(bom["items"][0]["component_id"], "prd_2");
     }

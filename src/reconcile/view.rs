@@ -5,12 +5,12 @@
 //! match key it claimed, a source record it moved); [`Pending`] indexes batch N for that, and
 //! [`StoreView`] answers each lookup from it first and from the store otherwise.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::model::EntityKind;
 use crate::store::{
-    Batch, Contributor, Fields, GoldenState, Store, StoreError, XrefHit, XrefWrite,
+    Batch, Contributor, Fields, GoldenState, ReferenceWrite, Store, StoreError, XrefHit, XrefWrite,
 };
 
 /// A batch handed to the store but perhaps not yet committed, indexed for lookups.
@@ -23,6 +23,10 @@ pub struct Pending {
     goldens: HashMap<String, usize>,
     /// Golden ID → indexes of this batch's source records that belong to it.
     members: HashMap<String, Vec<usize>>,
+    /// Golden IDs merged away by the batch → their survivor.
+    redirects: HashMap<String, String>,
+    /// Block values the batch wrote.
+    blocks: HashMap<(EntityKind, String), Vec<String>>,
 }
 
 impl Pending {
@@ -46,18 +50,42 @@ impl Pending {
             .enumerate()
             .map(|(i, g)| (g.id.clone(), i))
             .collect();
+        let redirects = batch
+            .matching
+            .merges
+            .iter()
+            .map(|m| (m.loser.clone(), m.survivor.clone()))
+            .collect();
+        let mut blocks: HashMap<(EntityKind, String), Vec<String>> = HashMap::new();
+        for key in &batch.matching.block_keys {
+            blocks
+                .entry((key.entity, key.value.clone()))
+                .or_default()
+                .push(key.golden_id.clone());
+        }
         Pending {
             batch,
             xrefs,
             match_keys,
             goldens,
             members,
+            redirects,
+            blocks,
         }
     }
 
     /// The batch itself.
     pub fn batch(&self) -> &Arc<Batch> {
         &self.batch
+    }
+
+    /// Where a golden ID leads after the batch's merges.
+    fn redirect(&self, id: &str) -> String {
+        let mut current = id;
+        while let Some(next) = self.redirects.get(current) {
+            current = next;
+        }
+        current.to_string()
     }
 
     fn xref(&self, source: &str, entity: EntityKind, key: &str) -> Option<&XrefWrite> {
@@ -108,6 +136,9 @@ impl StoreView<'_> {
     ) -> Result<HashMap<String, XrefHit>, StoreError> {
         let mut hits = self.store.xref_lookup(source, entity, keys).await?;
         if let Some(pending) = self.pending {
+            for hit in hits.values_mut() {
+                hit.golden_id = pending.redirect(&hit.golden_id);
+            }
             for key in keys {
                 if let Some(x) = pending.xref(source, entity, key) {
                     let hit = XrefHit {
@@ -130,6 +161,9 @@ impl StoreView<'_> {
     ) -> Result<HashMap<String, String>, StoreError> {
         let mut found = self.store.match_lookup(entity, rule, values).await?;
         if let Some(pending) = self.pending {
+            for id in found.values_mut() {
+                *id = pending.redirect(id);
+            }
             for value in values {
                 let claim = pending
                     .match_keys
@@ -185,5 +219,118 @@ impl StoreView<'_> {
             }
         }
         Ok(states)
+    }
+
+    /// Golden IDs sharing each block value, the batch's included.
+    pub async fn block_lookup(
+        &self,
+        entity: EntityKind,
+        values: &[&str],
+    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        let mut found = self.store.block_lookup(entity, values).await?;
+        if let Some(pending) = self.pending {
+            for value in values {
+                if let Some(ids) = pending.blocks.get(&(entity, value.to_string())) {
+                    found
+                        .entry(value.to_string())
+                        .or_default()
+                        .extend(ids.iter().cloned());
+                }
+            }
+            for ids in found.values_mut() {
+                let mut seen = HashSet::new();
+                *ids = ids
+                    .iter()
+                    .map(|id| pending.redirect(id))
+                    .filter(|id| seen.insert(id.clone()))
+                    .collect();
+            }
+        }
+        Ok(found)
+    }
+
+    /// Current records of live golden records, the batch's versions first.
+    pub async fn golden_records(
+        &self,
+        ids: &[&str],
+    ) -> Result<HashMap<String, Fields>, StoreError> {
+        let mut found = self.store.golden_records(ids).await?;
+        if let Some(pending) = self.pending {
+            for id in ids {
+                if pending.redirects.contains_key(*id) {
+                    found.remove(*id);
+                } else if let Some(newer) = pending.golden(id) {
+                    if newer.deleted {
+                        found.remove(*id);
+                    } else {
+                        found.insert(id.to_string(), newer.record);
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Pairs among `ids` never to merge automatically, the batch's included.
+    pub async fn distinct_pairs(
+        &self,
+        ids: &[&str],
+    ) -> Result<HashSet<(String, String)>, StoreError> {
+        let mut found = self.store.distinct_pairs(ids).await?;
+        if let Some(pending) = self.pending {
+            for (a, b, _) in &pending.batch.matching.distinct_pairs {
+                if ids.contains(&a.as_str()) && ids.contains(&b.as_str()) {
+                    let pair = if a <= b {
+                        (a.clone(), b.clone())
+                    } else {
+                        (b.clone(), a.clone())
+                    };
+                    found.insert(pair);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// References waiting for a target with one of these keys, the batch's included.
+    pub async fn pending_references(
+        &self,
+        entity: EntityKind,
+        keys: &[&str],
+    ) -> Result<Vec<ReferenceWrite>, StoreError> {
+        let mut found = self.store.pending_references(entity, keys).await?;
+        if let Some(pending) = self.pending {
+            found.extend(
+                pending
+                    .batch
+                    .matching
+                    .references
+                    .iter()
+                    .filter(|r| {
+                        r.target_id.is_none()
+                            && r.entity == entity
+                            && keys.contains(&r.key.as_str())
+                    })
+                    .cloned(),
+            );
+        }
+        Ok(found)
+    }
+
+    /// Orders and BOMs referring to these golden records, the batch's included.
+    pub async fn referrers_of(&self, ids: &[&str]) -> Result<Vec<String>, StoreError> {
+        let mut found = self.store.referrers_of(ids).await?;
+        if let Some(pending) = self.pending {
+            found.extend(
+                pending
+                    .batch
+                    .matching
+                    .references
+                    .iter()
+                    .filter(|r| r.target_id.as_deref().is_some_and(|t| ids.contains(&t)))
+                    .map(|r| r.referrer_id.clone()),
+            );
+        }
+        Ok(found)
     }
 }

@@ -6,11 +6,16 @@
 //! rows are written by one [`Store::commit`], in one transaction.
 
 mod lineage_text;
+mod matching;
 mod sqlite;
 
+pub use matching::{
+    BlockKeyWrite, Decision, DecisionWrite, MatchWrites, MergeWrite, ReferenceWrite, Relink,
+    ReviewItem, ReviewStatus, ReviewWrite,
+};
 pub use sqlite::SqliteStore;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -131,6 +136,8 @@ pub enum Operation {
     Created,
     Updated,
     Deleted,
+    /// Other golden records were folded into this one; their IDs redirect to it from now on.
+    Merged,
 }
 
 impl Operation {
@@ -139,6 +146,7 @@ impl Operation {
             Operation::Created => "created",
             Operation::Updated => "updated",
             Operation::Deleted => "deleted",
+            Operation::Merged => "merged",
         }
     }
 }
@@ -157,6 +165,9 @@ pub struct Event {
     pub record: Fields,
     /// The sources of the changed fields.
     pub sources: Lineage,
+    /// For a `merged` event: the golden IDs folded into this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -170,6 +181,8 @@ pub struct EventWrite {
     pub golden_id: String,
     /// The version written in the same batch.
     pub version: i64,
+    /// For a `merged` event: the golden IDs folded into `golden_id`.
+    pub merged: Vec<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -243,6 +256,8 @@ pub struct Batch {
     pub quarantine: Vec<QuarantineEntry>,
     /// The source's cursor after this batch, when the batch reached a checkpoint.
     pub checkpoint: Option<Value>,
+    /// Matching state: block values, decisions, review items, merges, references.
+    pub matching: MatchWrites,
 }
 
 impl Batch {
@@ -254,6 +269,7 @@ impl Batch {
             && self.events.is_empty()
             && self.quarantine.is_empty()
             && self.checkpoint.is_none()
+            && self.matching.is_empty()
     }
 }
 
@@ -335,6 +351,42 @@ pub trait Store: Send + Sync {
     async fn first_seq_since(&self, time: DateTime<Utc>) -> Result<Option<i64>, StoreError>;
     /// The sequence number of the event with this ID, for replays.
     async fn event_seq(&self, event_id: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Golden IDs sharing each block value, for scored matching.
+    async fn block_lookup(
+        &self,
+        entity: EntityKind,
+        values: &[&str],
+    ) -> Result<HashMap<String, Vec<String>>, StoreError>;
+    /// The current records of live golden records (neither deleted nor merged away).
+    async fn golden_records(&self, ids: &[&str]) -> Result<HashMap<String, Fields>, StoreError>;
+    /// Where a golden ID leads: itself, or the record it was merged into (followed to the end);
+    /// `None` for an unknown ID.
+    async fn resolve_id(&self, id: &str) -> Result<Option<String>, StoreError>;
+    /// The IDs that were merged into `id`, directly or through other merges.
+    async fn merged_into(&self, id: &str) -> Result<Vec<String>, StoreError>;
+    /// Among pairs of these IDs, the ones never to merge automatically (each as `(smaller, larger)`).
+    async fn distinct_pairs(&self, ids: &[&str]) -> Result<HashSet<(String, String)>, StoreError>;
+    /// Review items, oldest first; only those with `status` when given.
+    async fn reviews(
+        &self,
+        status: Option<ReviewStatus>,
+        limit: i64,
+    ) -> Result<Vec<ReviewItem>, StoreError>;
+    /// One review item.
+    async fn review(&self, id: i64) -> Result<Option<ReviewItem>, StoreError>;
+    /// Match decisions that put records into, or compared them with, these golden records.
+    async fn decisions(&self, golden_ids: &[&str]) -> Result<Vec<Decision>, StoreError>;
+    /// References still waiting for a target of `entity` with one of these keys (any source).
+    async fn pending_references(
+        &self,
+        entity: EntityKind,
+        keys: &[&str],
+    ) -> Result<Vec<ReferenceWrite>, StoreError>;
+    /// The live source records of one entity, as last mapped, for training match weights.
+    async fn source_records(&self, entity: EntityKind) -> Result<Vec<Fields>, StoreError>;
+    /// Golden IDs of the orders and BOMs that refer to these golden records.
+    async fn referrers_of(&self, target_ids: &[&str]) -> Result<Vec<String>, StoreError>;
 }
 
 /// Opens the store a URL names, creating and migrating it when needed.

@@ -37,6 +37,8 @@ pub enum SyncError {
         #[source]
         error: MappingError,
     },
+    #[error("match rules: {0}")]
+    MatchConfig(crate::config::yaml::YamlError),
     #[error("no source named `{0}` in the config")]
     UnknownSource(String),
     #[error(transparent)]
@@ -132,7 +134,7 @@ impl Pipeline {
             })?;
             mappings.insert(source.name.clone(), Arc::new(set));
         }
-        let reconciler = Reconciler::new(&config);
+        let reconciler = Reconciler::new(&config).map_err(SyncError::MatchConfig)?;
         Ok(Pipeline {
             config,
             mappings,

@@ -22,6 +22,7 @@ pub fn batch_of(events: &[Event]) -> Batch {
             operation: event.operation,
             golden_id: event.golden_id.clone(),
             version: event.version,
+            merged: event.merged.clone(),
             at: event.at,
         });
     }

@@ -4,7 +4,9 @@
 //! batch: one statement per row is several times slower on SQLite (see DESIGN.md). Key lookups pass
 //! their keys as one JSON array expanded by `json_each`, so a batch needs one query per table.
 
-use std::collections::HashMap;
+mod matching;
+
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +20,9 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    Batch, Contributor, Counts, Event, Fields, GoldenState, Operation, QuarantineEntry, RunStatus,
-    Store, StoreError, StoredEvent, StoredQuarantine, VersionRow, XrefHit, lineage_text,
+    Batch, Contributor, Counts, Decision, Event, Fields, GoldenState, Operation, QuarantineEntry,
+    ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, Store, StoreError, StoredEvent,
+    StoredQuarantine, VersionRow, XrefHit, lineage_text,
 };
 use crate::model::EntityKind;
 
@@ -124,14 +127,18 @@ fn contributor(row: &SqliteRow) -> Result<(String, Contributor), StoreError> {
 
 /// Outbox rows with the version each announces: the event's payload.
 const EVENT_SELECT: &str = "SELECT o.seq, o.event_id, o.entity, o.operation, o.golden_id, o.version, o.at, \
-     o.published_at, v.record, v.lineage, v.changed \
+     o.published_at, o.merged, v.record, v.lineage, v.changed \
      FROM outbox o JOIN golden_version v ON v.id = o.golden_id AND v.version = o.version";
 
 fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     let published_at: Option<String> = row.try_get("published_at")?;
     let changed: Vec<String> = from_text(row.try_get("changed")?, "event changed fields")?;
     let mut lineage = lineage_text::decode(row.try_get("lineage")?)?;
-    lineage.retain(|field, _| changed.contains(field));
+    // A union field's elements keep their own lineage (`emails[1]`): they go with the field.
+    lineage.retain(|field, _| {
+        let base = field.split('[').next().unwrap_or(field);
+        changed.iter().any(|c| c == base)
+    });
     Ok(StoredEvent {
         seq: row.try_get("seq")?,
         event: Event {
@@ -143,6 +150,10 @@ fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
             changed,
             record: from_text(row.try_get("record")?, "event record")?,
             sources: lineage,
+            merged: match row.try_get::<Option<String>, _>("merged")? {
+                Some(text) => from_text(&text, "event merged IDs")?,
+                None => Vec::new(),
+            },
             at: parse_time(row.try_get("at")?)?,
         },
         published_at: published_at.as_deref().map(parse_time).transpose()?,
@@ -293,6 +304,7 @@ impl Store for SqliteStore {
     async fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
         let now = time_text(&Utc::now());
         let mut tx = self.pool.begin().await?;
+        matching::apply_merges(&mut tx, &batch.matching, &now).await?;
         for rows in batch.xrefs.chunks(ROWS_PER_STATEMENT) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO xref (source, entity, source_key, golden_id, content_hash, record, changed_at, deleted, origin, run_id, updated_at) ",
@@ -364,7 +376,7 @@ impl Store for SqliteStore {
         }
         for rows in batch.events.chunks(ROWS_PER_STATEMENT) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO outbox (event_id, entity, operation, golden_id, version, at) ",
+                "INSERT INTO outbox (event_id, entity, operation, golden_id, version, merged, at) ",
             );
             query.push_values(rows, |mut b, e| {
                 b.push_bind(&e.event_id)
@@ -372,6 +384,7 @@ impl Store for SqliteStore {
                     .push_bind(e.operation.as_str())
                     .push_bind(&e.golden_id)
                     .push_bind(e.version)
+                    .push_bind((!e.merged.is_empty()).then(|| to_text(&e.merged)))
                     .push_bind(time_text(&e.at));
             });
             query.build().execute(&mut *tx).await?;
@@ -397,6 +410,7 @@ impl Store for SqliteStore {
             );
             query.build().execute(&mut *tx).await?;
         }
+        matching::write(&mut tx, &batch.matching, batch.run_id, &now).await?;
         if let Some(cursor) = &batch.checkpoint {
             sqlx::query(
                 "INSERT INTO checkpoint (source, cursor, run_id, updated_at) VALUES (?, ?, ?, ?) \
@@ -560,5 +574,68 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| Ok(r.try_get("seq")?)).transpose()
+    }
+
+    async fn block_lookup(
+        &self,
+        entity: EntityKind,
+        values: &[&str],
+    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        matching::block_lookup(&self.pool, entity, values).await
+    }
+
+    async fn golden_records(&self, ids: &[&str]) -> Result<HashMap<String, Fields>, StoreError> {
+        matching::golden_records(&self.pool, ids).await
+    }
+
+    async fn resolve_id(&self, id: &str) -> Result<Option<String>, StoreError> {
+        matching::resolve_id(&self.pool, id).await
+    }
+
+    async fn merged_into(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        matching::merged_into(&self.pool, id).await
+    }
+
+    async fn distinct_pairs(&self, ids: &[&str]) -> Result<HashSet<(String, String)>, StoreError> {
+        matching::distinct_pairs(&self.pool, ids).await
+    }
+
+    async fn reviews(
+        &self,
+        status: Option<ReviewStatus>,
+        limit: i64,
+    ) -> Result<Vec<ReviewItem>, StoreError> {
+        matching::reviews(&self.pool, status, limit).await
+    }
+
+    async fn review(&self, id: i64) -> Result<Option<ReviewItem>, StoreError> {
+        matching::review(&self.pool, id).await
+    }
+
+    async fn decisions(&self, golden_ids: &[&str]) -> Result<Vec<Decision>, StoreError> {
+        matching::decisions(&self.pool, golden_ids).await
+    }
+
+    async fn pending_references(
+        &self,
+        entity: EntityKind,
+        keys: &[&str],
+    ) -> Result<Vec<ReferenceWrite>, StoreError> {
+        matching::pending_references(&self.pool, entity, keys).await
+    }
+
+    async fn source_records(&self, entity: EntityKind) -> Result<Vec<Fields>, StoreError> {
+        let rows =
+            sqlx::query("SELECT record FROM xref WHERE entity = ? AND deleted = 0 ORDER BY rowid")
+                .bind(entity.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| from_text(row.try_get("record")?, "xref record"))
+            .collect()
+    }
+
+    async fn referrers_of(&self, target_ids: &[&str]) -> Result<Vec<String>, StoreError> {
+        matching::referrers_of(&self.pool, target_ids).await
     }
 }

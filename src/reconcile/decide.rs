@@ -1,0 +1,161 @@
+//! Where a new source record goes: deterministic rules first (every golden record its keys name;
+//! more than one means those golden records are one), then scored rules inside blocks (merge
+//! above the match threshold, review between the thresholds, apart below or on a veto).
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::json;
+
+use crate::model::EntityKind;
+use crate::store::{BlockKeyWrite, Fields, StoreError};
+
+use super::clusters::Clusters;
+use super::scoring::{Evidence, Scorable, ScoredRule, Verdict};
+use super::view::StoreView;
+
+/// The scored rules of one entity with what a batch knows about their blocks.
+pub struct ScoredMatcher<'a> {
+    entity: EntityKind,
+    rules: &'a [ScoredRule],
+    /// Block value → golden IDs: from the store for this batch's values, then from the batch.
+    blocks: HashMap<String, Vec<String>>,
+    /// Golden records compared with, by ID: loaded from the store or made from this batch's records.
+    candidates: HashMap<String, Scorable>,
+    /// Block values written by this batch.
+    pub writes: Vec<BlockKeyWrite>,
+}
+
+/// The outcome of scoring a new record.
+pub enum Scored {
+    /// Merge into this golden record.
+    Match(String, Evidence),
+    /// Keep apart, but put the pair in the review queue.
+    Review(String, Evidence),
+    /// No candidate reached the review threshold; a veto, if one stopped a pair that would
+    /// otherwise have matched, is kept as evidence.
+    Distinct(Option<(String, Evidence)>),
+}
+
+impl<'a> ScoredMatcher<'a> {
+    /// Looks up the block values of the batch's new records and loads the golden records they
+    /// name, one query each.
+    pub async fn prepare(
+        store: &StoreView<'_>,
+        entity: EntityKind,
+        rules: &'a [ScoredRule],
+        block_values: &[Vec<String>],
+    ) -> Result<ScoredMatcher<'a>, StoreError> {
+        let values: HashSet<&str> = block_values.iter().flatten().map(String::as_str).collect();
+        let values: Vec<&str> = values.into_iter().collect();
+        let blocks = if rules.is_empty() || values.is_empty() {
+            HashMap::new()
+        } else {
+            store.block_lookup(entity, &values).await?
+        };
+        let ids: HashSet<&str> = blocks.values().flatten().map(String::as_str).collect();
+        let ids: Vec<&str> = ids.into_iter().collect();
+        let candidates = store
+            .golden_records(&ids)
+            .await?
+            .into_iter()
+            .map(|(id, fields)| (id, Scorable::new(fields)))
+            .collect();
+        Ok(ScoredMatcher {
+            entity,
+            rules,
+            blocks,
+            candidates,
+            writes: Vec::new(),
+        })
+    }
+
+    /// Whether there are scored rules at all.
+    pub fn is_active(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
+    /// The block values of a record under every rule.
+    pub fn block_values(rules: &[ScoredRule], record: &Fields) -> Vec<String> {
+        let mut values: Vec<String> = rules.iter().flat_map(|r| r.block_values(record)).collect();
+        values.sort();
+        values.dedup();
+        values
+    }
+
+    /// Scores a new record against the golden records sharing its blocks, rule by rule; the first
+    /// rule that matches or asks for review decides.
+    pub fn score(&self, record: &Scorable, clusters: &Clusters) -> Scored {
+        let mut veto: Option<(String, Evidence)> = None;
+        for rule in self.rules {
+            let mut seen: HashSet<String> = HashSet::new();
+            let mut best: Option<(String, f64)> = None;
+            for value in rule.block_values(&record.fields) {
+                for id in self.blocks.get(&value).into_iter().flatten() {
+                    let id = clusters.find(id);
+                    if !seen.insert(id.clone()) {
+                        continue;
+                    }
+                    let Some(candidate) = self.candidates.get(&id) else {
+                        continue;
+                    };
+                    let (total, vetoed_by) = rule.quick_score(record, candidate);
+                    if let Some(index) = vetoed_by {
+                        let without = total - rule.comparisons[index].weights.far;
+                        if without >= rule.review_threshold && veto.is_none() {
+                            veto = Some((id, rule.score(record, candidate)));
+                        }
+                        continue;
+                    }
+                    if best.as_ref().is_none_or(|(_, b)| total > *b) {
+                        best = Some((id, total));
+                    }
+                }
+            }
+            if let Some((id, _)) = best {
+                let Some(candidate) = self.candidates.get(&id) else {
+                    continue;
+                };
+                let evidence = rule.score(record, candidate);
+                match evidence.verdict() {
+                    Verdict::Match => return Scored::Match(id, evidence),
+                    Verdict::Review => return Scored::Review(id, evidence),
+                    Verdict::Distinct => {}
+                }
+            }
+        }
+        Scored::Distinct(veto)
+    }
+
+    /// Records that a record with these block values belongs to `golden_id`, so later records of
+    /// the batch find it, and the values are stored. A golden record new to the batch is compared
+    /// as the record that created it.
+    pub fn register(&mut self, values: Vec<String>, golden_id: &str, record: Option<&Scorable>) {
+        if let Some(record) = record {
+            self.candidates
+                .entry(golden_id.to_string())
+                .or_insert_with(|| record.clone());
+        }
+        for value in values {
+            let ids = self.blocks.entry(value.clone()).or_default();
+            if ids.iter().any(|id| id == golden_id) {
+                continue;
+            }
+            ids.push(golden_id.to_string());
+            self.writes.push(BlockKeyWrite {
+                entity: self.entity,
+                value,
+                golden_id: golden_id.to_string(),
+            });
+        }
+    }
+
+    /// The record a golden ID is compared as, if known to this batch.
+    pub fn candidate(&self, id: &str) -> Option<&Scorable> {
+        self.candidates.get(id)
+    }
+}
+
+/// Evidence of a deterministic match, for explanations.
+pub fn exact_evidence(rule: &str, values: &[String]) -> serde_json::Value {
+    json!({ "rule": rule, "kind": "exact", "values": values })
+}

@@ -1,0 +1,316 @@
+//! Scored matching: a rule compares several fields of two records, grades each comparison into a
+//! level, adds the level's weight (bits of evidence: log2 of how much likelier the level is for a
+//! true match than for a non-match), and checks the total against a match and a review threshold.
+//! A comparison marked as a veto (conflicting tax IDs by default) forbids the merge whatever the
+//! total, because two legal entities are never one customer.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::matching::{BlockSpec, ComparisonSpec, LevelWeights, MatchRule};
+use crate::config::yaml::{self, YamlError};
+use crate::model::EntityKind;
+use crate::reconcile::compare::{Comparator, Level, Profile};
+
+use crate::store::Fields;
+
+/// A scored rule ready to use: weights resolved from the config, the trained file or defaults.
+#[derive(Debug, Clone)]
+pub struct ScoredRule {
+    pub name: String,
+    pub blocking: Vec<BlockSpec>,
+    pub comparisons: Vec<Weighted>,
+    pub match_threshold: f64,
+    pub review_threshold: f64,
+}
+
+/// One comparison with its weights.
+#[derive(Debug, Clone)]
+pub struct Weighted {
+    pub spec: ComparisonSpec,
+    pub name: String,
+    pub weights: LevelWeights,
+    pub veto: bool,
+}
+
+impl Weighted {
+    /// The field a `text` comparison reads (others ignore it).
+    fn field(&self) -> &str {
+        self.spec.field.as_deref().unwrap_or("")
+    }
+}
+
+/// What scoring a pair found: the evidence shown by `concord explain` and on review items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub rule: String,
+    pub total: f64,
+    pub match_threshold: f64,
+    pub review_threshold: f64,
+    pub comparisons: Vec<ComparisonEvidence>,
+    /// The comparison that forbade the merge, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vetoed_by: Option<String>,
+}
+
+/// One comparison's part of the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonEvidence {
+    pub comparison: String,
+    pub level: Level,
+    pub weight: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub right: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f64>,
+}
+
+/// What the evidence means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Match,
+    Review,
+    Distinct,
+}
+
+impl Evidence {
+    /// The total the other comparisons reach when a veto stopped the pair: how close it came.
+    pub fn total_without_veto(&self) -> f64 {
+        self.comparisons
+            .iter()
+            .filter(|c| Some(&c.comparison) != self.vetoed_by.as_ref())
+            .map(|c| c.weight)
+            .sum()
+    }
+
+    pub fn verdict(&self) -> Verdict {
+        if self.vetoed_by.is_some() || self.total < self.review_threshold {
+            Verdict::Distinct
+        } else if self.total >= self.match_threshold {
+            Verdict::Match
+        } else {
+            Verdict::Review
+        }
+    }
+}
+
+/// Trained weights, as `concord reconcile train` writes them: entity → rule → comparison → weights.
+pub type TrainedWeights = BTreeMap<EntityKind, BTreeMap<String, TrainedRule>>;
+
+/// What training estimated for one rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainedRule {
+    /// Candidate pairs the estimate used.
+    pub pairs: u64,
+    /// The estimated share of candidate pairs that are true matches.
+    pub match_share: f64,
+    /// Per comparison: the weight of each level.
+    pub weights: BTreeMap<String, LevelWeights>,
+    /// Per comparison: m and u probabilities of each level, for the record.
+    #[serde(default)]
+    pub probabilities: BTreeMap<String, BTreeMap<String, (f64, f64)>>,
+}
+
+/// Reads a weights file (`weights_file:` of a rule).
+pub fn load_weights(path: &Path) -> Result<TrainedWeights, YamlError> {
+    yaml::from_file(path)
+}
+
+impl ScoredRule {
+    /// Resolves a configured rule's weights: written in the config, else from the trained file,
+    /// else the comparator's defaults.
+    pub fn new(
+        entity: EntityKind,
+        rule: &MatchRule,
+        base_dir: &Path,
+    ) -> Result<ScoredRule, YamlError> {
+        let trained = match &rule.weights_file {
+            Some(file) => {
+                let path: PathBuf = base_dir.join(file);
+                if path.exists() {
+                    load_weights(&path)?
+                        .remove(&entity)
+                        .and_then(|mut rules| rules.remove(&rule.rule))
+                } else {
+                    None
+                }
+            }
+            None => None,
+        };
+        let comparisons = rule
+            .compare
+            .iter()
+            .map(|spec| {
+                let name = spec.name();
+                let weights = spec
+                    .weights
+                    .or_else(|| trained.as_ref().and_then(|t| t.weights.get(&name).copied()))
+                    .unwrap_or_else(|| default_weights(spec.using));
+                Weighted {
+                    veto: spec.vetoes(),
+                    spec: spec.clone(),
+                    name,
+                    weights,
+                }
+            })
+            .collect();
+        Ok(ScoredRule {
+            name: rule.rule.clone(),
+            blocking: rule.blocking.clone(),
+            comparisons,
+            match_threshold: rule.match_threshold(),
+            review_threshold: rule.review_threshold(),
+        })
+    }
+
+    /// The block values of a record under this rule, prefixed with the rule's name so that two
+    /// rules never share a block.
+    pub fn block_values(&self, record: &Fields) -> Vec<String> {
+        let mut values = Vec::new();
+        for spec in &self.blocking {
+            let mut combined: Vec<String> = vec![self.name.clone()];
+            for key in spec.keys() {
+                let parts = key.values(record);
+                if parts.is_empty() {
+                    combined.clear();
+                    break;
+                }
+                combined = combined
+                    .iter()
+                    .flat_map(|prefix| parts.iter().map(move |p| format!("{prefix}|{p}")))
+                    .collect();
+            }
+            values.extend(combined);
+        }
+        values.sort();
+        values.dedup();
+        values
+    }
+
+    /// The level of every comparison of a pair, in rule order, without the compared values:
+    /// the hot path of matching and training.
+    pub fn grades(&self, left: &Scorable, right: &Scorable) -> impl Iterator<Item = Level> {
+        self.comparisons.iter().map(|c| {
+            c.spec
+                .using
+                .grade(c.field(), &left.profile, &right.profile)
+                .level
+        })
+    }
+
+    /// A pair's total, and the first vetoing comparison that came out `far`.
+    pub fn quick_score(&self, left: &Scorable, right: &Scorable) -> (f64, Option<usize>) {
+        let mut total = 0.0;
+        let mut veto = None;
+        for (index, (c, level)) in self
+            .comparisons
+            .iter()
+            .zip(self.grades(left, right))
+            .enumerate()
+        {
+            total += c.weights.of(level);
+            if c.veto && level == Level::Far && veto.is_none() {
+                veto = Some(index);
+            }
+        }
+        (total, veto)
+    }
+
+    /// The levels of every comparison of a pair with the compared values, in rule order.
+    pub fn levels(&self, left: &Scorable, right: &Scorable) -> Vec<(Level, ComparisonEvidence)> {
+        self.comparisons
+            .iter()
+            .map(|c| {
+                let compared =
+                    c.spec
+                        .using
+                        .compare_profiles(c.field(), &left.profile, &right.profile);
+                let evidence = ComparisonEvidence {
+                    comparison: c.name.clone(),
+                    level: compared.level,
+                    weight: c.weights.of(compared.level),
+                    left: compared.left,
+                    right: compared.right,
+                    similarity: compared.similarity,
+                };
+                (compared.level, evidence)
+            })
+            .collect()
+    }
+
+    /// Scores a pair.
+    pub fn score(&self, left: &Scorable, right: &Scorable) -> Evidence {
+        let mut total = 0.0;
+        let mut vetoed_by = None;
+        let mut comparisons = Vec::with_capacity(self.comparisons.len());
+        for (weighted, (level, evidence)) in self.comparisons.iter().zip(self.levels(left, right)) {
+            total += evidence.weight;
+            if weighted.veto && level == Level::Far && vetoed_by.is_none() {
+                vetoed_by = Some(weighted.name.clone());
+            }
+            comparisons.push(evidence);
+        }
+        Evidence {
+            rule: self.name.clone(),
+            total: (total * 100.0).round() / 100.0,
+            match_threshold: self.match_threshold,
+            review_threshold: self.review_threshold,
+            comparisons,
+            vetoed_by,
+        }
+    }
+}
+
+/// A record prepared for comparison: its fields and their normalized profile, built once.
+#[derive(Debug, Clone)]
+pub struct Scorable {
+    pub fields: Fields,
+    pub profile: Profile,
+}
+
+impl Scorable {
+    pub fn new(fields: Fields) -> Scorable {
+        let profile = Profile::new(&fields);
+        Scorable { fields, profile }
+    }
+
+    /// A record prepared from its profile alone, when its fields are not needed again.
+    pub fn from_fields(fields: &Fields) -> Scorable {
+        Scorable {
+            fields: Fields::new(),
+            profile: Profile::new(fields),
+        }
+    }
+}
+
+/// Built-in weights (bits) per comparator, used until weights are written or trained: strong
+/// identifiers weigh most, and a conflict weighs against a merge more than agreement weighs for
+/// one on weak fields.
+pub fn default_weights(using: Comparator) -> LevelWeights {
+    let (exact, close, far) = match using {
+        Comparator::CompanyName => (8.0, 4.5, -7.0),
+        Comparator::LegalForm => (0.5, 0.0, -5.0),
+        Comparator::PersonName => (7.0, 3.5, -8.0),
+        Comparator::Generation => (0.0, 0.0, -8.0),
+        Comparator::DateOfBirth => (6.0, 2.5, -8.0),
+        Comparator::Address => (5.0, 2.5, -2.0),
+        Comparator::PostalCode => (2.0, 1.0, -2.0),
+        Comparator::Email => (8.0, 2.0, -0.5),
+        Comparator::Phone => (7.0, 3.0, -0.5),
+        Comparator::TaxId | Comparator::Duns => (12.0, 4.0, -20.0),
+        Comparator::Gtin => (14.0, 4.0, -20.0),
+        Comparator::Text => (4.0, 2.0, -2.0),
+        Comparator::Unit => (1.0, 0.5, -6.0),
+    };
+    LevelWeights {
+        exact,
+        close,
+        far,
+        missing: 0.0,
+    }
+}

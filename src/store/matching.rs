@@ -1,0 +1,174 @@
+//! What the matching stage keeps between runs: block values, decisions with their evidence,
+//! the review queue, pairs never to merge, merges (redirects) and references waiting for their
+//! target.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::EntityKind;
+
+/// The matching part of a batch, written in the batch's transaction. Merges are applied first,
+/// so every other row of the batch already names surviving golden IDs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MatchWrites {
+    pub merges: Vec<MergeWrite>,
+    pub block_keys: Vec<BlockKeyWrite>,
+    pub decisions: Vec<DecisionWrite>,
+    pub reviews: Vec<ReviewWrite>,
+    /// Review items decided (accepted or rejected).
+    pub review_decisions: Vec<(i64, ReviewStatus)>,
+    /// Pairs of golden IDs never to merge automatically, with the reason.
+    pub distinct_pairs: Vec<(String, String, String)>,
+    /// References of the referrers named here are replaced by these rows.
+    pub references: Vec<ReferenceWrite>,
+    /// Golden records whose references are rewritten (every row of theirs is replaced).
+    pub referrers: Vec<String>,
+    /// Source records moved to another golden record (an unmerge).
+    pub relinks: Vec<Relink>,
+    /// Match-key values that move to another golden record (an unmerge).
+    pub moved_keys: Vec<super::MatchKeyWrite>,
+}
+
+impl MatchWrites {
+    pub fn is_empty(&self) -> bool {
+        self.merges.is_empty()
+            && self.block_keys.is_empty()
+            && self.decisions.is_empty()
+            && self.reviews.is_empty()
+            && self.review_decisions.is_empty()
+            && self.distinct_pairs.is_empty()
+            && self.references.is_empty()
+            && self.referrers.is_empty()
+            && self.relinks.is_empty()
+            && self.moved_keys.is_empty()
+    }
+}
+
+/// Golden record `loser` folded into `survivor`: its source records, match and block keys and
+/// references move to the survivor, and its ID redirects there forever.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeWrite {
+    pub entity: EntityKind,
+    pub loser: String,
+    pub survivor: String,
+}
+
+/// A block value of a golden record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BlockKeyWrite {
+    pub entity: EntityKind,
+    pub value: String,
+    pub golden_id: String,
+}
+
+/// A match decision and its evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionWrite {
+    pub entity: EntityKind,
+    pub source: String,
+    pub key: String,
+    /// Where the record went.
+    pub golden_id: String,
+    /// The golden record it was compared with.
+    pub candidate_id: Option<String>,
+    pub rule: String,
+    /// `matched`, `review`, `distinct`, `vetoed`, `merged`, `split`, `accepted`, `rejected`.
+    pub decision: String,
+    pub score: Option<f64>,
+    pub evidence: Value,
+}
+
+/// A stored decision, for `concord explain`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub source: String,
+    pub key: String,
+    pub golden_id: String,
+    pub candidate_id: Option<String>,
+    pub rule: String,
+    pub decision: String,
+    pub score: Option<f64>,
+    pub evidence: Value,
+    pub at: DateTime<Utc>,
+}
+
+/// A pair for the review queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewWrite {
+    pub entity: EntityKind,
+    /// The golden record of the record that raised the pair.
+    pub left_id: String,
+    /// The candidate it scored against.
+    pub right_id: String,
+    pub source: String,
+    pub key: String,
+    pub rule: String,
+    pub score: f64,
+    pub evidence: Value,
+}
+
+/// Where a review item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    Open,
+    Accepted,
+    Rejected,
+}
+
+impl ReviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Open => "open",
+            ReviewStatus::Accepted => "accepted",
+            ReviewStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ReviewStatus> {
+        [
+            ReviewStatus::Open,
+            ReviewStatus::Accepted,
+            ReviewStatus::Rejected,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// A stored review item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewItem {
+    pub id: i64,
+    pub entity: EntityKind,
+    pub left_id: String,
+    pub right_id: String,
+    pub source: String,
+    pub key: String,
+    pub rule: String,
+    pub score: f64,
+    pub evidence: Value,
+    pub status: ReviewStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A reference of an order or BOM (`referrer_id`) to a customer or product by its source key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReferenceWrite {
+    pub referrer_id: String,
+    pub source: String,
+    pub entity: EntityKind,
+    pub key: String,
+    /// `None` while the target has not arrived.
+    pub target_id: Option<String>,
+}
+
+/// A source record moved to another golden record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relink {
+    pub source: String,
+    pub entity: EntityKind,
+    pub key: String,
+    pub golden_id: String,
+}

@@ -1,0 +1,413 @@
+//! The matching tables of the SQLite store: writes inside a batch's transaction and the lookups
+//! scored matching, review, explanations and references need.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+
+use super::{ROWS_PER_STATEMENT, from_text, json_array, parse_entity, parse_time};
+use crate::model::EntityKind;
+use crate::store::{Decision, MatchWrites, ReferenceWrite, ReviewItem, ReviewStatus, StoreError};
+
+/// Redirect chains longer than this are treated as corrupt rather than followed for ever.
+const MAX_REDIRECTS: usize = 64;
+
+/// Applies merges: every row naming a loser names its survivor afterwards. Runs before the rest
+/// of the batch is written.
+pub async fn apply_merges(
+    tx: &mut SqliteConnection,
+    writes: &MatchWrites,
+    now: &str,
+) -> Result<(), StoreError> {
+    for merge in &writes.merges {
+        for table in ["xref", "match_key"] {
+            sqlx::query(&format!(
+                "UPDATE {table} SET golden_id = ? WHERE golden_id = ?"
+            ))
+            .bind(&merge.survivor)
+            .bind(&merge.loser)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT OR IGNORE INTO block_key (entity, value, golden_id) \
+             SELECT entity, value, ? FROM block_key WHERE golden_id = ?",
+        )
+        .bind(&merge.survivor)
+        .bind(&merge.loser)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM block_key WHERE golden_id = ?")
+            .bind(&merge.loser)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE reference SET target_id = ? WHERE target_id = ?")
+            .bind(&merge.survivor)
+            .bind(&merge.loser)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE golden SET redirect_to = ?, updated_at = ? WHERE id = ?")
+            .bind(&merge.survivor)
+            .bind(now)
+            .bind(&merge.loser)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for relink in &writes.relinks {
+        sqlx::query(
+            "UPDATE xref SET golden_id = ?, updated_at = ? WHERE source = ? AND entity = ? AND source_key = ?",
+        )
+        .bind(&relink.golden_id)
+        .bind(now)
+        .bind(&relink.source)
+        .bind(relink.entity.as_str())
+        .bind(&relink.key)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for key in &writes.moved_keys {
+        sqlx::query(
+            "INSERT INTO match_key (entity, rule, value, golden_id) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (entity, rule, value) DO UPDATE SET golden_id = excluded.golden_id",
+        )
+        .bind(key.entity.as_str())
+        .bind(&key.rule)
+        .bind(&key.value)
+        .bind(&key.golden_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Writes block keys, decisions, review items and their decisions, distinct pairs and references.
+pub async fn write(
+    tx: &mut SqliteConnection,
+    writes: &MatchWrites,
+    run_id: i64,
+    now: &str,
+) -> Result<(), StoreError> {
+    for rows in writes.block_keys.chunks(ROWS_PER_STATEMENT) {
+        let mut query: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT OR IGNORE INTO block_key (entity, value, golden_id) ");
+        query.push_values(rows, |mut b, k| {
+            b.push_bind(k.entity.as_str())
+                .push_bind(&k.value)
+                .push_bind(&k.golden_id);
+        });
+        query.build().execute(&mut *tx).await?;
+    }
+    for rows in writes.decisions.chunks(ROWS_PER_STATEMENT) {
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO match_decision (entity, source, source_key, golden_id, candidate_id, rule, decision, score, evidence, run_id, at) ",
+        );
+        query.push_values(rows, |mut b, d| {
+            b.push_bind(d.entity.as_str())
+                .push_bind(&d.source)
+                .push_bind(&d.key)
+                .push_bind(&d.golden_id)
+                .push_bind(&d.candidate_id)
+                .push_bind(&d.rule)
+                .push_bind(&d.decision)
+                .push_bind(d.score)
+                .push_bind(d.evidence.to_string())
+                .push_bind(run_id)
+                .push_bind(now);
+        });
+        query.build().execute(&mut *tx).await?;
+    }
+    for rows in writes.reviews.chunks(ROWS_PER_STATEMENT) {
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO review (entity, left_id, right_id, source, source_key, rule, score, evidence, created_at) ",
+        );
+        query.push_values(rows, |mut b, r| {
+            b.push_bind(r.entity.as_str())
+                .push_bind(&r.left_id)
+                .push_bind(&r.right_id)
+                .push_bind(&r.source)
+                .push_bind(&r.key)
+                .push_bind(&r.rule)
+                .push_bind(r.score)
+                .push_bind(r.evidence.to_string())
+                .push_bind(now);
+        });
+        query.push(" ON CONFLICT (left_id, right_id) DO NOTHING");
+        query.build().execute(&mut *tx).await?;
+    }
+    for (id, status) in &writes.review_decisions {
+        sqlx::query("UPDATE review SET status = ?, decided_at = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (a, b, reason) in &writes.distinct_pairs {
+        let (left, right) = ordered(a, b);
+        sqlx::query(
+            "INSERT INTO distinct_pair (left_id, right_id, reason, at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (left_id, right_id) DO UPDATE SET reason = excluded.reason, at = excluded.at",
+        )
+        .bind(left)
+        .bind(right)
+        .bind(reason)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for ids in writes.referrers.chunks(ROWS_PER_STATEMENT) {
+        sqlx::query("DELETE FROM reference WHERE referrer_id IN (SELECT value FROM json_each(?))")
+            .bind(json_array(ids.iter().map(String::as_str)))
+            .execute(&mut *tx)
+            .await?;
+    }
+    for rows in writes.references.chunks(ROWS_PER_STATEMENT) {
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT OR REPLACE INTO reference (referrer_id, source, entity, target_key, target_id) ",
+        );
+        query.push_values(rows, |mut b, r| {
+            b.push_bind(&r.referrer_id)
+                .push_bind(&r.source)
+                .push_bind(r.entity.as_str())
+                .push_bind(&r.key)
+                .push_bind(&r.target_id);
+        });
+        query.build().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// A pair in stored order.
+pub fn ordered<'a>(a: &'a str, b: &'a str) -> (&'a str, &'a str) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+pub async fn block_lookup(
+    pool: &SqlitePool,
+    entity: EntityKind,
+    values: &[&str],
+) -> Result<HashMap<String, Vec<String>>, StoreError> {
+    let mut found: HashMap<String, Vec<String>> = HashMap::new();
+    if values.is_empty() {
+        return Ok(found);
+    }
+    let rows = sqlx::query(
+        "SELECT value, golden_id FROM block_key WHERE entity = ? AND value IN (SELECT value FROM json_each(?))",
+    )
+    .bind(entity.as_str())
+    .bind(json_array(values.iter().copied()))
+    .fetch_all(pool)
+    .await?;
+    for row in rows {
+        found
+            .entry(row.try_get("value")?)
+            .or_default()
+            .push(row.try_get("golden_id")?);
+    }
+    Ok(found)
+}
+
+pub async fn golden_records(
+    pool: &SqlitePool,
+    ids: &[&str],
+) -> Result<HashMap<String, crate::store::Fields>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = sqlx::query(
+        "SELECT g.id, v.record FROM golden g JOIN golden_version v ON v.id = g.id AND v.version = g.version \
+         WHERE g.id IN (SELECT value FROM json_each(?)) AND g.deleted = 0 AND g.redirect_to IS NULL",
+    )
+    .bind(json_array(ids.iter().copied()))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("id")?,
+                from_text(row.try_get("record")?, "golden record")?,
+            ))
+        })
+        .collect()
+}
+
+pub async fn resolve_id(pool: &SqlitePool, id: &str) -> Result<Option<String>, StoreError> {
+    let mut current = id.to_string();
+    for _ in 0..MAX_REDIRECTS {
+        let row = sqlx::query("SELECT redirect_to FROM golden WHERE id = ?")
+            .bind(&current)
+            .fetch_optional(pool)
+            .await?;
+        match row {
+            None => return Ok(None),
+            Some(row) => match row.try_get::<Option<String>, _>("redirect_to")? {
+                Some(next) => current = next,
+                None => return Ok(Some(current)),
+            },
+        }
+    }
+    Err(StoreError::Corrupt(format!(
+        "golden record {id} redirects more than {MAX_REDIRECTS} times"
+    )))
+}
+
+pub async fn merged_into(pool: &SqlitePool, id: &str) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(
+        "WITH RECURSIVE merged(id) AS (SELECT id FROM golden WHERE redirect_to = ? \
+         UNION SELECT g.id FROM golden g JOIN merged m ON g.redirect_to = m.id) \
+         SELECT id FROM merged ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+}
+
+pub async fn distinct_pairs(
+    pool: &SqlitePool,
+    ids: &[&str],
+) -> Result<HashSet<(String, String)>, StoreError> {
+    if ids.len() < 2 {
+        return Ok(HashSet::new());
+    }
+    let ids_json = json_array(ids.iter().copied());
+    let rows = sqlx::query(
+        "SELECT left_id, right_id FROM distinct_pair WHERE left_id IN (SELECT value FROM json_each(?)) \
+         AND right_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(&ids_json)
+    .bind(&ids_json)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("left_id")?, row.try_get("right_id")?)))
+        .collect()
+}
+
+const REVIEW_SELECT: &str = "SELECT id, entity, left_id, right_id, source, source_key, rule, score, evidence, status, created_at FROM review";
+
+fn review_item(row: &SqliteRow) -> Result<ReviewItem, StoreError> {
+    let status: String = row.try_get("status")?;
+    Ok(ReviewItem {
+        id: row.try_get("id")?,
+        entity: parse_entity(row.try_get("entity")?)?,
+        left_id: row.try_get("left_id")?,
+        right_id: row.try_get("right_id")?,
+        source: row.try_get("source")?,
+        key: row.try_get("source_key")?,
+        rule: row.try_get("rule")?,
+        score: row.try_get("score")?,
+        evidence: from_text(row.try_get("evidence")?, "review evidence")?,
+        status: ReviewStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("review status `{status}`")))?,
+        created_at: parse_time(row.try_get("created_at")?)?,
+    })
+}
+
+pub async fn reviews(
+    pool: &SqlitePool,
+    status: Option<ReviewStatus>,
+    limit: i64,
+) -> Result<Vec<ReviewItem>, StoreError> {
+    let rows = match status {
+        Some(status) => {
+            sqlx::query(&format!(
+                "{REVIEW_SELECT} WHERE status = ? ORDER BY id LIMIT ?"
+            ))
+            .bind(status.as_str())
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query(&format!("{REVIEW_SELECT} ORDER BY id LIMIT ?"))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    rows.iter().map(review_item).collect()
+}
+
+pub async fn review(pool: &SqlitePool, id: i64) -> Result<Option<ReviewItem>, StoreError> {
+    sqlx::query(&format!("{REVIEW_SELECT} WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(review_item)
+        .transpose()
+}
+
+pub async fn decisions(pool: &SqlitePool, ids: &[&str]) -> Result<Vec<Decision>, StoreError> {
+    let ids_json = json_array(ids.iter().copied());
+    let rows = sqlx::query(
+        "SELECT source, source_key, golden_id, candidate_id, rule, decision, score, evidence, at FROM match_decision \
+         WHERE golden_id IN (SELECT value FROM json_each(?)) OR candidate_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+    )
+    .bind(&ids_json)
+    .bind(&ids_json)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Decision {
+                source: row.try_get("source")?,
+                key: row.try_get("source_key")?,
+                golden_id: row.try_get("golden_id")?,
+                candidate_id: row.try_get("candidate_id")?,
+                rule: row.try_get("rule")?,
+                decision: row.try_get("decision")?,
+                score: row.try_get("score")?,
+                evidence: from_text::<Value>(row.try_get("evidence")?, "decision evidence")?,
+                at: parse_time(row.try_get("at")?)?,
+            })
+        })
+        .collect()
+}
+
+pub async fn pending_references(
+    pool: &SqlitePool,
+    entity: EntityKind,
+    keys: &[&str],
+) -> Result<Vec<ReferenceWrite>, StoreError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT referrer_id, source, target_key FROM reference WHERE target_id IS NULL AND entity = ? \
+         AND target_key IN (SELECT value FROM json_each(?))",
+    )
+    .bind(entity.as_str())
+    .bind(json_array(keys.iter().copied()))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ReferenceWrite {
+                referrer_id: row.try_get("referrer_id")?,
+                source: row.try_get("source")?,
+                entity,
+                key: row.try_get("target_key")?,
+                target_id: None,
+            })
+        })
+        .collect()
+}
+
+pub async fn referrers_of(pool: &SqlitePool, ids: &[&str]) -> Result<Vec<String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT DISTINCT referrer_id FROM reference WHERE target_id IN (SELECT value FROM json_each(?)) ORDER BY referrer_id",
+    )
+    .bind(json_array(ids.iter().copied()))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| Ok(row.try_get("referrer_id")?))
+        .collect()
+}

@@ -1,0 +1,490 @@
+//! Master-data reconciliation end to end: two sources that spell the same customers differently,
+//! scored matching inside blocks, the review queue, merges with redirects and events, unmerge, and
+//! orders that arrive before their customer. Real SQLite, real mapping files, real sync runs.
+
+mod common;
+
+use common::{Project, golden_of, goldens, sync};
+use concord::model::EntityKind;
+use concord::reconcile::Reconciler;
+use concord::store::{Operation, ReviewStatus, Store};
+use concord::sync::SyncOptions;
+use serde_json::{Value, json};
+
+const CUSTOMERS: &str = r#"
+entity: customer
+key: { path: "$.id" }
+fields:
+  name: { path: "$.name", transforms: [trim] }
+  tax_id: { path: "$.vat" }
+  emails: { path: "$.email", many: true }
+  phones: { path: "$.phone", many: true }
+  addresses:
+    each: "$"
+    fields:
+      street: { path: "$.street" }
+      house_number: { path: "$.no" }
+      postal_code: { path: "$.zip" }
+      city: { path: "$.city" }
+      country: { path: "$.country" }
+"#;
+
+const ORDERS: &str = r#"
+entity: order
+when: { path: "$.type", equals: order }
+key: { path: "$.id" }
+fields:
+  order_number: { path: "$.id" }
+  customer_ref: { path: "$.customer" }
+"#;
+
+const CONFIG: &str = r#"
+store: { url: "sqlite://state/concord.db" }
+sources:
+  - name: crm
+    driver: json
+    files: "crm/*.jsonl"
+    priority: 10
+    mappings: [maps/orders.yaml, maps/customers.yaml]
+  - name: erp
+    driver: json
+    files: "erp/*.jsonl"
+    priority: 5
+    mappings: [maps/orders.yaml, maps/customers.yaml]
+match:
+  customer:
+    - { rule: vat, exact: [tax_id] }
+    - { rule: email, exact: [emails] }
+    - rule: similar_company
+      blocking: [postal_code, [name_phonetic, postal_code], phone]
+      compare:
+        - { using: company_name }
+        - { using: legal_form }
+        - { using: address }
+        - { using: phone }
+        - { using: email }
+        - { using: tax_id }
+      match_threshold: 12
+      review_threshold: 6
+survivorship:
+  customer:
+    default: priority
+    fields: { emails: union, phones: union }
+"#;
+
+fn lines(records: &[Value]) -> String {
+    records.iter().map(|r| format!("{r}\n")).collect::<String>()
+}
+
+fn project(crm: &[Value], erp: &[Value]) -> Project {
+    let project = Project::new();
+    project.write("maps/customers.yaml", CUSTOMERS);
+    project.write("maps/orders.yaml", ORDERS);
+    project.write("concord.yaml", CONFIG);
+    project.write("crm/customers.jsonl", &lines(crm));
+    project.write("erp/customers.jsonl", &lines(erp));
+    project
+}
+
+fn muller_crm() -> Value {
+    json!({"id": "c1", "name": "Müller Maschinenbau GmbH", "street": "Hauptstraße", "no": "5",
+           "zip": "70173", "city": "Stuttgart", "country": "DE", "phone": "+49 711 123456",
+           "email": "info@mueller-mb.de"})
+}
+
+fn muller_erp() -> Value {
+    json!({"id": "e1", "name": "MUELLER MASCHINENBAU G.m.b.H.", "street": "Hauptstr.", "no": "5",
+           "zip": "70173", "city": "Stuttgart", "country": "DE", "phone": "0711/123456"})
+}
+
+async fn golden_id(store: &dyn Store, source: &str, key: &str) -> String {
+    golden_of(store, EntityKind::Customer, source, key).await.id
+}
+
+#[tokio::test]
+async fn spelling_variants_merge_and_sister_companies_stay_apart() {
+    let project = project(
+        &[
+            muller_crm(),
+            json!({"id": "c2", "name": "Acme Holding GmbH", "vat": "DE111111111", "street": "Ring",
+                   "no": "1", "zip": "10115", "city": "Berlin", "country": "DE"}),
+        ],
+        &[
+            muller_erp(),
+            // Tokens swapped, no email, no phone: the name and the address carry it.
+            json!({"id": "e2", "name": "Maschinenbau Müller GmbH", "street": "Hauptstrasse", "no": "5",
+                   "zip": "70173", "city": "Stuttgart", "country": "DE", "phone": "+49 711 123456"}),
+            // Same name and address as c2, another tax ID: another legal entity.
+            json!({"id": "e3", "name": "Acme Holding GmbH", "vat": "DE222222222", "street": "Ring",
+                   "no": "1", "zip": "10115", "city": "Berlin", "country": "DE"}),
+        ],
+    );
+    let (store, summaries) = sync(&project.config(), &SyncOptions::default()).await;
+    let store = store.as_ref();
+
+    let muller = golden_id(store, "crm", "c1").await;
+    assert_eq!(golden_id(store, "erp", "e1").await, muller);
+    assert_eq!(golden_id(store, "erp", "e2").await, muller);
+    assert_ne!(
+        golden_id(store, "crm", "c2").await,
+        golden_id(store, "erp", "e3").await,
+        "conflicting tax IDs veto the merge"
+    );
+    assert_eq!(goldens(store, EntityKind::Customer).await.len(), 3);
+    let erp = summaries.iter().find(|s| s.source == "erp").unwrap();
+    assert_eq!(erp.reconcile.matched, 2);
+
+    // The merged record keeps both sources' phones (union) and its evidence.
+    let golden = golden_of(store, EntityKind::Customer, "crm", "c1").await;
+    assert_eq!(
+        golden.record["name"], "Müller Maschinenbau GmbH",
+        "CRM has priority"
+    );
+    let decisions = store.decisions(&[muller.as_str()]).await.unwrap();
+    let scored = decisions
+        .iter()
+        .find(|d| d.key == "e1")
+        .expect("a decision for e1");
+    assert_eq!(scored.decision, "matched");
+    assert!(scored.score.unwrap() >= 12.0, "{scored:?}");
+    assert!(
+        scored.evidence["comparisons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["comparison"] == "company_name"),
+        "{}",
+        scored.evidence
+    );
+    let acme = golden_id(store, "erp", "e3").await;
+    let vetoed = store.decisions(&[acme.as_str()]).await.unwrap();
+    assert!(
+        vetoed
+            .iter()
+            .any(|d| d.decision == "vetoed" && d.evidence["vetoed_by"] == "tax_id"),
+        "{vetoed:?}"
+    );
+}
+
+fn review_pair() -> (Value, Value) {
+    (
+        json!({"id": "c3", "name": "Schmidt & Partner KG", "street": "Friedrichstraße", "no": "10",
+               "zip": "10117", "city": "Berlin", "country": "DE", "email": "office@schmidt-partner.de"}),
+        json!({"id": "e4", "name": "Schmidt Partner", "street": "Unter den Linden", "no": "3",
+               "zip": "10117", "city": "Berlin", "country": "DE"}),
+    )
+}
+
+#[tokio::test]
+async fn the_review_band_goes_to_review_and_a_rejection_is_remembered() {
+    let (c3, e4) = review_pair();
+    let project = project(&[c3], &[e4]);
+    let config = project.config();
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let store = store.as_ref();
+    let left = golden_id(store, "crm", "c3").await;
+    let right = golden_id(store, "erp", "e4").await;
+    assert_ne!(left, right, "a review pair is not merged");
+
+    let open = store.reviews(Some(ReviewStatus::Open), 10).await.unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    let item = &open[0];
+    assert_eq!((item.source.as_str(), item.key.as_str()), ("erp", "e4"));
+    assert!(item.score >= 6.0 && item.score < 12.0, "{item:?}");
+
+    let reconciler = Reconciler::new(&config).unwrap();
+    reconciler.reject_review(store, item.id).await.unwrap();
+    assert!(
+        reconciler.reject_review(store, item.id).await.is_err(),
+        "decided once"
+    );
+
+    // A new ERP record carrying the CRM record's email and the ERP record's... nothing merges them
+    // now: it joins c3 by email, and the rejected pair stays apart.
+    project.write(
+        "erp/more.jsonl",
+        &lines(&[json!({"id": "e5", "name": "Schmidt Partner", "email": "office@schmidt-partner.de",
+                        "street": "Unter den Linden", "no": "3", "zip": "10117", "city": "Berlin", "country": "DE"})]),
+    );
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let store = store.as_ref();
+    assert_eq!(golden_id(store, "erp", "e5").await, left);
+    assert_ne!(golden_id(store, "erp", "e4").await, left);
+    assert!(
+        store
+            .reviews(Some(ReviewStatus::Open), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn accepting_a_review_merges_and_redirects() {
+    let (c3, e4) = review_pair();
+    let project = project(&[c3], &[e4]);
+    let config = project.config();
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let store = store.as_ref();
+    let older = golden_id(store, "crm", "c3").await;
+    let newer = golden_id(store, "erp", "e4").await;
+    let item = store.reviews(Some(ReviewStatus::Open), 10).await.unwrap()[0].clone();
+
+    let stats = Reconciler::new(&config)
+        .unwrap()
+        .accept_review(store, item.id)
+        .await
+        .unwrap();
+    assert_eq!(stats.merged, 1);
+    assert_eq!(golden_id(store, "erp", "e4").await, older);
+    assert_eq!(
+        store.resolve_id(&newer).await.unwrap().as_deref(),
+        Some(older.as_str())
+    );
+    let events = store.events(0, 100).await.unwrap();
+    let merged = events.last().unwrap();
+    assert_eq!(merged.event.operation, Operation::Merged);
+    assert_eq!(merged.event.golden_id, older);
+    assert_eq!(merged.event.merged, vec![newer]);
+}
+
+#[tokio::test]
+async fn one_record_bridging_two_golden_records_merges_them_and_their_orders() {
+    let project = project(
+        &[
+            json!({"id": "c5", "name": "Nordwind Logistik GmbH", "email": "einkauf@nordwind.de", "zip": "20095", "city": "Hamburg", "country": "DE"}),
+            json!({"id": "c6", "name": "Nordwind Logistik", "vat": "DE999999999", "zip": "22041", "city": "Hamburg", "country": "DE"}),
+            json!({"type": "order", "id": "o1", "customer": "c6"}),
+        ],
+        &[],
+    );
+    let config = project.config();
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let a = golden_id(store.as_ref(), "crm", "c5").await;
+    let b = golden_id(store.as_ref(), "crm", "c6").await;
+    assert_ne!(a, b);
+    let order = golden_of(store.as_ref(), EntityKind::Order, "crm", "o1").await;
+    assert_eq!(order.record["customer_id"], b.as_str());
+
+    project.write(
+        "erp/customers.jsonl",
+        &lines(&[json!({"id": "e7", "name": "Nordwind Logistik GmbH", "email": "EINKAUF@nordwind.de", "vat": "DE 999 999 999"})]),
+    );
+    let (store, summaries) = sync(&config, &SyncOptions::default()).await;
+    let store = store.as_ref();
+    let (survivor, loser) = if a < b { (a, b) } else { (b, a) };
+    assert_eq!(golden_id(store, "erp", "e7").await, survivor);
+    assert_eq!(golden_id(store, "crm", "c5").await, survivor);
+    assert_eq!(golden_id(store, "crm", "c6").await, survivor);
+    assert_eq!(
+        store.resolve_id(&loser).await.unwrap(),
+        Some(survivor.clone())
+    );
+    assert_eq!(summaries.iter().map(|s| s.reconcile.merged).sum::<u64>(), 1);
+
+    let events = store.events(0, 1000).await.unwrap();
+    let merged: Vec<_> = events
+        .iter()
+        .filter(|e| e.event.operation == Operation::Merged)
+        .collect();
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0].event.golden_id, survivor);
+    assert_eq!(merged[0].event.merged, vec![loser.clone()]);
+    // The order of the merged-away record now belongs to the survivor, with an event saying so.
+    let order = golden_of(store, EntityKind::Order, "crm", "o1").await;
+    assert_eq!(order.record["customer_id"], survivor.as_str());
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.golden_id == order.id && e.event.operation == Operation::Updated)
+    );
+}
+
+#[tokio::test]
+async fn an_order_that_arrives_first_is_linked_when_its_customer_arrives() {
+    let project = project(
+        &[json!({"type": "order", "id": "o9", "customer": "c9"})],
+        &[],
+    );
+    let config = project.config();
+    let (store, summaries) = sync(&config, &SyncOptions::default()).await;
+    assert_eq!(summaries[0].reconcile.unresolved_refs, 1);
+    let order = golden_of(store.as_ref(), EntityKind::Order, "crm", "o9").await;
+    assert!(order.record.get("customer_id").is_none());
+
+    project.write(
+        "crm/later.jsonl",
+        &lines(&[
+            json!({"id": "c9", "name": "Spätkauf Berlin UG", "zip": "10999", "city": "Berlin"}),
+        ]),
+    );
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let store = store.as_ref();
+    let customer = golden_id(store, "crm", "c9").await;
+    let order = golden_of(store, EntityKind::Order, "crm", "o9").await;
+    assert_eq!(order.record["customer_id"], customer.as_str());
+    assert_eq!(order.version, 2, "the link is a new version with an event");
+}
+
+#[tokio::test]
+async fn an_unmerged_record_stays_apart_through_later_syncs() {
+    let project = project(&[muller_crm()], &[muller_erp()]);
+    let config = project.config();
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let store = store.as_ref();
+    let merged = golden_id(store, "crm", "c1").await;
+    assert_eq!(golden_id(store, "erp", "e1").await, merged);
+
+    let reconciler = Reconciler::new(&config).unwrap();
+    let (split, stats) = reconciler
+        .unmerge(store, EntityKind::Customer, &merged, "erp", "e1")
+        .await
+        .unwrap();
+    assert_eq!(
+        stats.events, 2,
+        "the remaining record is updated, the split one created"
+    );
+    assert_eq!(golden_id(store, "erp", "e1").await, split);
+    let remaining = golden_of(store, EntityKind::Customer, "crm", "c1").await;
+    assert_eq!(remaining.contributors.len(), 1);
+    assert!(
+        reconciler
+            .unmerge(store, EntityKind::Customer, &split, "erp", "e1")
+            .await
+            .is_err(),
+        "a record on its own cannot be split further"
+    );
+
+    // The ERP record changes and a full re-sync runs: it stays on its own golden record.
+    let mut changed = muller_erp();
+    changed["phone"] = json!("0711/999999");
+    project.write("erp/customers.jsonl", &lines(&[changed]));
+    let (store, _) = sync(
+        &config,
+        &SyncOptions {
+            full: true,
+            ..SyncOptions::default()
+        },
+    )
+    .await;
+    let store = store.as_ref();
+    assert_eq!(golden_id(store, "erp", "e1").await, split);
+    assert_eq!(golden_id(store, "crm", "c1").await, merged);
+}
+
+const PRODUCTS: &str = r#"
+entity: product
+key: { path: "$.id" }
+fields:
+  sku: { path: "$.sku" }
+  name: { path: "$.name" }
+  unit: { path: "$.unit" }
+"#;
+
+#[tokio::test]
+async fn products_match_by_normalized_name_and_unit_when_configured() {
+    let project = Project::new();
+    project.write("maps/products.yaml", PRODUCTS);
+    project.write(
+        "concord.yaml",
+        r#"
+store: { url: "sqlite://state/concord.db" }
+sources:
+  - { name: pim, driver: json, files: "pim/*.jsonl", priority: 10, mappings: [maps/products.yaml] }
+  - { name: shop, driver: json, files: "shop/*.jsonl", mappings: [maps/products.yaml] }
+match:
+  product:
+    - { rule: sku, exact: [sku] }
+    - rule: name_and_unit
+      blocking: [name_token]
+      compare:
+        - { using: text, field: name, weights: { exact: 12, close: 9, far: -10 } }
+        - { using: unit, weights: { exact: 4, close: 0, far: -20 }, veto: true }
+"#,
+    );
+    project.write(
+        "pim/products.jsonl",
+        &lines(&[
+            json!({"id": "p1", "sku": "A-100", "name": "Hex Bolt M8 x 40", "unit": "PCE"}),
+            json!({"id": "p2", "sku": "A-200", "name": "Copper Wire 2.5mm", "unit": "M"}),
+        ]),
+    );
+    project.write(
+        "shop/products.jsonl",
+        &lines(&[
+            json!({"id": "s1", "sku": "HB-M8-40", "name": "hex bolt  M8 x 40", "unit": "pcs"}),
+            // Same name, sold by the kilogram: another product.
+            json!({"id": "s2", "sku": "CW-25", "name": "Copper Wire 2.5mm", "unit": "KG"}),
+        ]),
+    );
+    let (store, _) = sync(&project.config(), &SyncOptions::default()).await;
+    let store = store.as_ref();
+    let id = |source: &'static str, key: &'static str| async move {
+        golden_of(store, EntityKind::Product, source, key).await.id
+    };
+    assert_eq!(id("shop", "s1").await, id("pim", "p1").await);
+    assert_ne!(id("shop", "s2").await, id("pim", "p2").await);
+}
+
+#[tokio::test]
+async fn training_estimates_weights_from_the_stored_records() {
+    let mut crm = Vec::new();
+    let mut erp = Vec::new();
+    let streets = [
+        "Hauptstraße",
+        "Bahnhofstraße",
+        "Gartenweg",
+        "Lindenallee",
+        "Schillerplatz",
+    ];
+    for i in 0..60 {
+        let name = format!(
+            "Firma {} {}",
+            ["Alpha", "Beta", "Gamma", "Delta", "Omega"][i % 5],
+            i
+        );
+        let street = streets[i % streets.len()];
+        let zip = format!("{}", 10000 + (i % 6) * 1111);
+        crm.push(
+            json!({"id": format!("c{i}"), "name": format!("{name} GmbH"), "street": street,
+                        "no": format!("{}", i + 1), "zip": zip, "city": "Berlin", "country": "DE",
+                        "phone": format!("+49 30 5550{i:03}")}),
+        );
+        if i % 2 == 0 {
+            erp.push(json!({"id": format!("e{i}"), "name": format!("{} G.m.b.H.", name.to_uppercase()),
+                            "street": street, "no": format!("{}", i + 1), "zip": zip, "city": "Berlin",
+                            "country": "DE", "phone": format!("030 5550{i:03}")}));
+        }
+    }
+    let project = project(&crm, &erp);
+    project.write(
+        "concord.yaml",
+        &CONFIG.replace(
+            "      review_threshold: 6\n",
+            "      review_threshold: 6\n      weights_file: weights.yaml\n",
+        ),
+    );
+    let config = project.config();
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let written = concord::reconcile::train::train_config(
+        &config,
+        store.as_ref(),
+        EntityKind::Customer,
+        None,
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(written.len(), 1);
+    let (path, report) = &written[0];
+    assert_eq!(path, &project.path("weights.yaml"));
+    assert!(report.pairs > 0);
+    let name = report.trained.weights["company_name"];
+    assert!(name.exact > 0.0 && name.far < 0.0, "{name:?}");
+    let phone = report.trained.weights["phone"];
+    assert!(phone.exact > phone.far, "{phone:?}");
+    // The written file is what the next run reads.
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains("similar_company"), "{text}");
+    concord::reconcile::Reconciler::new(&project.config()).expect("trained weights load");
+}
