@@ -5,6 +5,7 @@
 //! order finds a customer of the same batch. Golden IDs are never reused: a new one is a UUIDv7
 //! with the entity's prefix.
 
+pub mod compare;
 pub mod matcher;
 pub mod normalize;
 pub mod refs;
