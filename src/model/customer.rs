@@ -31,6 +31,10 @@ pub struct Customer {
     /// Tax ID or VAT number, with its country prefix where the source gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax_id: Option<String>,
+    /// D-U-N-S number (nine digits): a company identifier that, like the tax ID, tells two
+    /// companies with similar names apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duns: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub emails: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -144,6 +144,7 @@ pub fn field_names(kind: EntityKind) -> &'static [&'static str] {
             "family_name",
             "date_of_birth",
             "tax_id",
+            "duns",
             "emails",
             "phones",
             "addresses",

@@ -1,0 +1,372 @@
+//! Company names: the legal form taken out and named, the rest compared as a set of words.
+//!
+//! A parent and its subsidiary often differ only by one word ("Acme Holding GmbH" and
+//! "Acme GmbH") or by their legal form ("Acme AG" and "Acme GmbH"). Both are kept as
+//! evidence: the extra word makes the names [`Level::Far`](super::Level::Far) — a word that
+//! one name has and the other lacks is not a typo — and the legal form is compared on its own.
+
+use super::text::{fold, jaro_winkler};
+use super::{Graded, Level};
+
+/// A company name prepared for comparison.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompanyName {
+    /// Folded words without the legal form and filler words, sorted, each once.
+    pub tokens: Vec<String>,
+    /// `tokens` joined by spaces: the form shown and compared as a whole.
+    pub joined: String,
+    /// The words in their original order without spaces, so "Data Tec" equals "DataTec".
+    pub compact: String,
+    /// The legal form's canonical code (`gmbh`, `ltd`, `inc`, ...).
+    pub legal_form: Option<&'static str>,
+}
+
+/// Similarity from which two different names count as [`Level::Close`].
+pub const CLOSE: f64 = 0.90;
+
+impl CompanyName {
+    /// Prepares a raw name; CJK legal forms are taken off before transliteration, which would
+    /// otherwise spell them out as syllables.
+    pub fn new(raw: &str) -> CompanyName {
+        let (rest, cjk_form) = strip_cjk_form(raw.trim());
+        let folded = fold(rest);
+        let mut words: Vec<&str> = folded
+            .split(' ')
+            .filter(|w| !w.is_empty() && !FILLER.contains(w))
+            .collect();
+        let legal_form = cjk_form.or_else(|| take_legal_form(&mut words));
+        let compact = words.concat();
+        let mut tokens: Vec<String> = words.iter().map(|w| (*w).to_string()).collect();
+        tokens.sort_unstable();
+        tokens.dedup();
+        let joined = tokens.join(" ");
+        CompanyName {
+            tokens,
+            joined,
+            compact,
+            legal_form,
+        }
+    }
+
+    /// Grades two names: the same words (in any order) are exact, a similar word set close.
+    pub fn grade(&self, other: &CompanyName) -> Graded {
+        if self.tokens.is_empty() || other.tokens.is_empty() {
+            return Graded::MISSING;
+        }
+        if self.tokens == other.tokens || self.compact == other.compact {
+            return Graded::new(Level::Exact, 1.0);
+        }
+        let whole = jaro_winkler(&self.joined, &other.joined);
+        let similarity = if whole >= CLOSE {
+            whole
+        } else {
+            whole.max(token_set_similarity(&self.tokens, &other.tokens))
+        };
+        let level = if similarity >= CLOSE {
+            Level::Close
+        } else {
+            Level::Far
+        };
+        Graded::new(level, similarity)
+    }
+}
+
+/// Grades two legal forms: the same form exact, different forms far, missing when either name
+/// has none.
+pub fn grade_legal_form(left: Option<&str>, right: Option<&str>) -> Graded {
+    match (left, right) {
+        (Some(l), Some(r)) if l == r => Graded::new(Level::Exact, 1.0),
+        (Some(_), Some(_)) => Graded::new(Level::Far, 0.0),
+        _ => Graded::MISSING,
+    }
+}
+
+/// Each word's best Jaro-Winkler partner on the other side, averaged over the words of both
+/// names: a swapped or misspelt word costs little, a word without a partner costs its share.
+pub fn token_set_similarity(left: &[String], right: &[String]) -> f64 {
+    if left.is_empty() || right.is_empty() {
+        return 0.0;
+    }
+    let mut right_best = vec![0.0f64; right.len()];
+    let mut total = 0.0;
+    for l in left {
+        let mut best = 0.0f64;
+        for (r, r_best) in right.iter().zip(right_best.iter_mut()) {
+            let s = jaro_winkler(l, r);
+            best = best.max(s);
+            *r_best = r_best.max(s);
+        }
+        total += best;
+    }
+    total += right_best.iter().sum::<f64>();
+    total / (left.len() + right.len()) as f64
+}
+
+/// Words that carry no identity in a company name.
+const FILLER: &[&str] = &["and", "und", "the", "et"];
+
+/// Legal forms written in Chinese, Japanese or Korean script, longest first, with their code.
+const CJK_FORMS: &[(&str, &str)] = &[
+    ("股份有限公司", "jsc"),
+    ("有限责任公司", "ltd"),
+    ("有限責任公司", "ltd"),
+    ("有限公司", "ltd"),
+    ("株式会社", "kk"),
+    ("(株)", "kk"),
+    ("（株）", "kk"),
+    ("㈱", "kk"),
+    ("有限会社", "yk"),
+    ("合同会社", "gk"),
+    ("주식회사", "jsc"),
+    ("(주)", "jsc"),
+    ("유한회사", "ltd"),
+];
+
+/// Takes a CJK legal form off either end of `raw`.
+fn strip_cjk_form(raw: &str) -> (&str, Option<&'static str>) {
+    for (form, code) in CJK_FORMS {
+        if let Some(rest) = raw.strip_suffix(form).or_else(|| raw.strip_prefix(form)) {
+            let rest = rest.trim();
+            if !rest.is_empty() {
+                return (rest, Some(code));
+            }
+        }
+    }
+    (raw, None)
+}
+
+/// Legal forms as folded words at the end of a name, with their canonical code. Longer
+/// patterns are tried first, so "gmbh co kg" is not read as "kg". Inc and Corp share a code:
+/// US systems use them interchangeably for one corporation.
+const SUFFIX_FORMS: &[(&[&str], &str)] = &[
+    (&["gesellschaft", "mit", "beschraenkter", "haftung"], "gmbh"),
+    (&["gesellschaft", "mit", "beschrankter", "haftung"], "gmbh"),
+    (&["gmbh", "co", "kgaa"], "gmbh_co_kgaa"),
+    (&["ag", "co", "kgaa"], "ag_co_kgaa"),
+    (&["gmbh", "co", "kg"], "gmbh_co_kg"),
+    (&["gmbh", "cokg"], "gmbh_co_kg"),
+    (&["ag", "co", "kg"], "ag_co_kg"),
+    (&["ug", "haftungsbeschraenkt"], "ug"),
+    (&["ug", "haftungsbeschrankt"], "ug"),
+    (&["offene", "handelsgesellschaft"], "ohg"),
+    (&["eingetragener", "kaufmann"], "ek"),
+    (&["eingetragene", "kauffrau"], "ek"),
+    (&["kabushiki", "kaisha"], "kk"),
+    (&["societe", "anonyme"], "sa"),
+    (&["societe", "par", "actions", "simplifiee"], "sas"),
+    (&["societe", "a", "responsabilite", "limitee"], "sarl"),
+    (&["sociedad", "anonima"], "sa"),
+    (&["sociedad", "limitada"], "sl"),
+    (&["societa", "per", "azioni"], "spa"),
+    (&["societa", "a", "responsabilita", "limitata"], "srl"),
+    (&["besloten", "vennootschap"], "bv"),
+    (&["naamloze", "vennootschap"], "nv"),
+    (&["public", "limited", "company"], "plc"),
+    (&["limited", "liability", "company"], "llc"),
+    (&["limited", "liability", "partnership"], "llp"),
+    (&["limited", "partnership"], "lp"),
+    (&["pty", "ltd"], "pty_ltd"),
+    (&["pty", "limited"], "pty_ltd"),
+    (&["proprietary", "limited"], "pty_ltd"),
+    (&["co", "ltd"], "ltd"),
+    (&["company", "limited"], "ltd"),
+    (&["sp", "z", "oo"], "sp_zoo"),
+    (&["spolka", "z", "oo"], "sp_zoo"),
+    (&["sa", "rl"], "sarl"),
+    (&["ges", "mbh"], "gmbh"),
+    (&["a", "s"], "as"),
+    (&["gmbh"], "gmbh"),
+    (&["gesmbh"], "gmbh"),
+    (&["mbh"], "gmbh"),
+    (&["gmbhcokg"], "gmbh_co_kg"),
+    (&["ag"], "ag"),
+    (&["aktiengesellschaft"], "ag"),
+    (&["kgaa"], "kgaa"),
+    (&["kg"], "kg"),
+    (&["kommanditgesellschaft"], "kg"),
+    (&["ohg"], "ohg"),
+    (&["ug"], "ug"),
+    (&["ek"], "ek"),
+    (&["ekfm"], "ek"),
+    (&["ev"], "ev"),
+    (&["eg"], "eg"),
+    (&["se"], "se"),
+    (&["ltd"], "ltd"),
+    (&["limited"], "ltd"),
+    (&["plc"], "plc"),
+    (&["llc"], "llc"),
+    (&["llp"], "llp"),
+    (&["lp"], "lp"),
+    (&["inc"], "inc"),
+    (&["incorporated"], "inc"),
+    (&["corp"], "inc"),
+    (&["corporation"], "inc"),
+    (&["co"], "co"),
+    (&["company"], "co"),
+    (&["sa"], "sa"),
+    (&["sas"], "sas"),
+    (&["sarl"], "sarl"),
+    (&["sl"], "sl"),
+    (&["slu"], "sl"),
+    (&["spa"], "spa"),
+    (&["srl"], "srl"),
+    (&["sprl"], "sprl"),
+    (&["bv"], "bv"),
+    (&["bvba"], "bvba"),
+    (&["nv"], "nv"),
+    (&["vof"], "vof"),
+    (&["ab"], "ab"),
+    (&["publ"], "ab"),
+    (&["as"], "as"),
+    (&["asa"], "asa"),
+    (&["aps"], "aps"),
+    (&["oy"], "oy"),
+    (&["oyj"], "oyj"),
+    (&["kk"], "kk"),
+    (&["sro"], "sro"),
+    (&["kft"], "kft"),
+    (&["zrt"], "zrt"),
+    (&["doo"], "doo"),
+    (&["pte"], "pte_ltd"),
+];
+
+/// Legal forms written before the name (Russian, Ukrainian and Indonesian usage).
+const PREFIX_FORMS: &[(&str, &str)] = &[
+    ("ooo", "ooo"),
+    ("oao", "oao"),
+    ("zao", "zao"),
+    ("pao", "pao"),
+    ("ao", "ao"),
+    ("tov", "tov"),
+    ("pt", "pt"),
+];
+
+/// Takes the legal form off the end (or, for the few forms written first, the start) of a
+/// name's words. A name that is nothing but a legal form keeps its words.
+fn take_legal_form(words: &mut Vec<&str>) -> Option<&'static str> {
+    for (pattern, code) in SUFFIX_FORMS {
+        if words.len() > pattern.len() && words.ends_with(pattern) {
+            words.truncate(words.len() - pattern.len());
+            if words.last() == Some(&"co") && *code != "co" {
+                words.pop();
+            }
+            return Some(code);
+        }
+    }
+    if words.len() > 1 {
+        let first = words.first().copied().unwrap_or_default();
+        if let Some((_, code)) = PREFIX_FORMS.iter().find(|(form, _)| *form == first) {
+            words.remove(0);
+            return Some(code);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(raw: &str) -> CompanyName {
+        CompanyName::new(raw)
+    }
+
+    fn level(a: &str, b: &str) -> Level {
+        name(a).grade(&name(b)).level
+    }
+
+    #[test]
+    fn german_legal_form_spellings_are_one_form() {
+        let forms: Vec<_> = [
+            "Müller GmbH",
+            "MUELLER G.m.b.H.",
+            "Mueller Gesellschaft mit beschränkter Haftung",
+            "Müller Ges.m.b.H.",
+        ]
+        .iter()
+        .map(|raw| name(raw))
+        .collect();
+        for form in &forms {
+            assert_eq!(form.legal_form, Some("gmbh"));
+            assert_eq!(form.tokens, vec!["mueller"]);
+            assert_eq!(forms[0].grade(form).level, Level::Exact);
+        }
+    }
+
+    #[test]
+    fn english_forms_and_punctuation() {
+        assert_eq!(level("Acme Inc.", "ACME, Incorporated"), Level::Exact);
+        assert_eq!(name("ACME, Incorporated").legal_form, Some("inc"));
+        assert_eq!(name("Acme Corporation").legal_form, Some("inc"));
+        assert_eq!(name("Acme Ltd").legal_form, name("Acme Limited").legal_form);
+        assert_eq!(name("Foo Co., Ltd.").legal_form, Some("ltd"));
+        assert_eq!(name("Foo Co., Ltd.").tokens, vec!["foo"]);
+        assert_eq!(name("Bar GmbH & Co. KG").legal_form, Some("gmbh_co_kg"));
+        assert_eq!(name("Bar GmbH & Co. KG").tokens, vec!["bar"]);
+    }
+
+    #[test]
+    fn european_forms() {
+        assert_eq!(name("Fiat S.p.A.").legal_form, Some("spa"));
+        assert_eq!(name("Philips N.V.").legal_form, Some("nv"));
+        assert_eq!(name("Shell B.V.").legal_form, Some("bv"));
+        assert_eq!(name("Dupont S.A.R.L.").legal_form, Some("sarl"));
+        assert_eq!(name("Dupont S.à r.l.").legal_form, Some("sarl"));
+        assert_eq!(name("Telefónica, S.A.").legal_form, Some("sa"));
+        assert_eq!(name("Telefónica, S.A.").tokens, vec!["telefonica"]);
+        assert_eq!(name("Kowalski Sp. z o.o.").legal_form, Some("sp_zoo"));
+        assert_eq!(name("ООО Газпром").legal_form, Some("ooo"));
+        assert_eq!(name("ООО Газпром").tokens, vec!["gazprom"]);
+    }
+
+    #[test]
+    fn cjk_legal_forms_come_off_before_transliteration() {
+        let full = name("北京华为技术有限公司");
+        let short = name("北京华为技术");
+        assert_eq!(full.legal_form, Some("ltd"));
+        assert_eq!(short.legal_form, None);
+        assert_eq!(full.grade(&short).level, Level::Exact);
+        assert_eq!(name("株式会社トヨタ").legal_form, Some("kk"));
+        assert_eq!(name("トヨタ株式会社").tokens, name("株式会社トヨタ").tokens);
+    }
+
+    #[test]
+    fn swapped_words_and_typos() {
+        assert_eq!(level("Schmidt Hans", "Hans Schmidt"), Level::Exact);
+        assert_eq!(level("Data Tec GmbH", "DataTec GmbH"), Level::Exact);
+        assert_eq!(
+            level("Siemens Healthineers AG", "Siemens Healthinneers AG"),
+            Level::Close
+        );
+        assert_eq!(level("Bosch Rexroth", "Posch Rexroth"), Level::Close);
+        assert_eq!(level("Acme", "Globex"), Level::Far);
+    }
+
+    #[test]
+    fn an_extra_word_such_as_holding_is_far() {
+        let parent = name("Acme Holding GmbH");
+        let child = name("Acme GmbH");
+        assert_eq!(parent.grade(&child).level, Level::Far);
+        assert_eq!(
+            grade_legal_form(parent.legal_form, child.legal_form).level,
+            Level::Exact
+        );
+    }
+
+    #[test]
+    fn legal_form_tells_apart_only_different_forms() {
+        let grade = |a: &str, b: &str| grade_legal_form(name(a).legal_form, name(b).legal_form);
+        assert_eq!(grade("Acme GmbH", "Acme G.m.b.H.").level, Level::Exact);
+        assert_eq!(grade("Acme AG", "Acme GmbH").level, Level::Far);
+        assert_eq!(grade("Acme Ltd", "Acme Limited").level, Level::Exact);
+        assert_eq!(grade("Acme", "Acme GmbH").level, Level::Missing);
+    }
+
+    #[test]
+    fn a_name_that_is_only_a_legal_form_or_empty() {
+        assert_eq!(name("GmbH").tokens, vec!["gmbh"]);
+        assert_eq!(name("GmbH").legal_form, None);
+        assert_eq!(level("", "Acme"), Level::Missing);
+        assert_eq!(level("--", "Acme"), Level::Missing);
+    }
+}

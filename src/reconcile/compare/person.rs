@@ -1,0 +1,249 @@
+//! Person names: given and family name compared part by part, also swapped, and the generation
+//! (Jr./Sr./II/III) kept apart, since father and son share a name and an address.
+
+use super::text::{fold, jaro_winkler};
+use super::{Graded, Level};
+
+/// A person's name prepared for comparison.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PersonName {
+    /// Folded given names (first and middle names), titles and generation taken out.
+    pub given: String,
+    /// Folded family name.
+    pub family: String,
+    /// `jr`, `sr`, `ii`, `iii`, `iv` when the name carries one.
+    pub generation: Option<&'static str>,
+}
+
+/// Similarity from which two different name parts count as close.
+pub const CLOSE: f64 = 0.92;
+
+impl PersonName {
+    /// From separate given and family names, or from one full name when those are missing: a
+    /// comma means "Family, Given"; otherwise the last word is taken as the family name (the
+    /// comparison also tries the parts swapped, so "Schmidt Hans" still finds "Hans Schmidt").
+    pub fn new(given: Option<&str>, family: Option<&str>, full: Option<&str>) -> PersonName {
+        let mut generation = None;
+        let mut clean = |raw: &str| -> Vec<String> {
+            fold(raw)
+                .split(' ')
+                .filter(|w| !w.is_empty() && !TITLES.contains(w))
+                .filter(|w| match generation_of(w) {
+                    Some(g) => {
+                        generation = Some(g);
+                        false
+                    }
+                    None => true,
+                })
+                .map(str::to_string)
+                .collect()
+        };
+        let (given, family) = if given.is_some() || family.is_some() {
+            (
+                given.map(&mut clean).unwrap_or_default(),
+                family.map(&mut clean).unwrap_or_default(),
+            )
+        } else if let Some(full) = full {
+            match full.split_once(',') {
+                Some((family, given)) => (clean(given), clean(family)),
+                None => {
+                    let mut words = clean(full);
+                    let family = words.pop().map(|w| vec![w]).unwrap_or_default();
+                    (words, family)
+                }
+            }
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        PersonName {
+            given: given.join(" "),
+            family: family.join(" "),
+            generation,
+        }
+    }
+
+    /// True when there is no name to compare.
+    pub fn is_empty(&self) -> bool {
+        self.given.is_empty() && self.family.is_empty()
+    }
+
+    /// Grades two names: both parts equal (or equal swapped) exact; both parts close — a typo,
+    /// an initial for a given name, a dropped middle name — close; a different given name (a
+    /// spouse or child at the same address) far.
+    pub fn grade(&self, other: &PersonName) -> Graded {
+        if self.is_empty() || other.is_empty() {
+            return Graded::MISSING;
+        }
+        let direct = combine(
+            grade_part(&self.given, &other.given),
+            grade_part(&self.family, &other.family),
+        );
+        let swapped = combine(
+            grade_part(&self.given, &other.family),
+            grade_part(&self.family, &other.given),
+        );
+        better(direct, swapped)
+    }
+}
+
+/// Grades the generations: the same exact, different far, only one side naming one close (the
+/// father is often written without "Sr."), missing when neither names one.
+pub fn grade_generation(left: Option<&str>, right: Option<&str>) -> Graded {
+    match (left, right) {
+        (Some(l), Some(r)) if l == r => Graded::new(Level::Exact, 1.0),
+        (Some(_), Some(_)) => Graded::new(Level::Far, 0.0),
+        (Some(_), None) | (None, Some(_)) => Graded::new(Level::Close, 0.5),
+        (None, None) => Graded::MISSING,
+    }
+}
+
+/// Titles that say nothing about who a person is.
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "dr", "prof", "herr", "frau", "mme", "mlle", "sir",
+];
+
+/// The generation a word names, in its canonical spelling.
+fn generation_of(word: &str) -> Option<&'static str> {
+    match word {
+        "jr" | "junior" | "jun" => Some("jr"),
+        "sr" | "senior" | "sen" => Some("sr"),
+        "ii" | "2nd" => Some("ii"),
+        "iii" | "3rd" => Some("iii"),
+        "iv" | "4th" => Some("iv"),
+        _ => None,
+    }
+}
+
+/// Grades one part of a name against one part of the other.
+fn grade_part(left: &str, right: &str) -> Graded {
+    if left.is_empty() || right.is_empty() {
+        return Graded::MISSING;
+    }
+    if left == right {
+        return Graded::new(Level::Exact, 1.0);
+    }
+    let similarity = jaro_winkler(left, right);
+    let (l_first, r_first) = (first_word(left), first_word(right));
+    let initial = (l_first.len() == 1 && r_first.starts_with(l_first))
+        || (r_first.len() == 1 && l_first.starts_with(r_first));
+    let middle_name_dropped = l_first == r_first;
+    if similarity >= CLOSE || initial || middle_name_dropped {
+        Graded::new(Level::Close, similarity)
+    } else {
+        Graded::new(Level::Far, similarity)
+    }
+}
+
+fn first_word(s: &str) -> &str {
+    s.split(' ').next().unwrap_or_default()
+}
+
+/// Grades a whole name from its given and family parts.
+fn combine(given: Graded, family: Graded) -> Graded {
+    let similarity = match (given.similarity, family.similarity) {
+        (Some(g), Some(f)) => Some((g + f) / 2.0),
+        (g, f) => g.or(f),
+    };
+    let level = match (given.level, family.level) {
+        (Level::Exact, Level::Exact) => Level::Exact,
+        (Level::Missing, Level::Missing) => Level::Missing,
+        (Level::Far, _) | (_, Level::Far) => Level::Far,
+        _ => Level::Close,
+    };
+    Graded { level, similarity }
+}
+
+/// The stronger of two readings: the better level, then the higher similarity.
+fn better(a: Graded, b: Graded) -> Graded {
+    let key = |g: &Graded| (g.level, -g.similarity.unwrap_or(0.0));
+    if key(&b) < key(&a) { b } else { a }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full(raw: &str) -> PersonName {
+        PersonName::new(None, None, Some(raw))
+    }
+
+    fn parts(given: &str, family: &str) -> PersonName {
+        PersonName::new(Some(given), Some(family), None)
+    }
+
+    #[test]
+    fn swapped_order_is_the_same_name() {
+        assert_eq!(
+            full("Schmidt Hans").grade(&full("Hans Schmidt")).level,
+            Level::Exact
+        );
+        assert_eq!(
+            full("Schmidt, Hans").grade(&parts("Hans", "Schmidt")).level,
+            Level::Exact
+        );
+        assert_eq!(
+            parts("Schmidt", "Hans")
+                .grade(&parts("Hans", "Schmidt"))
+                .level,
+            Level::Exact
+        );
+    }
+
+    #[test]
+    fn typos_initials_and_middle_names_are_close() {
+        let hans = parts("Hans", "Schmidt");
+        assert_eq!(parts("Hans", "Schmitd").grade(&hans).level, Level::Close);
+        assert_eq!(parts("H.", "Schmidt").grade(&hans).level, Level::Close);
+        assert_eq!(
+            parts("Hans Peter", "Schmidt").grade(&hans).level,
+            Level::Close
+        );
+        assert_eq!(
+            full("Jürgen Müller").grade(&full("Juergen Mueller")).level,
+            Level::Exact
+        );
+    }
+
+    #[test]
+    fn a_different_given_name_is_far() {
+        assert_eq!(
+            parts("Anna", "Schmidt")
+                .grade(&parts("Hans", "Schmidt"))
+                .level,
+            Level::Far
+        );
+        assert_eq!(
+            full("Anna Meier").grade(&full("Hans Schmidt")).level,
+            Level::Far
+        );
+    }
+
+    #[test]
+    fn missing_names() {
+        assert_eq!(full("").grade(&full("Hans Schmidt")).level, Level::Missing);
+        assert_eq!(
+            full("Schmidt").grade(&full("Hans Schmidt")).level,
+            Level::Close
+        );
+    }
+
+    #[test]
+    fn titles_and_generations_are_not_name_parts() {
+        let son = full("Dr. John Smith Jr.");
+        let father = full("John Smith Sr.");
+        assert_eq!(son.given, "john");
+        assert_eq!(son.family, "smith");
+        assert_eq!(son.grade(&father).level, Level::Exact);
+        assert_eq!(
+            grade_generation(son.generation, father.generation).level,
+            Level::Far
+        );
+        assert_eq!(
+            grade_generation(son.generation, Some("jr")).level,
+            Level::Exact
+        );
+        assert_eq!(grade_generation(son.generation, None).level, Level::Close);
+        assert_eq!(grade_generation(None, None).level, Level::Missing);
+        assert_eq!(full("Henry Ford II").generation, Some("ii"));
+    }
+}
