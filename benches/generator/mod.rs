@@ -7,6 +7,8 @@
 // Each bench target that includes this module uses a part of it.
 #![allow(dead_code)]
 
+pub mod noisy;
+
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,201 @@
+//! Matching-quality benchmark: generates noisy customers with ground truth (SAP IDocs, ERPNext
+//! JSON lines, a distributor's CSV), syncs them into a fresh SQLite store with the match rules of
+//! `benches/match-rules.yaml`, and scores the golden records against the truth: pairwise
+//! precision, recall and F1, false merges and missed pairs with examples, sync time, records/s
+//! and peak RSS.
+//!
+//! `cargo bench --bench matching -- [RECORDS ...] [--seed N]` (default: 100000, seed 42).
+//! Data goes to `benches/data/matching-RECORDS-sN/` and is generated afresh each run.
+
+mod generator;
+#[path = "matching/quality.rs"]
+mod quality;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use concord::config::Config;
+use concord::store;
+use concord::sync::{NoProgress, Pipeline, SyncOptions};
+
+use generator::noisy::{self, NoisySpec};
+use quality::{Example, Report, Truth};
+
+/// The same allocator as the `concord` binary, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Peak resident memory of this process so far, in MiB (VmHWM).
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data")
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+async fn bench(records: usize, seed: u64) -> anyhow::Result<()> {
+    let dir = data_dir().join(format!("matching-{records}-s{seed}"));
+    std::fs::create_dir_all(&dir)?;
+    let started = Instant::now();
+    let manifest = noisy::generate(&dir, &NoisySpec { records, seed })?;
+    println!(
+        "== matching, {} records, seed {seed} ==\n\
+         generated in {:.1}s ({:.0} MB): sap {}, erpnext {}, distributor {}; {} true customers \
+         ({} companies, {} persons), {} true pairs",
+        thousands(manifest.records as u64),
+        started.elapsed().as_secs_f64(),
+        manifest.bytes as f64 / 1e6,
+        thousands(manifest.sap as u64),
+        thousands(manifest.erpnext as u64),
+        thousands(manifest.distributor as u64),
+        thousands(manifest.entities as u64),
+        thousands(manifest.companies as u64),
+        thousands(manifest.persons as u64),
+        thousands(manifest.true_pairs),
+    );
+
+    let db = dir.join("bench.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let path = PathBuf::from(format!("{}{suffix}", db.display()));
+        if path.exists() {
+            std::fs::remove_file(path)?;
+        }
+    }
+    let mut config = Config::load(&manifest.config)?;
+    config.store.url = format!("sqlite://{}", db.display());
+    let pipeline = Pipeline::compile(config)?;
+    let store = store::open(&format!("sqlite://{}", db.display())).await?;
+    let started = Instant::now();
+    let summaries = pipeline
+        .sync(store.as_ref(), &SyncOptions::default(), &NoProgress)
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    drop(store);
+    let read: u64 = summaries.iter().map(|s| s.read).sum();
+    let quarantined: u64 = summaries.iter().map(|s| s.quarantined).sum();
+    let unmatched: u64 = summaries.iter().map(|s| s.unmatched).sum();
+    println!(
+        "sync: {} records in {seconds:.1}s = {:.0} records/s; quarantined {quarantined}, \
+         selected by no mapping {unmatched}; peak RSS {:.0} MiB",
+        thousands(read),
+        read as f64 / seconds,
+        peak_rss_mib()
+    );
+    for summary in &summaries {
+        for error in &summary.errors {
+            println!("  read error in {}: {error}", summary.source);
+        }
+    }
+
+    let truth = Truth::load(&dir)?;
+    let report = quality::measure(&db, &truth).await?;
+    print_report(&report);
+    Ok(())
+}
+
+fn print_report(r: &Report) {
+    println!(
+        "clusters: {} golden customers for {} true customers",
+        thousands(r.golden_records as u64),
+        thousands(r.true_entities as u64)
+    );
+    println!(
+        "pairs: {} merged, {} true, {} correct",
+        thousands(r.predicted_pairs),
+        thousands(r.true_pairs),
+        thousands(r.correct_pairs)
+    );
+    println!(
+        "precision {:.4}  recall {:.4}  F1 {:.4}",
+        r.precision(),
+        r.recall(),
+        r.f1()
+    );
+    let list = |items: &[(String, u64)]| {
+        items
+            .iter()
+            .map(|(k, n)| format!("{k} {}", thousands(*n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "false merges: {} clusters, {} pairs ({})",
+        thousands(r.false_merge_clusters as u64),
+        thousands(r.predicted_pairs - r.correct_pairs),
+        list(&r.false_pairs_by_relation)
+    );
+    println!(
+        "missed pairs: {} ({}); {} customers split over several golden records; \
+         {} records not stored (quarantined or unmapped), {} stored records unknown to the truth",
+        thousands(r.true_pairs - r.correct_pairs),
+        list(&r.missed_pairs_by_kind),
+        thousands(r.split_entities as u64),
+        r.not_stored,
+        r.unknown
+    );
+    match r.review_rows {
+        Some(n) => println!("review: {n} pairs waiting in the review table"),
+        None => println!("review: the store has no review table"),
+    }
+    print_examples("false merge", &r.false_merge_examples);
+    print_examples("missed", &r.missed_examples);
+}
+
+fn print_examples(what: &str, examples: &[Vec<Example>]) {
+    for (i, records) in examples.iter().enumerate() {
+        println!("{what} example {}:", i + 1);
+        for e in records {
+            println!(
+                "  {:<22} -> {}  truly {} ({})\n  {:<22}    {}",
+                e.record, e.golden, e.entity, e.relation, "", e.fields
+            );
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut sizes = Vec::new();
+    let mut seed = 42;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bench" => {}
+            "--seed" => seed = args.next().and_then(|v| v.parse().ok()).unwrap_or(seed),
+            other => match other.parse() {
+                Ok(n) => sizes.push(n),
+                Err(_) => anyhow::bail!(
+                    "unknown argument `{other}`; usage: matching [RECORDS ...] [--seed N]"
+                ),
+            },
+        }
+    }
+    if sizes.is_empty() {
+        sizes.push(100_000);
+    }
+    for records in sizes {
+        bench(records, seed).await?;
+    }
+    Ok(())
+}
