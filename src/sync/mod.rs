@@ -126,7 +126,7 @@ impl Pipeline {
     pub fn compile(config: Config) -> Result<Pipeline, SyncError> {
         let mut mappings = HashMap::new();
         for source in &config.sources {
-            let set = MappingSet::load(&source.mappings).map_err(|error| SyncError::Mapping {
+            let set = MappingSet::load_files(&config.mapping_files(source)).map_err(|error| SyncError::Mapping {
                 source_name: source.name.clone(),
                 error,
             })?;
