@@ -7,6 +7,7 @@
 
 pub mod csv;
 pub mod files;
+pub mod http;
 pub mod idoc;
 pub mod json;
 pub mod xml_json;
@@ -120,6 +121,8 @@ pub enum DriverConfig {
     Json(json::JsonConfig),
     /// SAP IDoc XML files as SAP's file port writes them, any number of IDocs per file.
     Idoc(idoc::IdocConfig),
+    /// REST and OData endpoints over HTTP(S), paged, with auth, retries and incremental cursors.
+    Http(http::HttpConfig),
 }
 
 impl DriverConfig {
@@ -130,6 +133,7 @@ impl DriverConfig {
             DriverConfig::Csv(c) => Box::new(csv::CsvConnector::new(c.clone(), base)),
             DriverConfig::Json(c) => Box::new(json::JsonConnector::new(c.clone(), base)),
             DriverConfig::Idoc(c) => Box::new(idoc::IdocConnector::new(c.clone(), base)),
+            DriverConfig::Http(c) => Box::new(http::HttpConnector::new(c.clone())),
         }
     }
 }
