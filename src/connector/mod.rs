@@ -10,6 +10,7 @@ pub mod files;
 pub mod http;
 pub mod idoc;
 pub mod json;
+pub mod odoo;
 pub mod xml_json;
 
 use std::path::{Path, PathBuf};
@@ -123,6 +124,8 @@ pub enum DriverConfig {
     Idoc(idoc::IdocConfig),
     /// REST and OData endpoints over HTTP(S), paged, with auth, retries and incremental cursors.
     Http(http::HttpConfig),
+    /// Odoo over its JSON-RPC API: `search_read` on each model, incremental by `write_date`.
+    Odoo(odoo::OdooConfig),
 }
 
 impl DriverConfig {
@@ -134,6 +137,7 @@ impl DriverConfig {
             DriverConfig::Json(c) => Box::new(json::JsonConnector::new(c.clone(), base)),
             DriverConfig::Idoc(c) => Box::new(idoc::IdocConnector::new(c.clone(), base)),
             DriverConfig::Http(c) => Box::new(http::HttpConnector::new(c.clone())),
+            DriverConfig::Odoo(c) => Box::new(odoo::OdooConnector::new(c.clone())),
         }
     }
 }
