@@ -109,6 +109,11 @@ pub trait Connector: Send + Sync {
     /// Streams the records changed since `since` (everything when `None`), with checkpoints
     /// between them.
     fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult>;
+
+    /// Called once the batch that reached `cursor` is committed to the store: a driver that acts
+    /// on its source only when records are safe (moving a processed file out of a drop folder)
+    /// does it here. Does nothing by default.
+    fn committed(&self, _cursor: &Cursor) {}
 }
 
 /// The settings of one driver, chosen by `driver:` in a source's config. Registered here, in one
