@@ -14,3 +14,4 @@ pub mod reconcile;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod transport;

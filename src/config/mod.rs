@@ -5,6 +5,7 @@
 
 pub mod env;
 pub mod matching;
+pub mod profile;
 pub mod yaml;
 
 pub use matching::{MatchRule, Strategy, SurvivorshipSpec};
@@ -58,6 +59,10 @@ pub struct SourceConfig {
     /// A short unique name: it prefixes cross-references, lineage and checkpoints, so never rename
     /// a source that has been synced.
     pub name: String,
+    /// A connector profile (`connectors/<profile>.yaml`) whose settings this source's keys are
+    /// merged over, so a source gives only its URL and credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// The transport and its settings, chosen by `driver:`.
     #[serde(flatten)]
     pub driver: DriverConfig,
@@ -81,9 +86,14 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .map_err(|e| YamlError::at(path, 0, 0, format!("cannot read config: {e}")))?;
         let text = env::interpolate(path, &text, |name| std::env::var(name).ok())?;
-        let mut config: Config = yaml::from_str(path, &text)?;
         // A config in the working directory has an empty folder: paths stay as written.
-        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let doc = yaml::from_str(path, &text)?;
+        let mut config: Config = match profile::expand_sources(path, &text, doc, &base_dir)? {
+            Some(expanded) => profile::config_from_expanded(path, &text, expanded)?,
+            None => yaml::from_str(path, &text)?,
+        };
+        config.base_dir = base_dir;
         config.check(path, &text)?;
         for source in &mut config.sources {
             for mapping in &mut source.mappings {
@@ -96,6 +106,11 @@ impl Config {
     /// The source named `name`.
     pub fn source(&self, name: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// The mapping files of a source, built-in copies where no file on disk overrides them.
+    pub fn mapping_files(&self, source: &SourceConfig) -> Vec<crate::mapping::MappingFile> {
+        profile::mapping_files(&self.base_dir, &source.mappings)
     }
 
     /// The match rules of one entity (none: every source record is its own golden record).

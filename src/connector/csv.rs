@@ -12,7 +12,9 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::files::{ReadStop, RecordSink, SourceFile, pull_files};
+use super::files::{
+    FileCursor, FileStamp, ReadStop, RecordSink, SourceFile, pull_drop_files, pull_files,
+};
 use super::{Connector, ConnectorError, Cursor, PullResult};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -29,6 +31,25 @@ pub struct CsvConfig {
     /// Quote character, one ASCII character; a quote inside a quoted cell is written twice.
     #[serde(default = "default_quote")]
     pub quote: char,
+    /// A drop folder, relative to the config file: `files` is matched inside it, and each file
+    /// is moved out once the batch holding its last record is committed — to `archive`, or to
+    /// `rejected` when it could not be read (its error is in the quarantine). Unset: files stay.
+    #[serde(default)]
+    pub folder: Option<String>,
+    /// Where a drop folder's processed files go, relative to the folder.
+    #[serde(default = "default_archive")]
+    pub archive: String,
+    /// Where a drop folder's unreadable files go, relative to the folder.
+    #[serde(default = "default_rejected")]
+    pub rejected: String,
+}
+
+fn default_archive() -> String {
+    "archive".into()
+}
+
+fn default_rejected() -> String {
+    "rejected".into()
 }
 
 fn default_delimiter() -> char {
@@ -58,12 +79,77 @@ impl CsvConnector {
 impl Connector for CsvConnector {
     fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult> {
         let config = self.config.clone();
-        pull_files(
-            self.config.files.clone(),
-            self.base.clone(),
-            since,
-            move |file, sink| read_csv_file(&config, file, sink),
-        )
+        let read =
+            move |file: &SourceFile, sink: &mut RecordSink| read_csv_file(&config, file, sink);
+        match &self.config.folder {
+            Some(folder) => {
+                let pattern = format!("{}/{}", folder.trim_end_matches('/'), self.config.files);
+                pull_drop_files(pattern, self.base.clone(), since, read)
+            }
+            None => pull_files(self.config.files.clone(), self.base.clone(), since, read),
+        }
+    }
+
+    /// Moves a drop folder's stored files to `archive` and its rejected ones to `rejected`.
+    fn committed(&self, cursor: &Cursor) {
+        let Some(folder) = &self.config.folder else {
+            return;
+        };
+        let folder = self.base.join(folder);
+        let cursor = FileCursor::from_cursor(Some(cursor.clone()));
+        for (files, target) in [
+            (&cursor.files, &self.config.archive),
+            (&cursor.rejected, &self.config.rejected),
+        ] {
+            for (name, stamp) in files {
+                move_out(&self.base.join(name), stamp, &folder.join(target));
+            }
+        }
+    }
+}
+
+/// Moves a processed file into `target`, unless it is gone (moved on an earlier commit) or has
+/// changed since it was read (then the next run reads it again). A name already taken in
+/// `target` gets a number, so an earlier file of the same name is never overwritten.
+fn move_out(path: &Path, stamp: &FileStamp, target: &Path) {
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return;
+    };
+    if FileStamp::of(&metadata) != *stamp {
+        return;
+    }
+    let (Some(stem), Some(name)) = (path.file_stem(), path.file_name()) else {
+        return;
+    };
+    let extension = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()));
+    let moved = std::fs::create_dir_all(target).and_then(|()| {
+        let mut destination = target.join(name);
+        let mut n = 1;
+        while destination.exists() {
+            let numbered = format!(
+                "{}.{n}{}",
+                stem.to_string_lossy(),
+                extension.as_deref().unwrap_or("")
+            );
+            destination = target.join(numbered);
+            n += 1;
+        }
+        std::fs::rename(path, &destination).map(|()| destination)
+    });
+    match moved {
+        Ok(destination) => tracing::info!(
+            file = %path.display(),
+            to = %destination.display(),
+            "processed file moved out of the drop folder"
+        ),
+        Err(error) => tracing::warn!(
+            file = %path.display(),
+            to = %target.display(),
+            %error,
+            "could not move a processed file out of the drop folder; it is tried again after the next commit"
+        ),
     }
 }
 
@@ -224,6 +310,9 @@ mod tests {
             files: "*.csv".into(),
             delimiter,
             quote: '"',
+            folder: None,
+            archive: default_archive(),
+            rejected: default_rejected(),
         }
     }
 
@@ -254,9 +343,9 @@ mod tests {
     #[tokio::test]
     async fn delimiter_and_quote_come_from_the_config_and_a_bom_is_stripped() {
         let config = CsvConfig {
-            files: "*.csv".into(),
             delimiter: ';',
             quote: '\'',
+            ..config(',')
         };
         let rows = read(
             config,
@@ -345,6 +434,38 @@ mod tests {
         let config: CsvConfig = serde_yaml::from_str("files: in/*.csv").unwrap();
         assert_eq!((config.delimiter, config.quote), (',', '"'));
         assert!(serde_yaml::from_str::<CsvConfig>("files: x\nseparator: ';'").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_drop_folder_moves_files_out_only_when_told_their_batch_is_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "drop/a.csv", b"k\nv\n");
+        write(dir.path(), "drop/b.csv", b"k,k\n1,2\n");
+        write(dir.path(), "drop/archive/a.csv", b"k\nan earlier a.csv\n");
+        let config = CsvConfig {
+            folder: Some("drop".into()),
+            ..config(',')
+        };
+        let connector = CsvConnector::new(config, dir.path());
+        let items = collect(connector.pull(None)).await;
+        assert_eq!(summary(&items)[0], r#"drop/a.csv:2 {"k":"v"}"#);
+        assert!(
+            dir.path().join("drop/a.csv").exists(),
+            "nothing moves before the commit"
+        );
+
+        connector.committed(&last_cursor(&items).unwrap());
+        let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
+        assert!(!dir.path().join("drop/a.csv").exists());
+        assert_eq!(read("drop/archive/a.1.csv"), "k\nv\n");
+        assert_eq!(read("drop/archive/a.csv"), "k\nan earlier a.csv\n");
+        assert_eq!(read("drop/rejected/b.csv"), "k,k\n1,2\n");
+        assert!(
+            collect(connector.pull(last_cursor(&items)))
+                .await
+                .iter()
+                .all(|i| i.is_ok())
+        );
     }
 
     #[tokio::test]

@@ -50,7 +50,8 @@ pub struct FileStamp {
 }
 
 impl FileStamp {
-    fn of(metadata: &std::fs::Metadata) -> Self {
+    /// The stamp of a file as it is now.
+    pub fn of(metadata: &std::fs::Metadata) -> Self {
         let modified = metadata.modified().ok().map(rfc3339_nanos);
         Self {
             len: metadata.len(),
@@ -73,6 +74,11 @@ fn rfc3339_nanos(time: SystemTime) -> String {
 pub struct FileCursor {
     /// Fully read files and their stamps when they were read.
     pub files: BTreeMap<String, FileStamp>,
+    /// Files that could not be read, with their stamps: read again on the next run (they are
+    /// not in `files`), and moved to a drop folder's `rejected` folder once their errors are
+    /// stored.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rejected: BTreeMap<String, FileStamp>,
 }
 
 impl FileCursor {
@@ -94,7 +100,10 @@ impl FileCursor {
             .iter()
             .map(|(name, stamp)| (name.clone(), serde_json::json!(stamp)))
             .collect::<serde_json::Map<_, _>>();
-        Cursor(serde_json::json!({ "files": files }))
+        if self.rejected.is_empty() {
+            return Cursor(serde_json::json!({ "files": files }));
+        }
+        Cursor(serde_json::json!({ "files": files, "rejected": self.rejected }))
     }
 }
 
@@ -185,6 +194,34 @@ pub fn pull_files<F>(
 where
     F: Fn(&SourceFile, &mut RecordSink) -> Result<(), ReadStop> + Send + 'static,
 {
+    pull_files_of(pattern, base, since, false, read_file)
+}
+
+/// [`pull_files`] for a drop folder: files that fail are also listed in the cursor's
+/// `rejected`, in a checkpoint after their error, so the driver can move them out once that
+/// error is stored.
+pub fn pull_drop_files<F>(
+    pattern: String,
+    base: PathBuf,
+    since: Option<Cursor>,
+    read_file: F,
+) -> BoxStream<'static, PullResult>
+where
+    F: Fn(&SourceFile, &mut RecordSink) -> Result<(), ReadStop> + Send + 'static,
+{
+    pull_files_of(pattern, base, since, true, read_file)
+}
+
+fn pull_files_of<F>(
+    pattern: String,
+    base: PathBuf,
+    since: Option<Cursor>,
+    track_rejected: bool,
+    read_file: F,
+) -> BoxStream<'static, PullResult>
+where
+    F: Fn(&SourceFile, &mut RecordSink) -> Result<(), ReadStop> + Send + 'static,
+{
     let start = async move {
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
         let mut sink = RecordSink {
@@ -193,7 +230,14 @@ where
         };
         tokio::task::spawn_blocking(move || {
             let since = FileCursor::from_cursor(since);
-            read_all(&pattern, &base, &since, &read_file, &mut sink);
+            read_all(
+                &pattern,
+                &base,
+                &since,
+                track_rejected,
+                &read_file,
+                &mut sink,
+            );
             let _ = sink.flush();
         });
         ReceiverStream::new(receiver).flat_map(futures::stream::iter)
@@ -201,8 +245,14 @@ where
     futures::stream::once(start).flatten().boxed()
 }
 
-fn read_all<F>(pattern: &str, base: &Path, since: &FileCursor, read_file: &F, sink: &mut RecordSink)
-where
+fn read_all<F>(
+    pattern: &str,
+    base: &Path,
+    since: &FileCursor,
+    track_rejected: bool,
+    read_file: &F,
+    sink: &mut RecordSink,
+) where
     F: Fn(&SourceFile, &mut RecordSink) -> Result<(), ReadStop>,
 {
     let (files, expand_errors) = match expand(pattern, base) {
@@ -242,7 +292,7 @@ where
         }
     }
 
-    let mut checkpointed = false;
+    let mut last_sent: Option<FileCursor> = None;
     for (file, stamp) in to_read {
         match read_file(&file, sink) {
             Ok(()) => {
@@ -253,9 +303,12 @@ where
                 {
                     return;
                 }
-                checkpointed = true;
+                last_sent = Some(cursor.clone());
             }
             Err(ReadStop::Failed(error)) => {
+                if track_rejected {
+                    cursor.rejected.insert(file.name, stamp);
+                }
                 if sink.send(Err(error)).is_err() {
                     return;
                 }
@@ -263,8 +316,13 @@ where
             Err(ReadStop::Cancelled) => return,
         }
     }
-    // Files gone since the last run leave the cursor, so it does not grow forever.
-    if !checkpointed && cursor != *since {
+    // Files gone since the last run leave the cursor, so it does not grow forever; files that
+    // failed after the last checkpoint are recorded as rejected.
+    let unsent = match &last_sent {
+        Some(sent) => *sent != cursor,
+        None => cursor != *since,
+    };
+    if unsent {
         let _ = sink.send(Ok(Pulled::Checkpoint(cursor.to_cursor())));
     }
 }

@@ -7,8 +7,10 @@
 
 pub mod csv;
 pub mod files;
+pub mod http;
 pub mod idoc;
 pub mod json;
+pub mod odoo;
 pub mod xml_json;
 
 use std::path::{Path, PathBuf};
@@ -107,6 +109,11 @@ pub trait Connector: Send + Sync {
     /// Streams the records changed since `since` (everything when `None`), with checkpoints
     /// between them.
     fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult>;
+
+    /// Called once the batch that reached `cursor` is committed to the store: a driver that acts
+    /// on its source only when records are safe (moving a processed file out of a drop folder)
+    /// does it here. Does nothing by default.
+    fn committed(&self, _cursor: &Cursor) {}
 }
 
 /// The settings of one driver, chosen by `driver:` in a source's config. Registered here, in one
@@ -120,6 +127,10 @@ pub enum DriverConfig {
     Json(json::JsonConfig),
     /// SAP IDoc XML files as SAP's file port writes them, any number of IDocs per file.
     Idoc(idoc::IdocConfig),
+    /// REST and OData endpoints over HTTP(S), paged, with auth, retries and incremental cursors.
+    Http(http::HttpConfig),
+    /// Odoo over its JSON-RPC API: `search_read` on each model, incremental by `write_date`.
+    Odoo(odoo::OdooConfig),
 }
 
 impl DriverConfig {
@@ -130,6 +141,8 @@ impl DriverConfig {
             DriverConfig::Csv(c) => Box::new(csv::CsvConnector::new(c.clone(), base)),
             DriverConfig::Json(c) => Box::new(json::JsonConnector::new(c.clone(), base)),
             DriverConfig::Idoc(c) => Box::new(idoc::IdocConnector::new(c.clone(), base)),
+            DriverConfig::Http(c) => Box::new(http::HttpConnector::new(c.clone())),
+            DriverConfig::Odoo(c) => Box::new(odoo::OdooConnector::new(c.clone())),
         }
     }
 }

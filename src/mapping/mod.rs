@@ -59,14 +59,42 @@ pub struct MapFailure {
     pub reason: String,
 }
 
+/// A mapping to compile: a file on disk, or a mapping built into the binary (a profile's) that no
+/// file overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingFile {
+    /// The path errors and the quarantine name the mapping by (`… (built-in)` for a built-in one).
+    pub path: PathBuf,
+    /// The built-in text; `None` reads `path` from disk.
+    pub text: Option<&'static str>,
+}
+
 impl MappingSet {
     /// Loads and compiles mapping files; the first broken file is refused with `file:line:col`.
     pub fn load(paths: &[PathBuf]) -> Result<MappingSet, MappingError> {
+        let files: Vec<MappingFile> = paths
+            .iter()
+            .map(|path| MappingFile {
+                path: path.clone(),
+                text: None,
+            })
+            .collect();
+        Self::load_files(&files)
+    }
+
+    /// Loads and compiles mappings from disk or built-in text; the first broken one is refused
+    /// with `file:line:col`.
+    pub fn load_files(files: &[MappingFile]) -> Result<MappingSet, MappingError> {
         let mut hasher = blake3::Hasher::new();
-        let mut mappings = Vec::with_capacity(paths.len());
-        for path in paths {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| YamlError::at(path, 0, 0, format!("cannot read mapping file: {e}")))?;
+        let mut mappings = Vec::with_capacity(files.len());
+        for file in files {
+            let path = &file.path;
+            let text = match file.text {
+                Some(text) => text.to_owned(),
+                None => std::fs::read_to_string(path).map_err(|e| {
+                    YamlError::at(path, 0, 0, format!("cannot read mapping file: {e}"))
+                })?,
+            };
             hasher.update(&(text.len() as u64).to_le_bytes());
             hasher.update(text.as_bytes());
             mappings.push(CompiledMapping::parse(path, &text)?);

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::config::{Config, SourceConfig};
-use crate::connector::{ConnectorError, Cursor, Pulled, RawRecord};
+use crate::connector::{Connector, ConnectorError, Cursor, Pulled, RawRecord};
 use crate::mapping::{MapOutcome, MappingError, MappingSet};
 use crate::reconcile::view::{Pending, StoreView};
 use crate::reconcile::{Incoming, Reconciler};
@@ -96,14 +96,19 @@ struct InFlight {
     pending: Pending,
     records: usize,
     started: Instant,
+    /// The cursor the batch stores, handed to the connector once it is committed.
+    checkpoint: Option<Cursor>,
 }
 
 impl InFlight {
-    /// Waits for the commit; reports it.
-    async fn finish(self, source: &str) -> Result<(), SyncError> {
+    /// Waits for the commit; reports it and tells the connector.
+    async fn finish(self, source: &str, connector: &dyn Connector) -> Result<(), SyncError> {
         self.handle
             .await
             .map_err(|_| SyncError::WriterLost(source.to_string()))??;
+        if let Some(cursor) = &self.checkpoint {
+            connector.committed(cursor);
+        }
         let events = self.pending.batch().events.len();
         telemetry::batch_committed(source, self.records, events, self.started.elapsed());
         Ok(())
@@ -128,7 +133,7 @@ impl Pipeline {
     pub fn compile(config: Config) -> Result<Pipeline, SyncError> {
         let mut mappings = HashMap::new();
         for source in &config.sources {
-            let set = MappingSet::load(&source.mappings).map_err(|error| SyncError::Mapping {
+            let set = MappingSet::load_files(&config.mapping_files(source)).map_err(|error| SyncError::Mapping {
                 source_name: source.name.clone(),
                 error,
             })?;
@@ -219,12 +224,13 @@ impl Pipeline {
                 summary.errors.extend(chunk.errors);
                 let records = chunk.records.len();
                 let failure = chunk.failure;
+                let checkpoint = chunk.checkpoint;
                 let mut batch = Batch {
                     run_id,
                     source: name.to_string(),
                     quarantine: chunk.quarantine,
-                    checkpoint: chunk
-                        .checkpoint
+                    checkpoint: checkpoint
+                        .as_ref()
                         .map(|c| json!({ "mappings": fingerprint, "cursor": c.0 })),
                     ..Batch::default()
                 };
@@ -242,7 +248,7 @@ impl Pipeline {
                     )
                     .await?;
                 if let Some(previous) = in_flight.take() {
-                    previous.finish(name).await?;
+                    previous.finish(name, connector.as_ref()).await?;
                     progress.update(&summary);
                 }
                 if !batch.is_empty() {
@@ -252,6 +258,7 @@ impl Pipeline {
                         pending: Pending::new(batch),
                         records,
                         started: batch_started,
+                        checkpoint,
                     });
                 }
                 if let Some(message) = failure {
@@ -269,7 +276,7 @@ impl Pipeline {
         // Whatever happened, the batch being written is waited for before the run is closed.
         let result = match in_flight.take() {
             Some(last) => {
-                let written = last.finish(name).await;
+                let written = last.finish(name, connector.as_ref()).await;
                 result.and(written)
             }
             None => result,

@@ -1,0 +1,254 @@
+//! The `http` driver: REST and OData endpoints read page by page over the shared
+//! [`HttpClient`](crate::transport::http::HttpClient).
+//!
+//! A source lists streams (one endpoint each); they are read in order, each page's records
+//! yielded with the stream's name, then a checkpoint holding every stream's position. Pages of
+//! offset- and page-number-paged streams are fetched ahead (up to `concurrency` at once) and
+//! parsed on other threads while earlier pages are mapped and stored.
+//!
+//! A record's `origin` is `<stream path>?<page>#<n>`, e.g.
+//! `/api/resource/Customer?limit_start=500#3` — never the host, a credential or a token.
+
+pub mod config;
+mod cursor;
+mod paginate;
+mod select;
+
+pub use config::HttpConfig;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::{Connector, ConnectorError, Cursor, PullResult, Pulled, RawRecord};
+use crate::transport::http::{HttpClient, display_url};
+use config::Pagination;
+use cursor::{Newest, Positions};
+use paginate::{Page, PageRef, StreamPlan};
+
+/// Pages the reader may hold ready beyond the one being consumed; bounded, so a slow store slows
+/// the pull instead of filling memory.
+const PAGES_READY: usize = 2;
+
+/// The `http` driver.
+pub struct HttpConnector {
+    config: HttpConfig,
+}
+
+impl HttpConnector {
+    /// A connector for one configured source.
+    pub fn new(config: HttpConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl Connector for HttpConnector {
+    fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult> {
+        let (sender, receiver) = mpsc::channel::<Vec<PullResult>>(PAGES_READY);
+        tokio::spawn(pull_source(self.config.clone(), since, sender));
+        ReceiverStream::new(receiver)
+            .flat_map(futures::stream::iter)
+            .boxed()
+    }
+}
+
+/// Where a stream's pages go, one send per page.
+type Sender = mpsc::Sender<Vec<PullResult>>;
+
+/// Reads every stream of the source in order.
+async fn pull_source(config: HttpConfig, since: Option<Cursor>, sender: Sender) {
+    let client = match HttpClient::new(&config.transport()) {
+        Ok(client) => client,
+        Err(error) => {
+            let failure = ConnectorError::Unavailable {
+                origin: display_url(&config.base_url),
+                message: error.to_string(),
+            };
+            let _ = sender.send(vec![Err(failure)]).await;
+            return;
+        }
+    };
+    let mut positions = Positions::from_stored(since.map(|c| c.0));
+    for stream in &config.streams {
+        let plan = match StreamPlan::new(stream, &client, &positions) {
+            Ok(plan) => Arc::new(plan),
+            Err(message) => {
+                let failure = ConnectorError::Unavailable {
+                    origin: format!("stream `{}`", stream.name),
+                    message,
+                };
+                let _ = sender.send(vec![Err(failure)]).await;
+                return;
+            }
+        };
+        let mut reader = StreamReader {
+            plan,
+            positions: &mut positions,
+            sender: &sender,
+            previous_keys: HashSet::new(),
+        };
+        let finished = match reader.plan.pagination {
+            Pagination::Offset { .. } | Pagination::PageNumber { .. } => {
+                reader.read_ahead(&client, config.concurrency).await
+            }
+            _ => reader.read_in_turn(&client).await,
+        };
+        if !finished {
+            return;
+        }
+    }
+}
+
+/// Reads one stream, page by page.
+struct StreamReader<'a> {
+    plan: Arc<StreamPlan>,
+    positions: &'a mut Positions,
+    sender: &'a Sender,
+    /// Keys of the previous page: a record shifted across the page boundary is yielded once.
+    previous_keys: HashSet<String>,
+}
+
+impl StreamReader<'_> {
+    /// Offset and page-number pages: the next ones are requested before the current one is
+    /// processed. A short page is the last. `false` when the stream had to end early.
+    async fn read_ahead(&mut self, client: &HttpClient, concurrency: usize) -> bool {
+        let (step, size) = match &self.plan.pagination {
+            Pagination::Offset { limit, overlap, .. } => (limit - overlap, *limit),
+            Pagination::PageNumber { size, .. } => (1, *size),
+            _ => (1, 1),
+        };
+        let first = self.plan.first_page();
+        let plan = self.plan.clone();
+        let client = client.clone();
+        let pages = futures::stream::iter(0u64..)
+            .map(move |n| {
+                let page = match &first {
+                    PageRef::Offset(start) => PageRef::Offset(start + n * step),
+                    PageRef::Number(start) => PageRef::Number(start + n),
+                    other => other.clone(),
+                };
+                tokio::spawn(plan.clone().fetch(client.clone(), page, n + 1))
+            })
+            .buffered(concurrency.max(1));
+        futures::pin_mut!(pages);
+        while let Some(fetched) = pages.next().await {
+            let page = match fetched {
+                Ok(Ok(page)) => page,
+                Ok(Err(error)) => return self.fail(error).await,
+                Err(join) => {
+                    let error = ConnectorError::Unavailable {
+                        origin: self.plan.path.clone(),
+                        message: format!("reading a page stopped unexpectedly: {join}"),
+                    };
+                    return self.fail(error).await;
+                }
+            };
+            let last = (page.records.len() as u64) < size;
+            if !self.emit(page).await {
+                return false;
+            }
+            if last {
+                return true;
+            }
+        }
+        true
+    }
+
+    /// Token and link pages (and a single page): each page names the next.
+    async fn read_in_turn(&mut self, client: &HttpClient) -> bool {
+        let mut next = Some(self.plan.first_page());
+        let mut number = 1;
+        while let Some(page) = next.take() {
+            let page = match self.plan.clone().fetch(client.clone(), page, number).await {
+                Ok(page) => page,
+                Err(error) => return self.fail(error).await,
+            };
+            next = page.next.clone();
+            if !self.emit(page).await {
+                return false;
+            }
+            number += 1;
+        }
+        true
+    }
+
+    /// Ends the source's stream with `error`; always `false`.
+    async fn fail(&self, error: ConnectorError) -> bool {
+        let _ = self.sender.send(vec![Err(error)]).await;
+        false
+    }
+
+    /// Yields a page's records and then a checkpoint with the stream's new position. `false`
+    /// when the consumer is gone.
+    async fn emit(&mut self, page: Page) -> bool {
+        let Page {
+            records, origin, ..
+        } = page;
+        let mut items = Vec::with_capacity(records.len() + 1);
+        let mut newest = Newest::default();
+        let mut keys = HashSet::new();
+        for (index, record) in records.into_iter().enumerate() {
+            if !record.is_object() {
+                items.push(Err(not_an_object(&origin, index, &record)));
+                continue;
+            }
+            let key = self
+                .plan
+                .key
+                .as_ref()
+                .and_then(|k| k.first(&record))
+                .map(key_text);
+            if let Some(key) = &key {
+                if self.previous_keys.contains(key) {
+                    continue;
+                }
+                keys.insert(key.clone());
+            }
+            if let Some(changed) = self.plan.change.as_ref().and_then(|c| c.first(&record)) {
+                newest.offer(changed, key.as_deref());
+            }
+            items.push(Ok(Pulled::Record(RawRecord {
+                origin: format!("{origin}#{}", index + 1),
+                payload: record,
+                stream: Some(self.plan.name.clone()),
+            })));
+        }
+        self.previous_keys = keys;
+        newest.store(self.positions, &self.plan.name);
+        items.push(Ok(Pulled::Checkpoint(Cursor(self.positions.to_json()))));
+        self.sender.send(items).await.is_ok()
+    }
+}
+
+/// A key as text: strings as they are, numbers and others as JSON.
+fn key_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A record that is not a JSON object cannot be mapped: reported with its position and value,
+/// and the rest of the page goes on.
+fn not_an_object(origin: &str, index: usize, record: &Value) -> ConnectorError {
+    let mut shown = record.to_string();
+    if shown.len() > 200 {
+        let cut = (0..=200)
+            .rev()
+            .find(|&i| shown.is_char_boundary(i))
+            .unwrap_or(0);
+        shown.truncate(cut);
+        shown.push('…');
+    }
+    ConnectorError::BadLine {
+        path: PathBuf::from(origin),
+        line: index as u64 + 1,
+        message: format!("record {} is not a JSON object: {shown}", index + 1),
+    }
+}

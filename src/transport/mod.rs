@@ -1,0 +1,5 @@
+//! Transports shared by several drivers: the HTTP client with retries, backoff, rate and
+//! concurrency limits and authentication lives here once, so the `http` and `odoo` drivers (and
+//! any later one) behave alike when a server is slow, busy or refuses a login.
+
+pub mod http;
