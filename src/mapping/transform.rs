@@ -19,13 +19,14 @@ use super::lookup::{Fallback, LookupTable};
 use super::spec::{LookupDef, Scalar, did_you_mean};
 
 /// Every transform name, for "did you mean" suggestions.
-pub const TRANSFORM_NAMES: [&str; 15] = [
+pub const TRANSFORM_NAMES: [&str; 16] = [
     "trim",
     "upper",
     "lower",
     "strip_leading_zeros",
     "collapse_spaces",
     "sap_date",
+    "odata_date",
     "replace",
     "lookup",
     "date",
@@ -46,6 +47,9 @@ pub enum Transform {
     StripLeadingZeros,
     CollapseSpaces,
     SapDate,
+    /// OData v2 JSON `/Date(1700000000000+0060)/` (milliseconds since the epoch, UTC; the
+    /// offset only says where it was written) → RFC 3339 UTC.
+    ODataDate,
     Replace {
         pattern: Regex,
         with: String,
@@ -121,6 +125,7 @@ impl Transform {
             Transform::StripLeadingZeros => Ok(map_slice(value, strip_leading_zeros)),
             Transform::CollapseSpaces => Ok(collapse_spaces(value)),
             Transform::SapDate => sap_date(&value),
+            Transform::ODataDate => odata_date(&value),
             Transform::Replace { pattern, with } => Ok(Cow::Owned(
                 pattern.replace_all(&value, with.as_str()).into_owned(),
             )),
@@ -240,6 +245,32 @@ fn sap_date(value: &str) -> Result<Cow<'static, str>, String> {
         .map_err(|e| format!("transform `sap_date`: `{value}` is not a date YYYYMMDD ({e})"))
 }
 
+fn odata_date(value: &str) -> Result<Cow<'static, str>, String> {
+    let value = value.trim();
+    let fail = || format!("transform `odata_date`: `{value}` is not an OData date `/Date(<ms>)/`");
+    let inner = value
+        .strip_prefix("/Date(")
+        .and_then(|rest| rest.strip_suffix(")/"))
+        .ok_or_else(fail)?;
+    // The offset, when present, follows the milliseconds as `+mmmm`/`-mmmm` (minutes); a
+    // leading `-` is the sign of the milliseconds themselves.
+    let (sign, digits) = match inner.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", inner),
+    };
+    let (millis, offset) = digits.split_at(digits.find(['+', '-']).unwrap_or(digits.len()));
+    let offset_is_minutes = offset.is_empty()
+        || (offset.len() > 1 && offset.bytes().skip(1).all(|b| b.is_ascii_digit()));
+    if millis.is_empty() || !millis.bytes().all(|b| b.is_ascii_digit()) || !offset_is_minutes {
+        return Err(fail());
+    }
+    let millis: i64 = format!("{sign}{millis}").parse().map_err(|_| fail())?;
+    let instant = DateTime::<Utc>::from_timestamp_millis(millis).ok_or_else(fail)?;
+    Ok(Cow::Owned(
+        instant.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+    ))
+}
+
 fn parse_date(value: &str, format: &str) -> Result<Cow<'static, str>, String> {
     let value = value.trim();
     NaiveDate::parse_from_str(value, format)
@@ -347,6 +378,7 @@ impl<'de> Visitor<'de> for TransformVisitor {
             "strip_leading_zeros" => Transform::StripLeadingZeros,
             "collapse_spaces" => Transform::CollapseSpaces,
             "sap_date" => Transform::SapDate,
+            "odata_date" => Transform::ODataDate,
             "decimal" => Transform::Decimal { separator: '.' },
             "date" => Transform::Date {
                 format: "%Y-%m-%d".into(),
@@ -429,7 +461,13 @@ impl<'de> Visitor<'de> for TransformVisitor {
                     })?;
                 TransformSpec::Ready(Transform::Multiply(factor))
             }
-            "trim" | "upper" | "lower" | "strip_leading_zeros" | "collapse_spaces" | "sap_date" => {
+            "trim"
+            | "upper"
+            | "lower"
+            | "strip_leading_zeros"
+            | "collapse_spaces"
+            | "sap_date"
+            | "odata_date" => {
                 return Err(de::Error::custom(format!(
                     "transform `{name}` takes no parameters: write it as a plain name"
                 )));
@@ -687,6 +725,45 @@ mod tests {
                 .unwrap_err()
                 .contains("cannot read `yesterday`")
         );
+    }
+
+    #[test]
+    fn odata_date_reads_milliseconds_since_the_epoch_as_utc() {
+        assert_eq!(
+            one("odata_date", "/Date(1700000000000)/"),
+            "2023-11-14T22:13:20Z"
+        );
+        assert_eq!(
+            one("odata_date", "/Date(1700000000000+0060)/"),
+            "2023-11-14T22:13:20Z"
+        );
+        assert_eq!(
+            one("odata_date", "/Date(1715558400000)/"),
+            "2024-05-13T00:00:00Z"
+        );
+        assert_eq!(
+            one("odata_date", "/Date(-86400000)/"),
+            "1969-12-31T00:00:00Z"
+        );
+        assert_eq!(
+            one("odata_date", "/Date(1500)/"),
+            "1970-01-01T00:00:01.500Z"
+        );
+        let midnight = one("odata_date", "/Date(1715558400000)/");
+        assert_eq!(
+            one("{ date: '%Y-%m-%dT%H:%M:%S%.fZ' }", &midnight),
+            "2024-05-13"
+        );
+        for bad in [
+            "2024-05-13",
+            "/Date()/",
+            "/Date(12x)/",
+            "/Date(1+ab)/",
+            "Date(1)",
+        ] {
+            let err = run("odata_date", bad).unwrap_err();
+            assert!(err.contains("is not an OData date"), "{bad}: {err}");
+        }
     }
 
     #[test]
