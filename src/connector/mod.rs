@@ -6,9 +6,11 @@
 //! by the mapping (`key:` and `changed_at:`), because one file may carry several kinds of record.
 
 pub mod csv;
+pub mod exec;
 pub mod files;
 pub mod idoc;
 pub mod json;
+pub mod sql;
 pub mod xml_json;
 
 use std::path::{Path, PathBuf};
@@ -120,6 +122,10 @@ pub enum DriverConfig {
     Json(json::JsonConfig),
     /// SAP IDoc XML files as SAP's file port writes them, any number of IDocs per file.
     Idoc(idoc::IdocConfig),
+    /// Queries against PostgreSQL, MySQL/MariaDB or SQLite, paged by keyset on (change time, key).
+    Sql(sql::SqlConfig),
+    /// A program printing Singer messages (any Singer tap), its last STATE the cursor.
+    Exec(exec::ExecConfig),
 }
 
 impl DriverConfig {
@@ -130,6 +136,8 @@ impl DriverConfig {
             DriverConfig::Csv(c) => Box::new(csv::CsvConnector::new(c.clone(), base)),
             DriverConfig::Json(c) => Box::new(json::JsonConnector::new(c.clone(), base)),
             DriverConfig::Idoc(c) => Box::new(idoc::IdocConnector::new(c.clone(), base)),
+            DriverConfig::Sql(c) => Box::new(sql::SqlConnector::new(c.clone(), base)),
+            DriverConfig::Exec(c) => Box::new(exec::ExecConnector::new(c.clone(), base)),
         }
     }
 }
