@@ -34,6 +34,9 @@ use state::StateFile;
 /// How many lines of a tap's stderr a failure reports.
 const STDERR_TAIL: usize = 20;
 
+/// How long to wait for the rest of stderr once the tap has ended.
+const STDERR_DRAIN: Duration = Duration::from_secs(2);
+
 /// Items handed over at once.
 const BATCH: usize = 512;
 
@@ -256,7 +259,8 @@ impl Tap {
             None => finished.await,
         };
         if let Some(stderr) = stderr {
-            let _ = stderr.await;
+            // A child of the tap may hold stderr open: wait briefly, not forever.
+            let _ = tokio::time::timeout(STDERR_DRAIN, stderr).await;
         }
         drop(state);
         let last_lines = || {
