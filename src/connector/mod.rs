@@ -6,11 +6,13 @@
 //! by the mapping (`key:` and `changed_at:`), because one file may carry several kinds of record.
 
 pub mod csv;
+pub mod exec;
 pub mod files;
 pub mod http;
 pub mod idoc;
 pub mod json;
 pub mod odoo;
+pub mod sql;
 pub mod xml_json;
 
 use std::path::{Path, PathBuf};
@@ -131,6 +133,10 @@ pub enum DriverConfig {
     Http(http::HttpConfig),
     /// Odoo over its JSON-RPC API: `search_read` on each model, incremental by `write_date`.
     Odoo(odoo::OdooConfig),
+    /// Queries against PostgreSQL, MySQL/MariaDB or SQLite, paged by keyset on (change time, key).
+    Sql(sql::SqlConfig),
+    /// A program printing Singer messages (any Singer tap), its last STATE the cursor.
+    Exec(exec::ExecConfig),
 }
 
 impl DriverConfig {
@@ -143,6 +149,8 @@ impl DriverConfig {
             DriverConfig::Idoc(c) => Box::new(idoc::IdocConnector::new(c.clone(), base)),
             DriverConfig::Http(c) => Box::new(http::HttpConnector::new(c.clone())),
             DriverConfig::Odoo(c) => Box::new(odoo::OdooConnector::new(c.clone())),
+            DriverConfig::Sql(c) => Box::new(sql::SqlConnector::new(c.clone(), base)),
+            DriverConfig::Exec(c) => Box::new(exec::ExecConnector::new(c.clone(), base)),
         }
     }
 }

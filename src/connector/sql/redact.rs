@@ -1,0 +1,112 @@
+//! Database URLs as they may be shown: no password, no query string (which may carry one, or
+//! paths to keys).
+
+/// `url` without its password and query string, for origins, errors and logs.
+pub fn shown_url(url: &str) -> String {
+    let url = url.trim();
+    let without_query = url.split_once('?').map_or(url, |(before, _)| before);
+    let Some((scheme, rest)) = without_query.split_once("://") else {
+        return without_query.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => without_query.to_string(),
+        },
+        None => without_query.to_string(),
+    }
+}
+
+/// The secrets in `url` (its password, raw and percent-decoded, and any `password=` query
+/// value), to scrub from messages a database driver writes.
+pub fn secrets(url: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        if let Some((userinfo, _)) = rest[..authority_end].rsplit_once('@')
+            && let Some((_, password)) = userinfo.split_once(':')
+        {
+            found.push(password.to_string());
+            found.push(percent_decode(password));
+        }
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for pair in query.split('&') {
+            if let Some((name, value)) = pair.split_once('=')
+                && name.eq_ignore_ascii_case("password")
+            {
+                found.push(value.to_string());
+                found.push(percent_decode(value));
+            }
+        }
+    }
+    found.retain(|s| !s.is_empty());
+    found.sort();
+    found.dedup();
+    // Longest first, so a password containing another is replaced whole.
+    found.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    found
+}
+
+/// `message` with every secret replaced by `***`.
+pub fn scrub(message: &str, secrets: &[String]) -> String {
+    secrets.iter().fold(message.to_string(), |text, secret| {
+        text.replace(secret, "***")
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_password_or_query() {
+        assert_eq!(
+            shown_url("postgres://erp:s3cr%40t@db:5432/erp?sslmode=require&password=x"),
+            "postgres://erp:***@db:5432/erp"
+        );
+        assert_eq!(
+            shown_url("sqlite://data/erp.db?mode=ro"),
+            "sqlite://data/erp.db"
+        );
+        assert_eq!(
+            shown_url("mysql://root@127.0.0.1/test"),
+            "mysql://root@127.0.0.1/test"
+        );
+    }
+
+    #[test]
+    fn secrets_are_found_raw_and_decoded_and_scrubbed() {
+        let secrets = secrets("postgres://erp:s3cr%40t@db/erp?password=other");
+        assert_eq!(
+            scrub("login s3cr@t failed; s3cr%40t; other", &secrets),
+            "login *** failed; ***; ***"
+        );
+        assert!(super::secrets("mysql://root@h/test").is_empty());
+    }
+}
