@@ -81,10 +81,7 @@ async fn sync_and_measure(
         EntityKind::Customer,
         rules
             .iter()
-            .map(|(rule, field)| MatchRule {
-                rule: rule.to_string(),
-                exact: vec![field.to_string()],
-            })
+            .map(|(rule, field)| MatchRule::exact(rule, &[field]))
             .collect(),
     );
     let pipeline = Pipeline::compile(config.clone()).expect("mappings compile");

@@ -44,6 +44,19 @@ pub struct MatchRule {
 }
 
 impl MatchRule {
+    /// A deterministic rule on `fields`.
+    pub fn exact(rule: &str, fields: &[&str]) -> MatchRule {
+        MatchRule {
+            rule: rule.to_string(),
+            exact: fields.iter().map(|f| f.to_string()).collect(),
+            blocking: Vec::new(),
+            compare: Vec::new(),
+            match_threshold: None,
+            review_threshold: None,
+            weights_file: None,
+        }
+    }
+
     /// Whether the rule scores comparisons (else it compares exact keys).
     pub fn is_scored(&self) -> bool {
         !self.compare.is_empty()

@@ -145,15 +145,7 @@ mod tests {
     use serde_json::json;
 
     fn rule(fields: &[&str]) -> MatchRule {
-        MatchRule {
-            rule: "r".into(),
-            exact: fields.iter().map(|f| f.to_string()).collect(),
-            blocking: Vec::new(),
-            compare: Vec::new(),
-            match_threshold: None,
-            review_threshold: None,
-            weights_file: None,
-        }
+        MatchRule::exact("r", fields)
     }
 
     #[test]

@@ -133,9 +133,11 @@ impl Pipeline {
     pub fn compile(config: Config) -> Result<Pipeline, SyncError> {
         let mut mappings = HashMap::new();
         for source in &config.sources {
-            let set = MappingSet::load_files(&config.mapping_files(source)).map_err(|error| SyncError::Mapping {
-                source_name: source.name.clone(),
-                error,
+            let set = MappingSet::load_files(&config.mapping_files(source)).map_err(|error| {
+                SyncError::Mapping {
+                    source_name: source.name.clone(),
+                    error,
+                }
             })?;
             mappings.insert(source.name.clone(), Arc::new(set));
         }

@@ -340,7 +340,10 @@ mod tests {
             numeric_text(&numeric(2, 0x4000, 0, &[12, 3456, 7890])).unwrap(),
             "-1234567890"
         );
-        assert_eq!(numeric_text(&numeric(-2, 0, 6, &[1200])).unwrap(), "0.000012");
+        assert_eq!(
+            numeric_text(&numeric(-2, 0, 6, &[1200])).unwrap(),
+            "0.000012"
+        );
         assert_eq!(numeric_text(&numeric(1, 0, 0, &[1])).unwrap(), "10000");
         assert_eq!(numeric_text(&numeric(0, 0, 3, &[])).unwrap(), "0.000");
         assert_eq!(numeric_text(&numeric(0, 0xC000, 0, &[])).unwrap(), "NaN");
