@@ -121,9 +121,15 @@ fn noisy(rng: &mut fastrand::Rng, original: &Value) -> Value {
         match rng.u8(..3) {
             0 => words.reverse(),
             1 => {
+                // A dropped letter: a typo.
                 let word = &mut words[0];
-                if word.len() > 3 {
-                    word.remove(2);
+                if word.chars().count() > 3 {
+                    *word = word
+                        .chars()
+                        .enumerate()
+                        .filter(|(i, _)| *i != 2)
+                        .map(|(_, c)| c)
+                        .collect();
                 }
             }
             _ => words = words.iter().map(|w| w.to_uppercase()).collect(),

@@ -87,7 +87,14 @@ pub fn token_set_similarity(left: &[String], right: &[String]) -> f64 {
     if left.is_empty() || right.is_empty() {
         return 0.0;
     }
-    let mut right_best = vec![0.0f64; right.len()];
+    let mut on_stack = [0.0f64; 16];
+    let mut on_heap = Vec::new();
+    let right_best: &mut [f64] = if right.len() <= on_stack.len() {
+        &mut on_stack[..right.len()]
+    } else {
+        on_heap.resize(right.len(), 0.0);
+        &mut on_heap
+    };
     let mut total = 0.0;
     for l in left {
         let mut best = 0.0f64;

@@ -63,11 +63,15 @@ pub fn grade_dates(left: Option<DateDigits>, right: Option<DateDigits>) -> Grade
     }
     let (a, b) = (l.0, r.0);
     let transposed_day_month = a[..4] == b[..4] && a[4..6] == b[6..8] && a[6..8] == b[4..6];
-    let differing: Vec<usize> = (0..8).filter(|&i| a[i] != b[i]).collect();
-    let one_digit = differing.len() == 1;
-    let neighbours_swapped = matches!(differing.as_slice(), [i, j]
-        if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i]);
-    let similarity = 1.0 - differing.len() as f64 / 8.0;
+    let differing = (0..8).filter(|&i| a[i] != b[i]);
+    let count = differing.clone().count();
+    let one_digit = count == 1;
+    let neighbours_swapped = count == 2
+        && differing
+            .clone()
+            .next()
+            .is_some_and(|i| i < 7 && a[i] == b[i + 1] && a[i + 1] == b[i]);
+    let similarity = 1.0 - count as f64 / 8.0;
     if transposed_day_month || one_digit || neighbours_swapped {
         Graded::new(Level::Close, similarity)
     } else {

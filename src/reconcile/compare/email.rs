@@ -63,7 +63,8 @@ pub fn grade_emails(left: &[String], right: &[String]) -> (Graded, usize, usize)
                 return (Graded::new(Level::Exact, 1.0), i, j);
             }
             let graded = grade_pair(l, r);
-            if graded.similarity > best.0.similarity || graded.level < best.0.level {
+            let key = |g: &Graded| (g.level, -g.similarity.unwrap_or(0.0));
+            if key(&graded) < key(&best.0) {
                 best = (graded, i, j);
             }
         }
