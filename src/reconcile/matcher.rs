@@ -13,7 +13,7 @@ use crate::store::{Fields, MatchKeyWrite, StoreError};
 
 use super::view::StoreView;
 
-use super::normalize::match_value;
+use super::normalize::{match_value_in, record_country};
 
 /// Separates the values of a rule over several fields inside one key.
 const FIELD_SEPARATOR: char = '\u{1f}';
@@ -21,6 +21,8 @@ const FIELD_SEPARATOR: char = '\u{1f}';
 /// The normalized key values a record has under `rule`: one per value of a list field, the
 /// fields of a multi-field rule joined. Empty when a field is missing.
 pub fn rule_values(entity: EntityKind, rule: &MatchRule, record: &Fields) -> Vec<String> {
+    // A VAT number without its prefix or a national phone number reads with the record's country.
+    let country = record_country(record);
     let mut combined: Vec<String> = vec![String::new()];
     for (index, field) in rule.exact.iter().enumerate() {
         let raw: Vec<&str> = match record.get(field) {
@@ -32,7 +34,7 @@ pub fn rule_values(entity: EntityKind, rule: &MatchRule, record: &Fields) -> Vec
         };
         let values: Vec<String> = raw
             .into_iter()
-            .filter_map(|v| match_value(field, v))
+            .filter_map(|v| match_value_in(field, v, country))
             .collect();
         if values.is_empty() {
             return Vec::new();
@@ -158,6 +160,27 @@ mod tests {
             rule_values(EntityKind::Customer, &rule(&["emails"]), &record),
             vec!["a@x.de", "b@x.de"]
         );
+    }
+
+    #[test]
+    fn keys_read_national_values_with_the_records_country() {
+        let with_prefix = json!({"tax_id": "DE 811.234.567", "phones": ["+49 30 1234567"]})
+            .as_object()
+            .unwrap()
+            .clone();
+        let national = json!({
+            "tax_id": "811234567",
+            "phones": ["030/1234567"],
+            "addresses": [{"country": "DE"}]
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        for field in ["tax_id", "phones"] {
+            let values = |r| rule_values(EntityKind::Customer, &rule(&[field]), r);
+            assert_eq!(values(&with_prefix), values(&national), "{field}");
+            assert!(!values(&national).is_empty());
+        }
     }
 
     #[test]
