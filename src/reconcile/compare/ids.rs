@@ -62,6 +62,8 @@ impl TaxId {
     /// let without = TaxId::parse("811234567", Some("DE")).unwrap();
     /// assert_eq!(with, without);
     /// assert_eq!(with.key(), "DE811234567");
+    /// let austrian = TaxId::parse("ATU10540274", None).unwrap();
+    /// assert_eq!(austrian, TaxId::parse("10540274", Some("AT")).unwrap());
     /// ```
     pub fn parse(raw: &str, country: Option<&str>) -> Option<TaxId> {
         let mut clean: String = raw
@@ -77,10 +79,15 @@ impl TaxId {
             .map(|(_, prefix)| *prefix)
             .filter(|prefix| clean.len() > prefix.len() + 1)
             .find(|prefix| clean.starts_with(prefix));
-        let (prefix, body) = match written {
+        let (prefix, mut body) = match written {
             Some(prefix) => (Some(prefix), clean[prefix.len()..].to_string()),
             None => (country.and_then(vat_prefix), clean),
         };
+        // Austrian VAT numbers are `ATU` and eight digits; the `U` is often left out when the
+        // number is written without its prefix.
+        if prefix == Some("AT") && body.len() == 9 && body.starts_with('U') {
+            body.remove(0);
+        }
         (!body.is_empty()).then_some(TaxId { prefix, body })
     }
 

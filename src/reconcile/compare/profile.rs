@@ -35,6 +35,10 @@ pub struct Profile {
     pub unit: Option<String>,
     /// Every other top-level text field, folded, for [`Comparator::Text`].
     pub texts: Vec<(String, String)>,
+    /// The record is a person: it has a given or family name or a date of birth, or is typed
+    /// `b2c`. A pair with a person compares names as person names only, a pair of companies
+    /// as company names only, so one name never counts twice.
+    pub is_person: bool,
 }
 
 /// Fields with a comparator of their own; [`Comparator::Text`] folds the rest.
@@ -110,6 +114,10 @@ impl Profile {
             gtin: text("gtin").and_then(ids::gtin),
             unit: text("unit").and_then(unit::normalize),
             texts,
+            is_person: given.is_some()
+                || family.is_some()
+                || text("date_of_birth").is_some()
+                || text("customer_type") == Some("b2c"),
         }
     }
 
@@ -130,7 +138,10 @@ pub(super) fn grade(
     left: &Profile,
     right: &Profile,
 ) -> Graded {
+    let persons = left.is_person || right.is_person;
     match comparator {
+        Comparator::CompanyName | Comparator::LegalForm if persons => Graded::MISSING,
+        Comparator::PersonName | Comparator::Generation if !persons => Graded::MISSING,
         Comparator::CompanyName => left.company.grade(&right.company),
         Comparator::LegalForm => {
             company::grade_legal_form(left.company.legal_form, right.company.legal_form)
@@ -332,10 +343,25 @@ mod tests {
         );
         let generation = compare(
             Comparator::Generation,
-            json!({"name": "John Smith Jr."}),
+            json!({"name": "John Smith Jr.", "customer_type": "b2c"}),
             json!({"name": "John Smith Sr."}),
         );
         assert_eq!(generation.level, Level::Far);
+    }
+
+    #[test]
+    fn a_name_counts_once_as_a_person_or_as_a_company() {
+        let companies = (json!({"name": "Klaus Mayer"}), json!({"name": "Klaus Mayer"}));
+        let persons = (
+            json!({"name": "Klaus Mayer", "customer_type": "b2c"}),
+            json!({"given_name": "Klaus", "family_name": "Mayer"}),
+        );
+        let level = |c, (l, r): &(Value, Value)| compare(c, l.clone(), r.clone()).level;
+        assert_eq!(level(Comparator::CompanyName, &companies), Level::Exact);
+        assert_eq!(level(Comparator::PersonName, &companies), Level::Missing);
+        assert_eq!(level(Comparator::PersonName, &persons), Level::Exact);
+        assert_eq!(level(Comparator::CompanyName, &persons), Level::Missing);
+        assert_eq!(level(Comparator::LegalForm, &persons), Level::Missing);
     }
 
     #[test]
