@@ -110,7 +110,7 @@ pub struct ComparisonSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<LevelWeights>,
     /// A `far` result forbids the merge whatever the total (default: on for `tax_id` and `duns`,
-    /// whose conflict means two legal entities).
+    /// whose conflict means two legal entities, and for `generation`: Jr. and Sr. are two people).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub veto: Option<bool>,
 }
@@ -131,7 +131,10 @@ impl ComparisonSpec {
     /// Whether a `far` result vetoes the merge.
     pub fn vetoes(&self) -> bool {
         self.veto
-            .unwrap_or(matches!(self.using, Comparator::TaxId | Comparator::Duns))
+            .unwrap_or(matches!(
+                self.using,
+                Comparator::TaxId | Comparator::Duns | Comparator::Generation
+            ))
     }
 }
 

@@ -295,7 +295,7 @@ pub fn default_weights(using: Comparator) -> LevelWeights {
     let (exact, close, far) = match using {
         Comparator::CompanyName => (8.0, 4.5, -7.0),
         Comparator::LegalForm => (0.5, 0.0, -5.0),
-        Comparator::PersonName => (7.0, 3.5, -8.0),
+        Comparator::PersonName => (7.0, 5.0, -12.0),
         Comparator::Generation => (0.0, 0.0, -8.0),
         Comparator::DateOfBirth => (6.0, 2.5, -8.0),
         Comparator::Address => (5.0, 2.5, -2.0),

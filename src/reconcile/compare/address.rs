@@ -108,7 +108,8 @@ pub fn grade_postal_codes(left: &[PreparedAddress], right: &[PreparedAddress]) -
 }
 
 /// A postal code as upper-case letters and digits; a country prefix such as `D-` or `CH-`
-/// before a digit is taken off.
+/// before a digit is taken off, and so are leading zeros of an all-digit code (spreadsheets
+/// drop them: `08035` and `8035` are one code).
 pub fn postal_code(raw: &str) -> String {
     let raw = raw.trim();
     let without_prefix = match raw.split_once(['-', ' ']) {
@@ -121,11 +122,21 @@ pub fn postal_code(raw: &str) -> String {
         }
         _ => raw,
     };
-    without_prefix
+    let code: String = without_prefix
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_uppercase())
-        .collect()
+        .collect();
+    if code.chars().all(|c| c.is_ascii_digit()) {
+        let trimmed = code.trim_start_matches('0');
+        if trimmed.is_empty() {
+            code
+        } else {
+            trimmed.to_string()
+        }
+    } else {
+        code
+    }
 }
 
 /// Folds a value and drops its spaces.
@@ -212,6 +223,7 @@ mod tests {
         assert_eq!(a.street, "hauptstr");
         assert_eq!(a.house_number, "5");
         assert_eq!(b.postal_code, "10115");
+        assert_eq!(postal_code("08035"), postal_code("8035"));
         assert_eq!(a.grade(&b).level, Level::Exact);
         assert_eq!(
             address(json!({"street": "Haupt Strasse 5 a"})).house_number,

@@ -351,7 +351,10 @@ mod tests {
 
     #[test]
     fn a_name_counts_once_as_a_person_or_as_a_company() {
-        let companies = (json!({"name": "Klaus Mayer"}), json!({"name": "Klaus Mayer"}));
+        let companies = (
+            json!({"name": "Klaus Mayer"}),
+            json!({"name": "Klaus Mayer"}),
+        );
         let persons = (
             json!({"name": "Klaus Mayer", "customer_type": "b2c"}),
             json!({"given_name": "Klaus", "family_name": "Mayer"}),
