@@ -19,8 +19,10 @@ pub struct ScoredMatcher<'a> {
     rules: &'a [ScoredRule],
     /// Block value → golden IDs: from the store for this batch's values, then from the batch.
     blocks: HashMap<String, Vec<String>>,
-    /// Golden records compared with, by ID: loaded from the store or made from this batch's records.
-    candidates: HashMap<String, Scorable>,
+    /// The source records of the golden records compared with, by golden ID: loaded from the
+    /// store or made from this batch's records. A new record is scored against each and the
+    /// best counts, since the cleanest copy of an entity is the one most alike to another copy.
+    candidates: HashMap<String, Vec<Scorable>>,
     /// Block values written by this batch.
     pub writes: Vec<BlockKeyWrite>,
 }
@@ -54,12 +56,13 @@ impl<'a> ScoredMatcher<'a> {
         };
         let ids: HashSet<&str> = blocks.values().flatten().map(String::as_str).collect();
         let ids: Vec<&str> = ids.into_iter().collect();
-        let candidates = store
-            .golden_records(&ids)
-            .await?
-            .into_iter()
-            .map(|(id, fields)| (id, Scorable::new(fields)))
-            .collect();
+        let mut candidates: HashMap<String, Vec<Scorable>> = HashMap::new();
+        for (id, fields) in store.member_records(&ids).await? {
+            candidates
+                .entry(id)
+                .or_default()
+                .push(Scorable::new(fields));
+        }
         Ok(ScoredMatcher {
             entity,
             rules,
@@ -88,31 +91,32 @@ impl<'a> ScoredMatcher<'a> {
         let mut veto: Option<(String, Evidence)> = None;
         for rule in self.rules {
             let mut seen: HashSet<String> = HashSet::new();
-            let mut best: Option<(String, f64)> = None;
+            let mut best: Option<(String, usize, f64)> = None;
             for value in rule.block_values(&record.fields) {
                 for id in self.blocks.get(&value).into_iter().flatten() {
                     let id = clusters.find(id);
                     if !seen.insert(id.clone()) {
                         continue;
                     }
-                    let Some(candidate) = self.candidates.get(&id) else {
-                        continue;
-                    };
-                    let (total, vetoed_by) = rule.quick_score(record, candidate);
-                    if let Some(index) = vetoed_by {
-                        let without = total - rule.comparisons[index].weights.far;
-                        if without >= rule.review_threshold && veto.is_none() {
-                            veto = Some((id, rule.score(record, candidate)));
+                    for (member, candidate) in
+                        self.candidates.get(&id).into_iter().flatten().enumerate()
+                    {
+                        let (total, vetoed_by) = rule.quick_score(record, candidate);
+                        if let Some(index) = vetoed_by {
+                            let without = total - rule.comparisons[index].weights.far;
+                            if without >= rule.review_threshold && veto.is_none() {
+                                veto = Some((id.clone(), rule.score(record, candidate)));
+                            }
+                            continue;
                         }
-                        continue;
-                    }
-                    if best.as_ref().is_none_or(|(_, b)| total > *b) {
-                        best = Some((id, total));
+                        if best.as_ref().is_none_or(|(_, _, b)| total > *b) {
+                            best = Some((id.clone(), member, total));
+                        }
                     }
                 }
             }
-            if let Some((id, _)) = best {
-                let Some(candidate) = self.candidates.get(&id) else {
+            if let Some((id, member, _)) = best {
+                let Some(candidate) = self.candidates.get(&id).and_then(|m| m.get(member)) else {
                     continue;
                 };
                 let evidence = rule.score(record, candidate);
@@ -127,13 +131,14 @@ impl<'a> ScoredMatcher<'a> {
     }
 
     /// Records that a record with these block values belongs to `golden_id`, so later records of
-    /// the batch find it, and the values are stored. A golden record new to the batch is compared
-    /// as the record that created it.
-    pub fn register(&mut self, values: Vec<String>, golden_id: &str, record: Option<&Scorable>) {
+    /// the batch find it, and the values are stored; the record itself (when it was scored) is
+    /// compared with later records as one of the golden record's members.
+    pub fn register(&mut self, values: Vec<String>, golden_id: &str, record: Option<Scorable>) {
         if let Some(record) = record {
             self.candidates
                 .entry(golden_id.to_string())
-                .or_insert_with(|| record.clone());
+                .or_default()
+                .push(record);
         }
         for value in values {
             let ids = self.blocks.entry(value.clone()).or_default();
@@ -149,9 +154,9 @@ impl<'a> ScoredMatcher<'a> {
         }
     }
 
-    /// The record a golden ID is compared as, if known to this batch.
+    /// A source record of a golden record, if known to this batch.
     pub fn candidate(&self, id: &str) -> Option<&Scorable> {
-        self.candidates.get(id)
+        self.candidates.get(id).and_then(|members| members.first())
     }
 }
 

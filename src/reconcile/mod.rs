@@ -290,8 +290,7 @@ impl Reconciler {
             };
             exact.register(keys, &golden_id);
             if scored.is_active() {
-                let created = state.minted.contains(&golden_id);
-                scored.register(blocks, &golden_id, scorable.as_ref().filter(|_| created));
+                scored.register(blocks, &golden_id, scorable);
             }
             state.known.insert(source, entity, &key, &golden_id);
             if is_new_key(&hits, &key)

@@ -18,6 +18,8 @@ use super::scoring::{Scorable, ScoredRule, TrainedRule, TrainedWeights, load_wei
 
 /// Levels in a fixed order, for the probability tables.
 const LEVELS: [Level; 4] = [Level::Exact, Level::Close, Level::Far, Level::Missing];
+/// The index of [`Level::Missing`] in [`LEVELS`].
+const MISSING: usize = 3;
 
 /// How training went, for the command's report.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,7 +91,7 @@ pub fn train(rule: &ScoredRule, records: Vec<Fields>, options: TrainOptions) -> 
     let mut probabilities = BTreeMap::new();
     for (k, comparison) in rule.comparisons.iter().enumerate() {
         let weight = |l: usize| {
-            if LEVELS[l] == Level::Missing {
+            if l == MISSING {
                 0.0
             } else {
                 ((m[k][l] / u[k][l]).log2().clamp(-20.0, 20.0) * 100.0).round() / 100.0
@@ -145,14 +147,15 @@ type Table = Vec<[f64; 4]>;
 
 /// Two-class EM over comparison patterns. Returns m, u, the match share and the iterations run.
 /// Starts from the usual priors (matches agree, non-matches mostly differ), which also decides
-/// which class is called "match".
+/// which class is called "match". A `missing` level is no evidence: it takes no part in the
+/// likelihoods, so the classes split by agreement, not by which fields a source fills.
 fn expectation_maximisation(
     patterns: &[Vec<usize>],
     comparisons: usize,
     options: TrainOptions,
 ) -> (Table, Table, f64, usize) {
-    let mut m: Table = vec![[0.80, 0.12, 0.03, 0.05]; comparisons];
-    let mut u: Table = vec![[0.03, 0.07, 0.85, 0.05]; comparisons];
+    let mut m: Table = vec![[0.85, 0.12, 0.03, 0.0]; comparisons];
+    let mut u: Table = vec![[0.03, 0.07, 0.90, 0.0]; comparisons];
     let mut share = 0.1;
     // Identical patterns share a posterior: count them once.
     let mut counted: HashMap<&[usize], f64> = HashMap::new();
@@ -167,18 +170,18 @@ fn expectation_maximisation(
     let mut iterations = 0;
     for _ in 0..options.max_iterations {
         iterations += 1;
-        let mut m_next: Table = vec![[smoothing; 4]; comparisons];
-        let mut u_next: Table = vec![[smoothing; 4]; comparisons];
+        let mut m_next: Table = vec![[smoothing, smoothing, smoothing, 0.0]; comparisons];
+        let mut u_next: Table = vec![[smoothing, smoothing, smoothing, 0.0]; comparisons];
         let mut matched = 0.0;
         for (pattern, n) in &counted {
             let (mut pm, mut pu) = (share, 1.0 - share);
-            for (k, level) in pattern.iter().enumerate() {
+            for (k, level) in pattern.iter().enumerate().filter(|(_, l)| **l != MISSING) {
                 pm *= m[k][*level];
                 pu *= u[k][*level];
             }
             let posterior = if pm + pu > 0.0 { pm / (pm + pu) } else { 0.0 };
             matched += posterior * n;
-            for (k, level) in pattern.iter().enumerate() {
+            for (k, level) in pattern.iter().enumerate().filter(|(_, l)| **l != MISSING) {
                 m_next[k][*level] += posterior * n;
                 u_next[k][*level] += (1.0 - posterior) * n;
             }

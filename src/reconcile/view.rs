@@ -271,6 +271,26 @@ impl StoreView<'_> {
         Ok(found)
     }
 
+    /// Live source records of these golden records, the batch's included.
+    pub async fn member_records(&self, ids: &[&str]) -> Result<Vec<(String, Fields)>, StoreError> {
+        let mut found = self.store.member_records(ids).await?;
+        if let Some(pending) = self.pending {
+            for id in ids {
+                for x in pending
+                    .members
+                    .get(*id)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|i| pending.batch.xrefs.get(*i))
+                    .filter(|x| !x.deleted)
+                {
+                    found.push((id.to_string(), contributor(x).record));
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Pairs among `ids` never to merge automatically, the batch's included.
     pub async fn distinct_pairs(
         &self,

@@ -233,6 +233,29 @@ pub async fn golden_records(
         .collect()
 }
 
+pub async fn member_records(
+    pool: &SqlitePool,
+    ids: &[&str],
+) -> Result<Vec<(String, crate::store::Fields)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT golden_id, record FROM xref WHERE golden_id IN (SELECT value FROM json_each(?)) AND deleted = 0",
+    )
+    .bind(json_array(ids.iter().copied()))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("golden_id")?,
+                from_text(row.try_get("record")?, "xref record")?,
+            ))
+        })
+        .collect()
+}
+
 pub async fn resolve_id(pool: &SqlitePool, id: &str) -> Result<Option<String>, StoreError> {
     let mut current = id.to_string();
     for _ in 0..MAX_REDIRECTS {

@@ -588,6 +588,10 @@ impl Store for SqliteStore {
         matching::golden_records(&self.pool, ids).await
     }
 
+    async fn member_records(&self, ids: &[&str]) -> Result<Vec<(String, Fields)>, StoreError> {
+        matching::member_records(&self.pool, ids).await
+    }
+
     async fn resolve_id(&self, id: &str) -> Result<Option<String>, StoreError> {
         matching::resolve_id(&self.pool, id).await
     }
