@@ -418,3 +418,306 @@ async fn the_erpnext_profile_pulls_pages_then_only_what_changed() {
     let anna = golden(EntityKind::Customer, "CUST-00013").await;
     assert_eq!(anna.record["name"], "Anna Schmidt-Berger");
 }
+
+// ---------------------------------------------------------------------------------------------
+// SAP S/4HANA: OData v2 services under /sap/opu/odata/sap.
+
+const S4_ROOT: &str = "/sap/opu/odata/sap";
+const S4_USER: &str = "CONCORD_COMM_USER";
+const S4_PASSWORD: &str = "S4-Passw0rd!";
+
+/// The `$filter` each entity set of the profile must send, with the cursor literal as `{}`, and
+/// the test the server applies for a cursor.
+fn s4_filter(entity_set: &str, cursor: &str) -> (String, Box<dyn Fn(&Value) -> bool>) {
+    if entity_set.ends_with("/A_BusinessPartner") {
+        let since = time_of(&json!(cursor));
+        (
+            format!(
+                "Customer ne '' and (LastChangeDate ge datetime'{cursor}' or CreationDate ge datetime'{cursor}')"
+            ),
+            Box::new(move |r: &Value| {
+                let at_or_after =
+                    |field: &str| time_of(&r[field]).is_some_and(|t| since.is_some_and(|s| t >= s));
+                r["Customer"] != ""
+                    && (at_or_after("LastChangeDate") || at_or_after("CreationDate"))
+            }),
+        )
+    } else {
+        let since = DateTime::parse_from_rfc3339(cursor).ok();
+        (
+            format!("LastChangeDateTime ge datetimeoffset'{cursor}'"),
+            Box::new(move |r: &Value| {
+                time_of(&r["LastChangeDateTime"]).is_some_and(|t| since.is_some_and(|s| t >= s))
+            }),
+        )
+    }
+}
+
+/// Navigation properties not named in `$expand` come back deferred, as OData v2 has them.
+fn s4_expand(row: &mut Value, expand: &[&str], prefix: &str) {
+    let Some(object) = row.as_object_mut() else {
+        return;
+    };
+    for (name, value) in object.iter_mut() {
+        if !name.starts_with("to_") {
+            continue;
+        }
+        let path = format!("{prefix}{name}");
+        let expanded = expand
+            .iter()
+            .any(|e| *e == path || e.starts_with(&format!("{path}/")));
+        if expanded {
+            for child in value["results"].as_array_mut().into_iter().flatten() {
+                s4_expand(child, expand, &format!("{path}/"));
+            }
+        } else {
+            *value = json!({"__deferred": {"uri": format!("https://s4.example.com/{path}")}});
+        }
+    }
+}
+
+/// An S/4HANA OData v2 entity set: Basic auth, `$format=json`, `$filter` on the change time
+/// (`datetime'...'` / `datetimeoffset'...'` literals), `$orderby`, `$skip`/`$top`, `$expand`,
+/// and `{"d": {"results": [...]}}`.
+async fn s4hana(
+    State(s4): State<Served>,
+    Query(query): Params,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    s4.log.push(uri.path(), &query, &headers);
+    let sap_error = |message: &str| json!({"error": {"code": "/IWBEP/CM_MGW_RT/022", "message": {"lang": "en", "value": message}}});
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{S4_USER}:{S4_PASSWORD}"));
+    if header(&headers, "authorization") != format!("Basic {basic}") {
+        return s4.refuse(
+            StatusCode::UNAUTHORIZED,
+            format!("auth {:?}", header(&headers, "authorization")),
+            sap_error("Logon failed"),
+        );
+    }
+    let Some(entity_set) = uri.path().strip_prefix(S4_ROOT) else {
+        return s4.refuse(
+            StatusCode::NOT_FOUND,
+            uri.path().into(),
+            sap_error("No service"),
+        );
+    };
+    let entity_set = entity_set.replace("%3B", ";").replace("%3D", "=");
+    let Some(mut rows) = s4.tables.lock().unwrap().get(&entity_set).cloned() else {
+        return s4.refuse(
+            StatusCode::NOT_FOUND,
+            format!("entity set {entity_set}"),
+            sap_error("Resource not found"),
+        );
+    };
+    if query.get("$format").map(String::as_str) != Some("json") {
+        return s4.refuse(
+            StatusCode::BAD_REQUEST,
+            "no $format=json (the answer would be Atom XML)".into(),
+            sap_error("$format"),
+        );
+    }
+    let filter = query.get("$filter").cloned().unwrap_or_default();
+    let cursor = filter
+        .split('\'')
+        .skip_while(|part| !part.ends_with("datetime") && !part.ends_with("datetimeoffset"))
+        .nth(1)
+        .unwrap_or("")
+        .to_string();
+    let (expected, keep) = s4_filter(&entity_set, &cursor);
+    if filter != expected || time_of(&json!(cursor)).is_none() {
+        return s4.refuse(
+            StatusCode::BAD_REQUEST,
+            format!("$filter {filter:?}, expected {expected:?}"),
+            sap_error("Invalid filter expression"),
+        );
+    }
+    rows.retain(|r| keep(r));
+    if sort_rows(&mut rows, query.get("$orderby").map_or("", |o| o)).is_none() {
+        return s4.refuse(
+            StatusCode::BAD_REQUEST,
+            "$orderby".into(),
+            sap_error("$orderby"),
+        );
+    }
+    let expand: Vec<&str> = query
+        .get("$expand")
+        .map_or(vec![], |e| e.split(',').collect());
+    for row in &mut rows {
+        s4_expand(row, &expand, "");
+    }
+    let skip: usize = query.get("$skip").map_or(Ok(0), |s| s.parse()).unwrap_or(0);
+    let Some(Ok(top)) = query.get("$top").map(|t| t.parse::<usize>()) else {
+        return s4.refuse(StatusCode::BAD_REQUEST, "$top".into(), sap_error("$top"));
+    };
+    let page: Vec<Value> = rows.into_iter().skip(skip).take(top).collect();
+    Json(json!({"d": {"results": page}})).into_response()
+}
+
+/// Business partners older than every fixture record, so that the business partners stream
+/// spans two pages of the profile's 500.
+fn s4_fillers(template: &Value, count: usize) -> Vec<Value> {
+    (0..count)
+        .map(|n| {
+            let mut row = template.clone();
+            let number = format!("172{n:05}");
+            let name = format!("Filler Partner {n} GmbH");
+            row["BusinessPartner"] = json!(number);
+            row["Customer"] = json!(number);
+            row["BusinessPartnerFullName"] = json!(name);
+            row["BusinessPartnerName"] = json!(name);
+            row["OrganizationBPName1"] = json!(name);
+            let created = 1_704_096_000_000_i64 + n as i64 * 60_000;
+            row["CreationDate"] = json!(format!("/Date({created})/"));
+            row["LastChangeDate"] = json!(format!("/Date({})/", created + 86_400_000));
+            row["to_BusinessPartnerTax"] = json!({"results": []});
+            row["to_BusinessPartnerAddress"]["results"][0]["to_EmailAddress"] =
+                json!({"results": []});
+            row
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_sap_s4hana_odata_profile_pulls_pages_then_only_what_changed() {
+    let mut partners = fixture("sap-s4hana-odata", "business_partner.json");
+    let fillers = s4_fillers(&partners[1], 500);
+    partners.extend(fillers);
+    let s4 = Served::with(&[
+        ("/API_BUSINESS_PARTNER/A_BusinessPartner", partners),
+        (
+            "/API_PRODUCT_SRV/A_Product",
+            fixture("sap-s4hana-odata", "product.json"),
+        ),
+        (
+            "/API_SALES_ORDER_SRV/A_SalesOrder",
+            fixture("sap-s4hana-odata", "sales_order.json"),
+        ),
+        (
+            "/API_BILL_OF_MATERIAL_SRV;v=0002/MaterialBOM",
+            fixture("sap-s4hana-odata", "bom.json"),
+        ),
+    ]);
+    let base = serve(Router::new().fallback(s4hana).with_state(s4.clone())).await;
+    let project = Project::new();
+    project.write(
+        "concord.yaml",
+        &format!(
+            "store: {{ url: 'sqlite://concord.db' }}\nsources:\n  - name: s4\n    profile: sap-s4hana-odata\n    base_url: '{base}{S4_ROOT}'\n    auth: {{ type: basic, username: '{S4_USER}', password: '{S4_PASSWORD}' }}\n"
+        ),
+    );
+    let config = project.config();
+
+    let (store, summaries) = sync(&config, &SyncOptions::default()).await;
+    assert_eq!(s4.refused(), Vec::<String>::new());
+    let summary = &summaries[0];
+    summary_ok(summary);
+    assert_eq!(summary.read, 503 + 4 + 2 + 1);
+    no_quarantine(store.as_ref()).await;
+    // Product 900001 is marked for deletion.
+    assert_eq!(golden_counts(store.as_ref()).await, (503, 3, 2, 1));
+
+    let partner_requests = s4.requests("/A_BusinessPartner");
+    let skips: Vec<&str> = partner_requests
+        .iter()
+        .map(|s| s.query["$skip"].as_str())
+        .collect();
+    assert!(skips.starts_with(&["0", "500"]), "{skips:?}");
+    assert!(partner_requests.iter().all(|s| s.query["$top"] == "500"));
+    assert!(
+        partner_requests[0].query["$filter"].contains("datetime'1970-01-01T00:00:00'"),
+        "{:?}",
+        partner_requests[0].query
+    );
+
+    let golden = |entity, key: &'static str| {
+        let store = store.as_ref();
+        async move { golden_of(store, entity, "s4", key).await }
+    };
+    let mueller = golden(EntityKind::Customer, "17100001").await;
+    assert_eq!(mueller.record["tax_id"], "DE123456789");
+    assert_eq!(mueller.record["addresses"][0]["city"], "Stuttgart");
+    let anna = golden(EntityKind::Customer, "17100003").await;
+    let pump = golden(EntityKind::Product, "100100").await;
+    let seal = golden(EntityKind::Product, "100500").await;
+    let casing = golden(EntityKind::Product, "200010").await;
+
+    let order = golden(EntityKind::Order, "5000041").await;
+    assert_eq!(order.record["customer_id"], json!(mueller.id));
+    let products: Vec<&Value> = order.record["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["product_id"])
+        .collect();
+    assert_eq!(products, [&json!(pump.id), &json!(seal.id)]);
+    let order = golden(EntityKind::Order, "5000042").await;
+    assert_eq!(order.record["customer_id"], json!(anna.id));
+
+    let bom = golden(EntityKind::Bom, "731-1").await;
+    assert_eq!(bom.record["product_id"], json!(pump.id));
+    let components: Vec<&Value> = bom.record["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["component_id"])
+        .collect();
+    assert!(!components.is_empty());
+    for component in &components {
+        assert!(
+            [json!(casing.id), json!(seal.id)].contains(component),
+            "{components:?}"
+        );
+    }
+
+    // The seal's description changed in S/4HANA; nothing else did.
+    s4.change("/API_PRODUCT_SRV/A_Product", "Product", "100500", |row| {
+        row["LastChangeDateTime"] = json!("/Date(1716192000000+0000)/");
+        row["to_Description"]["results"][0]["ProductDescription"] =
+            json!("Gleitringdichtung 28 mm SiC/SiC, verstärkt");
+    });
+    s4.log.clear();
+    let (_again, summaries) = sync(&config, &SyncOptions::default()).await;
+    assert_eq!(s4.refused(), Vec::<String>::new());
+    let summary = &summaries[0];
+    summary_ok(summary);
+    let filter = |entity_set: &str| {
+        let requests = s4.requests(entity_set);
+        assert!(!requests.is_empty(), "{entity_set} read");
+        let filters: Vec<String> = requests
+            .iter()
+            .map(|s| s.query["$filter"].clone())
+            .collect();
+        assert!(filters.iter().all(|f| *f == filters[0]), "{filters:?}");
+        filters[0].clone()
+    };
+    // Business partners: the newest LastChangeDate (2024-05-14) minus the one-day look-back.
+    assert_eq!(
+        filter("/A_BusinessPartner"),
+        "Customer ne '' and (LastChangeDate ge datetime'2024-05-13T00:00:00' or CreationDate ge datetime'2024-05-13T00:00:00')"
+    );
+    assert_eq!(
+        filter("/A_Product"),
+        "LastChangeDateTime ge datetimeoffset'2024-05-11T08:50:00Z'"
+    );
+    assert_eq!(
+        filter("/A_SalesOrder"),
+        "LastChangeDateTime ge datetimeoffset'2024-05-14T09:20:00Z'"
+    );
+    assert_eq!(
+        filter("/MaterialBOM"),
+        "LastChangeDateTime ge datetimeoffset'2024-05-12T10:10:30Z'"
+    );
+    // Read: the seal (changed) and, inside the look-back windows, partners 17100001 and
+    // 17100003, product 900001, order 5000042 and the BOM, dropped as unchanged.
+    assert_eq!(summary.read, 6, "{summary:?}");
+    assert_eq!(summary.reconcile.updated, 1, "{summary:?}");
+    assert_eq!(summary.reconcile.unchanged, 5, "{summary:?}");
+    assert_eq!(summary.reconcile.created, 0, "{summary:?}");
+    let seal = golden(EntityKind::Product, "100500").await;
+    assert_eq!(
+        seal.record["name"],
+        "Gleitringdichtung 28 mm SiC/SiC, verstärkt"
+    );
+}
