@@ -721,3 +721,246 @@ async fn the_sap_s4hana_odata_profile_pulls_pages_then_only_what_changed() {
         "Gleitringdichtung 28 mm SiC/SiC, verstärkt"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Dynamics 365 Business Central: API v2.0 (OData v4) behind an Entra ID token endpoint.
+
+const BC_TENANT: &str = "6f0a3a1c-0000-4000-8000-000000000001";
+const BC_COMPANY: &str = "9c1f1e2a-5b7d-ef11-9f8a-6045bde9c0a1";
+const BC_CLIENT_ID: &str = "0b7c1d2e-aaaa-4bbb-8ccc-000000000042";
+const BC_CLIENT_SECRET: &str = "Zq8~bc-client-secret";
+const BC_SCOPE: &str = "https://api.businesscentral.dynamics.com/.default";
+const BC_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.bc-access-token";
+/// Records per page when the client sends no `Prefer: odata.maxpagesize`.
+const BC_PAGE: usize = 2;
+
+/// `POST /<tenant>/oauth2/v2.0/token`, client credentials grant, as Entra ID answers it.
+async fn bc_token(
+    State(bc): State<Served>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    bc.token_forms.lock().unwrap().push(form.clone());
+    let field = |name: &str| form.get(name).map_or("", String::as_str);
+    if field("grant_type") != "client_credentials"
+        || field("client_id") != BC_CLIENT_ID
+        || field("client_secret") != BC_CLIENT_SECRET
+        || field("scope") != BC_SCOPE
+    {
+        return bc.refuse(
+            StatusCode::UNAUTHORIZED,
+            format!("token request {form:?}"),
+            json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}),
+        );
+    }
+    Json(json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": BC_TOKEN}))
+        .into_response()
+}
+
+/// `GET .../api/v2.0/companies(<id>)/<entity set>`: a bearer token, `$filter=lastModifiedDateTime
+/// gt <DateTimeOffset>`, `$orderby`, `$expand` (lines only when expanded), server-driven paging
+/// (`Prefer: odata.maxpagesize`, `$skiptoken`) with an absolute `@odata.nextLink`, and
+/// `{"@odata.context": ..., "value": [...]}`.
+async fn bc_api(
+    State(bc): State<Served>,
+    Query(query): Params,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    bc.log.push(uri.path(), &query, &headers);
+    let bc_error = |code: &str, message: &str| json!({"error": {"code": code, "message": message}});
+    if header(&headers, "authorization") != format!("Bearer {BC_TOKEN}") {
+        return bc.refuse(
+            StatusCode::UNAUTHORIZED,
+            format!("auth {:?}", header(&headers, "authorization")),
+            bc_error(
+                "Authentication_InvalidCredentials",
+                "The credentials provided are incorrect",
+            ),
+        );
+    }
+    let path = uri.path().replace("%28", "(").replace("%29", ")");
+    let company = format!("/v2.0/{BC_TENANT}/production/api/v2.0/companies({BC_COMPANY})/");
+    let Some(entity_set) = path.strip_prefix(&company).map(str::to_string) else {
+        return bc.refuse(
+            StatusCode::NOT_FOUND,
+            path,
+            bc_error("BadRequest_NotFound", "The request URL is not valid."),
+        );
+    };
+    let Some(mut rows) = bc.tables.lock().unwrap().get(&entity_set).cloned() else {
+        return bc.refuse(
+            StatusCode::NOT_FOUND,
+            entity_set,
+            bc_error("BadRequest_NotFound", "The request URL is not valid."),
+        );
+    };
+    let filter = query.get("$filter").cloned().unwrap_or_default();
+    let since = filter
+        .strip_prefix("lastModifiedDateTime gt ")
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+    let Some(since) = since else {
+        return bc.refuse(
+            StatusCode::BAD_REQUEST,
+            format!("$filter {filter:?}"),
+            bc_error("BadRequest", "Invalid filter expression"),
+        );
+    };
+    rows.retain(|r| time_of(&r["lastModifiedDateTime"]).is_some_and(|t| t > since));
+    rows.sort_by(|a, b| compare_values(&a["id"], &b["id"]));
+    if sort_rows(&mut rows, query.get("$orderby").map_or("id", |o| o)).is_none() {
+        return bc.refuse(
+            StatusCode::BAD_REQUEST,
+            "$orderby".into(),
+            bc_error("BadRequest", "$orderby"),
+        );
+    }
+    let expand: Vec<&str> = query
+        .get("$expand")
+        .map_or(vec![], |e| e.split(',').collect());
+    for row in &mut rows {
+        row.as_object_mut()
+            .unwrap()
+            .retain(|name, _| name != "salesOrderLines" || expand.contains(&"salesOrderLines"));
+    }
+    let size = header(&headers, "prefer")
+        .strip_prefix("odata.maxpagesize=")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(BC_PAGE);
+    let skip: usize = query
+        .get("$skiptoken")
+        .map_or(Ok(0), |s| s.parse())
+        .unwrap_or(0);
+    let total = rows.len();
+    let page: Vec<Value> = rows.into_iter().skip(skip).take(size).collect();
+    let mut body = json!({
+        "@odata.context": format!("https://api.businesscentral.dynamics.com/v2.0/{BC_TENANT}/production/api/v2.0/$metadata#companies({BC_COMPANY})/{entity_set}"),
+        "value": page,
+    });
+    if skip + size < total {
+        let kept: Vec<&str> = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.starts_with("$skiptoken=") && !p.starts_with("%24skiptoken="))
+            .collect();
+        body["@odata.nextLink"] = json!(format!(
+            "http://{}{}?{}&$skiptoken={}",
+            header(&headers, "host"),
+            uri.path(),
+            kept.join("&"),
+            skip + size
+        ));
+    }
+    Json(body).into_response()
+}
+
+#[tokio::test]
+async fn the_dynamics365_bc_profile_pulls_pages_then_only_what_changed() {
+    let bc = Served::with(&[
+        ("customers", fixture("dynamics365-bc", "customer.json")),
+        ("items", fixture("dynamics365-bc", "item.json")),
+        ("salesOrders", fixture("dynamics365-bc", "sales_order.json")),
+    ]);
+    let router = Router::new()
+        .route(&format!("/{BC_TENANT}/oauth2/v2.0/token"), post(bc_token))
+        .fallback(bc_api)
+        .with_state(bc.clone());
+    let server = serve(router).await;
+    let project = Project::new();
+    project.write(
+        "concord.yaml",
+        &format!(
+            r#"store: {{ url: 'sqlite://concord.db' }}
+sources:
+  - name: bc
+    profile: dynamics365-bc
+    base_url: "{server}/v2.0/{BC_TENANT}/production/api/v2.0/companies({BC_COMPANY})"
+    auth:
+      type: oauth2_client_credentials
+      token_url: "{server}/{BC_TENANT}/oauth2/v2.0/token"
+      client_id: "{BC_CLIENT_ID}"
+      client_secret: "{BC_CLIENT_SECRET}"
+      scope: "{BC_SCOPE}"
+"#
+        ),
+    );
+    let config = project.config();
+
+    let (store, summaries) = sync(&config, &SyncOptions::default()).await;
+    assert_eq!(bc.refused(), Vec::<String>::new());
+    assert_eq!(bc.token_forms.lock().unwrap().len(), 1, "one token, reused");
+    let summary = &summaries[0];
+    summary_ok(summary);
+    assert_eq!(summary.read, 3 + 3 + 2);
+    no_quarantine(store.as_ref()).await;
+    assert_eq!(golden_counts(store.as_ref()).await, (3, 3, 2, 0));
+
+    // Customers in two server-driven pages: the second one by the next link.
+    let customer_requests = bc.requests("/customers");
+    assert_eq!(customer_requests.len(), 2);
+    assert_eq!(customer_requests[1].query["$skiptoken"], "2");
+    assert!(
+        customer_requests
+            .iter()
+            .all(|s| { s.query["$filter"] == "lastModifiedDateTime gt 1970-01-01T00:00:00Z" })
+    );
+
+    let golden = |entity, key: &'static str| {
+        let store = store.as_ref();
+        async move { golden_of(store, entity, "bc", key).await }
+    };
+    let mueller = golden(EntityKind::Customer, "10000").await;
+    let anna = golden(EntityKind::Customer, "20000").await;
+    let pump = golden(EntityKind::Product, "1000").await;
+    let seal = golden(EntityKind::Product, "1100").await;
+    let service = golden(EntityKind::Product, "9000").await;
+    let order = golden(EntityKind::Order, "101005").await;
+    assert_eq!(order.record["customer_id"], json!(mueller.id));
+    let lines = order.record["lines"].as_array().unwrap();
+    assert_eq!(lines[0]["product_id"], json!(pump.id));
+    assert_eq!(lines[1]["product_id"], json!(seal.id));
+    let order = golden(EntityKind::Order, "101006").await;
+    assert_eq!(order.record["customer_id"], json!(anna.id));
+    assert_eq!(order.record["lines"][0]["product_id"], json!(service.id));
+
+    // Anna renamed in Business Central; nothing else changed.
+    bc.change("customers", "number", "20000", |row| {
+        row["displayName"] = json!("Anna Schmidt-Berger");
+        row["lastModifiedDateTime"] = json!("2024-05-20T08:00:00Z");
+    });
+    bc.log.clear();
+    let (_again, summaries) = sync(&config, &SyncOptions::default()).await;
+    assert_eq!(bc.refused(), Vec::<String>::new());
+    let summary = &summaries[0];
+    summary_ok(summary);
+    let filter = |entity_set: &str| {
+        let requests = bc.requests(entity_set);
+        assert!(!requests.is_empty(), "{entity_set} read");
+        let filters: Vec<String> = requests
+            .iter()
+            .map(|s| s.query["$filter"].clone())
+            .collect();
+        assert!(filters.iter().all(|f| *f == filters[0]), "{filters:?}");
+        filters[0].clone()
+    };
+    assert_eq!(
+        filter("/customers"),
+        "lastModifiedDateTime gt 2024-05-14T05:51:10.500Z"
+    );
+    assert_eq!(
+        filter("/items"),
+        "lastModifiedDateTime gt 2024-05-11T14:35:12Z"
+    );
+    assert_eq!(
+        filter("/salesOrders"),
+        "lastModifiedDateTime gt 2024-05-14T07:20:00Z"
+    );
+    // Read: Anna (changed) and, inside the look-back windows, customer 30000, item 9000 and
+    // order 101006, dropped as unchanged.
+    assert_eq!(summary.read, 4, "{summary:?}");
+    assert_eq!(summary.reconcile.updated, 1, "{summary:?}");
+    assert_eq!(summary.reconcile.unchanged, 3, "{summary:?}");
+    assert_eq!(summary.reconcile.created, 0, "{summary:?}");
+    let anna = golden(EntityKind::Customer, "20000").await;
+    assert_eq!(anna.record["name"], "Anna Schmidt-Berger");
+}
