@@ -428,7 +428,10 @@ const S4_PASSWORD: &str = "S4-Passw0rd!";
 
 /// The `$filter` each entity set of the profile must send, with the cursor literal as `{}`, and
 /// the test the server applies for a cursor.
-fn s4_filter(entity_set: &str, cursor: &str) -> (String, Box<dyn Fn(&Value) -> bool>) {
+/// Which rows a filter keeps.
+type RowTest = Box<dyn Fn(&Value) -> bool>;
+
+fn s4_filter(entity_set: &str, cursor: &str) -> (String, RowTest) {
     if entity_set.ends_with("/A_BusinessPartner") {
         let since = time_of(&json!(cursor));
         (
