@@ -130,11 +130,10 @@ impl ComparisonSpec {
 
     /// Whether a `far` result vetoes the merge.
     pub fn vetoes(&self) -> bool {
-        self.veto
-            .unwrap_or(matches!(
-                self.using,
-                Comparator::TaxId | Comparator::Duns | Comparator::Generation
-            ))
+        self.veto.unwrap_or(matches!(
+            self.using,
+            Comparator::TaxId | Comparator::Duns | Comparator::Generation
+        ))
     }
 }
 
