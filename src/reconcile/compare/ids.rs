@@ -62,6 +62,7 @@ impl TaxId {
     /// let without = TaxId::parse("811234567", Some("DE")).unwrap();
     /// assert_eq!(with, without);
     /// assert_eq!(with.key(), "DE811234567");
+    /// assert_eq!(TaxId::parse("DE1", Some("DE")).unwrap().key(), "DE1");
     /// let austrian = TaxId::parse("ATU10540274", None).unwrap();
     /// assert_eq!(austrian, TaxId::parse("10540274", Some("AT")).unwrap());
     /// ```
@@ -78,7 +79,13 @@ impl TaxId {
             .iter()
             .map(|(_, prefix)| *prefix)
             .filter(|prefix| clean.len() > prefix.len() + 1)
-            .find(|prefix| clean.starts_with(prefix));
+            .find(|prefix| clean.starts_with(prefix))
+            // However short, a number that starts with its own country's prefix carries it.
+            .or_else(|| {
+                country
+                    .and_then(vat_prefix)
+                    .filter(|p| clean.len() > p.len() && clean.starts_with(p))
+            });
         let (prefix, mut body) = match written {
             Some(prefix) => (Some(prefix), clean[prefix.len()..].to_string()),
             None => (country.and_then(vat_prefix), clean),
