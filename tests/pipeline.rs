@@ -363,3 +363,40 @@ async fn records_of_one_source_in_consecutive_batches_still_match() {
     assert_eq!(golden.version, 1, "C-2 and C-3 change no surviving value");
     assert_eq!(total_events(&summaries), 1);
 }
+
+#[tokio::test]
+async fn a_failing_source_does_not_keep_the_others_from_running() {
+    let project = Project::new();
+    project.write(
+        "maps/shop.yaml",
+        "entity: customer\nkey: { path: \"$.id\" }\nfields:\n  name: { path: \"$.company\" }\n",
+    );
+    project.write(
+        "shop/customers.json",
+        r#"[{"id": "C-1", "company": "Acme"}, {"id": "C-2", "company": "Globex"}]"#,
+    );
+    project.write(
+        "concord.yaml",
+        r#"
+store: { url: "sqlite://state/concord.db" }
+sources:
+  - { name: tap, driver: exec, command: ["./no-such-tap"], mappings: [maps/shop.yaml] }
+  - { name: shop, driver: json, files: "shop/*.json", mappings: [maps/shop.yaml] }
+"#,
+    );
+    let config = project.config();
+    let pipeline = Pipeline::compile(config.clone()).unwrap();
+    let store = concord::store::open(&config.store_url()).await.unwrap();
+    let result = pipeline
+        .sync(
+            store.as_ref(),
+            &SyncOptions::default(),
+            &concord::sync::NoProgress,
+        )
+        .await;
+    assert!(
+        matches!(&result, Err(concord::sync::SyncError::SourceFailed { source_name, .. }) if source_name == "tap"),
+        "{result:?}"
+    );
+    assert_eq!(goldens(store.as_ref(), EntityKind::Customer).await.len(), 2);
+}

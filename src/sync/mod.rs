@@ -161,7 +161,9 @@ impl Pipeline {
         &self.config
     }
 
-    /// Runs every selected source once, in config order.
+    /// Runs every selected source once, in config order. A source that fails mid-run (a server
+    /// down, a tap that exits non-zero) does not stop the others: every source runs, and the first
+    /// failure is returned at the end.
     pub async fn sync(
         &self,
         store: &dyn Store,
@@ -178,10 +180,22 @@ impl Pipeline {
             None => self.config.sources.iter().map(|s| s.name.clone()).collect(),
         };
         let mut summaries = Vec::new();
+        let mut failed = None;
         for name in names {
-            summaries.push(self.sync_source(store, &name, options, progress).await?);
+            match self.sync_source(store, &name, options, progress).await {
+                Ok(summary) => summaries.push(summary),
+                // One unreachable system must not hold the others back: their runs go on, and
+                // the first failure is reported once every source has had its turn.
+                Err(error @ SyncError::SourceFailed { .. }) => {
+                    failed.get_or_insert(error);
+                }
+                Err(error) => return Err(error),
+            }
         }
-        Ok(summaries)
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(summaries),
+        }
     }
 
     async fn sync_source(
