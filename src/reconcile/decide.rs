@@ -13,6 +13,10 @@ use super::clusters::Clusters;
 use super::scoring::{Evidence, Scorable, ScoredRule, Verdict};
 use super::view::StoreView;
 
+/// Golden records a block value may hold and still be compared: a value shared by more (a
+/// common name sound in a large postal area) is skipped, so the cost stays records × this.
+pub const MAX_BLOCK: usize = 64;
+
 /// The scored rules of one entity with what a batch knows about their blocks.
 pub struct ScoredMatcher<'a> {
     entity: EntityKind,
@@ -93,7 +97,12 @@ impl<'a> ScoredMatcher<'a> {
             let mut seen: HashSet<String> = HashSet::new();
             let mut best: Option<(String, usize, f64)> = None;
             for value in rule.block_values(&record.fields) {
-                for id in self.blocks.get(&value).into_iter().flatten() {
+                let members = self.blocks.get(&value).map(Vec::as_slice).unwrap_or(&[]);
+                if members.len() > MAX_BLOCK {
+                    // A value this common tells little; the record's other blocks still count.
+                    continue;
+                }
+                for id in members {
                     let id = clusters.find(id);
                     if !seen.insert(id.clone()) {
                         continue;
