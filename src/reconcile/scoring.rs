@@ -278,14 +278,6 @@ impl Scorable {
         let profile = Profile::new(&fields);
         Scorable { fields, profile }
     }
-
-    /// A record prepared from its profile alone, when its fields are not needed again.
-    pub fn from_fields(fields: &Fields) -> Scorable {
-        Scorable {
-            fields: Fields::new(),
-            profile: Profile::new(fields),
-        }
-    }
 }
 
 /// Built-in weights (bits) per comparator, used until weights are written or trained: strong

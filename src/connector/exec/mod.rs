@@ -26,7 +26,6 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::sql::duration;
 use super::{Connector, ConnectorError, Cursor, PullResult, Pulled, RawRecord};
 use singer::Message;
 use state::StateFile;
@@ -61,7 +60,7 @@ pub struct ExecConfig {
     /// when unset.
     #[serde(
         default,
-        with = "duration::optional",
+        with = "humantime_serde",
         skip_serializing_if = "Option::is_none"
     )]
     pub timeout: Option<Duration>,

@@ -13,7 +13,6 @@
 //! cannot be read is reported on its own and the rest goes on.
 
 pub mod cursor;
-pub mod duration;
 mod mysql;
 mod page;
 mod placeholders;
@@ -59,7 +58,7 @@ pub struct SqlConfig {
     /// How long to wait for a connection before trying again (three tries); default `10s`.
     #[serde(
         default,
-        with = "duration::optional",
+        with = "humantime_serde",
         skip_serializing_if = "Option::is_none"
     )]
     pub connect_timeout: Option<Duration>,
@@ -113,7 +112,7 @@ pub struct CursorConfig {
     /// that an ERP transaction committed late with an older change time are still read.
     #[serde(
         default,
-        with = "duration::optional",
+        with = "humantime_serde",
         skip_serializing_if = "Option::is_none"
     )]
     pub lookback: Option<Duration>,
