@@ -8,10 +8,12 @@
 //! Data goes to `benches/data/matching-RECORDS-sN/` and is generated afresh each run.
 
 mod generator;
+
+use generator::{data_dir, peak_rss_mib};
 #[path = "matching/quality.rs"]
 mod quality;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use concord::config::Config;
@@ -24,23 +26,6 @@ use quality::{Example, Report, Truth};
 /// The same allocator as the `concord` binary, so the figures are the binary's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Peak resident memory of this process so far, in MiB (VmHWM).
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kib| kib / 1024.0)
-        .unwrap_or(0.0)
-}
-
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data")
-}
 
 fn thousands(n: u64) -> String {
     let digits = n.to_string();

@@ -7,7 +7,9 @@
 
 mod generator;
 
-use std::path::{Path, PathBuf};
+use generator::{data_dir, peak_rss_mib};
+
+use std::path::Path;
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -21,23 +23,6 @@ use concord::sync::{NoProgress, Pipeline, SyncOptions};
 /// The same allocator as the `concord` binary, so the figures are the binary's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Peak resident memory of this process so far, in MiB (VmHWM).
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kib| kib / 1024.0)
-        .unwrap_or(0.0)
-}
-
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data")
-}
 
 async fn bench_sync(customers: usize) -> anyhow::Result<()> {
     let dir = data_dir().join(format!("customers-{customers}"));
