@@ -334,23 +334,13 @@ pub async fn reviews(
     status: Option<ReviewStatus>,
     limit: i64,
 ) -> Result<Vec<ReviewItem>, StoreError> {
-    let rows = match status {
-        Some(status) => {
-            sqlx::query(&format!(
-                "{REVIEW_SELECT} WHERE status = ? ORDER BY id LIMIT ?"
-            ))
-            .bind(status.as_str())
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-        }
-        None => {
-            sqlx::query(&format!("{REVIEW_SELECT} ORDER BY id LIMIT ?"))
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-        }
-    };
+    let rows = sqlx::query(&format!(
+        "{REVIEW_SELECT} WHERE ?1 IS NULL OR status = ?1 ORDER BY id LIMIT ?2"
+    ))
+    .bind(status.map(ReviewStatus::as_str))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
     rows.iter().map(review_item).collect()
 }
 
