@@ -44,6 +44,9 @@ pub fn summary_table(summaries: &[SourceSummary]) -> String {
         for error in &s.errors {
             let _ = writeln!(out, "  error: {error}");
         }
+        for warning in &s.warnings {
+            let _ = writeln!(out, "  warning: {warning}");
+        }
         if s.reconcile.unresolved_refs > 0 {
             let _ = writeln!(
                 out,

@@ -11,10 +11,12 @@ mod lookup;
 mod path;
 mod spec;
 mod transform;
+mod usage;
 
 use std::path::PathBuf;
 
 pub use compile::CompiledMapping;
+pub use usage::PathUsage;
 
 use crate::config::yaml::YamlError;
 use crate::connector::RawRecord;
@@ -30,6 +32,8 @@ pub struct MappingError(#[from] pub YamlError);
 #[derive(Debug)]
 pub struct MappingSet {
     mappings: Vec<CompiledMapping>,
+    /// Per mapping, the settings whose paths [`PathUsage`] watches.
+    checks: Vec<Vec<usage::Check>>,
     fingerprint: String,
 }
 
@@ -99,8 +103,10 @@ impl MappingSet {
             hasher.update(text.as_bytes());
             mappings.push(CompiledMapping::parse(path, &text)?);
         }
+        let checks = mappings.iter().map(usage::checks).collect();
         Ok(MappingSet {
             mappings,
+            checks,
             fingerprint: hasher.finalize().to_hex().to_string(),
         })
     }
@@ -137,6 +143,49 @@ impl MappingSet {
             },
             None => MapOutcome::Unmatched,
         }
+    }
+
+    /// [`map`](Self::map), noting in `usage` which of the selecting mapping's paths found
+    /// something, for the warnings at the end of a run.
+    pub fn map_tracked(&self, source: &str, raw: &RawRecord, usage: &mut PathUsage) -> MapOutcome {
+        let Some(index) = self.mappings.iter().position(|m| m.selects(raw)) else {
+            return MapOutcome::Unmatched;
+        };
+        usage.note(self, index, &raw.payload);
+        match self.mappings[index].map_payload(source, &raw.payload) {
+            Ok(record) => MapOutcome::Mapped(record),
+            Err(failure) => MapOutcome::Failed(failure),
+        }
+    }
+
+    /// Refuses a mapping whose `stream:` names a stream the source does not have. `streams` is
+    /// `None` for a source whose streams are only known when it runs (a Singer tap).
+    pub fn check_streams(&self, streams: Option<&[String]>) -> Result<(), MappingError> {
+        let Some(streams) = streams else {
+            return Ok(());
+        };
+        for mapping in &self.mappings {
+            let Some(wanted) = &mapping.stream else {
+                continue;
+            };
+            if streams.iter().any(|s| s == wanted) {
+                continue;
+            }
+            let known = if streams.is_empty() {
+                "the source has no streams (file sources carry the record type in the record)"
+                    .to_owned()
+            } else {
+                let names: Vec<String> = streams.iter().map(|s| format!("`{s}`")).collect();
+                format!("its streams are {}", names.join(", "))
+            };
+            return Err(MappingError(YamlError::at(
+                &mapping.file,
+                0,
+                0,
+                format!("`stream: {wanted}` is not a stream of this source: {known}"),
+            )));
+        }
+        Ok(())
     }
 }
 

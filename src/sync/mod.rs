@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{Config, SourceConfig};
 use crate::connector::{Connector, ConnectorError, Cursor, Pulled, RawRecord};
-use crate::mapping::{MapOutcome, MappingError, MappingSet};
+use crate::mapping::{MapOutcome, MappingError, MappingSet, PathUsage};
 use crate::reconcile::view::{Pending, StoreView};
 use crate::reconcile::{Incoming, Reconciler};
 use crate::store::{Batch, QuarantineEntry, RunStatus, Store, StoreError};
@@ -123,6 +123,8 @@ struct Chunk {
     records: Vec<Incoming>,
     quarantine: Vec<QuarantineEntry>,
     errors: Vec<String>,
+    /// Said once at the end of the run: mapping paths that matched nothing.
+    warnings: Vec<String>,
     checkpoint: Option<Cursor>,
     /// The source failed after this chunk's records: the run stops once they are stored.
     failure: Option<String>,
@@ -133,12 +135,15 @@ impl Pipeline {
     pub fn compile(config: Config) -> Result<Pipeline, SyncError> {
         let mut mappings = HashMap::new();
         for source in &config.sources {
-            let set = MappingSet::load_files(&config.mapping_files(source)).map_err(|error| {
-                SyncError::Mapping {
+            let set = MappingSet::load_files(&config.mapping_files(source))
+                .and_then(|set| {
+                    set.check_streams(source.driver.stream_names().as_deref())?;
+                    Ok(set)
+                })
+                .map_err(|error| SyncError::Mapping {
                     source_name: source.name.clone(),
                     error,
-                }
-            })?;
+                })?;
             mappings.insert(source.name.clone(), Arc::new(set));
         }
         let reconciler = Reconciler::new(&config).map_err(SyncError::MatchConfig)?;
@@ -210,10 +215,15 @@ impl Pipeline {
         let started = Instant::now();
         let run_id = store.begin_run(name, options.full).await?;
         let fingerprint = mappings.fingerprint();
+        let read_settings = source.driver.read_fingerprint();
         let since = if options.full {
             None
         } else {
-            resume_cursor(store.checkpoint(name).await?, &fingerprint, name)
+            resume_cursor(
+                store.checkpoint(name).await?,
+                (&fingerprint, &read_settings),
+                name,
+            )
         };
         telemetry::run_started(name, run_id, options.full, since.is_some());
 
@@ -238,6 +248,7 @@ impl Pipeline {
                 summary.mapped += chunk.records.len() as u64;
                 summary.quarantined += chunk.quarantine.len() as u64;
                 summary.errors.extend(chunk.errors);
+                summary.warnings.extend(chunk.warnings);
                 let records = chunk.records.len();
                 let failure = chunk.failure;
                 let checkpoint = chunk.checkpoint;
@@ -247,7 +258,7 @@ impl Pipeline {
                     quarantine: chunk.quarantine,
                     checkpoint: checkpoint
                         .as_ref()
-                        .map(|c| json!({ "mappings": fingerprint, "cursor": c.0 })),
+                        .map(|c| json!({ "mappings": fingerprint, "read": read_settings, "cursor": c.0 })),
                     ..Batch::default()
                 };
                 let view = StoreView {
@@ -347,11 +358,20 @@ impl Pipeline {
     }
 }
 
-/// The stored cursor, unless the mappings changed since it was written (then the source is read
-/// in full, and unchanged records are skipped by their content hash).
-fn resume_cursor(stored: Option<Value>, fingerprint: &str, source: &str) -> Option<Cursor> {
+/// The stored cursor, unless the mappings or the source's read settings changed since it was
+/// written (then the source is read in full, and unchanged records are skipped by their content
+/// hash). A cursor stored before read settings were recorded is kept.
+fn resume_cursor(
+    stored: Option<Value>,
+    (fingerprint, read_settings): (&str, &str),
+    source: &str,
+) -> Option<Cursor> {
     let stored = stored?;
-    if stored.get("mappings").and_then(Value::as_str) != Some(fingerprint) {
+    let read_changed = stored
+        .get("read")
+        .and_then(Value::as_str)
+        .is_some_and(|stored| stored != read_settings);
+    if stored.get("mappings").and_then(Value::as_str) != Some(fingerprint) || read_changed {
         telemetry::cursor_reset(source);
         return None;
     }
@@ -367,11 +387,12 @@ async fn read_and_map(
     sender: mpsc::Sender<Chunk>,
 ) {
     let mut chunk = Chunk::default();
+    let mut usage = PathUsage::default();
     while let Some(item) = stream.next().await {
         match item {
             Ok(Pulled::Record(raw)) => {
                 chunk.read += 1;
-                match mappings.map(&source, &raw) {
+                match mappings.map_tracked(&source, &raw, &mut usage) {
                     MapOutcome::Mapped(record) => chunk.records.push(Incoming {
                         record,
                         origin: raw.origin,
@@ -400,19 +421,20 @@ async fn read_and_map(
                 let message = error.to_string();
                 telemetry::source_error(&source, &message);
                 chunk.failure = Some(message);
+                chunk.warnings = path_warnings(&usage, &mappings, &source);
                 let _ = sender.send(chunk).await;
                 return;
             }
-            Err(error) => {
+            Err(mut error) => {
                 let message = error.to_string();
                 telemetry::source_error(&source, &message);
                 chunk.quarantine.push(QuarantineEntry {
                     source: source.clone(),
                     origin: error.origin(),
-                    key: None,
+                    key: error.record_key(),
                     mapping: None,
                     reason: message.clone(),
-                    payload: Value::Null,
+                    payload: error.take_payload(),
                 });
                 chunk.errors.push(message);
             }
@@ -423,5 +445,15 @@ async fn read_and_map(
             return;
         }
     }
+    chunk.warnings = path_warnings(&usage, &mappings, &source);
     let _ = sender.send(chunk).await;
+}
+
+/// The run's warnings about mapping paths that matched nothing, each logged once.
+fn path_warnings(usage: &PathUsage, mappings: &MappingSet, source: &str) -> Vec<String> {
+    let warnings = usage.warnings(mappings);
+    for warning in &warnings {
+        tracing::warn!(source, "{warning}");
+    }
+    warnings
 }

@@ -23,6 +23,10 @@ pub struct SourceSummary {
     pub reconcile: ReconcileStats,
     /// Read errors (a malformed file, an unreadable line), each naming where.
     pub errors: Vec<String>,
+    /// Said once per run: mapping paths that matched nothing in any record, each naming the
+    /// mapping, the field and the path.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     #[serde(serialize_with = "as_millis")]
     pub elapsed: Duration,
 }
