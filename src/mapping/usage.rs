@@ -2,11 +2,13 @@
 //! nothing in every record (`$['USt-IdNr']` when the CSV header says `USt-IdNr.`) is said once at
 //! the end of the run instead of leaving every value silently empty.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
-use super::MappingSet;
 use super::compile::{CompiledMapping, FieldPlan, Source, TemplatePart, ValueField};
 use super::path::JsonPath;
+use super::{MappingSet, QualityNote};
 
 /// One path-bearing setting of a mapping: the key, `changed_at`, a field, or a field of the items
 /// of a collection.
@@ -151,9 +153,30 @@ struct MappingUsage {
 #[derive(Debug, Default)]
 pub struct PathUsage {
     mappings: Vec<MappingUsage>,
+    /// Records stored with a quality note (an optional value left empty).
+    noted_records: u64,
+    /// Per field left empty: how often, and the first occurrence (origin and reason).
+    noted_fields: BTreeMap<String, (u64, String)>,
 }
 
 impl PathUsage {
+    /// Notes the quality notes of one stored record.
+    pub(super) fn note_quality(&mut self, origin: &str, notes: &[QualityNote]) {
+        self.noted_records += 1;
+        for note in notes {
+            let entry = self
+                .noted_fields
+                .entry(note.field.clone())
+                .or_insert_with(|| (0, format!("{origin}: {}", note.reason)));
+            entry.0 += 1;
+        }
+    }
+
+    /// How many records this run were stored with an optional value left empty.
+    pub fn noted_records(&self) -> u64 {
+        self.noted_records
+    }
+
     /// Notes what the paths of mapping `index` of `set` find in `payload`. A check that has
     /// matched once is not evaluated again, so the cost falls to nothing once every path has
     /// been seen.
@@ -186,9 +209,22 @@ impl PathUsage {
     }
 
     /// One warning per mapping and path that matched nothing in any record the mapping took this
-    /// run, naming the path and listing the keys (a CSV file's columns) the records have.
+    /// run, naming the path and listing the keys (a CSV file's columns) the records have; and one
+    /// summing up the optional values left empty because they could not be read.
     pub fn warnings(&self, set: &MappingSet) -> Vec<String> {
         let mut out = Vec::new();
+        if self.noted_records > 0 {
+            let fields: Vec<String> = self
+                .noted_fields
+                .iter()
+                .map(|(field, (count, first))| format!("`{field}` {count}× (first: {first})"))
+                .collect();
+            out.push(format!(
+                "{} records stored with optional values that could not be read left empty: {}",
+                self.noted_records,
+                fields.join("; ")
+            ));
+        }
         for (index, usage) in self.mappings.iter().enumerate() {
             let (Some(mapping), Some(checks)) = (set.mappings.get(index), set.checks.get(index))
             else {

@@ -125,6 +125,8 @@ struct Chunk {
     errors: Vec<String>,
     /// Said once at the end of the run: mapping paths that matched nothing.
     warnings: Vec<String>,
+    /// Records stored with optional values left empty (set on the run's last chunk).
+    quality_notes: u64,
     checkpoint: Option<Cursor>,
     /// The source failed after this chunk's records: the run stops once they are stored.
     failure: Option<String>,
@@ -249,6 +251,7 @@ impl Pipeline {
                 summary.quarantined += chunk.quarantine.len() as u64;
                 summary.errors.extend(chunk.errors);
                 summary.warnings.extend(chunk.warnings);
+                summary.quality_notes += chunk.quality_notes;
                 let records = chunk.records.len();
                 let failure = chunk.failure;
                 let checkpoint = chunk.checkpoint;
@@ -422,6 +425,7 @@ async fn read_and_map(
                 telemetry::source_error(&source, &message);
                 chunk.failure = Some(message);
                 chunk.warnings = path_warnings(&usage, &mappings, &source);
+                chunk.quality_notes = usage.noted_records();
                 let _ = sender.send(chunk).await;
                 return;
             }
@@ -446,6 +450,7 @@ async fn read_and_map(
         }
     }
     chunk.warnings = path_warnings(&usage, &mappings, &source);
+    chunk.quality_notes = usage.noted_records();
     let _ = sender.send(chunk).await;
 }
 
