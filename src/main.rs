@@ -189,6 +189,14 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+    /// List data-quality notes, newest first: stored records whose optional value could not be
+    /// read and was left empty.
+    Quality {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 fn init_logging(format: LogFormat) {
@@ -436,11 +444,22 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 bail!("no {kind} with golden ID `{id}`");
             };
             let history = store.history(&id).await?;
+            let mut notes = Vec::new();
+            for contributor in &state.contributors {
+                let record = (contributor.source.as_str(), contributor.key.as_str());
+                notes.extend(store.quality_notes(Some(record), 100).await?);
+            }
             match format {
-                OutputFormat::Table => print!("{}", cli::golden_view(&state, &history)),
+                OutputFormat::Table => {
+                    print!("{}", cli::golden_view(&state, &history));
+                    if !notes.is_empty() {
+                        println!("data-quality notes:");
+                        print!("{}", cli::quality_table(&notes));
+                    }
+                }
                 OutputFormat::Jsonl => println!(
                     "{}",
-                    serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": history})
+                    serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": history, "quality_notes": notes})
                 ),
             }
             Ok(ExitCode::SUCCESS)
@@ -602,6 +621,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         "  {comparison:<20} exact {:>+6.2}  close {:>+6.2}  far {:>+6.2}",
                         w.exact, w.close, w.far
                     );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Quality { format, limit } => {
+            let store = open_store(&config).await?;
+            let notes = store.quality_notes(None, limit).await?;
+            match format {
+                OutputFormat::Table => print!("{}", cli::quality_table(&notes)),
+                OutputFormat::Jsonl => {
+                    for note in &notes {
+                        println!("{}", serde_json::to_string(note)?);
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

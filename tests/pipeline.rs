@@ -549,3 +549,69 @@ async fn a_mapping_stream_the_source_lacks_is_refused() {
         "{error}"
     );
 }
+
+/// Issue 15.3: a date of birth with one wrong digit leaves the field empty; the person is stored
+/// and matched, the note is counted in the summary and kept in the store for `concord quality`.
+#[tokio::test]
+async fn a_bad_optional_value_costs_the_field_not_the_record() {
+    let project = crm_project(Some(";"));
+    project.write(
+        "maps/crm.yaml",
+        r#"
+entity: customer
+key: { path: "$.Kundennr" }
+fields:
+  name: { path: "$.Firma", required: true }
+  date_of_birth: { path: "$.Geburtsdatum", transforms: [{ date: "%d.%m.%Y" }] }
+"#,
+    );
+    project.write(
+        "crm/kunden.csv",
+        "Kundennr;Firma;Geburtsdatum\nK-1;Erika Mustermann;12.08.1964\nK-2;Max Mustermann;31.13.1962\n",
+    );
+    let (store, summaries) = sync(&project.config(), &SyncOptions::default()).await;
+    let crm = &summaries[0];
+    assert_eq!((crm.mapped, crm.quarantined, crm.quality_notes), (2, 0, 1));
+    assert_eq!(goldens(store.as_ref(), EntityKind::Customer).await.len(), 2);
+    let notes = store.quality_notes(None, 10).await.unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(
+        (notes[0].entry.key.as_str(), notes[0].entry.field.as_str()),
+        ("K-2", "date_of_birth")
+    );
+    assert_eq!(notes[0].entry.origin, "crm/kunden.csv:3");
+    assert!(
+        notes[0].entry.reason.contains("31.13.1962"),
+        "{}",
+        notes[0].entry.reason
+    );
+    assert_eq!(
+        store
+            .quality_notes(Some(("crm", "K-1")), 10)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+/// Issue 12.7: a source renamed in the config leaves its records behind; the run says so.
+#[tokio::test]
+async fn a_source_no_longer_in_the_config_is_named() {
+    let project = crm_project(Some(";"));
+    project.write("crm/kunden.csv", CRM_CSV);
+    let (store, _) = sync(&project.config(), &SyncOptions::default()).await;
+    drop(store);
+    project.write(
+        "concord.yaml",
+        &crm_config(Some(";")).replace("name: crm", "name: crm_de"),
+    );
+    let pipeline = Pipeline::compile(project.config()).unwrap();
+    let store = concord::store::open(&project.config().store_url())
+        .await
+        .unwrap();
+    assert_eq!(
+        pipeline.sources_gone(store.as_ref()).await.unwrap(),
+        ["crm"]
+    );
+}

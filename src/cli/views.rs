@@ -149,6 +149,24 @@ pub fn event_line(event: &StoredEvent) -> String {
     serde_json::to_string(event).unwrap_or_default()
 }
 
+/// Data-quality notes: stored records with an optional value left empty, and why.
+pub fn quality_table(notes: &[crate::store::StoredQualityNote]) -> String {
+    let mut out = String::new();
+    for note in notes {
+        let _ = writeln!(
+            out,
+            "{}  source {}  key {}  field {}  at {}",
+            note.at.to_rfc3339(),
+            note.entry.source,
+            note.entry.key,
+            note.entry.field,
+            note.entry.origin
+        );
+        let _ = writeln!(out, "    {}", note.entry.reason);
+    }
+    out
+}
+
 /// Quarantined records with their reasons.
 pub fn quarantine_table(entries: &[StoredQuarantine]) -> String {
     let mut out = String::new();

@@ -170,7 +170,7 @@ impl MappingSet {
             Err(failure) => MapOutcome::Failed(failure),
         };
         if matches!(outcome, MapOutcome::Mapped(_)) && !notes.is_empty() {
-            usage.note_quality(&raw.origin, &notes);
+            usage.note_quality(&raw.origin, notes);
         }
         outcome
     }

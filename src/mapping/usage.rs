@@ -157,19 +157,28 @@ pub struct PathUsage {
     noted_records: u64,
     /// Per field left empty: how often, and the first occurrence (origin and reason).
     noted_fields: BTreeMap<String, (u64, String)>,
+    /// The notes of the record mapped last, until taken.
+    pending: Vec<QualityNote>,
 }
 
 impl PathUsage {
-    /// Notes the quality notes of one stored record.
-    pub(super) fn note_quality(&mut self, origin: &str, notes: &[QualityNote]) {
+    /// Notes the quality notes of one stored record; they are kept for
+    /// [`take_notes`](Self::take_notes).
+    pub(super) fn note_quality(&mut self, origin: &str, notes: Vec<QualityNote>) {
         self.noted_records += 1;
-        for note in notes {
+        for note in &notes {
             let entry = self
                 .noted_fields
                 .entry(note.field.clone())
                 .or_insert_with(|| (0, format!("{origin}: {}", note.reason)));
             entry.0 += 1;
         }
+        self.pending = notes;
+    }
+
+    /// The quality notes of the record mapped last (none when it had none), to store with it.
+    pub fn take_notes(&mut self) -> Vec<QualityNote> {
+        std::mem::take(&mut self.pending)
     }
 
     /// How many records this run were stored with an optional value left empty.

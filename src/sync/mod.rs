@@ -21,7 +21,7 @@ use crate::connector::{Connector, ConnectorError, Cursor, Pulled, RawRecord};
 use crate::mapping::{MapOutcome, MappingError, MappingSet, PathUsage};
 use crate::reconcile::view::{Pending, StoreView};
 use crate::reconcile::{Incoming, Reconciler};
-use crate::store::{Batch, QuarantineEntry, RunStatus, Store, StoreError};
+use crate::store::{Batch, QualityEntry, QuarantineEntry, RunStatus, Store, StoreError};
 use crate::telemetry;
 
 /// Records per batch (one transaction): large enough to amortise a commit, small enough to keep
@@ -122,6 +122,7 @@ struct Chunk {
     unmatched: u64,
     records: Vec<Incoming>,
     quarantine: Vec<QuarantineEntry>,
+    quality: Vec<QualityEntry>,
     errors: Vec<String>,
     /// Said once at the end of the run: mapping paths that matched nothing.
     warnings: Vec<String>,
@@ -186,6 +187,9 @@ impl Pipeline {
             }
             None => self.config.sources.iter().map(|s| s.name.clone()).collect(),
         };
+        if options.source.is_none() {
+            self.warn_about_sources_gone(store).await?;
+        }
         let mut summaries = Vec::new();
         let mut failed = None;
         for name in names {
@@ -203,6 +207,24 @@ impl Pipeline {
             Some(error) => Err(error),
             None => Ok(summaries),
         }
+    }
+
+    /// Sources whose records are in the store but that the config no longer names (renamed or
+    /// removed): their records stay and no run updates them. Said once per run.
+    pub async fn sources_gone(&self, store: &dyn Store) -> Result<Vec<String>, SyncError> {
+        let mut gone = store.stored_sources().await?;
+        gone.retain(|name| self.config.source(name).is_none());
+        Ok(gone)
+    }
+
+    async fn warn_about_sources_gone(&self, store: &dyn Store) -> Result<(), SyncError> {
+        for name in self.sources_gone(store).await? {
+            tracing::warn!(
+                source = name,
+                "the store holds records of source `{name}`, which the config no longer names; no run updates them (renamed? the records of the new name are matched anew)"
+            );
+        }
+        Ok(())
     }
 
     async fn sync_source(
@@ -259,6 +281,7 @@ impl Pipeline {
                     run_id,
                     source: name.to_string(),
                     quarantine: chunk.quarantine,
+                    quality: chunk.quality,
                     checkpoint: checkpoint
                         .as_ref()
                         .map(|c| json!({ "mappings": fingerprint, "read": read_settings, "cursor": c.0 })),
@@ -396,10 +419,21 @@ async fn read_and_map(
             Ok(Pulled::Record(raw)) => {
                 chunk.read += 1;
                 match mappings.map_tracked(&source, &raw, &mut usage) {
-                    MapOutcome::Mapped(record) => chunk.records.push(Incoming {
-                        record,
-                        origin: raw.origin,
-                    }),
+                    MapOutcome::Mapped(record) => {
+                        for note in usage.take_notes() {
+                            chunk.quality.push(QualityEntry {
+                                source: source.clone(),
+                                key: record.key.clone(),
+                                origin: raw.origin.clone(),
+                                field: note.field,
+                                reason: note.reason,
+                            });
+                        }
+                        chunk.records.push(Incoming {
+                            record,
+                            origin: raw.origin,
+                        })
+                    }
                     MapOutcome::Unmatched => chunk.unmatched += 1,
                     MapOutcome::Failed(failure) => {
                         telemetry::record_quarantined(
