@@ -84,12 +84,7 @@ async fn bench_idoc(megabytes: u64) -> anyhow::Result<()> {
     }
     let bytes = std::fs::metadata(&file)?.len();
     let rss_before = peak_rss_mib();
-    let connector = IdocConnector::new(
-        IdocConfig {
-            files: file.display().to_string(),
-        },
-        Path::new("/"),
-    );
+    let connector = IdocConnector::new(IdocConfig::new(file.display().to_string()), Path::new("/"));
     let started = Instant::now();
     let mut records = 0u64;
     let mut stream = connector.pull(None);

@@ -177,6 +177,14 @@ enum Command {
         #[command(subcommand)]
         action: ReconcileAction,
     },
+    /// List data-quality notes, newest first: stored records whose optional value could not be
+    /// read and was left empty.
+    Quality {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
     /// List quarantined records with their reasons, newest first.
     Quarantine {
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -322,6 +330,7 @@ async fn run(cli: Cli) -> Result<Outcome, AppError> {
             };
             app::train(&context, &entity, output.as_deref(), options).await
         }
+        Command::Quality { format, limit } => app::quality(&context, limit, format).await,
         Command::Quarantine { format, limit } => app::quarantine(&context, limit, format).await,
     }
 }

@@ -291,10 +291,55 @@ async fn a_malformed_idoc_file_is_reported_with_its_offset_and_the_rest_is_store
     assert!(quarantined[0].entry.origin.ends_with("2_broken.xml"));
 }
 
+/// Issue 12.1: IDoc 57 of 99 has a mismatched end tag; the 98 others are stored, and the broken
+/// one is quarantined with its number, DOCNUM and byte offset.
+#[tokio::test]
+async fn a_malformed_idoc_in_the_middle_costs_only_itself() {
+    let project = sap_project();
+    project.write("shop/customers.json", &shop_json(&[]));
+    let idocs: Vec<String> = (1..=99)
+        .map(|n| {
+            let name = format!("Kunde {n} GmbH");
+            let idoc = idoc(n, &n.to_string(), &name, &format!("DE{n:09}"), "009");
+            if n == 57 {
+                idoc.replace("</ORT01>", "</ORT1>")
+            } else {
+                idoc
+            }
+        })
+        .collect();
+    project.write("sap/DEBMAS_99.xml", &idoc_file(&idocs));
+
+    let config = project.config();
+    let (store, summaries) = sync(&config, &SyncOptions::default()).await;
+    let sap = &summaries[0];
+    assert_eq!((sap.read, sap.quarantined), (98, 1), "{:?}", sap.errors);
+    assert_eq!(
+        goldens(store.as_ref(), EntityKind::Customer).await.len(),
+        98
+    );
+    let quarantined = store.quarantined(10).await.unwrap();
+    assert_eq!(quarantined.len(), 1);
+    let entry = &quarantined[0].entry;
+    assert_eq!(entry.origin, "sap/DEBMAS_99.xml#57");
+    assert_eq!(entry.key.as_deref(), Some("DOCNUM 0000000000000057"));
+    assert!(
+        entry.reason.contains("at byte ") && entry.reason.contains("</ORT1>"),
+        "{}",
+        entry.reason
+    );
+
+    let (_, again) = sync(&config, &SyncOptions::default()).await;
+    assert_eq!(again[0].read, 0, "the file counts as read: {:?}", again[0]);
+}
+
 #[tokio::test]
 async fn a_record_failing_its_mapping_is_quarantined_and_the_batch_goes_on() {
     let project = sap_project();
-    project.write("sap/a.xml", &idoc_file(&[]));
+    project.write(
+        "sap/a.xml",
+        &idoc_file(&[idoc(1, "1", "Alpha GmbH", "DE9", "009")]),
+    );
     project.write(
         "shop/customers.json",
         &shop_json(&[
@@ -399,4 +444,174 @@ sources:
         "{result:?}"
     );
     assert_eq!(goldens(store.as_ref(), EntityKind::Customer).await.len(), 2);
+}
+
+const CRM_CSV: &str =
+    "Kundennr;Firma;USt-IdNr.\nK-1;Acme GmbH;DE111111111\nK-2;Beta AG;DE222222222\n";
+
+fn crm_project(delimiter: Option<&str>) -> Project {
+    let project = Project::new();
+    project.write(
+        "maps/crm.yaml",
+        r#"
+entity: customer
+key: { path: "$.Kundennr" }
+fields:
+  name: { path: "$.Firma", required: true }
+  tax_id: { path: "$['USt-IdNr']" }
+"#,
+    );
+    project.write("concord.yaml", &crm_config(delimiter));
+    project
+}
+
+fn crm_config(delimiter: Option<&str>) -> String {
+    let delimiter = delimiter
+        .map(|d| format!("    delimiter: \"{d}\"\n"))
+        .unwrap_or_default();
+    format!(
+        "store: {{ url: \"sqlite://state/concord.db\" }}\nsources:\n  - name: crm\n    driver: csv\n    files: \"crm/*.csv\"\n{delimiter}    mappings: [maps/crm.yaml]\n"
+    )
+}
+
+/// Issue 12.7: a path that matched nothing in every record of the run is said once, naming the
+/// path and listing the CSV header's columns; with a forgotten delimiter, the hint names it.
+#[tokio::test]
+async fn a_path_that_matches_nothing_is_warned_about_with_the_columns() {
+    let project = crm_project(Some(";"));
+    project.write("crm/kunden.csv", CRM_CSV);
+    let (_, summaries) = sync(&project.config(), &SyncOptions::default()).await;
+    let crm = &summaries[0];
+    assert_eq!(crm.mapped, 2);
+    assert_eq!(crm.warnings.len(), 1, "{:?}", crm.warnings);
+    let warning = &crm.warnings[0];
+    assert!(
+        warning.contains("crm.yaml")
+            && warning.contains(
+                "field `tax_id` (`$['USt-IdNr']`) matched nothing in any of the 2 records"
+            )
+            && warning.contains("`Kundennr`, `Firma`, `USt-IdNr.`"),
+        "{warning}"
+    );
+
+    let forgot = crm_project(None);
+    forgot.write("crm/kunden.csv", CRM_CSV);
+    let (_, summaries) = sync(&forgot.config(), &SyncOptions::default()).await;
+    let warnings = summaries[0].warnings.join("\n");
+    assert!(
+        warnings.contains("set `delimiter: ';'` on the source?"),
+        "{warnings}"
+    );
+}
+
+/// Issue 12.8: fixing a forgotten `delimiter` reads the file again, although it is unchanged and
+/// marked read by the run that used the wrong delimiter.
+#[tokio::test]
+async fn a_changed_read_setting_sets_the_cursor_aside() {
+    let project = crm_project(None);
+    project.write("crm/kunden.csv", CRM_CSV);
+    let (store, first) = sync(&project.config(), &SyncOptions::default()).await;
+    assert_eq!((first[0].read, first[0].mapped), (2, 0));
+    drop(store);
+
+    project.write("concord.yaml", &crm_config(Some(";")));
+    let (store, second) = sync(&project.config(), &SyncOptions::default()).await;
+    assert_eq!(
+        (second[0].read, second[0].mapped),
+        (2, 2),
+        "{:?}",
+        second[0]
+    );
+    assert_eq!(goldens(store.as_ref(), EntityKind::Customer).await.len(), 2);
+
+    let (_, third) = sync(&project.config(), &SyncOptions::default()).await;
+    assert_eq!(
+        third[0].read, 0,
+        "the new cursor is kept while the settings stay"
+    );
+}
+
+/// Issue 12.7: a mapping's `stream:` the source does not have is refused at start-up.
+#[tokio::test]
+async fn a_mapping_stream_the_source_lacks_is_refused() {
+    let project = crm_project(Some(";"));
+    project.write(
+        "maps/crm.yaml",
+        "entity: customer\nstream: customers\nkey: { path: \"$.Kundennr\" }\n",
+    );
+    let error = Pipeline::compile(project.config())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        error.contains("crm.yaml")
+            && error.contains("`stream: customers` is not a stream of this source"),
+        "{error}"
+    );
+}
+
+/// Issue 15.3: a date of birth with one wrong digit leaves the field empty; the person is stored
+/// and matched, the note is counted in the summary and kept in the store for `concord quality`.
+#[tokio::test]
+async fn a_bad_optional_value_costs_the_field_not_the_record() {
+    let project = crm_project(Some(";"));
+    project.write(
+        "maps/crm.yaml",
+        r#"
+entity: customer
+key: { path: "$.Kundennr" }
+fields:
+  name: { path: "$.Firma", required: true }
+  date_of_birth: { path: "$.Geburtsdatum", transforms: [{ date: "%d.%m.%Y" }] }
+"#,
+    );
+    project.write(
+        "crm/kunden.csv",
+        "Kundennr;Firma;Geburtsdatum\nK-1;Erika Mustermann;12.08.1964\nK-2;Max Mustermann;31.13.1962\n",
+    );
+    let (store, summaries) = sync(&project.config(), &SyncOptions::default()).await;
+    let crm = &summaries[0];
+    assert_eq!((crm.mapped, crm.quarantined, crm.quality_notes), (2, 0, 1));
+    assert_eq!(goldens(store.as_ref(), EntityKind::Customer).await.len(), 2);
+    let notes = store.quality_notes(None, 10).await.unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(
+        (notes[0].entry.key.as_str(), notes[0].entry.field.as_str()),
+        ("K-2", "date_of_birth")
+    );
+    assert_eq!(notes[0].entry.origin, "crm/kunden.csv:3");
+    assert!(
+        notes[0].entry.reason.contains("31.13.1962"),
+        "{}",
+        notes[0].entry.reason
+    );
+    assert_eq!(
+        store
+            .quality_notes(Some(("crm", "K-1")), 10)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+/// Issue 12.7: a source renamed in the config leaves its records behind; the run says so.
+#[tokio::test]
+async fn a_source_no_longer_in_the_config_is_named() {
+    let project = crm_project(Some(";"));
+    project.write("crm/kunden.csv", CRM_CSV);
+    let (store, _) = sync(&project.config(), &SyncOptions::default()).await;
+    drop(store);
+    project.write(
+        "concord.yaml",
+        &crm_config(Some(";")).replace("name: crm", "name: crm_de"),
+    );
+    let pipeline = Pipeline::compile(project.config()).unwrap();
+    let store = concord::store::open(&project.config().store_url())
+        .await
+        .unwrap();
+    assert_eq!(
+        pipeline.sources_gone(store.as_ref()).await.unwrap(),
+        ["crm"]
+    );
 }

@@ -1,5 +1,5 @@
 //! The commands that only read: `validate`, `preview`, `show`, `events`, `explain`,
-//! `quarantine`. None of them takes the writer lock, so none waits for a running sync.
+//! `quality`, `quarantine`. None of them takes the writer lock, so none waits for a running sync.
 
 use super::{AppError, Context, Format, Outcome, entity, golden_id, load, open_store, output};
 use crate::cli;
@@ -81,10 +81,21 @@ pub async fn show(
         return Err(AppError::Usage(format!("no {kind} with golden ID `{id}`")));
     };
     let history = store.history(&id).await?;
+    let mut notes = Vec::new();
+    for contributor in &state.contributors {
+        let record = (contributor.source.as_str(), contributor.key.as_str());
+        notes.extend(store.quality_notes(Some(record), 100).await?);
+    }
     match format {
-        Format::Table => output::print(&cli::golden_view(&state, &history)),
+        Format::Table => {
+            output::print(&cli::golden_view(&state, &history));
+            if !notes.is_empty() {
+                output::line("data-quality notes:");
+                output::print(&cli::quality_table(&notes));
+            }
+        }
         Format::Jsonl => output::line(
-            serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": history})
+            serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": history, "quality_notes": notes})
                 .to_string(),
         ),
     }
@@ -152,6 +163,14 @@ pub async fn explain(
 
 fn pretty_line<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| format!("(not printable: {e})"))
+}
+
+/// Data-quality notes, newest first: stored records whose optional value could not be read.
+pub async fn quality(context: &Context, limit: i64, format: Format) -> Result<Outcome, AppError> {
+    let store = open_store(&load(context)?).await?;
+    let notes = store.quality_notes(None, limit).await?;
+    output::listing(format, &notes, cli::quality_table);
+    Ok(Outcome::Done)
 }
 
 /// Quarantined records with their reasons, newest first.

@@ -7,4 +7,6 @@ mod views;
 
 pub use progress::TerminalProgress;
 pub use steward::{evidence_lines, explanation, review_list};
-pub use views::{event_line, events_table, golden_view, quarantine_table, summary_table};
+pub use views::{
+    event_line, events_table, golden_view, quality_table, quarantine_table, summary_table,
+};

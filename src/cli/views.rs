@@ -44,6 +44,9 @@ pub fn summary_table(summaries: &[SourceSummary]) -> String {
         for error in &s.errors {
             let _ = writeln!(out, "  error: {error}");
         }
+        for warning in &s.warnings {
+            let _ = writeln!(out, "  warning: {warning}");
+        }
         if s.reconcile.unresolved_refs > 0 {
             let _ = writeln!(
                 out,
@@ -144,6 +147,24 @@ pub fn events_table(events: &[StoredEvent]) -> String {
 /// One event as one line of JSON.
 pub fn event_line(event: &StoredEvent) -> String {
     serde_json::to_string(event).unwrap_or_default()
+}
+
+/// Data-quality notes: stored records with an optional value left empty, and why.
+pub fn quality_table(notes: &[crate::store::StoredQualityNote]) -> String {
+    let mut out = String::new();
+    for note in notes {
+        let _ = writeln!(
+            out,
+            "{}  source {}  key {}  field {}  at {}",
+            note.at.to_rfc3339(),
+            note.entry.source,
+            note.entry.key,
+            note.entry.field,
+            note.entry.origin
+        );
+        let _ = writeln!(out, "    {}", note.entry.reason);
+    }
+    out
 }
 
 /// Quarantined records with their reasons.

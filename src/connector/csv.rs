@@ -2,13 +2,18 @@
 //!
 //! Each row becomes a JSON object keyed by the header names (trimmed), every value a string as
 //! written (an empty cell is `""`); `origin` is `<file>:<line>`. A row with the wrong number of
-//! cells or invalid UTF-8 is reported and skipped; the rows after it are read.
+//! cells or invalid UTF-8 is reported and skipped; the rows after it are read. Files in another
+//! encoding than UTF-8 (German Excel exports are Windows-1252) are decoded by `encoding:`; a
+//! byte order mark, UTF-8 or UTF-16, is honoured and stripped. In a drop folder, a file with a row
+//! that could not be read goes to `rejected` once its good rows are stored, not to `archive`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use encoding_rs::Encoding;
 use futures::stream::BoxStream;
+use quick_xml::encoding::DecodingReader;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -31,6 +36,11 @@ pub struct CsvConfig {
     /// Quote character, one ASCII character; a quote inside a quoted cell is written twice.
     #[serde(default = "default_quote")]
     pub quote: char,
+    /// The files' character encoding, by its WHATWG label: `windows-1252`, `iso-8859-1`,
+    /// `iso-8859-15`, `utf-16` (with a byte order mark; little-endian without one), ... Unset:
+    /// UTF-8.
+    #[serde(default)]
+    pub encoding: Option<String>,
     /// A drop folder, relative to the config file: `files` is matched inside it, and each file
     /// is moved out once the batch holding its last record is committed — to `archive`, or to
     /// `rejected` when it could not be read (its error is in the quarantine). Unset: files stay.
@@ -161,15 +171,56 @@ fn read_csv_file(
 ) -> Result<(), ReadStop> {
     let delimiter = ascii_byte(config.delimiter, "delimiter", file)?;
     let quote = ascii_byte(config.quote, "quote", file)?;
+    let encoding = file_encoding(config.encoding.as_deref(), file)?;
     let opened = File::open(&file.path).map_err(|source| file.io_error(source))?;
     let mut input = BufReader::with_capacity(64 * 1024, opened);
-    if input
-        .fill_buf()
-        .map_err(|source| file.io_error(source))?
-        .starts_with(UTF8_BOM)
-    {
-        input.consume(UTF8_BOM.len());
+    match encoding {
+        None => {
+            if input
+                .fill_buf()
+                .map_err(|source| file.io_error(source))?
+                .starts_with(UTF8_BOM)
+            {
+                input.consume(UTF8_BOM.len());
+            }
+            read_rows(input, (delimiter, quote), file, sink)
+        }
+        Some(encoding) => {
+            let mut decoding = DecodingReader::new(input);
+            decoding.set_encoding(encoding);
+            read_rows(decoding, (delimiter, quote), file, sink)
+        }
     }
+}
+
+/// The encoding `label` names, or `None` for UTF-8 (read as it is).
+fn file_encoding(
+    label: Option<&str>,
+    file: &SourceFile,
+) -> Result<Option<&'static Encoding>, ReadStop> {
+    let Some(label) = label else {
+        return Ok(None);
+    };
+    match Encoding::for_label(label.trim().as_bytes()) {
+        Some(encoding) if encoding == encoding_rs::UTF_8 => Ok(None),
+        Some(encoding) => Ok(Some(encoding)),
+        None => Err(ReadStop::Failed(ConnectorError::Malformed {
+            path: file.path.clone(),
+            offset: 0,
+            message: format!(
+                "unknown csv encoding `{label}` (use a label such as windows-1252, iso-8859-15 or utf-16)"
+            ),
+        })),
+    }
+}
+
+/// Reads the rows of decoded UTF-8 input into the sink.
+fn read_rows<R: std::io::Read>(
+    input: R,
+    (delimiter, quote): (u8, u8),
+    file: &SourceFile,
+    sink: &mut RecordSink,
+) -> Result<(), ReadStop> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .quote(quote)
@@ -183,6 +234,15 @@ fn read_csv_file(
         return Ok(());
     };
     let names = header_names(&row, header, file)?;
+    if let [only] = names.as_slice()
+        && let Some(separator) = [';', '\t', '|'].into_iter().find(|c| only.contains(*c))
+    {
+        tracing::warn!(
+            file = %file.path.display(),
+            header = only.as_str(),
+            "the header has one column holding {separator:?}: set `delimiter: {separator:?}` on the source?"
+        );
+    }
     while let Some(line) = read_row(&mut reader, &mut row, file)? {
         if row.len() == 1 && cells(&row).all(<[u8]>::is_empty) {
             continue;
@@ -310,6 +370,7 @@ mod tests {
             files: "*.csv".into(),
             delimiter,
             quote: '"',
+            encoding: None,
             folder: None,
             archive: default_archive(),
             rejected: default_rejected(),
@@ -358,6 +419,54 @@ mod tests {
                 r#"c.csv:2 {"Kunde":"1","Name":"Müller; Söhne"}"#,
                 "checkpoint"
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn windows_1252_and_utf16_files_are_decoded_by_the_encoding_setting() {
+        let latin = CsvConfig {
+            delimiter: ';',
+            encoding: Some("windows-1252".into()),
+            ..config(',')
+        };
+        let rows = read(
+            latin.clone(),
+            b"Kunde;Stra\xdfe\r\n1;M\xfcllerstra\xdfe 5 \x80\r\n",
+        )
+        .await;
+        assert_eq!(
+            rows,
+            [
+                r#"c.csv:2 {"Kunde":"1","Straße":"Müllerstraße 5 €"}"#,
+                "checkpoint"
+            ]
+        );
+        let iso = CsvConfig {
+            encoding: Some("ISO-8859-15".into()),
+            ..latin.clone()
+        };
+        let rows = read(iso, b"Kunde;Ort\n2;K\xf6ln \xa4\n").await;
+        assert_eq!(rows[0], r#"c.csv:2 {"Kunde":"2","Ort":"Köln €"}"#);
+
+        let mut utf16 = vec![0xff, 0xfe];
+        for unit in "Kunde;Name\r\n3;Zoë Ærø\r\n".encode_utf16() {
+            utf16.extend_from_slice(&unit.to_le_bytes());
+        }
+        let wide = CsvConfig {
+            encoding: Some("utf-16".into()),
+            ..latin.clone()
+        };
+        let rows = read(wide, &utf16).await;
+        assert_eq!(rows[0], r#"c.csv:2 {"Kunde":"3","Name":"Zoë Ærø"}"#);
+
+        let unknown = CsvConfig {
+            encoding: Some("ebcdic-fantasy".into()),
+            ..latin
+        };
+        let rows = read(unknown, b"a\n1\n").await;
+        assert!(
+            rows[0].contains("unknown csv encoding `ebcdic-fantasy`"),
+            "{rows:?}"
         );
     }
 

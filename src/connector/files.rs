@@ -27,6 +27,14 @@ const SINK_BATCH: usize = 512;
 /// constant.
 const CHANNEL_CAPACITY: usize = 4;
 
+/// The default largest record a file driver reads (16 MiB): a JSON document or line, an IDoc.
+pub const DEFAULT_MAX_RECORD_SIZE: u64 = 16 * 1024 * 1024;
+
+/// `max_record_size`'s default, for the drivers' settings.
+pub fn default_max_record_size() -> u64 {
+    DEFAULT_MAX_RECORD_SIZE
+}
+
 /// One file a pattern matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
@@ -137,6 +145,8 @@ impl From<ConnectorError> for ReadStop {
 pub struct RecordSink {
     sender: mpsc::Sender<Vec<PullResult>>,
     buffer: Vec<PullResult>,
+    /// Records reported as unreadable so far (see [`RecordSink::skip`]).
+    skipped: u64,
 }
 
 impl RecordSink {
@@ -152,6 +162,7 @@ impl RecordSink {
     /// Reports a fault that spoils one record but not the rest of the file (a bad CSV row, a bad
     /// JSON line); the reader goes on.
     pub fn skip(&mut self, error: ConnectorError) -> Result<(), ReadStop> {
+        self.skipped += 1;
         self.send(Err(error))
     }
 
@@ -197,9 +208,10 @@ where
     pull_files_of(pattern, base, since, false, read_file)
 }
 
-/// [`pull_files`] for a drop folder: files that fail are also listed in the cursor's
-/// `rejected`, in a checkpoint after their error, so the driver can move them out once that
-/// error is stored.
+/// [`pull_files`] for a drop folder: files that fail, and files in which a record could not be
+/// read (a bad row), are listed in the cursor's `rejected`, in a checkpoint after their error,
+/// so the driver moves them to the rejected folder once their good records and their errors are
+/// stored, never to the archive as if they were done.
 pub fn pull_drop_files<F>(
     pattern: String,
     base: PathBuf,
@@ -227,6 +239,7 @@ where
         let mut sink = RecordSink {
             sender,
             buffer: Vec::with_capacity(SINK_BATCH),
+            skipped: 0,
         };
         tokio::task::spawn_blocking(move || {
             let since = FileCursor::from_cursor(since);
@@ -262,6 +275,13 @@ fn read_all<F>(
             return;
         }
     };
+    if files.is_empty() && expand_errors.is_empty() {
+        tracing::warn!(
+            pattern,
+            folder = %base.display(),
+            "the `files` pattern matches no file"
+        );
+    }
     for error in expand_errors {
         if sink.send(Err(error)).is_err() {
             return;
@@ -294,9 +314,14 @@ fn read_all<F>(
 
     let mut last_sent: Option<FileCursor> = None;
     for (file, stamp) in to_read {
+        let skipped_before = sink.skipped;
         match read_file(&file, sink) {
             Ok(()) => {
-                cursor.files.insert(file.name, stamp);
+                if track_rejected && sink.skipped > skipped_before {
+                    cursor.rejected.insert(file.name, stamp);
+                } else {
+                    cursor.files.insert(file.name, stamp);
+                }
                 if sink
                     .send(Ok(Pulled::Checkpoint(cursor.to_cursor())))
                     .is_err()
@@ -354,11 +379,15 @@ pub fn expand(
     let has_wildcards = pattern.contains(['*', '?', '[']);
     if !has_wildcards {
         let path = base.join(pattern);
-        if !path.is_file() {
-            return Err(ConnectorError::Io {
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-                path,
-            });
+        match std::fs::symlink_metadata(&path) {
+            Ok(metadata) if metadata.is_file() => {}
+            Ok(metadata) if metadata.is_symlink() => return Err(symlink_refused(path)),
+            _ => {
+                return Err(ConnectorError::Io {
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                    path,
+                });
+            }
         }
     }
     let matches = glob::glob(&full).map_err(|error| invalid(error.to_string()))?;
@@ -366,8 +395,16 @@ pub fn expand(
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for entry in matches {
+        let kind = entry
+            .as_ref()
+            .ok()
+            .and_then(|path| std::fs::symlink_metadata(path).ok())
+            .map(|metadata| metadata.file_type());
         match entry {
-            Ok(path) if path.is_file() => {
+            Ok(path) if kind.is_some_and(|kind| kind.is_symlink()) => {
+                errors.push(symlink_refused(path));
+            }
+            Ok(path) if kind.is_some_and(|kind| kind.is_file()) => {
                 let name = match path.strip_prefix(base) {
                     Ok(relative) if !base.as_os_str().is_empty() => relative,
                     _ => path.as_path(),
@@ -387,6 +424,17 @@ pub fn expand(
     }
     files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok((files, errors))
+}
+
+/// A symbolic link where a file was expected: never followed, so a link dropped into a watched
+/// folder cannot pull in a file from elsewhere.
+fn symlink_refused(path: PathBuf) -> ConnectorError {
+    ConnectorError::Io {
+        path,
+        source: std::io::Error::other(
+            "is a symbolic link; file sources read regular files only and do not follow links",
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -603,6 +651,98 @@ pub(crate) mod tests {
         assert!(errors.is_empty());
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].name, "a.txt");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_symlink_is_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        write(outside.path(), "secret.txt", b"s3cret\n");
+        write(dir.path(), "in/a.txt", b"a1\n");
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.txt"),
+            dir.path().join("in/b.txt"),
+        )
+        .unwrap();
+        let items = collect(pull_files(
+            "in/*.txt".into(),
+            dir.path().into(),
+            None,
+            line_reader,
+        ))
+        .await;
+        let rows = summary(&items);
+        assert!(
+            rows[0].starts_with("error: ") && rows[0].contains("b.txt: is a symbolic link"),
+            "{rows:?}"
+        );
+        assert_eq!(rows[1..], ["in/a.txt:1 \"a1\"", "checkpoint"]);
+        assert!(!rows.iter().any(|row| row.contains("s3cret")));
+
+        let plain = collect(pull_files(
+            "in/b.txt".into(),
+            dir.path().into(),
+            None,
+            line_reader,
+        ))
+        .await;
+        assert!(
+            summary(&plain)[0].contains("is a symbolic link"),
+            "{:?}",
+            summary(&plain)
+        );
+    }
+
+    /// A test reader: one record per line; a line `SKIP` is a bad record the reader goes past.
+    fn skipping_reader(file: &SourceFile, sink: &mut RecordSink) -> Result<(), ReadStop> {
+        let text = std::fs::read_to_string(&file.path).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if line == "SKIP" {
+                sink.skip(ConnectorError::BadLine {
+                    path: file.path.clone(),
+                    line: i as u64 + 1,
+                    message: "bad row".into(),
+                })?;
+                continue;
+            }
+            sink.record(format!("{}:{}", file.name, i + 1), line.into())?;
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_drop_file_with_a_bad_record_is_rejected_not_done() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.txt", b"a1\nSKIP\na3\n");
+        write(dir.path(), "b.txt", b"b1\n");
+        let items = collect(pull_drop_files(
+            "*.txt".into(),
+            dir.path().into(),
+            None,
+            skipping_reader,
+        ))
+        .await;
+        let rows = summary(&items);
+        assert_eq!(rows[0], "a.txt:1 \"a1\"");
+        assert_eq!(rows[2], "a.txt:3 \"a3\"");
+        let cursor = FileCursor::from_cursor(last_cursor(&items));
+        assert_eq!(cursor.files.keys().collect::<Vec<_>>(), ["b.txt"]);
+        assert_eq!(cursor.rejected.keys().collect::<Vec<_>>(), ["a.txt"]);
+
+        let plain = collect(pull_files(
+            "*.txt".into(),
+            dir.path().into(),
+            None,
+            skipping_reader,
+        ))
+        .await;
+        let cursor = FileCursor::from_cursor(last_cursor(&plain));
+        assert_eq!(
+            cursor.files.len(),
+            2,
+            "outside a drop folder the file is read"
+        );
     }
 
     #[test]

@@ -75,6 +75,19 @@ pub enum ConnectorError {
         line: u64,
         message: String,
     },
+    /// One record of a file could not be read (a malformed IDoc, a JSON record with a duplicate
+    /// key, a record over the size limit); the reader went on with the next record. `origin`
+    /// is the record's place (`in.xml#57`), `key` what identifies it where known (a DOCNUM),
+    /// `payload` the record as read when it could be read (kept in the quarantine).
+    #[error("{origin} at byte {offset}{}: {message}", key.as_deref().map(|k| format!(" ({k})")).unwrap_or_default())]
+    BadRecord {
+        path: PathBuf,
+        origin: String,
+        offset: u64,
+        key: Option<String>,
+        message: String,
+        payload: Option<Box<serde_json::Value>>,
+    },
     #[error("invalid file pattern `{pattern}`: {message}")]
     Pattern { pattern: String, message: String },
     /// The source could not be read on (a server that kept failing after its retries, a refused
@@ -91,8 +104,29 @@ impl ConnectorError {
             ConnectorError::Io { path, .. }
             | ConnectorError::Malformed { path, .. }
             | ConnectorError::BadLine { path, .. } => path.display().to_string(),
+            ConnectorError::BadRecord { origin, .. } => origin.clone(),
             ConnectorError::Pattern { pattern, .. } => pattern.clone(),
             ConnectorError::Unavailable { origin, .. } => origin.clone(),
+        }
+    }
+
+    /// What identifies the record the error is about (an IDoc's DOCNUM), for the quarantine's
+    /// key column.
+    pub fn record_key(&self) -> Option<String> {
+        match self {
+            ConnectorError::BadRecord { key, .. } => key.clone(),
+            _ => None,
+        }
+    }
+
+    /// The record as read, when the error carries it, for the quarantine's payload column;
+    /// `null` otherwise.
+    pub fn take_payload(&mut self) -> serde_json::Value {
+        match self {
+            ConnectorError::BadRecord { payload, .. } => payload
+                .take()
+                .map_or(serde_json::Value::Null, |payload| *payload),
+            _ => serde_json::Value::Null,
         }
     }
 
@@ -139,7 +173,54 @@ pub enum DriverConfig {
     Exec(exec::ExecConfig),
 }
 
+/// The top-level driver settings that decide which records a source yields. A change to any of
+/// them sets the source's stored cursor aside (the source is read in full once, unchanged records
+/// skipped by their content hash), as a mapping change does; credentials, timeouts and limits are
+/// not among them.
+const READ_SETTINGS: &[&str] = &[
+    "driver",
+    "files",
+    "records",
+    "format",
+    "delimiter",
+    "quote",
+    "encoding",
+    "folder",
+    "base_url",
+    "streams",
+    "database",
+    "models",
+    "command",
+];
+
 impl DriverConfig {
+    /// The streams the source yields, for checking mappings' `stream:`: none for file drivers;
+    /// `None` where they are known only when the source runs (a Singer tap's).
+    pub fn stream_names(&self) -> Option<Vec<String>> {
+        match self {
+            DriverConfig::Csv(_) | DriverConfig::Json(_) | DriverConfig::Idoc(_) => {
+                Some(Vec::new())
+            }
+            DriverConfig::Http(c) => Some(c.streams.iter().map(|s| s.name.clone()).collect()),
+            DriverConfig::Odoo(c) => Some(c.models.iter().map(|m| m.name.clone()).collect()),
+            DriverConfig::Sql(c) => Some(c.streams.iter().map(|s| s.name.clone()).collect()),
+            DriverConfig::Exec(_) => None,
+        }
+    }
+
+    /// A hash of the read settings ([`READ_SETTINGS`]), stored with the cursor.
+    pub fn read_fingerprint(&self) -> String {
+        let Ok(serde_json::Value::Object(settings)) = serde_json::to_value(self) else {
+            return String::new();
+        };
+        let read: serde_json::Map<String, serde_json::Value> = settings
+            .into_iter()
+            .filter(|(key, _)| READ_SETTINGS.contains(&key.as_str()))
+            .collect();
+        let text = serde_json::Value::Object(read).to_string();
+        blake3::hash(text.as_bytes()).to_hex().to_string()
+    }
+
     /// Builds the driver. `base` is the config file's folder, against which relative file
     /// patterns resolve.
     pub fn connector(&self, base: &Path) -> Box<dyn Connector> {

@@ -11,6 +11,10 @@
 //! - entity references are resolved (`&amp;`, the other four predefined entities and numeric
 //!   character references); any other entity is an error, as no DTD is ever read.
 //!
+//! A builder made [`with_local_names`](XmlJsonBuilder::with_local_names) keys elements and
+//! attributes by their local names (`ns0:E1KNA1M` → `E1KNA1M`) and drops `xmlns` declarations, so
+//! a document written with namespace prefixes (SAP PI/PO, Integration Suite) reads like a plain one.
+//!
 //! [`XmlJsonBuilder`] is fed one quick-xml event at a time, so a streaming reader can build the
 //! tree of one element (one IDoc) while the rest of the file stays unread.
 
@@ -35,6 +39,8 @@ pub enum XmlJsonError {
     BadAttribute { element: String, message: String },
     #[error("elements nested deeper than {MAX_DEPTH} levels")]
     TooDeep,
+    #[error("end tag </{found}> where </{expected}> was expected")]
+    MismatchedEnd { expected: String, found: String },
     #[error("XML syntax: {0}")]
     Syntax(String),
     #[error("document has no root element")]
@@ -64,10 +70,20 @@ struct Frame {
     has_children: bool,
 }
 
+/// The local part of a qualified name: `ns0:IDOC` → `IDOC`.
+pub fn local_name(name: &str) -> &str {
+    name.rsplit_once(':').map_or(name, |(_, local)| local)
+}
+
 impl Frame {
-    fn open(&mut self, start: &BytesStart<'_>) -> Result<(), XmlJsonError> {
+    fn open(&mut self, start: &BytesStart<'_>, local_names: bool) -> Result<(), XmlJsonError> {
         self.name.clear();
-        self.name.push_str(start.name().0);
+        let qualified: &str = start.name().0;
+        self.name.push_str(if local_names {
+            local_name(qualified)
+        } else {
+            qualified
+        });
         self.text.clear();
         self.run_start = 0;
         self.has_children = false;
@@ -77,10 +93,18 @@ impl Frame {
                 message,
             };
             let attribute = attribute.map_err(|e| bad(e.to_string()))?;
+            let qualified: &str = attribute.key.0;
+            if local_names && (qualified == "xmlns" || qualified.starts_with("xmlns:")) {
+                continue;
+            }
             let value = attribute
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map_err(|e| bad(e.to_string()))?;
-            let key = format!("@{}", attribute.key.0);
+            let key = if local_names {
+                format!("@{}", local_name(qualified))
+            } else {
+                format!("@{qualified}")
+            };
             self.object.insert(key, Value::String(value.into_owned()));
         }
         Ok(())
@@ -116,12 +140,21 @@ impl Frame {
 pub struct XmlJsonBuilder {
     frames: Vec<Frame>,
     depth: usize,
+    local_names: bool,
 }
 
 impl XmlJsonBuilder {
     /// A builder waiting for an element's start.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A builder that keys elements and attributes by local name and drops `xmlns` declarations.
+    pub fn with_local_names() -> Self {
+        Self {
+            local_names: true,
+            ..Self::default()
+        }
     }
 
     /// Whether an element has been started and not yet finished.
@@ -131,16 +164,9 @@ impl XmlJsonBuilder {
 
     /// Feeds one event; returns the element when its end arrives. The first event fed must be
     /// the element's `Start` (or `Empty`); events before it other than those are ignored.
-    /// After an error the builder starts afresh with the next element.
+    /// After an error, the element is given up with [`abandon`](Self::abandon) before the
+    /// builder starts on another one.
     pub fn feed(&mut self, event: &Event<'_>) -> Result<Option<Element>, XmlJsonError> {
-        let result = self.apply(event);
-        if result.is_err() {
-            self.reset();
-        }
-        result
-    }
-
-    fn apply(&mut self, event: &Event<'_>) -> Result<Option<Element>, XmlJsonError> {
         match event {
             Event::Start(start) => {
                 self.open(start)?;
@@ -150,7 +176,22 @@ impl XmlJsonBuilder {
                 self.open(start)?;
                 Ok(self.close())
             }
-            Event::End(_) if self.is_building() => Ok(self.close()),
+            Event::End(end) if self.is_building() => {
+                let found: &str = end.name().0;
+                let found = if self.local_names {
+                    local_name(found)
+                } else {
+                    found
+                };
+                let expected = &self.frames[self.depth - 1].name;
+                if found != expected {
+                    return Err(XmlJsonError::MismatchedEnd {
+                        expected: expected.clone(),
+                        found: found.to_owned(),
+                    });
+                }
+                Ok(self.close())
+            }
             Event::Text(text) if self.is_building() => {
                 self.current().text.push_str(&text.xml10_content());
                 Ok(None)
@@ -185,7 +226,8 @@ impl XmlJsonBuilder {
             self.frames.push(Frame::default());
         }
         self.depth += 1;
-        self.current().open(start)
+        let local_names = self.local_names;
+        self.current().open(start, local_names)
     }
 
     fn close(&mut self) -> Option<Element> {
@@ -204,7 +246,29 @@ impl XmlJsonBuilder {
         None
     }
 
-    fn reset(&mut self) {
+    /// A text field of the element being built, read before it is finished (to name a broken
+    /// IDoc by its DOCNUM): `segment`'s child `field`, where `segment` is a finished child of the
+    /// element or the child being built.
+    pub fn partial_field(&self, segment: &str, field: &str) -> Option<String> {
+        if self.depth == 0 {
+            return None;
+        }
+        let finished = self.frames[0].object.get(segment).and_then(|s| match s {
+            Value::Array(items) => items.first(),
+            single => Some(single),
+        });
+        let value = match finished {
+            Some(segment) => segment.get(field),
+            None if self.depth >= 2 && self.frames[1].name == segment => {
+                self.frames[1].object.get(field)
+            }
+            None => None,
+        };
+        value.and_then(Value::as_str).map(str::to_owned)
+    }
+
+    /// Gives up the element being built, so the builder can start on the next one.
+    pub fn abandon(&mut self) {
         for frame in &mut self.frames[..self.depth] {
             frame.object.clear();
         }

@@ -9,11 +9,11 @@ use serde_json::{Map, Value};
 use crate::connector::RawRecord;
 use crate::model::{Canonical, EntityKind, SourceRecord};
 
-use super::MapFailure;
 use super::compile::{
     CompiledMapping, Condition, FieldPlan, Source, TemplatePart, Test, ValueField,
 };
 use super::path::{JsonPath, scalar_text};
+use super::{MapFailure, QualityNote};
 
 impl CompiledMapping {
     /// True when every `when:` condition holds for `payload`.
@@ -27,6 +27,18 @@ impl CompiledMapping {
 
     /// Maps a payload this mapping selected.
     pub fn map_payload(&self, source: &str, payload: &Value) -> Result<SourceRecord, MapFailure> {
+        self.map_payload_noted(source, payload, &mut Vec::new())
+    }
+
+    /// Maps a payload this mapping selected. A value that cannot be read in a field that is not
+    /// required (a bad date, a lookup miss) leaves the field empty and adds a note to `notes`;
+    /// the same in a required field fails the record.
+    pub fn map_payload_noted(
+        &self,
+        source: &str,
+        payload: &Value,
+        notes: &mut Vec<QualityNote>,
+    ) -> Result<SourceRecord, MapFailure> {
         let fail = |key: Option<&str>, reason: String| MapFailure {
             mapping: self.file.clone(),
             key: key.map(str::to_string),
@@ -46,18 +58,15 @@ impl CompiledMapping {
             None => None,
         };
         let deleted = self.deleted.as_ref().is_some_and(|c| c.holds(payload));
-        let fields = self.fields(payload).map_err(with_key)?;
-        let record =
-            Canonical::from_fields(self.entity, Value::Object(fields)).map_err(|error| {
-                // The fields were moved into the failed attempt; rebuilding them is cheaper than
-                // cloning every record's fields for the rare record that fails here.
-                let reason = self
-                    .fields(payload)
-                    .ok()
-                    .and_then(|fields| explain(self.entity, &fields))
-                    .unwrap_or_else(|| error.to_string());
-                with_key(reason)
-            })?;
+        let fields = self.fields(payload, notes).map_err(with_key)?;
+        let record = match Canonical::from_fields(self.entity, Value::Object(fields)) {
+            Ok(record) => record,
+            // The fields were moved into the failed attempt; rebuilding them is cheaper than
+            // cloning every record's fields for the rare record that fails here.
+            Err(error) => self
+                .without_optional_offenders(payload, notes)
+                .map_err(|reason| with_key(reason.unwrap_or_else(|| error.to_string())))?,
+        };
         Ok(SourceRecord {
             source: source.to_string(),
             key,
@@ -66,14 +75,67 @@ impl CompiledMapping {
             record,
         })
     }
+
+    /// The record with every value the model cannot hold left out, one note each, when all of
+    /// them are in optional fields; else the reason naming the first required one.
+    fn without_optional_offenders(
+        &self,
+        payload: &Value,
+        notes: &mut Vec<QualityNote>,
+    ) -> Result<Canonical, Option<String>> {
+        let mut fields = self.fields(payload, &mut Vec::new()).map_err(Some)?;
+        for _ in 0..=fields.len() + 64 {
+            let Some(offence) = offence(self.entity, &fields) else {
+                return Canonical::from_fields(self.entity, Value::Object(fields))
+                    .map_err(|error| Some(error.to_string()));
+            };
+            if !self.is_optional(&offence) {
+                return Err(Some(offence.reason));
+            }
+            offence.remove_from(&mut fields);
+            notes.push(QualityNote {
+                field: offence.label(),
+                reason: offence.reason,
+            });
+        }
+        Err(None)
+    }
+
+    /// Whether the field (or collection item field) an offence names is not required.
+    fn is_optional(&self, offence: &Offence) -> bool {
+        let Some((_, plan)) = self.fields.iter().find(|(name, _)| *name == offence.field) else {
+            return false;
+        };
+        match (plan, &offence.item) {
+            (FieldPlan::Single(field) | FieldPlan::List(field), None) => !field.required,
+            (FieldPlan::Collection { items, .. }, Some((_, item))) => items
+                .iter()
+                .find(|(name, _)| name == item)
+                .is_some_and(|(_, field)| !field.required),
+            (FieldPlan::Collection { required, .. }, None) => !required,
+            _ => false,
+        }
+    }
 }
 
 impl CompiledMapping {
-    fn fields(&self, payload: &Value) -> Result<Map<String, Value>, String> {
+    fn fields(
+        &self,
+        payload: &Value,
+        notes: &mut Vec<QualityNote>,
+    ) -> Result<Map<String, Value>, String> {
         let mut fields = Map::new();
         for (name, plan) in &self.fields {
-            if let Some(value) = plan.eval(name, payload)? {
-                fields.insert(name.clone(), value);
+            match plan.eval(name, payload, notes) {
+                Ok(Some(value)) => {
+                    fields.insert(name.clone(), value);
+                }
+                Ok(None) => {}
+                Err(reason) if plan.is_optional_value() => notes.push(QualityNote {
+                    field: name.clone(),
+                    reason,
+                }),
+                Err(reason) => return Err(reason),
             }
         }
         Ok(fields)
@@ -107,7 +169,21 @@ fn required(label: &str, field: &ValueField) -> String {
 }
 
 impl FieldPlan {
-    fn eval(&self, name: &str, root: &Value) -> Result<Option<Value>, String> {
+    /// A plain or list field that is not required: a value it cannot read leaves it empty.
+    /// (A collection's items have their own `required`, checked item by item.)
+    fn is_optional_value(&self) -> bool {
+        match self {
+            FieldPlan::Single(field) | FieldPlan::List(field) => !field.required,
+            FieldPlan::Collection { .. } => false,
+        }
+    }
+
+    fn eval(
+        &self,
+        name: &str,
+        root: &Value,
+        notes: &mut Vec<QualityNote>,
+    ) -> Result<Option<Value>, String> {
         match self {
             FieldPlan::Single(field) => {
                 let values = field
@@ -141,7 +217,7 @@ impl FieldPlan {
                 each,
                 items,
                 required,
-            } => match collection(name, each, items, root)? {
+            } => match collection(name, each, items, root, notes)? {
                 None if *required => Err(format!(
                     "field `{name}` is required but `{}` selects no items with values",
                     each.text()
@@ -154,11 +230,13 @@ impl FieldPlan {
 
 /// Maps every item `each` selects; an item none of whose payload fields has a value is left out
 /// (a segment present but blank), so constants such as `kind: main` do not make empty items.
+/// A value an optional item field cannot read is left out with a note.
 fn collection(
     name: &str,
     each: &JsonPath,
     fields: &[(String, ValueField)],
     root: &Value,
+    notes: &mut Vec<QualityNote>,
 ) -> Result<Option<Value>, String> {
     let mut out = Vec::new();
     let mut index = 0;
@@ -175,9 +253,17 @@ fn collection(
             let mut missing_required = None;
             for (field_name, field) in fields {
                 let label = || format!("{name}[{index}].{field_name}");
-                let values = field
-                    .eval(item)
-                    .map_err(|r| format!("field `{}`: {r}", label()))?;
+                let values = match field.eval(item) {
+                    Ok(values) => values,
+                    Err(r) if field.required => return Err(format!("field `{}`: {r}", label())),
+                    Err(r) => {
+                        notes.push(QualityNote {
+                            field: label(),
+                            reason: format!("field `{}`: {r}", label()),
+                        });
+                        continue;
+                    }
+                };
                 match values.into_iter().next() {
                     Some(v) => {
                         from_payload |= !matches!(field.source, Source::Value(_));
@@ -322,8 +408,42 @@ fn any_text(path: &JsonPath, root: &Value, mut test: impl FnMut(&str) -> bool) -
     })
 }
 
-/// Names the field whose value the model cannot hold (a bad date, an unknown customer type).
-fn explain(kind: EntityKind, fields: &Map<String, Value>) -> Option<String> {
+/// A value the model cannot hold: in field `field`, or in item `item.0` (from 0) field `item.1`
+/// of a collection.
+struct Offence {
+    field: String,
+    item: Option<(usize, String)>,
+    /// `field `name`: "x" is not valid: ...`, naming the field.
+    reason: String,
+}
+
+impl Offence {
+    fn label(&self) -> String {
+        match &self.item {
+            Some((i, item)) => format!("{}[{}].{item}", self.field, i + 1),
+            None => self.field.clone(),
+        }
+    }
+
+    fn remove_from(&self, fields: &mut Map<String, Value>) {
+        match &self.item {
+            None => {
+                fields.remove(&self.field);
+            }
+            Some((i, item)) => {
+                if let Some(Value::Object(object)) = fields
+                    .get_mut(&self.field)
+                    .and_then(|items| items.get_mut(*i))
+                {
+                    object.remove(item);
+                }
+            }
+        }
+    }
+}
+
+/// Finds the field whose value the model cannot hold (a bad date, an unknown customer type).
+fn offence(kind: EntityKind, fields: &Map<String, Value>) -> Option<Offence> {
     let alone = |name: &str, value: &Value| {
         let mut one = Map::new();
         one.insert(name.to_string(), value.clone());
@@ -339,15 +459,23 @@ fn explain(kind: EntityKind, fields: &Map<String, Value>) -> Option<String> {
                     let mut one = Map::new();
                     one.insert(item_name.clone(), item_value.clone());
                     if let Some(e) = alone(name, &Value::Array(vec![Value::Object(one)])) {
-                        return Some(format!(
-                            "field `{name}[{}].{item_name}`: {item_value} is not valid: {e}",
-                            i + 1
-                        ));
+                        return Some(Offence {
+                            field: name.clone(),
+                            item: Some((i, item_name.clone())),
+                            reason: format!(
+                                "field `{name}[{}].{item_name}`: {item_value} is not valid: {e}",
+                                i + 1
+                            ),
+                        });
                     }
                 }
             }
         }
-        return Some(format!("field `{name}`: {value} is not valid: {error}"));
+        return Some(Offence {
+            field: name.clone(),
+            item: None,
+            reason: format!("field `{name}`: {value} is not valid: {error}"),
+        });
     }
     None
 }

@@ -11,10 +11,12 @@ mod lookup;
 mod path;
 mod spec;
 mod transform;
+mod usage;
 
 use std::path::PathBuf;
 
 pub use compile::CompiledMapping;
+pub use usage::PathUsage;
 
 use crate::config::yaml::YamlError;
 use crate::connector::RawRecord;
@@ -30,6 +32,8 @@ pub struct MappingError(#[from] pub YamlError);
 #[derive(Debug)]
 pub struct MappingSet {
     mappings: Vec<CompiledMapping>,
+    /// Per mapping, the settings whose paths [`PathUsage`] watches.
+    checks: Vec<Vec<usage::Check>>,
     fingerprint: String,
 }
 
@@ -56,6 +60,17 @@ pub struct MapFailure {
     /// The record's source key, when it could be read.
     pub key: Option<String>,
     /// What is wrong, naming the field: `field `name` is required but $.NAME1 is empty`.
+    pub reason: String,
+}
+
+/// A value a mapping could not read in a field that is not required (a date that does not parse,
+/// a lookup miss): the field is left empty, the record is stored and matched, and the note says
+/// what was left out and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QualityNote {
+    /// The field left empty: `date_of_birth`, `addresses[2].country`.
+    pub field: String,
+    /// Why, naming the value: `field `date_of_birth`: transform `date`: ...`.
     pub reason: String,
 }
 
@@ -99,8 +114,10 @@ impl MappingSet {
             hasher.update(text.as_bytes());
             mappings.push(CompiledMapping::parse(path, &text)?);
         }
+        let checks = mappings.iter().map(usage::checks).collect();
         Ok(MappingSet {
             mappings,
+            checks,
             fingerprint: hasher.finalize().to_hex().to_string(),
         })
     }
@@ -137,6 +154,55 @@ impl MappingSet {
             },
             None => MapOutcome::Unmatched,
         }
+    }
+
+    /// [`map`](Self::map), noting in `usage` which of the selecting mapping's paths found
+    /// something, for the warnings at the end of a run.
+    pub fn map_tracked(&self, source: &str, raw: &RawRecord, usage: &mut PathUsage) -> MapOutcome {
+        let Some(index) = self.mappings.iter().position(|m| m.selects(raw)) else {
+            return MapOutcome::Unmatched;
+        };
+        usage.note(self, index, &raw.payload);
+        let mut notes = Vec::new();
+        let outcome = match self.mappings[index].map_payload_noted(source, &raw.payload, &mut notes)
+        {
+            Ok(record) => MapOutcome::Mapped(record),
+            Err(failure) => MapOutcome::Failed(failure),
+        };
+        if matches!(outcome, MapOutcome::Mapped(_)) && !notes.is_empty() {
+            usage.note_quality(&raw.origin, notes);
+        }
+        outcome
+    }
+
+    /// Refuses a mapping whose `stream:` names a stream the source does not have. `streams` is
+    /// `None` for a source whose streams are only known when it runs (a Singer tap).
+    pub fn check_streams(&self, streams: Option<&[String]>) -> Result<(), MappingError> {
+        let Some(streams) = streams else {
+            return Ok(());
+        };
+        for mapping in &self.mappings {
+            let Some(wanted) = &mapping.stream else {
+                continue;
+            };
+            if streams.iter().any(|s| s == wanted) {
+                continue;
+            }
+            let known = if streams.is_empty() {
+                "the source has no streams (file sources carry the record type in the record)"
+                    .to_owned()
+            } else {
+                let names: Vec<String> = streams.iter().map(|s| format!("`{s}`")).collect();
+                format!("its streams are {}", names.join(", "))
+            };
+            return Err(MappingError(YamlError::at(
+                &mapping.file,
+                0,
+                0,
+                format!("`stream: {wanted}` is not a stream of this source: {known}"),
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -390,9 +456,32 @@ fields:
     }
 
     #[test]
-    fn lookup_miss_without_default_fails_naming_field_and_value() {
-        let text = "entity: customer\nkey: { path: \"$.id\" }\nfields:\n  addresses:\n    each: \"$.a\"\n    fields:\n      country: { path: \"$.c\", lookup: iso_country }\n";
+    fn lookup_miss_in_an_optional_field_leaves_it_empty_with_a_note() {
+        let text = "entity: customer\nkey: { path: \"$.id\" }\nfields:\n  addresses:\n    each: \"$.a\"\n    fields:\n      city: { path: \"$.o\" }\n      country: { path: \"$.c\", lookup: iso_country }\n";
         let (_dir, set) = load_set(&[text]);
+        let mut usage = PathUsage::default();
+        let payload = json!({"id": "7", "a": [{"o": "Bonn", "c": "DE"}, {"o": "Atlantis City", "c": "Atlantis"}]});
+        let MapOutcome::Mapped(record) = set.map_tracked("crm", &raw(payload), &mut usage) else {
+            panic!("not mapped")
+        };
+        let addresses = &customer(&record).addresses;
+        assert_eq!(addresses[0].country.as_deref(), Some("DE"));
+        assert_eq!(addresses[1].city.as_deref(), Some("Atlantis City"));
+        assert_eq!(addresses[1].country, None);
+        assert_eq!(usage.noted_records(), 1);
+        let warnings = usage.warnings(&set);
+        assert!(
+            warnings[0].contains("1 records stored with optional values")
+                && warnings[0].contains("`addresses[2].country` 1×")
+                && warnings[0].contains("test#1: field `addresses[2].country`: no entry for `Atlantis` in lookup `iso_country`"),
+            "{warnings:?}"
+        );
+
+        let required = text.replace(
+            "lookup: iso_country }",
+            "lookup: iso_country, required: true }",
+        );
+        let (_dir, set) = load_set(&[&required]);
         let failure = failed(
             &set,
             json!({"id": "7", "a": [{"c": "DE"}, {"c": "Atlantis"}]}),
@@ -404,8 +493,32 @@ fields:
     }
 
     #[test]
+    fn a_bad_optional_date_leaves_the_field_empty_and_a_required_one_quarantines() {
+        let text = "entity: customer\nkey: { path: \"$.id\" }\nfields:\n  name: { path: \"$.n\", required: true }\n  date_of_birth: { path: \"$.dob\", transforms: [{ date: { format: \"%Y%m%d\" } }] }\n";
+        let (_dir, set) = load_set(&[text]);
+        let mut usage = PathUsage::default();
+        let payload = json!({"id": "1", "n": "Erika Mustermann", "dob": "19402704"});
+        let MapOutcome::Mapped(record) = set.map_tracked("crm", &raw(payload), &mut usage) else {
+            panic!("not mapped")
+        };
+        assert_eq!(customer(&record).name.as_deref(), Some("Erika Mustermann"));
+        assert_eq!(customer(&record).date_of_birth, None);
+        assert_eq!(usage.noted_records(), 1);
+        assert!(usage.warnings(&set)[0].contains("`date_of_birth` 1×"));
+
+        let strict = text.replace("\"%Y%m%d\" } }] }", "\"%Y%m%d\" } }], required: true }");
+        let (_dir, set) = load_set(&[&strict]);
+        let failure = failed(&set, json!({"id": "1", "n": "E", "dob": "19402704"}));
+        assert!(
+            failure.reason.contains("date_of_birth"),
+            "{}",
+            failure.reason
+        );
+    }
+
+    #[test]
     fn bad_decimal_and_bad_date_fail_naming_the_field() {
-        let text = "entity: product\nkey: { path: \"$.id\" }\nfields:\n  list_price: { path: \"$.p\", transforms: [{ decimal: { separator: \",\" } }] }\n";
+        let text = "entity: product\nkey: { path: \"$.id\" }\nfields:\n  list_price: { path: \"$.p\", transforms: [{ decimal: { separator: \",\" } }], required: true }\n";
         let (_dir, set) = load_set(&[text]);
         let failure = failed(&set, json!({"id": "1", "p": "zwölf"}));
         assert_eq!(
@@ -418,7 +531,7 @@ fields:
         };
         assert_eq!(product.list_price.unwrap().to_string(), "1234.50");
 
-        let text = "entity: order\nkey: { path: \"$.id\" }\nfields:\n  order_date: { path: \"$.d\", transforms: [sap_date] }\n";
+        let text = "entity: order\nkey: { path: \"$.id\" }\nfields:\n  order_date: { path: \"$.d\", transforms: [sap_date], required: true }\n";
         let (_dir, set) = load_set(&[text]);
         let failure = failed(&set, json!({"id": "1", "d": "20241399"}));
         assert!(
@@ -432,7 +545,7 @@ fields:
 
     #[test]
     fn value_the_model_rejects_fails_naming_the_field() {
-        let text = "entity: customer\nkey: { path: \"$.id\" }\nfields:\n  customer_type: { path: \"$.t\" }\n  date_of_birth: { path: \"$.b\" }\n";
+        let text = "entity: customer\nkey: { path: \"$.id\" }\nfields:\n  customer_type: { path: \"$.t\", required: true }\n  date_of_birth: { path: \"$.b\", required: true }\n";
         let (_dir, set) = load_set(&[text]);
         let failure = failed(&set, json!({"id": "1", "t": "alien", "b": "1990-01-01"}));
         assert!(
@@ -448,7 +561,7 @@ fields:
             "{}",
             failure.reason
         );
-        let text = "entity: order\nkey: { path: \"$.id\" }\nfields:\n  lines:\n    each: \"$.l\"\n    fields:\n      quantity: { path: \"$.q\" }\n";
+        let text = "entity: order\nkey: { path: \"$.id\" }\nfields:\n  lines:\n    each: \"$.l\"\n    fields:\n      quantity: { path: \"$.q\", required: true }\n";
         let (_dir, set) = load_set(&[text]);
         let failure = failed(&set, json!({"id": "1", "l": [{"q": "1"}, {"q": "lots"}]}));
         assert!(
@@ -457,6 +570,28 @@ fields:
                 .starts_with("field `lines[2].quantity`: \"lots\" is not valid"),
             "{}",
             failure.reason
+        );
+    }
+
+    #[test]
+    fn a_value_the_model_rejects_in_an_optional_field_is_left_out_with_a_note() {
+        let text = "entity: order\nkey: { path: \"$.id\" }\nfields:\n  order_date: { path: \"$.d\" }\n  lines:\n    each: \"$.l\"\n    fields:\n      product_ref: { path: \"$.p\" }\n      quantity: { path: \"$.q\" }\n";
+        let (_dir, set) = load_set(&[text]);
+        let mut usage = PathUsage::default();
+        let payload = json!({"id": "1", "d": "31.02.2024", "l": [{"p": "A", "q": "1"}, {"p": "B", "q": "lots"}]});
+        let MapOutcome::Mapped(record) = set.map_tracked("erp", &raw(payload), &mut usage) else {
+            panic!("not mapped")
+        };
+        let Canonical::Order(order) = record.record else {
+            panic!()
+        };
+        assert_eq!(order.order_date, None);
+        assert_eq!(order.lines.len(), 2);
+        assert_eq!(order.lines[1].quantity, None);
+        let warnings = usage.warnings(&set).join("\n");
+        assert!(
+            warnings.contains("`lines[2].quantity` 1×") && warnings.contains("`order_date` 1×"),
+            "{warnings}"
         );
     }
 

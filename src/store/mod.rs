@@ -207,6 +207,30 @@ pub struct QuarantineEntry {
     pub payload: Value,
 }
 
+/// A stored record's data-quality note: an optional field left empty because its value could not
+/// be read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QualityEntry {
+    pub source: String,
+    /// The record's key in its source.
+    pub key: String,
+    /// Where the record was read (`file:line`, `file#n`).
+    pub origin: String,
+    /// The field left empty (`date_of_birth`, `addresses[2].country`).
+    pub field: String,
+    /// Why, naming the value.
+    pub reason: String,
+}
+
+/// A quality note as stored, with the last run that met it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredQualityNote {
+    pub run_id: i64,
+    #[serde(flatten)]
+    pub entry: QualityEntry,
+    pub at: DateTime<Utc>,
+}
+
 impl QuarantineEntry {
     /// Identifies the same failure of the same record, so a re-sync does not pile up duplicates.
     pub fn fingerprint(&self) -> Vec<u8> {
@@ -255,6 +279,8 @@ pub struct Batch {
     pub goldens: Vec<GoldenWrite>,
     pub events: Vec<EventWrite>,
     pub quarantine: Vec<QuarantineEntry>,
+    /// Data-quality notes of records stored with an optional value left empty.
+    pub quality: Vec<QualityEntry>,
     /// The source's cursor after this batch, when the batch reached a checkpoint.
     pub checkpoint: Option<Value>,
     /// Matching state: block values, decisions, review items, merges, references.
@@ -269,6 +295,7 @@ impl Batch {
             && self.goldens.is_empty()
             && self.events.is_empty()
             && self.quarantine.is_empty()
+            && self.quality.is_empty()
             && self.checkpoint.is_none()
             && self.matching.is_empty()
     }
@@ -340,6 +367,15 @@ pub trait Store: Send + Sync {
     async fn events(&self, after_seq: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError>;
     /// Quarantined records, newest first, at most `limit`.
     async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError>;
+    /// The sources that hold records in the store (live or deleted), by name.
+    async fn stored_sources(&self) -> Result<Vec<String>, StoreError>;
+    /// Data-quality notes, newest first; with `key`, only those of that source record
+    /// (`source`, `key`).
+    async fn quality_notes(
+        &self,
+        record: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<StoredQualityNote>, StoreError>;
     /// Row counts.
     async fn counts(&self) -> Result<Counts, StoreError>;
     /// IDs of the live golden records of one entity, for listings and tests.

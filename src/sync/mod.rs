@@ -20,11 +20,11 @@ use tracing::Instrument;
 
 use crate::config::{Config, SourceConfig};
 use crate::connector::{Connector, ConnectorError, Cursor, Pulled, RawRecord};
-use crate::mapping::{MapOutcome, MappingError, MappingSet};
+use crate::mapping::{MapOutcome, MappingError, MappingSet, PathUsage};
 use crate::reconcile::view::{Pending, StoreView};
 use crate::reconcile::{Incoming, Reconciler};
 use crate::store::lock::{Lease, LockError, Locks};
-use crate::store::{Batch, QuarantineEntry, RunStatus, Store, StoreError};
+use crate::store::{Batch, QualityEntry, QuarantineEntry, RunStatus, Store, StoreError};
 use crate::telemetry;
 
 /// Records per batch (one transaction): large enough to amortise a commit, small enough to keep
@@ -149,7 +149,12 @@ struct Chunk {
     unmatched: u64,
     records: Vec<Incoming>,
     quarantine: Vec<QuarantineEntry>,
+    quality: Vec<QualityEntry>,
     errors: Vec<String>,
+    /// Said once at the end of the run: mapping paths that matched nothing.
+    warnings: Vec<String>,
+    /// Records stored with optional values left empty (set on the run's last chunk).
+    quality_notes: u64,
     checkpoint: Option<Cursor>,
     /// The source failed after this chunk's records: the run stops once they are stored.
     failure: Option<String>,
@@ -160,12 +165,15 @@ impl Pipeline {
     pub fn compile(config: Config) -> Result<Pipeline, SyncError> {
         let mut mappings = HashMap::new();
         for source in &config.sources {
-            let set = MappingSet::load_files(&config.mapping_files(source)).map_err(|error| {
-                SyncError::Mapping {
+            let set = MappingSet::load_files(&config.mapping_files(source))
+                .and_then(|set| {
+                    set.check_streams(source.driver.stream_names().as_deref())?;
+                    Ok(set)
+                })
+                .map_err(|error| SyncError::Mapping {
                     source_name: source.name.clone(),
                     error,
-                }
-            })?;
+                })?;
             mappings.insert(source.name.clone(), Arc::new(set));
         }
         let reconciler = Reconciler::new(&config).map_err(SyncError::MatchConfig)?;
@@ -229,6 +237,9 @@ impl Pipeline {
         progress: &dyn Progress,
     ) -> Result<Vec<SourceSummary>, SyncError> {
         let names = self.selected(options)?;
+        if options.source.is_none() {
+            self.warn_about_sources_gone(store).await?;
+        }
         let mut summaries = Vec::new();
         let mut failed = None;
         for name in names {
@@ -249,6 +260,24 @@ impl Pipeline {
             Some(error) => Err(error),
             None => Ok(summaries),
         }
+    }
+
+    /// Sources whose records are in the store but that the config no longer names (renamed or
+    /// removed): their records stay and no run updates them. Said once per run.
+    pub async fn sources_gone(&self, store: &dyn Store) -> Result<Vec<String>, SyncError> {
+        let mut gone = store.stored_sources().await?;
+        gone.retain(|name| self.config.source(name).is_none());
+        Ok(gone)
+    }
+
+    async fn warn_about_sources_gone(&self, store: &dyn Store) -> Result<(), SyncError> {
+        for name in self.sources_gone(store).await? {
+            tracing::warn!(
+                source = name,
+                "the store holds records of source `{name}`, which the config no longer names; no run updates them (renamed? the records of the new name are matched anew)"
+            );
+        }
+        Ok(())
     }
 
     /// One run of one source: its pulls, and its writes when its turn comes. The caller holds
@@ -278,10 +307,15 @@ impl Pipeline {
         let started = Instant::now();
         let run_id = store.begin_run(name, options.full).await?;
         let fingerprint = mappings.fingerprint();
+        let read_settings = source.driver.read_fingerprint();
         let since = if options.full {
             None
         } else {
-            resume_cursor(store.checkpoint(name).await?, &fingerprint, name)
+            resume_cursor(
+                store.checkpoint(name).await?,
+                (&fingerprint, &read_settings),
+                name,
+            )
         };
         tracing::Span::current().record("run_id", run_id);
         telemetry::run_started(name, run_id, options.full, since.is_some());
@@ -312,6 +346,8 @@ impl Pipeline {
                 summary.mapped += chunk.records.len() as u64;
                 summary.quarantined += chunk.quarantine.len() as u64;
                 summary.errors.extend(chunk.errors);
+                summary.warnings.extend(chunk.warnings);
+                summary.quality_notes += chunk.quality_notes;
                 let records = chunk.records.len();
                 let failure = chunk.failure;
                 let checkpoint = chunk.checkpoint;
@@ -319,9 +355,10 @@ impl Pipeline {
                     run_id,
                     source: name.to_string(),
                     quarantine: chunk.quarantine,
+                    quality: chunk.quality,
                     checkpoint: checkpoint
                         .as_ref()
-                        .map(|c| json!({ "mappings": fingerprint, "cursor": c.0 })),
+                        .map(|c| json!({ "mappings": fingerprint, "read": read_settings, "cursor": c.0 })),
                     ..Batch::default()
                 };
                 let view = StoreView {
@@ -424,11 +461,20 @@ impl Pipeline {
     }
 }
 
-/// The stored cursor, unless the mappings changed since it was written (then the source is read
-/// in full, and unchanged records are skipped by their content hash).
-fn resume_cursor(stored: Option<Value>, fingerprint: &str, source: &str) -> Option<Cursor> {
+/// The stored cursor, unless the mappings or the source's read settings changed since it was
+/// written (then the source is read in full, and unchanged records are skipped by their content
+/// hash). A cursor stored before read settings were recorded is kept.
+fn resume_cursor(
+    stored: Option<Value>,
+    (fingerprint, read_settings): (&str, &str),
+    source: &str,
+) -> Option<Cursor> {
     let stored = stored?;
-    if stored.get("mappings").and_then(Value::as_str) != Some(fingerprint) {
+    let read_changed = stored
+        .get("read")
+        .and_then(Value::as_str)
+        .is_some_and(|stored| stored != read_settings);
+    if stored.get("mappings").and_then(Value::as_str) != Some(fingerprint) || read_changed {
         telemetry::cursor_reset(source);
         return None;
     }
@@ -453,6 +499,7 @@ async fn read_and_map(
     cancel: CancellationToken,
 ) -> Finished {
     let mut chunk = Chunk::default();
+    let mut usage = PathUsage::default();
     loop {
         let item = tokio::select! {
             biased;
@@ -463,11 +510,22 @@ async fn read_and_map(
         match item {
             Ok(Pulled::Record(raw)) => {
                 chunk.read += 1;
-                match mappings.map(&source, &raw) {
-                    MapOutcome::Mapped(record) => chunk.records.push(Incoming {
-                        record,
-                        origin: raw.origin,
-                    }),
+                match mappings.map_tracked(&source, &raw, &mut usage) {
+                    MapOutcome::Mapped(record) => {
+                        for note in usage.take_notes() {
+                            chunk.quality.push(QualityEntry {
+                                source: source.clone(),
+                                key: record.key.clone(),
+                                origin: raw.origin.clone(),
+                                field: note.field,
+                                reason: note.reason,
+                            });
+                        }
+                        chunk.records.push(Incoming {
+                            record,
+                            origin: raw.origin,
+                        })
+                    }
                     MapOutcome::Unmatched => chunk.unmatched += 1,
                     MapOutcome::Failed(failure) => {
                         telemetry::record_quarantined(
@@ -492,19 +550,21 @@ async fn read_and_map(
                 let message = error.to_string();
                 telemetry::source_error(&source, &message);
                 chunk.failure = Some(message);
+                chunk.warnings = path_warnings(&usage, &mappings, &source);
+                chunk.quality_notes = usage.noted_records();
                 let _ = sender.send(chunk).await;
                 return Finished::Read;
             }
-            Err(error) => {
+            Err(mut error) => {
                 let message = error.to_string();
                 telemetry::source_error(&source, &message);
                 chunk.quarantine.push(QuarantineEntry {
                     source: source.clone(),
                     origin: error.origin(),
-                    key: None,
+                    key: error.record_key(),
                     mapping: None,
                     reason: message.clone(),
-                    payload: Value::Null,
+                    payload: error.take_payload(),
                 });
                 chunk.errors.push(message);
             }
@@ -515,6 +575,17 @@ async fn read_and_map(
             return Finished::Read;
         }
     }
+    chunk.warnings = path_warnings(&usage, &mappings, &source);
+    chunk.quality_notes = usage.noted_records();
     let _ = sender.send(chunk).await;
     Finished::Read
+}
+
+/// The run's warnings about mapping paths that matched nothing, each logged once.
+fn path_warnings(usage: &PathUsage, mappings: &MappingSet, source: &str) -> Vec<String> {
+    let warnings = usage.warnings(mappings);
+    for warning in &warnings {
+        tracing::warn!(source, "{warning}");
+    }
+    warnings
 }

@@ -23,6 +23,13 @@ pub struct SourceSummary {
     pub reconcile: ReconcileStats,
     /// Read errors (a malformed file, an unreadable line), each naming where.
     pub errors: Vec<String>,
+    /// Records stored with an optional value left empty because it could not be read (a bad
+    /// date, a lookup miss); the run's warnings name the fields.
+    pub quality_notes: u64,
+    /// Said once per run: mapping paths that matched nothing in any record, each naming the
+    /// mapping, the field and the path.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     #[serde(serialize_with = "as_millis")]
     pub elapsed: Duration,
 }

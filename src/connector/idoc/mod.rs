@@ -8,18 +8,31 @@
 //!
 //! Files are streamed: only the IDoc being read is held in memory, so a file of any size reads in
 //! constant memory. The encoding named in the XML declaration is honoured (SAP often writes
-//! ISO-8859-1); UTF-16 is recognised by its byte order mark.
+//! ISO-8859-1); UTF-16 is recognised by its byte order mark. Element names are read by their local
+//! part, so `<ns0:DEBMAS07 xmlns:ns0="urn:sap-com:document:sap:idoc:messages">` as SAP PI/PO and
+//! Integration Suite write it reads like a plain `<DEBMAS07>`.
+//!
+//! One broken IDoc never costs its neighbours: a malformed IDoc (a mismatched end tag, invalid
+//! UTF-8, nesting past the limit, more bytes than `max_record_size`) is reported with its number,
+//! DOCNUM and byte offset for the quarantine, and reading resumes at the next `<IDOC>` start tag.
+//! An IDoc without its `EDI_DC40` control record, and a DOCNUM read a second time in a run with
+//! different content, are quarantined with the IDoc as payload. A file in which no IDoc is found
+//! is an error naming it, and so is a file that ends inside an IDoc (truncated, or still being
+//! written): it is read again on the next run.
 //!
 //! Security: no DTD is processed and no external entity is ever resolved. A `<!DOCTYPE>` is
 //! skipped unread, so entities it declares are not expanded: a reference to one is an error, as
 //! is any entity but the five predefined ones and character references.
 
+mod docnum;
+mod resume;
 #[cfg(test)]
 mod tests;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use encoding_rs::Encoding;
 use futures::stream::BoxStream;
@@ -27,9 +40,12 @@ use quick_xml::Reader;
 use quick_xml::encoding::{DecodingReader, DetectedEncoding, detect_encoding};
 use quick_xml::events::{BytesStart, Event};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::files::{ReadStop, RecordSink, SourceFile, pull_files};
-use super::xml_json::XmlJsonBuilder;
+use self::docnum::DocnumRegistry;
+use self::resume::{Found, Resume, next_idoc};
+use super::files::{ReadStop, RecordSink, SourceFile, default_max_record_size, pull_files};
+use super::xml_json::{XmlJsonBuilder, local_name};
 use super::{Connector, ConnectorError, Cursor, PullResult};
 
 /// Bytes read from the file at a time.
@@ -41,6 +57,20 @@ const READ_BUFFER: usize = 256 * 1024;
 pub struct IdocConfig {
     /// File path or glob, relative to the config file.
     pub files: String,
+    /// Largest IDoc read, in bytes (default 16 MiB): a bigger one is quarantined with its size
+    /// and reading goes on with the next, so one runaway IDoc cannot exhaust memory.
+    #[serde(default = "default_max_record_size")]
+    pub max_record_size: u64,
+}
+
+impl IdocConfig {
+    /// Settings reading `files` with the default limits.
+    pub fn new(files: impl Into<String>) -> Self {
+        Self {
+            files: files.into(),
+            max_record_size: default_max_record_size(),
+        }
+    }
 }
 
 /// The `idoc` driver.
@@ -61,32 +91,37 @@ impl IdocConnector {
 
 impl Connector for IdocConnector {
     fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult> {
+        let docnums = Arc::new(Mutex::new(DocnumRegistry::default()));
+        let limit = self.config.max_record_size;
         pull_files(
             self.config.files.clone(),
             self.base.clone(),
             since,
-            read_idoc_file,
+            move |file, sink| {
+                let mut docnums = docnums.lock().unwrap_or_else(|e| e.into_inner());
+                let mut run = IdocRun {
+                    file,
+                    sink,
+                    docnums: &mut docnums,
+                    limit,
+                };
+                run.read_file()
+            },
         )
     }
 }
 
 /// Reads every IDoc of one file into the sink, in file order; `origin` is `<file>#<n>`.
-///
-/// A malformed or truncated file fails with [`ConnectorError::Malformed`] at the byte offset of
-/// the fault, after the IDocs before it. In a file not in UTF-8 the offset counts the bytes of
-/// the text decoded to UTF-8, so it can lie a little past the raw byte.
+/// Convenience for reading outside a connector (tests, tools), with a fresh DOCNUM registry.
 pub fn read_idoc_file(file: &SourceFile, sink: &mut RecordSink) -> Result<(), ReadStop> {
-    let opened = File::open(&file.path).map_err(|source| file.io_error(source))?;
-    let mut input = BufReader::with_capacity(READ_BUFFER, opened);
-    let head = input.fill_buf().map_err(|source| file.io_error(source))?;
-    match input_encoding(head).map_err(|message| malformed(file, 0, message))? {
-        None => read_idocs(Reader::from_reader(input), file, sink),
-        Some(encoding) => {
-            let mut decoding = DecodingReader::new(input);
-            decoding.set_encoding(encoding);
-            read_idocs(Reader::from_reader(decoding), file, sink)
-        }
+    let mut docnums = DocnumRegistry::default();
+    IdocRun {
+        file,
+        sink,
+        docnums: &mut docnums,
+        limit: default_max_record_size(),
     }
+    .read_file()
 }
 
 /// The encoding to decode the file from, or `None` for UTF-8 (read without transcoding).
@@ -121,111 +156,288 @@ fn input_encoding(head: &[u8]) -> Result<Option<&'static Encoding>, String> {
     }
 }
 
-/// Where the reader is, outside the IDoc being built.
+/// Reading one file.
+struct IdocRun<'a> {
+    file: &'a SourceFile,
+    sink: &'a mut RecordSink,
+    docnums: &'a mut DocnumRegistry,
+    limit: u64,
+}
+
+/// Where the reader is in the file, outside the IDoc being built.
 struct Progress {
     /// Elements open outside any IDoc: the root, usually.
     open: usize,
-    root_seen: bool,
+    /// The root element's name as written, once seen.
+    root: Option<String>,
+    /// IDoc start tags seen, the one being read included: the number of the current IDoc.
     idocs: u64,
+    /// Where the current parser's position 0 lies in the file.
+    base: u64,
+    /// Where the IDoc being read starts in the file.
+    idoc_start: u64,
 }
 
-fn read_idocs<R: BufRead>(
-    mut reader: Reader<R>,
-    file: &SourceFile,
-    sink: &mut RecordSink,
-) -> Result<(), ReadStop> {
-    let mut buf = Vec::with_capacity(8 * 1024);
-    let mut builder = XmlJsonBuilder::new();
-    let mut progress = Progress {
-        open: 0,
-        root_seen: false,
-        idocs: 0,
-    };
-    loop {
-        let event = match reader.read_event_into(&mut buf) {
-            Ok(event) => event,
-            Err(quick_xml::Error::Io(error)) => {
-                let source = std::io::Error::new(error.kind(), error.to_string());
-                return Err(file.io_error(source));
-            }
-            Err(error) => {
-                let message = if builder.is_building() {
-                    format!("in IDoc #{}: {error}", progress.idocs + 1)
-                } else {
-                    error.to_string()
-                };
-                return Err(malformed(file, reader.error_position(), message));
-            }
-        };
-        let idoc = match &event {
-            Event::Eof => return finish(&progress, &builder, file, reader.buffer_position()),
-            _ if builder.is_building() => builder.feed(&event),
-            Event::Start(start) | Event::Empty(start) if is_idoc(start, &progress) => {
-                progress.root_seen = true;
-                builder.feed(&event)
-            }
-            Event::Start(_) => {
-                progress.open += 1;
-                progress.root_seen = true;
-                Ok(None)
-            }
-            Event::Empty(_) => {
-                progress.root_seen = true;
-                Ok(None)
-            }
-            Event::End(_) => {
-                progress.open = progress.open.saturating_sub(1);
-                Ok(None)
-            }
-            _ => Ok(None),
-        };
-        match idoc {
-            Ok(Some(idoc)) => {
-                progress.idocs += 1;
-                sink.record(format!("{}#{}", file.name, progress.idocs), idoc.value)?;
-            }
-            Ok(None) => {}
-            Err(error) => {
-                let message = format!("in IDoc #{}: {error}", progress.idocs + 1);
-                return Err(malformed(file, reader.buffer_position(), message));
+/// Why a parser stopped.
+enum Stop {
+    /// The end of the file.
+    End,
+    /// A fault inside (or between) IDocs: reading resumes at the next IDoc.
+    Fault { offset: u64, message: String },
+}
+
+impl IdocRun<'_> {
+    fn read_file(&mut self) -> Result<(), ReadStop> {
+        let opened = File::open(&self.file.path).map_err(|source| self.file.io_error(source))?;
+        let mut input = BufReader::with_capacity(READ_BUFFER, opened);
+        let head = input
+            .fill_buf()
+            .map_err(|source| self.file.io_error(source))?;
+        let encoding = input_encoding(head).map_err(|message| self.malformed(0, message))?;
+        match encoding {
+            None => self.read_idocs(input),
+            Some(encoding) => {
+                let mut decoding = DecodingReader::new(input);
+                decoding.set_encoding(encoding);
+                self.read_idocs(decoding)
             }
         }
-        buf.clear();
     }
-}
 
-/// An `<IDOC>` directly under the root, or the root itself.
-fn is_idoc(start: &BytesStart<'_>, progress: &Progress) -> bool {
-    progress.open <= 1 && start.name().0 == "IDOC"
-}
-
-fn finish(
-    progress: &Progress,
-    builder: &XmlJsonBuilder,
-    file: &SourceFile,
-    offset: u64,
-) -> Result<(), ReadStop> {
-    if builder.is_building() {
-        let message = format!("file ends inside IDoc #{} (truncated?)", progress.idocs + 1);
-        return Err(malformed(file, offset, message));
+    fn read_idocs<R: BufRead>(&mut self, input: R) -> Result<(), ReadStop> {
+        let mut reader = parser(Resume::new(input));
+        let mut builder = XmlJsonBuilder::with_local_names();
+        let mut progress = Progress {
+            open: 0,
+            root: None,
+            idocs: 0,
+            base: 0,
+            idoc_start: 0,
+        };
+        loop {
+            let stop = self.parse(&mut reader, &mut builder, &mut progress)?;
+            let (offset, message) = match stop {
+                Stop::End => return self.finish(&progress, &builder, &reader),
+                Stop::Fault { offset, message } => (offset, message),
+            };
+            let building = builder.is_building();
+            let docnum = builder
+                .partial_field("EDI_DC40", "DOCNUM")
+                .map(|docnum| format!("DOCNUM {}", docnum.trim()));
+            builder.abandon();
+            let consumed = progress.base + reader.buffer_position();
+            let mut input = reader.into_inner();
+            let root = progress.root.clone().unwrap_or_default();
+            let found = next_idoc(&mut input, &root).map_err(|e| self.file.io_error(e))?;
+            let origin = if building {
+                format!("{}#{}", self.file.name, progress.idocs)
+            } else {
+                self.file.name.clone()
+            };
+            let bad = ConnectorError::BadRecord {
+                path: self.file.path.clone(),
+                origin,
+                offset,
+                key: docnum,
+                message: format!("{message}; reading goes on at the next <IDOC>"),
+                payload: None,
+            };
+            match found {
+                Found::Idoc { skipped } => {
+                    self.sink.skip(bad)?;
+                    progress.base = consumed + skipped;
+                    progress.open = 1;
+                    reader = parser(input);
+                }
+                Found::End { root_closed: true } => {
+                    self.sink.skip(bad)?;
+                    return Ok(());
+                }
+                Found::End { root_closed: false } => {
+                    return Err(self.malformed(offset, message));
+                }
+            }
+        }
     }
-    if progress.open > 0 {
-        return Err(malformed(
-            file,
+
+    /// Parses until the end of the file or a fault, handing on each IDoc read.
+    fn parse<R: BufRead>(
+        &mut self,
+        reader: &mut Reader<R>,
+        builder: &mut XmlJsonBuilder,
+        progress: &mut Progress,
+    ) -> Result<Stop, ReadStop> {
+        let mut buf = Vec::with_capacity(8 * 1024);
+        loop {
+            buf.clear();
+            let event = match reader.read_event_into(&mut buf) {
+                Ok(event) => event,
+                Err(quick_xml::Error::Io(error)) => {
+                    let source = std::io::Error::new(error.kind(), error.to_string());
+                    return Err(self.file.io_error(source));
+                }
+                Err(error) => {
+                    let message = if builder.is_building() {
+                        format!("IDoc #{}: {error}", progress.idocs)
+                    } else {
+                        error.to_string()
+                    };
+                    // Encoding errors leave the error position unset: the text read so far
+                    // ends where the fault is.
+                    let at = match reader.error_position() {
+                        0 => reader.buffer_position(),
+                        at => at,
+                    };
+                    let offset = progress.base + at;
+                    return Ok(Stop::Fault { offset, message });
+                }
+            };
+            let position = progress.base + reader.buffer_position();
+            let idoc = match &event {
+                Event::Eof => return Ok(Stop::End),
+                _ if builder.is_building() => builder.feed(&event),
+                Event::Start(start) | Event::Empty(start) if is_idoc(start, progress) => {
+                    progress.root.get_or_insert_with(|| "IDOC".to_owned());
+                    progress.idocs += 1;
+                    progress.idoc_start = position.saturating_sub(event_length(start));
+                    builder.feed(&event)
+                }
+                Event::Start(start) => {
+                    progress.open += 1;
+                    progress
+                        .root
+                        .get_or_insert_with(|| start.name().0.to_owned());
+                    Ok(None)
+                }
+                Event::Empty(start) => {
+                    progress
+                        .root
+                        .get_or_insert_with(|| start.name().0.to_owned());
+                    Ok(None)
+                }
+                Event::End(_) => {
+                    progress.open = progress.open.saturating_sub(1);
+                    Ok(None)
+                }
+                _ => Ok(None),
+            };
+            match idoc {
+                Ok(Some(idoc)) => self.hand_on(idoc.value, progress)?,
+                Ok(None) if builder.is_building() => {
+                    let size = position.saturating_sub(progress.idoc_start);
+                    if size > self.limit {
+                        let message = format!(
+                            "IDoc #{} is larger than max_record_size ({size} bytes read, limit {}); quarantined",
+                            progress.idocs, self.limit
+                        );
+                        return Ok(Stop::Fault {
+                            offset: progress.idoc_start,
+                            message,
+                        });
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    let message = format!("IDoc #{}: {error}", progress.idocs);
+                    return Ok(Stop::Fault {
+                        offset: position,
+                        message,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Hands on a complete IDoc, or quarantines it when its control record is missing or its
+    /// DOCNUM was read before with other content.
+    fn hand_on(&mut self, idoc: Value, progress: &Progress) -> Result<(), ReadStop> {
+        let origin = format!("{}#{}", self.file.name, progress.idocs);
+        let docnum = idoc
+            .get("EDI_DC40")
+            .and_then(|control| control.get("DOCNUM"))
+            .and_then(Value::as_str)
+            .map(|docnum| docnum.trim().to_owned());
+        let problem = match &docnum {
+            _ if !idoc.get("EDI_DC40").is_some_and(Value::is_object) => Some(
+                "IDoc has no control record EDI_DC40 (message type and DOCNUM unknown); quarantined"
+                    .to_owned(),
+            ),
+            Some(docnum) if !docnum.is_empty() => {
+                self.docnums.check(docnum, &origin, &idoc).map(|earlier| {
+                    format!(
+                        "DOCNUM {docnum} was already read from {earlier} with different content; quarantined, not applied twice"
+                    )
+                })
+            }
+            _ => None,
+        };
+        match problem {
+            None => self.sink.record(origin, idoc),
+            Some(message) => self.sink.skip(ConnectorError::BadRecord {
+                path: self.file.path.clone(),
+                origin,
+                offset: progress.idoc_start,
+                key: docnum.map(|docnum| format!("DOCNUM {docnum}")),
+                message,
+                payload: Some(Box::new(idoc)),
+            }),
+        }
+    }
+
+    fn finish<R>(
+        &self,
+        progress: &Progress,
+        builder: &XmlJsonBuilder,
+        reader: &Reader<R>,
+    ) -> Result<(), ReadStop> {
+        let offset = progress.base + reader.buffer_position();
+        if builder.is_building() {
+            let message = format!("file ends inside IDoc #{} (truncated?)", progress.idocs);
+            return Err(self.malformed(offset, message));
+        }
+        if progress.open > 0 {
+            return Err(self.malformed(
+                offset,
+                "file ends before the root element is closed (truncated?)".to_owned(),
+            ));
+        }
+        let Some(root) = &progress.root else {
+            return Err(self.malformed(offset, "no root element".to_owned()));
+        };
+        if progress.idocs == 0 {
+            return Err(self.malformed(
+                offset,
+                format!("no <IDOC> element under the root <{root}>: not an IDoc file?"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn malformed(&self, offset: u64, message: String) -> ReadStop {
+        ReadStop::Failed(ConnectorError::Malformed {
+            path: self.file.path.clone(),
             offset,
-            "file ends before the root element is closed (truncated?)".to_owned(),
-        ));
+            message,
+        })
     }
-    if !progress.root_seen {
-        return Err(malformed(file, offset, "no root element".to_owned()));
-    }
-    Ok(())
 }
 
-fn malformed(file: &SourceFile, offset: u64, message: String) -> ReadStop {
-    ReadStop::Failed(ConnectorError::Malformed {
-        path: file.path.clone(),
-        offset,
-        message,
-    })
+/// A parser that leaves end-tag checks to the JSON builder (which knows the open elements of the
+/// IDoc being read), so a parser started again at an `<IDOC>` accepts the root's end tag.
+fn parser<R: BufRead>(input: Resume<R>) -> Reader<Resume<R>> {
+    let mut reader = Reader::from_reader(input);
+    reader.config_mut().check_end_names = false;
+    reader.config_mut().allow_unmatched_ends = true;
+    reader
+}
+
+/// An `<IDOC>` directly under the root, or the root itself, by local name.
+fn is_idoc(start: &BytesStart<'_>, progress: &Progress) -> bool {
+    progress.open <= 1 && local_name(start.name().0) == "IDOC"
+}
+
+/// The bytes of a start tag as written, about: `<`, the tag's content and `>`.
+fn event_length(start: &BytesStart<'_>) -> u64 {
+    let content: &str = start;
+    content.len() as u64 + 2
 }

@@ -13,12 +13,7 @@ const ORDERS05: &str = include_str!("testdata/orders05.xml");
 const BOMMAT04: &str = include_str!("testdata/bommat04.xml");
 
 fn connector(dir: &Path, files: &str) -> IdocConnector {
-    IdocConnector::new(
-        IdocConfig {
-            files: files.into(),
-        },
-        dir,
-    )
+    IdocConnector::new(IdocConfig::new(files), dir)
 }
 
 /// Reads one file's content through the driver: its records and its errors.
@@ -170,12 +165,12 @@ async fn a_file_cut_inside_a_tag_reports_where_the_tag_starts() {
 }
 
 #[tokio::test]
-async fn a_broken_file_stays_out_of_the_cursor_and_the_next_file_is_read() {
+async fn a_truncated_file_stays_out_of_the_cursor_and_the_next_file_is_read() {
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),
         "a.xml",
-        b"<DEBMAS07><IDOC BEGIN=\"1\"><X>1</Y></IDOC></DEBMAS07>",
+        b"<DEBMAS07><IDOC BEGIN=\"1\"><EDI_DC40><DOCNUM>1</DOCNUM></EDI_DC40><X>1</X>",
     );
     write(dir.path(), "b.xml", MATMAS05.as_bytes());
     let items = collect(connector(dir.path(), "*.xml").pull(None)).await;
@@ -195,9 +190,242 @@ async fn a_broken_file_stays_out_of_the_cursor_and_the_next_file_is_read() {
     assert_eq!(names, ["b.xml"]);
 }
 
+/// `count` DEBMAS IDocs numbered 1.., each with its own DOCNUM and customer number.
+fn debmas_idocs(count: usize) -> Vec<String> {
+    let start = DEBMAS07.find("<IDOC").unwrap();
+    let end = DEBMAS07[start..].find("</IDOC>").unwrap() + start + "</IDOC>".len();
+    let template = &DEBMAS07[start..end];
+    (1..=count)
+        .map(|n| {
+            template
+                .replace("0000000000471101", &format!("{:016}", 900_000 + n))
+                .replace("0000100042", &format!("{:010}", 200_000 + n))
+        })
+        .collect()
+}
+
+fn debmas_file(idocs: &[String]) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DEBMAS07>\n{}\n</DEBMAS07>\n",
+        idocs.join("\n")
+    )
+}
+
+/// Turns a good IDoc's text into a broken one.
+type Breakage = fn(&str) -> Vec<u8>;
+
+/// IDoc 57 of 99 broken three ways: each time the 98 others are read, and the broken one is
+/// reported with its number, DOCNUM and byte offset; the file counts as read.
+#[tokio::test]
+async fn a_malformed_idoc_is_reported_and_reading_resumes_at_the_next() {
+    let breakages: [(&str, Breakage, &str); 3] = [
+        (
+            "mismatched end tag",
+            |idoc| idoc.replace("</ORT01>", "</ORT02>").into_bytes(),
+            "end tag </ORT02> where </ORT01> was expected",
+        ),
+        (
+            "invalid UTF-8",
+            |idoc| {
+                let mut bytes = idoc.as_bytes().to_vec();
+                let at = idoc.find("München").unwrap() + 1;
+                bytes.splice(at..at + 2, [0xfc]);
+                bytes
+            },
+            "IDoc #57",
+        ),
+        (
+            "nesting past the limit",
+            |idoc| {
+                let deep = "<Z>".repeat(300) + &"</Z>".repeat(300);
+                idoc.replace("<SPRAS>D</SPRAS>", &deep).into_bytes()
+            },
+            "nested deeper",
+        ),
+    ];
+    for (what, break_it, expected) in breakages {
+        let idocs = debmas_idocs(99);
+        let mut bytes = Vec::new();
+        let file = debmas_file(&idocs);
+        let broken_at = file.find(&idocs[56]).unwrap();
+        bytes.extend_from_slice(&file.as_bytes()[..broken_at]);
+        bytes.extend_from_slice(&break_it(&idocs[56]));
+        bytes.extend_from_slice(&file.as_bytes()[broken_at + idocs[56].len()..]);
+
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "in.xml", &bytes);
+        let items = collect(connector(dir.path(), "*.xml").pull(None)).await;
+        let mut records = Vec::new();
+        let mut errors = Vec::new();
+        for item in &items {
+            match item {
+                Ok(Pulled::Record(r)) => records.push(r.origin.clone()),
+                Ok(Pulled::Checkpoint(_)) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        assert_eq!(records.len(), 98, "{what}: {errors:?}");
+        assert_eq!(records[55], "in.xml#56", "{what}");
+        assert_eq!(records[56], "in.xml#58", "{what}");
+        assert_eq!(errors.len(), 1, "{what}: {errors:?}");
+        match errors[0] {
+            ConnectorError::BadRecord {
+                origin,
+                offset,
+                key,
+                message,
+                ..
+            } => {
+                assert_eq!(origin, "in.xml#57", "{what}");
+                assert_eq!(key.as_deref(), Some("DOCNUM 0000000000900057"), "{what}");
+                assert!(
+                    *offset > broken_at as u64
+                        && *offset < (broken_at + idocs[56].len() + 2000) as u64,
+                    "{what}: offset {offset}, IDoc at {broken_at}"
+                );
+                assert!(message.contains(expected), "{what}: {message}");
+                assert_eq!(
+                    errors[0].record_key().as_deref(),
+                    Some("DOCNUM 0000000000900057")
+                );
+            }
+            other => panic!("{what}: unexpected {other:?}"),
+        }
+        let cursor = last_cursor(&items).expect("the file counts as read");
+        assert!(cursor.0["files"].get("in.xml").is_some(), "{what}");
+    }
+}
+
+#[tokio::test]
+async fn namespaced_idocs_read_like_plain_ones() {
+    let plain = read_ok(DEBMAS07).await;
+    let namespaced = DEBMAS07
+        .replace(
+            "<DEBMAS07>",
+            "<ns0:DEBMAS07 xmlns:ns0=\"urn:sap-com:document:sap:idoc:messages\">",
+        )
+        .replace("</DEBMAS07>", "</ns0:DEBMAS07>");
+    assert_eq!(read_ok(&namespaced).await, plain);
+    // Every element prefixed, as some PI mappings write it.
+    let mut all_prefixed = String::new();
+    let mut rest = namespaced.as_str();
+    while let Some(at) = rest.find('<') {
+        all_prefixed.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let qualify = rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && !rest.starts_with("ns0:");
+        let qualify_end = rest.starts_with('/') && !rest.starts_with("/ns0:");
+        if qualify {
+            all_prefixed.push_str("ns0:");
+        } else if qualify_end {
+            all_prefixed.push_str("/ns0:");
+            rest = &rest[1..];
+        }
+    }
+    all_prefixed.push_str(rest);
+    assert!(
+        all_prefixed.contains("<ns0:IDOC BEGIN=\"1\">"),
+        "{all_prefixed}"
+    );
+    assert_eq!(read_ok(&all_prefixed).await, plain);
+}
+
+#[tokio::test]
+async fn a_file_without_any_idoc_is_an_error_naming_it() {
+    let (records, errors) = read(b"<?xml version=\"1.0\"?>\n<DEBMAS07>\n</DEBMAS07>\n").await;
+    assert!(records.is_empty());
+    assert!(
+        matches!(&errors[0], ConnectorError::Malformed { path, message, .. }
+            if path.ends_with("in.xml") && message.contains("no <IDOC> element")),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_idoc_without_control_record_is_quarantined_with_its_content() {
+    let idocs = debmas_idocs(3);
+    let start = idocs[1].find("<EDI_DC40").unwrap();
+    let end = idocs[1].find("</EDI_DC40>").unwrap() + "</EDI_DC40>".len();
+    let without = format!("{}{}", &idocs[1][..start], &idocs[1][end..]);
+    let file = debmas_file(&[idocs[0].clone(), without, idocs[2].clone()]);
+    let (records, mut errors) = read(file.as_bytes()).await;
+    assert_eq!(records.len(), 2);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].to_string().contains("in.xml#2")
+            && errors[0].to_string().contains("no control record EDI_DC40"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(
+        errors[0].take_payload()["E1KNA1M"]["KUNNR"],
+        "0000200002",
+        "the IDoc is kept in the quarantine"
+    );
+}
+
+#[tokio::test]
+async fn a_docnum_read_again_with_other_content_is_flagged_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let idocs = debmas_idocs(2);
+    write(dir.path(), "a.xml", debmas_file(&idocs).as_bytes());
+    let changed = idocs[1].replace("Marienplatz 1", "Marienplatz 2");
+    write(
+        dir.path(),
+        "b.xml",
+        debmas_file(&[idocs[0].clone(), changed]).as_bytes(),
+    );
+    let items = collect(connector(dir.path(), "*.xml").pull(None)).await;
+    let rows = summary(&items);
+    let errors: Vec<_> = rows.iter().filter(|r| r.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "{rows:?}");
+    assert!(
+        errors[0].contains("b.xml#2")
+            && errors[0].contains("DOCNUM 0000000000900002 was already read from a.xml#2"),
+        "{errors:?}"
+    );
+    let records = rows
+        .iter()
+        .filter(|r| !r.starts_with("error") && r.contains(".xml#"))
+        .count();
+    assert_eq!(
+        records,
+        4 - 1,
+        "the unchanged resend goes on; the store's hash drops it"
+    );
+}
+
+#[tokio::test]
+async fn an_idoc_over_the_size_limit_is_quarantined_with_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut idocs = debmas_idocs(3);
+    idocs[1] = idocs[1].replace(
+        "<SPRAS>D</SPRAS>",
+        &"<E1KNVKM SEGMENT=\"1\"><NAME1>Ansprechpartner</NAME1></E1KNVKM>".repeat(200),
+    );
+    write(dir.path(), "in.xml", debmas_file(&idocs).as_bytes());
+    let config = IdocConfig {
+        max_record_size: 4096,
+        ..IdocConfig::new("*.xml")
+    };
+    let items = collect(IdocConnector::new(config, dir.path()).pull(None)).await;
+    let rows = summary(&items);
+    assert_eq!(
+        rows.iter().filter(|r| r.starts_with("in.xml#")).count(),
+        2,
+        "{rows:?}"
+    );
+    let error = rows.iter().find(|r| r.starts_with("error")).unwrap();
+    assert!(
+        error.contains("in.xml#2") && error.contains("larger than max_record_size"),
+        "{error}"
+    );
+    assert!(rows.iter().any(|r| r.starts_with("in.xml#3 ")));
+}
+
 #[tokio::test]
 async fn iso_8859_1_from_the_declaration_is_decoded() {
-    let mut xml = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<DEBMAS07><IDOC BEGIN=\"1\"><E1KNA1M SEGMENT=\"1\"><NAME1>".to_vec();
+    let mut xml = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<DEBMAS07><IDOC BEGIN=\"1\"><EDI_DC40><DOCNUM>7</DOCNUM></EDI_DC40><E1KNA1M SEGMENT=\"1\"><NAME1>".to_vec();
     xml.extend_from_slice(b"B\xe4ckerei Gr\xfcn &amp; S\xf6hne");
     xml.extend_from_slice(b"</NAME1><ORT01>K\xf6ln</ORT01></E1KNA1M></IDOC></DEBMAS07>");
     let (records, errors) = read(&xml).await;
@@ -212,7 +440,7 @@ async fn latin1_bytes_in_a_file_declared_utf8_are_an_error() {
     let (records, errors) = read(xml).await;
     assert!(records.is_empty());
     assert!(
-        matches!(&errors[0], ConnectorError::Malformed { .. }),
+        matches!(&errors[0], ConnectorError::BadRecord { origin, .. } if origin == "in.xml#1"),
         "{errors:?}"
     );
 }
@@ -231,12 +459,13 @@ async fn an_unknown_encoding_is_refused() {
 async fn a_doctype_is_skipped_and_its_entities_are_never_expanded() {
     let xml = r#"<?xml version="1.0"?>
 <!DOCTYPE DEBMAS07 [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
-<DEBMAS07><IDOC BEGIN="1"><N>ok</N></IDOC><IDOC BEGIN="1"><N>&xxe;</N></IDOC></DEBMAS07>"#;
+<DEBMAS07><IDOC BEGIN="1"><EDI_DC40><DOCNUM>1</DOCNUM></EDI_DC40><N>ok</N></IDOC>
+<IDOC BEGIN="1"><EDI_DC40><DOCNUM>2</DOCNUM></EDI_DC40><N>&xxe;</N></IDOC></DEBMAS07>"#;
     let (records, errors) = read(xml.as_bytes()).await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].1["N"], "ok");
     assert!(
-        matches!(&errors[0], ConnectorError::Malformed { message, .. } if message.contains("xxe")),
+        matches!(&errors[0], ConnectorError::BadRecord { message, .. } if message.contains("xxe")),
         "{errors:?}"
     );
 }

@@ -24,6 +24,7 @@ use super::{
     ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, Store, StoreError, StoredEvent,
     StoredQuarantine, VersionRow, XrefHit, lineage_text,
 };
+use super::{QualityEntry, StoredQualityNote};
 use crate::model::EntityKind;
 
 /// Rows per multi-row `INSERT`; keeps every statement well under SQLite's bound-parameter limit.
@@ -410,6 +411,25 @@ impl Store for SqliteStore {
             );
             query.build().execute(&mut *tx).await?;
         }
+        for rows in batch.quality.chunks(ROWS_PER_STATEMENT) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO quality_note (run_id, source, source_key, field, origin, reason, at) ",
+            );
+            query.push_values(rows, |mut b, q| {
+                b.push_bind(batch.run_id)
+                    .push_bind(&q.source)
+                    .push_bind(&q.key)
+                    .push_bind(&q.field)
+                    .push_bind(&q.origin)
+                    .push_bind(&q.reason)
+                    .push_bind(&now);
+            });
+            query.push(
+                " ON CONFLICT (source, source_key, field) DO UPDATE SET run_id = excluded.run_id, \
+                 origin = excluded.origin, reason = excluded.reason, at = excluded.at",
+            );
+            query.build().execute(&mut *tx).await?;
+        }
         matching::write(&mut tx, &batch.matching, batch.run_id, &now).await?;
         if let Some(cursor) = &batch.checkpoint {
             sqlx::query(
@@ -485,6 +505,45 @@ impl Store for SqliteStore {
                         mapping: row.try_get("mapping")?,
                         reason: row.try_get("reason")?,
                         payload: from_text(row.try_get("payload")?, "quarantined payload")?,
+                    },
+                    at: parse_time(row.try_get("at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn stored_sources(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT DISTINCT source FROM xref ORDER BY source")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("source")?)).collect()
+    }
+
+    async fn quality_notes(
+        &self,
+        record: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<StoredQualityNote>, StoreError> {
+        let (source, key) = record.unzip();
+        let rows = sqlx::query(
+            "SELECT run_id, source, source_key, field, origin, reason, at FROM quality_note \
+             WHERE (?1 IS NULL OR (source = ?1 AND source_key = ?2)) ORDER BY at DESC, id DESC LIMIT ?3",
+        )
+        .bind(source)
+        .bind(key)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredQualityNote {
+                    run_id: row.try_get("run_id")?,
+                    entry: QualityEntry {
+                        source: row.try_get("source")?,
+                        key: row.try_get("source_key")?,
+                        origin: row.try_get("origin")?,
+                        field: row.try_get("field")?,
+                        reason: row.try_get("reason")?,
                     },
                     at: parse_time(row.try_get("at")?)?,
                 })
