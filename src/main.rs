@@ -205,9 +205,12 @@ fn init_logging(format: LogFormat) {
 
 async fn open_store(config: &Config) -> Result<Box<dyn Store>> {
     let url = config.store_url();
-    store::open(&url)
-        .await
-        .with_context(|| format!("opening the store {url}"))
+    store::open(&url).await.with_context(|| {
+        format!(
+            "opening the store {}",
+            concord::connector::sql::shown_url(&url)
+        )
+    })
 }
 
 fn entity(name: &str) -> Result<EntityKind> {

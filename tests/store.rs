@@ -1104,3 +1104,24 @@ async fn a_spawned_commit_is_written_while_the_caller_goes_on(store: &dyn Store)
     commit(store, next).await;
     assert_eq!(live_count(store).await, 2);
 }
+
+#[tokio::test]
+async fn a_store_that_cannot_be_reached_is_named_without_its_password() {
+    let error = concord::store::open("postgres://concord:s3cr3t-pw@127.0.0.1:1/concord")
+        .await
+        .err()
+        .expect("nothing listens on port 1")
+        .to_string();
+    assert!(!error.contains("s3cr3t-pw"), "{error}");
+    assert!(error.contains("127.0.0.1:1/concord"), "{error}");
+
+    let error = concord::store::open("mysql://root@127.0.0.1:3306/test")
+        .await
+        .err()
+        .expect("no MySQL store")
+        .to_string();
+    assert!(
+        error.contains("postgres://"),
+        "says what is supported: {error}"
+    );
+}

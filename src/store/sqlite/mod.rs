@@ -247,7 +247,7 @@ impl Store for SqliteStore {
         let golden_rows = sqlx::query(
             "SELECT g.id, g.entity, g.version, v.record, v.lineage, g.deleted FROM golden g \
              JOIN golden_version v ON v.id = g.id AND v.version = g.version \
-             WHERE g.id IN (SELECT value FROM json_each(?))",
+             WHERE g.id IN (SELECT value FROM json_each(?)) ORDER BY g.id",
         )
         .bind(&ids_json)
         .fetch_all(&self.pool)
