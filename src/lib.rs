@@ -2,11 +2,14 @@
 //! database of golden records, and emits every change as an event.
 //!
 //! The data path runs one way, one stage per module: [`connector`] → [`mapping`] → [`reconcile`]
-//! → [`store`] (with the outbox); [`sync`] drives a run through them.
+//! → [`store`] (with the outbox); [`sync`] drives a run through them, [`daemon`] schedules runs
+//! and relays the outbox as a service, and [`app`] holds one function per command.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod connector;
+pub mod daemon;
 pub mod mapping;
 pub mod model;
 pub mod publish;

@@ -1,26 +1,23 @@
-//! The `concord` command line.
+//! The `concord` command line: argument parsing only; each command is a function of
+//! [`concord::app`].
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use concord::cli;
-use concord::config::Config;
-use concord::mapping::MapOutcome;
-use concord::model::EntityKind;
-use concord::publish::{BusConfig, Relay, connection::redact};
-use concord::reconcile::{self, Reconciler};
-use concord::store::ReviewStatus;
-use concord::store::{self, Store};
-use concord::sync::{NoProgress, Pipeline, Progress, SyncOptions};
+use concord::app::{self, AppError, Context, Format, Outcome, publish::ReplayFrom};
+use concord::sync::SyncOptions;
 
 /// glibc's allocator fragments under the pipeline's many short-lived JSON values and spends a
 /// large share of a sync in malloc/free; mimalloc does not.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Exit code of a writing command refused because another process holds the store.
+const EXIT_LOCKED: u8 = 3;
 
 /// Concord joins CRM, ERP and SCM systems into one unified customer database.
 #[derive(Debug, Parser)]
@@ -38,23 +35,18 @@ struct Cli {
     /// Log output format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// A writing command waits this long (e.g. `30s`, `5m`) for another writer to finish,
+    /// instead of refusing at once with exit code 3.
+    #[arg(long, global = true, value_parser = humantime::parse_duration)]
+    wait: Option<Duration>,
     #[command(subcommand)]
     command: Command,
 }
-
-/// Publish retries after a sync (about a second in all); `concord publish` uses the configured count.
-const SYNC_PUBLISH_RETRIES: usize = 3;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum OutputFormat {
-    Table,
-    Jsonl,
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,8 +68,8 @@ enum ReviewAction {
     List {
         #[arg(long)]
         all: bool,
-        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-        format: OutputFormat,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
@@ -121,6 +113,9 @@ enum Command {
         #[arg(long, default_value_t = concord::sync::DEFAULT_BATCH_SIZE)]
         batch_size: usize,
     },
+    /// Run as a service: every source on its schedule, the outbox relayed continuously, health
+    /// and metrics on the operations address; SIGTERM or Ctrl-C stops it cleanly.
+    Run,
     /// Show raw and mapped records of a source side by side, storing nothing.
     Preview {
         #[arg(long)]
@@ -134,8 +129,8 @@ enum Command {
         entity: String,
         /// The golden ID, or a source record as SOURCE:KEY (e.g. `sap:100001`).
         id: String,
-        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-        format: OutputFormat,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Publish the events waiting in the outbox to the message bus, once, in order.
     Publish,
@@ -143,8 +138,8 @@ enum Command {
     Events {
         #[command(subcommand)]
         action: Option<EventsAction>,
-        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-        format: OutputFormat,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
         /// Only events after this sequence number.
         #[arg(long, default_value_t = 0)]
         after: i64,
@@ -158,8 +153,8 @@ enum Command {
         entity: String,
         /// The golden ID (an ID merged away leads to its survivor), or SOURCE:KEY.
         id: String,
-        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-        format: OutputFormat,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// The review queue: pairs scored between the review and the match threshold.
     Review {
@@ -184,100 +179,27 @@ enum Command {
     },
     /// List quarantined records with their reasons, newest first.
     Quarantine {
-        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-        format: OutputFormat,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
 }
 
+/// Logs go to stderr; colours only on a terminal and never with `NO_COLOR` set.
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CONCORD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Json => builder.json().with_current_span(true).init(),
     }
-}
-
-async fn open_store(config: &Config) -> Result<Box<dyn Store>> {
-    let url = config.store_url();
-    store::open(&url).await.with_context(|| {
-        format!(
-            "opening the store {}",
-            concord::connector::sql::shown_url(&url)
-        )
-    })
-}
-
-fn entity(name: &str) -> Result<EntityKind> {
-    EntityKind::parse(name)
-        .with_context(|| format!("unknown entity `{name}`: use customer, product, order or bom"))
-}
-
-/// The configured message bus, when it has a URL.
-fn bus(config: &Config) -> Option<&BusConfig> {
-    config.bus.as_ref().filter(|bus| bus.is_enabled())
-}
-
-/// Drains the outbox (then replays from `replay_from`, when given) and says what happened;
-/// false when events are left in the outbox.
-async fn publish(bus: &BusConfig, store: &dyn Store, replay_from: Option<i64>) -> bool {
-    let mut relay = Relay::new(store, bus);
-    let result = match replay_from {
-        Some(seq) => relay.replay(seq).await.map(|_| ()),
-        None => relay.drain().await.map(|_| ()),
-    };
-    let report = relay.report();
-    println!(
-        "bus {} exchange `{}`: {} events published and confirmed ({} attempts retried, {} returned unroutable, {} refused)",
-        redact(&bus.url),
-        bus.exchange,
-        report.published,
-        report.retries,
-        report.returned,
-        report.nacked
-    );
-    match result {
-        Ok(()) => true,
-        Err(error) => {
-            let waiting = store
-                .counts()
-                .await
-                .map(|c| c.unpublished_events.to_string())
-                .unwrap_or_else(|_| "the".into());
-            eprintln!(
-                "error: publishing stopped: {error}\n{waiting} events stay in the outbox; `concord publish` sends them once the bus takes them"
-            );
-            false
-        }
-    }
-}
-
-/// The golden ID a `show` argument names: itself, or the golden record of a `SOURCE:KEY`.
-async fn golden_id(store: &dyn Store, kind: EntityKind, id: &str) -> Result<String> {
-    let Some((source, key)) = id.split_once(':') else {
-        return Ok(id.to_string());
-    };
-    let hits = store.xref_lookup(source, kind, &[key]).await?;
-    match hits.get(key) {
-        Some(hit) => Ok(hit.golden_id.clone()),
-        None => bail!("source `{source}` has delivered no {kind} with key `{key}`"),
-    }
-}
-
-/// A `--since` time: RFC 3339, or a date meaning its midnight UTC.
-fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>> {
-    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(time.with_timezone(&chrono::Utc));
-    }
-    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| {
-        format!("`--since {text}`: use RFC 3339 (2024-05-14T08:00:00Z) or a date (2024-05-14)")
-    })?;
-    Ok(date.and_time(chrono::NaiveTime::MIN).and_utc())
 }
 
 #[tokio::main]
@@ -285,342 +207,121 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     match run(cli).await {
-        Ok(code) => code,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Incomplete) => ExitCode::FAILURE,
         Err(error) => {
             eprintln!("error: {}", chain(&error));
-            ExitCode::from(2)
+            if error.is_locked() {
+                ExitCode::from(EXIT_LOCKED)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }
 
 /// An error with its causes, each cause left out when the message before already says it (many
 /// errors quote their source, and printing both reads as a stutter).
-fn chain(error: &anyhow::Error) -> String {
+fn chain(error: &AppError) -> String {
     let mut message = error.to_string();
-    for cause in error.chain().skip(1) {
-        let cause = cause.to_string();
-        if !message.contains(&cause) {
+    let mut cause = std::error::Error::source(error);
+    while let Some(next) = cause {
+        let text = next.to_string();
+        if !message.contains(&text) {
             message.push_str(": ");
-            message.push_str(&cause);
+            message.push_str(&text);
         }
+        cause = next.source();
     }
     message
 }
 
-async fn run(cli: Cli) -> Result<ExitCode> {
-    // Only the commands that read sources compile the mappings: a broken mapping must not keep
-    // anyone from looking at the store (events, quarantine, golden records).
-    let config = Config::load(&cli.config)?;
+/// A `--since` time: RFC 3339, or a date meaning its midnight UTC.
+fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&chrono::Utc));
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        AppError::Usage(format!(
+            "`--since {text}`: use RFC 3339 (2024-05-14T08:00:00Z) or a date (2024-05-14)"
+        ))
+    })?;
+    Ok(date.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+async fn run(cli: Cli) -> Result<Outcome, AppError> {
+    let context = Context {
+        config: cli.config,
+        wait: cli.wait,
+    };
     match cli.command {
-        Command::Validate => {
-            let pipeline = Pipeline::compile(config)?;
-            let config = pipeline.config();
-            println!(
-                "{}: ok ({} sources)",
-                cli.config.display(),
-                config.sources.len()
-            );
-            for source in &config.sources {
-                println!(
-                    "  {} ({} mapping files, priority {})",
-                    source.name,
-                    source.mappings.len(),
-                    source.priority
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Validate => app::validate(&context).await,
         Command::Sync {
             source,
             full,
             batch_size,
         } => {
-            let pipeline = Pipeline::compile(config)?;
-            let config = pipeline.config();
-            let store = open_store(config).await?;
             let options = SyncOptions {
                 source,
                 full,
                 batch_size,
+                ..SyncOptions::default()
             };
-            let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
-                Box::new(cli::TerminalProgress::new())
-            } else {
-                Box::new(NoProgress)
-            };
-            let summaries = pipeline
-                .sync(store.as_ref(), &options, progress.as_ref())
-                .await?;
-            print!("{}", cli::summary_table(&summaries));
-            let counts = store.counts().await?;
-            let golden: Vec<String> = counts
-                .golden
-                .iter()
-                .map(|(e, n)| format!("{n} {e}"))
-                .collect();
-            println!(
-                "store: {}; {} events waiting in the outbox",
-                golden.join(", "),
-                counts.unpublished_events
-            );
-            let published = match bus(config) {
-                Some(bus) => {
-                    // A one-shot sync does not wait out a long broker outage: a few quick retries,
-                    // then the events stay in the outbox for `concord publish`.
-                    let bus = BusConfig {
-                        max_retries: bus.max_retries.min(SYNC_PUBLISH_RETRIES),
-                        ..bus.clone()
-                    };
-                    publish(&bus, store.as_ref(), None).await
-                }
-                None => {
-                    println!(
-                        "publishing to a message bus is not configured: events stay in the outbox (`concord events`)"
-                    );
-                    true
-                }
-            };
-            let failed = summaries.iter().any(|s| !s.errors.is_empty()) || !published;
-            Ok(if failed {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            })
+            app::sync(&context, options).await
         }
-        Command::Preview { source, limit } => {
-            let pipeline = Pipeline::compile(config)?;
-            for row in pipeline.preview(&source, limit).await? {
-                match row {
-                    Err(error) => println!("read error: {error}\n"),
-                    Ok(row) => {
-                        println!("── {}", row.raw.origin);
-                        println!(
-                            "raw:    {}",
-                            serde_json::to_string_pretty(&row.raw.payload)?
-                        );
-                        match row.outcome {
-                            MapOutcome::Mapped(record) => {
-                                println!("mapped: {}", serde_json::to_string_pretty(&record)?)
-                            }
-                            MapOutcome::Unmatched => {
-                                println!("mapped: (no mapping selects this record)")
-                            }
-                            MapOutcome::Failed(failure) => println!(
-                                "failed: {} ({})",
-                                failure.reason,
-                                failure.mapping.display()
-                            ),
-                        }
-                        println!();
-                    }
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Show {
-            entity: name,
-            id,
-            format,
-        } => {
-            let kind = entity(&name)?;
-            let store = open_store(&config).await?;
-            let asked = golden_id(store.as_ref(), kind, &id).await?;
-            let id = store.resolve_id(&asked).await?.unwrap_or(asked.clone());
-            if id != asked {
-                eprintln!("{asked} was merged into {id}");
-            }
-            let Some(state) = store
-                .load_goldens(&[id.as_str()])
-                .await?
-                .into_iter()
-                .next()
-                .filter(|s| s.entity == kind)
-            else {
-                bail!("no {kind} with golden ID `{id}`");
-            };
-            let history = store.history(&id).await?;
-            match format {
-                OutputFormat::Table => print!("{}", cli::golden_view(&state, &history)),
-                OutputFormat::Jsonl => println!(
-                    "{}",
-                    serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": history})
-                ),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Publish => {
-            let Some(bus) = bus(&config) else {
-                bail!(
-                    "no message bus configured (`bus: {{ url: ... }}` in the config): events stay in the outbox"
-                );
-            };
-            let store = open_store(&config).await?;
-            Ok(if publish(bus, store.as_ref(), None).await {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
+        Command::Run => app::run(&context).await,
+        Command::Preview { source, limit } => app::preview(&context, &source, limit).await,
+        Command::Show { entity, id, format } => app::show(&context, &entity, &id, format).await,
+        Command::Publish => app::publish(&context).await,
         Command::Events {
             action: Some(EventsAction::Replay { since, from }),
             ..
         } => {
-            let Some(bus) = bus(&config) else {
-                bail!(
-                    "no message bus configured (`bus: {{ url: ... }}` in the config): nothing to replay to"
-                );
+            let from = match (since, from) {
+                (Some(since), _) => ReplayFrom::Time(parse_since(&since)?),
+                (None, Some(from)) => ReplayFrom::Event(from),
+                (None, None) => {
+                    return Err(AppError::Usage("give `--since` or `--from`".into()));
+                }
             };
-            let store = open_store(&config).await?;
-            let first = match (since, from) {
-                (Some(since), _) => store.first_seq_since(parse_since(&since)?).await?,
-                (None, Some(from)) => match from.parse::<i64>() {
-                    Ok(seq) => Some(seq),
-                    Err(_) => store.event_seq(&from).await?,
-                },
-                (None, None) => None,
-            };
-            let Some(first) = first else {
-                bail!("no stored event to replay from there");
-            };
-            Ok(if publish(bus, store.as_ref(), Some(first)).await {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            app::replay(&context, from).await
         }
         Command::Events {
             action: None,
             format,
             after,
             limit,
-        } => {
-            let store = open_store(&config).await?;
-            let events = store.events(after, limit).await?;
-            match format {
-                OutputFormat::Table => print!("{}", cli::events_table(&events)),
-                OutputFormat::Jsonl => {
-                    for event in &events {
-                        println!("{}", cli::event_line(event));
-                    }
-                }
-            }
-            Ok(ExitCode::SUCCESS)
+        } => app::events(&context, after, limit, format).await,
+        Command::Explain { entity, id, format } => {
+            app::explain(&context, &entity, &id, format).await
         }
-        Command::Explain {
-            entity: name,
-            id,
-            format,
-        } => {
-            let kind = entity(&name)?;
-            let store = open_store(&config).await?;
-            let id = golden_id(store.as_ref(), kind, &id).await?;
-            let explained = reconcile::steward::explain(store.as_ref(), kind, &id).await?;
-            match format {
-                OutputFormat::Table => print!("{}", cli::explanation(&explained)),
-                OutputFormat::Jsonl => println!("{}", serde_json::to_string(&explained)?),
+        Command::Review { action } => match action {
+            ReviewAction::List { all, format, limit } => {
+                app::review_list(&context, all, limit, format).await
             }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Review { action } => {
-            let store = open_store(&config).await?;
-            let reconciler = Reconciler::new(&config)?;
-            match action {
-                ReviewAction::List { all, format, limit } => {
-                    let status = (!all).then_some(ReviewStatus::Open);
-                    let items = store.reviews(status, limit).await?;
-                    match format {
-                        OutputFormat::Table => print!("{}", cli::review_list(&items)),
-                        OutputFormat::Jsonl => {
-                            for item in &items {
-                                println!("{}", serde_json::to_string(item)?);
-                            }
-                        }
-                    }
-                }
-                ReviewAction::Accept { id } => {
-                    let stats = reconciler.accept_review(store.as_ref(), id).await?;
-                    println!(
-                        "review #{id} accepted: {} merged, {} events",
-                        stats.merged, stats.events
-                    );
-                }
-                ReviewAction::Reject { id } => {
-                    reconciler.reject_review(store.as_ref(), id).await?;
-                    println!("review #{id} rejected: the pair will never be merged automatically");
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+            ReviewAction::Accept { id } => app::review_accept(&context, id).await,
+            ReviewAction::Reject { id } => app::review_reject(&context, id).await,
+        },
         Command::Unmerge {
-            entity: name,
+            entity,
             id,
             source,
             key,
-        } => {
-            let kind = entity(&name)?;
-            let store = open_store(&config).await?;
-            let reconciler = Reconciler::new(&config)?;
-            let (new_id, stats) = reconciler
-                .unmerge(store.as_ref(), kind, &id, &source, &key)
-                .await?;
-            println!(
-                "{source}:{key} split out of {id} into {new_id} ({} events)",
-                stats.events
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        } => app::unmerge(&context, &entity, &id, &source, &key).await,
         Command::Reconcile {
             action:
                 ReconcileAction::Train {
-                    entity: name,
+                    entity,
                     output,
                     max_block,
                 },
         } => {
-            let kind = entity(&name)?;
-            let store = open_store(&config).await?;
-            let written = reconcile::train::train_config(
-                &config,
-                store.as_ref(),
-                kind,
-                output.as_deref(),
-                reconcile::train::TrainOptions {
-                    max_block,
-                    ..Default::default()
-                },
-            )
-            .await?;
-            for (path, report) in written {
-                println!(
-                    "{kind} rule `{}`: {} records, {} candidate pairs, {} EM iterations, match share {:.4} → {}",
-                    report.rule,
-                    report.records,
-                    report.pairs,
-                    report.iterations,
-                    report.trained.match_share,
-                    path.display()
-                );
-                for (comparison, w) in &report.trained.weights {
-                    println!(
-                        "  {comparison:<20} exact {:>+6.2}  close {:>+6.2}  far {:>+6.2}",
-                        w.exact, w.close, w.far
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
+            let options = concord::reconcile::train::TrainOptions {
+                max_block,
+                ..Default::default()
+            };
+            app::train(&context, &entity, output.as_deref(), options).await
         }
-        Command::Quarantine { format, limit } => {
-            let store = open_store(&config).await?;
-            let entries = store.quarantined(limit).await?;
-            match format {
-                OutputFormat::Table => print!("{}", cli::quarantine_table(&entries)),
-                OutputFormat::Jsonl => {
-                    for entry in &entries {
-                        println!("{}", serde_json::to_string(entry)?);
-                    }
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Quarantine { format, limit } => app::quarantine(&context, limit, format).await,
     }
 }

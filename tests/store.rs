@@ -596,7 +596,13 @@ async fn events_page_in_order_and_a_publication_is_marked_once(store: &dyn Store
     );
     let pending = store.pending_events(seqs[3], 1).await.unwrap();
     assert_eq!(pending.iter().map(|e| e.seq).collect::<Vec<_>>(), [seqs[4]]);
-    assert_eq!(store.counts().await.unwrap().unpublished_events, 4);
+    let counts = store.counts().await.unwrap();
+    assert_eq!(counts.unpublished_events, 4);
+    assert_eq!(
+        counts.oldest_unpublished_at.as_deref(),
+        Some("2024-05-14T07:30:01.123457Z"),
+        "the oldest waiting event's time"
+    );
 
     let first_publication = store.events(0, 1).await.unwrap()[0].published_at;
     assert!(first_publication.is_some());
@@ -944,6 +950,7 @@ async fn the_review_queue_keeps_one_item_per_pair_and_records_decisions(store: &
         [("g-1", "g-2", 7.25), ("g-3", "g-4", 6.0)],
         "one item per pair, the first score kept, oldest first"
     );
+    assert_eq!(store.counts().await.unwrap().open_reviews, 2);
     let first = open[0].id;
     commit(
         store,
@@ -981,6 +988,7 @@ async fn the_review_queue_keeps_one_item_per_pair_and_records_decisions(store: &
         1
     );
     assert_eq!(store.reviews(None, 10).await.unwrap().len(), 2);
+    assert_eq!(store.counts().await.unwrap().open_reviews, 1);
     assert_eq!(store.reviews(None, 1).await.unwrap()[0].id, first);
 
     let decisions = store.decisions(&["g-2"]).await.unwrap();

@@ -6,9 +6,11 @@
 pub mod env;
 pub mod matching;
 pub mod profile;
+pub mod service;
 pub mod yaml;
 
 pub use matching::{MatchRule, Strategy, SurvivorshipSpec};
+pub use service::{OperationsConfig, Schedule};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,9 @@ pub struct Config {
     /// outbox.
     #[serde(default)]
     pub bus: Option<crate::publish::BusConfig>,
+    /// How `concord run` serves: health and metrics address, shutdown grace, relay pace.
+    #[serde(default)]
+    pub operations: OperationsConfig,
     /// The folder of the config file; relative paths resolve against it. Set by [`Config::load`].
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -71,6 +76,10 @@ pub struct SourceConfig {
     pub priority: i32,
     /// Mapping files for this source's records, tried in order.
     pub mappings: Vec<PathBuf>,
+    /// When `concord run` pulls this source (`every: 5m` or `cron: "…"`, with `jitter`); every
+    /// five minutes without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
 }
 
 /// A config that cannot be used.
@@ -144,6 +153,12 @@ impl Config {
                 return Err(at(
                     "name",
                     format!("source `{}` is configured twice", source.name),
+                ));
+            }
+            if let Some(problem) = source.schedule.as_ref().and_then(Schedule::problem) {
+                return Err(at(
+                    "schedule",
+                    format!("source `{}`: schedule: {problem}", source.name),
                 ));
             }
             if source.mappings.is_empty() {

@@ -7,6 +7,7 @@
 
 mod columns;
 mod lineage_text;
+pub mod lock;
 mod matching;
 mod postgres;
 mod sqlite;
@@ -292,7 +293,12 @@ pub struct Counts {
     pub xrefs: i64,
     pub events: i64,
     pub unpublished_events: i64,
+    /// When the oldest event still waiting in the outbox was stored (RFC 3339), for the age a
+    /// daemon reports: a growing age means the bus is not taking events.
+    pub oldest_unpublished_at: Option<String>,
     pub quarantined: i64,
+    /// Review items waiting for a steward.
+    pub open_reviews: i64,
 }
 
 /// The store's operations. Every method is one statement or one transaction.

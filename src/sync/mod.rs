@@ -14,13 +14,16 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::config::{Config, SourceConfig};
 use crate::connector::{Connector, ConnectorError, Cursor, Pulled, RawRecord};
 use crate::mapping::{MapOutcome, MappingError, MappingSet};
 use crate::reconcile::view::{Pending, StoreView};
 use crate::reconcile::{Incoming, Reconciler};
+use crate::store::lock::{Lease, LockError, Locks};
 use crate::store::{Batch, QuarantineEntry, RunStatus, Store, StoreError};
 use crate::telemetry;
 
@@ -47,6 +50,13 @@ pub enum SyncError {
     ReaderLost(String),
     #[error("source `{0}`: the store writer stopped unexpectedly")]
     WriterLost(String),
+    /// Another process holds the store, the source or the write turn.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// A shutdown was asked for: the batches committed before it stay, the rest is read again by
+    /// the next run.
+    #[error("source `{0}`: stopped by a shutdown")]
+    Cancelled(String),
     /// The source failed mid-run; what was read before it is stored, the cursor stays at the last
     /// committed checkpoint.
     #[error("source `{source_name}`: {message}")]
@@ -64,6 +74,10 @@ pub struct SyncOptions {
     /// Ignore stored cursors and read everything (unchanged records are still skipped by hash).
     pub full: bool,
     pub batch_size: usize,
+    /// Stops reading when cancelled; the batch being written still commits whole.
+    pub cancel: CancellationToken,
+    /// The command on whose behalf the run writes, named to a writer that finds it busy.
+    pub command: String,
 }
 
 impl Default for SyncOptions {
@@ -72,6 +86,8 @@ impl Default for SyncOptions {
             source: None,
             full: false,
             batch_size: DEFAULT_BATCH_SIZE,
+            cancel: CancellationToken::new(),
+            command: "sync".into(),
         }
     }
 }
@@ -81,6 +97,17 @@ pub struct Pipeline {
     config: Config,
     mappings: HashMap<String, Arc<MappingSet>>,
     reconciler: Reconciler,
+    locks: Locks,
+    /// Sources of one process take turns at reconciling and committing, so two of them never
+    /// both create a golden record for one customer.
+    write_turn: Arc<Mutex<()>>,
+}
+
+/// A source run's right to reconcile and commit: this process's turn, and on a shared store
+/// (PostgreSQL) the turn among all instances.
+struct WriteTurn {
+    _local: OwnedMutexGuard<()>,
+    _shared: Lease,
 }
 
 /// Raw and mapped form of one record, for `concord preview`.
@@ -142,10 +169,13 @@ impl Pipeline {
             mappings.insert(source.name.clone(), Arc::new(set));
         }
         let reconciler = Reconciler::new(&config).map_err(SyncError::MatchConfig)?;
+        let locks = Locks::for_url(&config.store_url());
         Ok(Pipeline {
             config,
             mappings,
             reconciler,
+            locks,
+            write_turn: Arc::default(),
         })
     }
 
@@ -161,6 +191,34 @@ impl Pipeline {
         &self.config
     }
 
+    /// The writer locks of the configured store.
+    pub fn locks(&self) -> &Locks {
+        &self.locks
+    }
+
+    /// Waits for this run's turn at reconciling and committing.
+    async fn write_turn(&self, command: &str) -> Result<WriteTurn, SyncError> {
+        let local = self.write_turn.clone().lock_owned().await;
+        let shared = self.locks.write_turn(command).await?;
+        Ok(WriteTurn {
+            _local: local,
+            _shared: shared,
+        })
+    }
+
+    /// The names of the sources `options` selects, in config order.
+    pub fn selected(&self, options: &SyncOptions) -> Result<Vec<String>, SyncError> {
+        match &options.source {
+            Some(name) => {
+                self.config
+                    .source(name)
+                    .ok_or_else(|| SyncError::UnknownSource(name.clone()))?;
+                Ok(vec![name.clone()])
+            }
+            None => Ok(self.config.sources.iter().map(|s| s.name.clone()).collect()),
+        }
+    }
+
     /// Runs every selected source once, in config order. A source that fails mid-run (a server
     /// down, a tap that exits non-zero) does not stop the others: every source runs, and the first
     /// failure is returned at the end.
@@ -170,18 +228,13 @@ impl Pipeline {
         options: &SyncOptions,
         progress: &dyn Progress,
     ) -> Result<Vec<SourceSummary>, SyncError> {
-        let names: Vec<String> = match &options.source {
-            Some(name) => {
-                self.config
-                    .source(name)
-                    .ok_or_else(|| SyncError::UnknownSource(name.clone()))?;
-                vec![name.clone()]
-            }
-            None => self.config.sources.iter().map(|s| s.name.clone()).collect(),
-        };
+        let names = self.selected(options)?;
         let mut summaries = Vec::new();
         let mut failed = None;
         for name in names {
+            if options.cancel.is_cancelled() {
+                return Err(SyncError::Cancelled(name));
+            }
             match self.sync_source(store, &name, options, progress).await {
                 Ok(summary) => summaries.push(summary),
                 // One unreachable system must not hold the others back: their runs go on, and
@@ -198,7 +251,22 @@ impl Pipeline {
         }
     }
 
-    async fn sync_source(
+    /// One run of one source: its pulls, and its writes when its turn comes. The caller holds
+    /// the source (the store lock on SQLite, the source's lock on PostgreSQL).
+    pub async fn sync_source(
+        &self,
+        store: &dyn Store,
+        name: &str,
+        options: &SyncOptions,
+        progress: &dyn Progress,
+    ) -> Result<SourceSummary, SyncError> {
+        let span = tracing::info_span!("run", source = name, run_id = tracing::field::Empty);
+        self.run_source(store, name, options, progress)
+            .instrument(span)
+            .await
+    }
+
+    async fn run_source(
         &self,
         store: &dyn Store,
         name: &str,
@@ -215,6 +283,7 @@ impl Pipeline {
         } else {
             resume_cursor(store.checkpoint(name).await?, &fingerprint, name)
         };
+        tracing::Span::current().record("run_id", run_id);
         telemetry::run_started(name, run_id, options.full, since.is_some());
 
         let connector = source.driver.connector(&self.config.base_dir);
@@ -226,12 +295,17 @@ impl Pipeline {
             name.to_string(),
             options.batch_size.max(1),
             sender,
+            options.cancel.clone(),
         ));
 
         let mut summary = SourceSummary::new(name, run_id);
         let mut in_flight: Option<InFlight> = None;
+        let mut turn: Option<WriteTurn> = None;
         let result = async {
             while let Some(chunk) = receiver.recv().await {
+                if turn.is_none() {
+                    turn = Some(self.write_turn(&options.command).await?);
+                }
                 let batch_started = Instant::now();
                 summary.read += chunk.read;
                 summary.unmatched += chunk.unmatched;
@@ -284,9 +358,11 @@ impl Pipeline {
                     });
                 }
             }
-            reader
-                .await
-                .map_err(|_| SyncError::ReaderLost(name.to_string()))
+            match reader.await {
+                Ok(Finished::Read) => Ok(()),
+                Ok(Finished::Cancelled) => Err(SyncError::Cancelled(name.to_string())),
+                Err(_) => Err(SyncError::ReaderLost(name.to_string())),
+            }
         }
         .await;
         // Whatever happened, the batch being written is waited for before the run is closed.
@@ -297,6 +373,7 @@ impl Pipeline {
             }
             None => result,
         };
+        drop(turn);
         progress.update(&summary);
         summary.elapsed = started.elapsed();
         let failed = result.is_err();
@@ -358,6 +435,14 @@ fn resume_cursor(stored: Option<Value>, fingerprint: &str, source: &str) -> Opti
     stored.get("cursor").cloned().map(Cursor)
 }
 
+/// How the reader task ended.
+enum Finished {
+    /// The source was read to its end (or to a failure, handed over in the last chunk).
+    Read,
+    /// A shutdown stopped it; the chunk being filled was dropped, to be read again next run.
+    Cancelled,
+}
+
 /// The reader task: pulls, maps, and hands over a chunk every `batch_size` records.
 async fn read_and_map(
     mut stream: futures::stream::BoxStream<'static, crate::connector::PullResult>,
@@ -365,9 +450,16 @@ async fn read_and_map(
     source: String,
     batch_size: usize,
     sender: mpsc::Sender<Chunk>,
-) {
+    cancel: CancellationToken,
+) -> Finished {
     let mut chunk = Chunk::default();
-    while let Some(item) = stream.next().await {
+    loop {
+        let item = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Finished::Cancelled,
+            item = stream.next() => item,
+        };
+        let Some(item) = item else { break };
         match item {
             Ok(Pulled::Record(raw)) => {
                 chunk.read += 1;
@@ -401,7 +493,7 @@ async fn read_and_map(
                 telemetry::source_error(&source, &message);
                 chunk.failure = Some(message);
                 let _ = sender.send(chunk).await;
-                return;
+                return Finished::Read;
             }
             Err(error) => {
                 let message = error.to_string();
@@ -420,8 +512,9 @@ async fn read_and_map(
         if chunk.read as usize >= batch_size
             && sender.send(std::mem::take(&mut chunk)).await.is_err()
         {
-            return;
+            return Finished::Read;
         }
     }
     let _ = sender.send(chunk).await;
+    Finished::Read
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Row, migrate::Migrator};
@@ -342,7 +342,9 @@ impl Store for PgStore {
             "SELECT (SELECT COUNT(*) FROM golden_version) AS versions, (SELECT COUNT(*) FROM xref) AS xrefs, \
              (SELECT COUNT(*) FROM outbox) AS events, \
              (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS unpublished, \
-             (SELECT COUNT(*) FROM quarantine) AS quarantined",
+             (SELECT at FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1) AS oldest_unpublished, \
+             (SELECT COUNT(*) FROM quarantine) AS quarantined, \
+             (SELECT COUNT(*) FROM review WHERE status = 'open') AS open_reviews",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -350,7 +352,11 @@ impl Store for PgStore {
         counts.xrefs = row.try_get("xrefs")?;
         counts.events = row.try_get("events")?;
         counts.unpublished_events = row.try_get("unpublished")?;
+        counts.oldest_unpublished_at = row
+            .try_get::<Option<DateTime<Utc>>, _>("oldest_unpublished")?
+            .map(|at| at.to_rfc3339_opts(SecondsFormat::Micros, true));
         counts.quarantined = row.try_get("quarantined")?;
+        counts.open_reviews = row.try_get("open_reviews")?;
         Ok(counts)
     }
 

@@ -488,7 +488,9 @@ impl Store for SqliteStore {
             "SELECT (SELECT COUNT(*) FROM golden_version) AS versions, (SELECT COUNT(*) FROM xref) AS xrefs, \
              (SELECT COUNT(*) FROM outbox) AS events, \
              (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS unpublished, \
-             (SELECT COUNT(*) FROM quarantine) AS quarantined",
+             (SELECT at FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1) AS oldest_unpublished, \
+             (SELECT COUNT(*) FROM quarantine) AS quarantined, \
+             (SELECT COUNT(*) FROM review WHERE status = 'open') AS open_reviews",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -496,7 +498,9 @@ impl Store for SqliteStore {
         counts.xrefs = row.try_get("xrefs")?;
         counts.events = row.try_get("events")?;
         counts.unpublished_events = row.try_get("unpublished")?;
+        counts.oldest_unpublished_at = row.try_get("oldest_unpublished")?;
         counts.quarantined = row.try_get("quarantined")?;
+        counts.open_reviews = row.try_get("open_reviews")?;
         Ok(counts)
     }
 

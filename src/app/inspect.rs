@@ -1,0 +1,167 @@
+//! The commands that only read: `validate`, `preview`, `show`, `events`, `explain`,
+//! `quarantine`. None of them takes the writer lock, so none waits for a running sync.
+
+use super::{AppError, Context, Format, Outcome, entity, golden_id, load, open_store, output};
+use crate::cli;
+use crate::mapping::MapOutcome;
+use crate::reconcile;
+use crate::sync::Pipeline;
+
+/// Loads the config and compiles every mapping; a problem is an error naming file:line:col.
+pub async fn validate(context: &Context) -> Result<Outcome, AppError> {
+    let pipeline = Pipeline::compile(load(context)?)?;
+    let config = pipeline.config();
+    output::line(format!(
+        "{}: ok ({} sources)",
+        context.config.display(),
+        config.sources.len()
+    ));
+    for source in &config.sources {
+        output::line(format!(
+            "  {} ({} mapping files, priority {})",
+            source.name,
+            source.mappings.len(),
+            source.priority
+        ));
+    }
+    Ok(Outcome::Done)
+}
+
+/// The first `limit` raw records of a source beside what the mappings make of them.
+pub async fn preview(context: &Context, source: &str, limit: usize) -> Result<Outcome, AppError> {
+    let pipeline = Pipeline::compile(load(context)?)?;
+    for row in pipeline.preview(source, limit).await? {
+        let text = match row {
+            Err(error) => format!("read error: {error}\n"),
+            Ok(row) => {
+                let mapped = match row.outcome {
+                    MapOutcome::Mapped(record) => format!("mapped: {}", pretty(&record)),
+                    MapOutcome::Unmatched => "mapped: (no mapping selects this record)".into(),
+                    MapOutcome::Failed(failure) => {
+                        format!("failed: {} ({})", failure.reason, failure.mapping.display())
+                    }
+                };
+                format!(
+                    "── {}\nraw:    {}\n{mapped}\n",
+                    row.raw.origin,
+                    pretty(&row.raw.payload)
+                )
+            }
+        };
+        output::line(text);
+    }
+    Ok(Outcome::Done)
+}
+
+fn pretty<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("(not printable: {e})"))
+}
+
+/// A golden record, by golden ID or `SOURCE:KEY`, with each field's source and its versions.
+pub async fn show(
+    context: &Context,
+    entity_name: &str,
+    id: &str,
+    format: Format,
+) -> Result<Outcome, AppError> {
+    let kind = entity(entity_name)?;
+    let store = open_store(&load(context)?).await?;
+    let asked = golden_id(store.as_ref(), kind, id).await?;
+    let id = store.resolve_id(&asked).await?.unwrap_or(asked.clone());
+    if id != asked {
+        eprintln!("{asked} was merged into {id}");
+    }
+    let Some(state) = store
+        .load_goldens(&[id.as_str()])
+        .await?
+        .into_iter()
+        .next()
+        .filter(|s| s.entity == kind)
+    else {
+        return Err(AppError::Usage(format!("no {kind} with golden ID `{id}`")));
+    };
+    let history = store.history(&id).await?;
+    match format {
+        Format::Table => output::print(&cli::golden_view(&state, &history)),
+        Format::Jsonl => output::line(
+            serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": history})
+                .to_string(),
+        ),
+    }
+    Ok(Outcome::Done)
+}
+
+/// Events a page at a time, so a listing of millions holds one page in memory.
+const EVENTS_PAGE: i64 = 1_000;
+
+/// Outbox events in order, after a sequence number, at most `limit`.
+pub async fn events(
+    context: &Context,
+    after: i64,
+    limit: i64,
+    format: Format,
+) -> Result<Outcome, AppError> {
+    let store = open_store(&load(context)?).await?;
+    let mut after = after;
+    let mut left = limit;
+    let mut first_page = true;
+    while left > 0 && !output::closed() {
+        let asked = left.min(EVENTS_PAGE);
+        let page = store.events(after, asked).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        left -= page.len() as i64;
+        match format {
+            Format::Table => {
+                let table = cli::events_table(&page);
+                // One header for the whole listing.
+                let rows = if first_page {
+                    table.as_str()
+                } else {
+                    table.split_once('\n').map_or("", |(_, rows)| rows)
+                };
+                output::print(rows);
+            }
+            Format::Jsonl => output::listing(format, &page, cli::events_table),
+        }
+        first_page = false;
+        if (page.len() as i64) < asked {
+            break;
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+/// Why a golden record holds the source records it holds.
+pub async fn explain(
+    context: &Context,
+    entity_name: &str,
+    id: &str,
+    format: Format,
+) -> Result<Outcome, AppError> {
+    let kind = entity(entity_name)?;
+    let store = open_store(&load(context)?).await?;
+    let id = golden_id(store.as_ref(), kind, id).await?;
+    let explained = reconcile::steward::explain(store.as_ref(), kind, &id).await?;
+    match format {
+        Format::Table => output::print(&cli::explanation(&explained)),
+        Format::Jsonl => output::line(pretty_line(&explained)),
+    }
+    Ok(Outcome::Done)
+}
+
+fn pretty_line<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|e| format!("(not printable: {e})"))
+}
+
+/// Quarantined records with their reasons, newest first.
+pub async fn quarantine(
+    context: &Context,
+    limit: i64,
+    format: Format,
+) -> Result<Outcome, AppError> {
+    let store = open_store(&load(context)?).await?;
+    let entries = store.quarantined(limit).await?;
+    output::listing(format, &entries, cli::quarantine_table);
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,157 @@
+//! The application layer: one function per command, called by the command line and by the
+//! daemon alike (`sync` is one run of what `run` schedules). `main.rs` only parses arguments.
+//!
+//! Every command that writes takes the store's writer lock before it reads anything it will
+//! write; commands that only read never wait for it.
+
+mod inspect;
+pub mod output;
+pub mod publish;
+mod run;
+mod steward;
+mod sync;
+
+pub use inspect::{events, explain, preview, quarantine, show, validate};
+pub use output::Format;
+pub use publish::{publish, replay};
+pub use run::run;
+pub use steward::{review_accept, review_list, review_reject, train, unmerge};
+pub use sync::sync;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{Config, ConfigError};
+use crate::model::EntityKind;
+use crate::store::lock::{Lease, LockError, Locks, Scope};
+use crate::store::{self, Store, StoreError};
+
+/// What every command is given besides its own arguments.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The config file.
+    pub config: PathBuf,
+    /// How long a writing command waits for another writer to finish; refused at once without.
+    pub wait: Option<Duration>,
+}
+
+/// How a command ended when it did not fail outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything was done.
+    Done,
+    /// Some work is left (a file that could not be read, events still in the outbox); what was
+    /// done is stored.
+    Incomplete,
+}
+
+/// Why a command could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
+    #[error("the store {url}: {source}")]
+    Store {
+        url: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error(transparent)]
+    StoreQuery(#[from] StoreError),
+    /// Another process writes; the command line exits with code 3.
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    #[error(transparent)]
+    Steward(#[from] crate::reconcile::steward::StewardError),
+    #[error(transparent)]
+    Train(#[from] crate::reconcile::train::TrainError),
+    #[error("match rules: {0}")]
+    MatchRules(#[from] crate::config::yaml::YamlError),
+    #[error(transparent)]
+    Publish(#[from] crate::publish::PublishError),
+    #[error(transparent)]
+    Daemon(#[from] crate::daemon::DaemonError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl AppError {
+    /// True when the command was refused because another process holds the writer lock.
+    pub fn is_locked(&self) -> bool {
+        matches!(
+            self,
+            AppError::Locked(LockError::Held { .. })
+                | AppError::Sync(crate::sync::SyncError::Lock(LockError::Held { .. }))
+        )
+    }
+}
+
+/// Loads the config a command names.
+fn load(context: &Context) -> Result<Config, AppError> {
+    Ok(Config::load(&context.config)?)
+}
+
+/// Opens the configured store for reading.
+async fn open_store(config: &Config) -> Result<Box<dyn Store>, AppError> {
+    let url = config.store_url();
+    store::open(&url).await.map_err(|source| AppError::Store {
+        url: crate::publish::connection::redact(&url),
+        source,
+    })
+}
+
+/// What a writing command writes, which decides the lock it takes on a shared store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writes {
+    /// Sources' records (`sync`): each source and each batch's write turn are locked as the run
+    /// reaches them.
+    Sources,
+    /// The outbox's published marks (`publish`, `events replay`): the relay lock.
+    Outbox,
+    /// Golden records outside a source run (stewardship, training): the write turn.
+    Golden,
+}
+
+/// Takes the writer lock for `command`, then opens the store. On SQLite that is the lock of the
+/// whole store whatever the command writes; on PostgreSQL the lock of what it writes.
+async fn open_writer(
+    config: &Config,
+    context: &Context,
+    command: &str,
+    writes: Writes,
+) -> Result<(Box<dyn Store>, Lease), AppError> {
+    let locks = Locks::for_url(&config.store_url());
+    let lease = match writes {
+        _ if locks.is_whole_store() => locks.acquire(Scope::Store, command, context.wait).await?,
+        // The run takes each source's lock and each batch's turn as it reaches them.
+        Writes::Sources => Lease::nothing(),
+        Writes::Outbox => locks.acquire(Scope::Relay, command, context.wait).await?,
+        Writes::Golden => locks.write_turn(command).await?,
+    };
+    Ok((open_store(config).await?, lease))
+}
+
+/// An entity named on the command line.
+fn entity(name: &str) -> Result<EntityKind, AppError> {
+    EntityKind::parse(name).ok_or_else(|| {
+        AppError::Usage(format!(
+            "unknown entity `{name}`: use customer, product, order or bom"
+        ))
+    })
+}
+
+/// The golden ID an argument names: itself, or the golden record of a `SOURCE:KEY`.
+async fn golden_id(store: &dyn Store, kind: EntityKind, id: &str) -> Result<String, AppError> {
+    let Some((source, key)) = id.split_once(':') else {
+        return Ok(id.to_string());
+    };
+    let hits = store.xref_lookup(source, kind, &[key]).await?;
+    match hits.get(key) {
+        Some(hit) => Ok(hit.golden_id.clone()),
+        None => Err(AppError::Usage(format!(
+            "source `{source}` has delivered no {kind} with key `{key}`"
+        ))),
+    }
+}

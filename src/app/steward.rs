@@ -1,0 +1,105 @@
+//! Stewardship and training: `review`, `unmerge`, `reconcile train`. Each writes golden records
+//! outside a source run, so each takes the writer lock first.
+
+use std::path::Path;
+
+use super::{
+    AppError, Context, Format, Outcome, Writes, entity, load, open_store, open_writer, output,
+};
+use crate::cli;
+use crate::reconcile::{self, Reconciler};
+use crate::store::ReviewStatus;
+
+/// The review queue (open items unless `all`).
+pub async fn review_list(
+    context: &Context,
+    all: bool,
+    limit: i64,
+    format: Format,
+) -> Result<Outcome, AppError> {
+    let store = open_store(&load(context)?).await?;
+    let status = (!all).then_some(ReviewStatus::Open);
+    let items = store.reviews(status, limit).await?;
+    output::listing(format, &items, cli::review_list);
+    Ok(Outcome::Done)
+}
+
+/// Merges the pair of a review item.
+pub async fn review_accept(context: &Context, id: i64) -> Result<Outcome, AppError> {
+    let config = load(context)?;
+    let (store, _lease) = open_writer(&config, context, "review accept", Writes::Golden).await?;
+    let stats = Reconciler::new(&config)?
+        .accept_review(store.as_ref(), id)
+        .await?;
+    output::line(format!(
+        "review #{id} accepted: {} merged, {} events",
+        stats.merged, stats.events
+    ));
+    Ok(Outcome::Done)
+}
+
+/// Keeps the pair of a review item apart for good.
+pub async fn review_reject(context: &Context, id: i64) -> Result<Outcome, AppError> {
+    let config = load(context)?;
+    let (store, _lease) = open_writer(&config, context, "review reject", Writes::Golden).await?;
+    Reconciler::new(&config)?
+        .reject_review(store.as_ref(), id)
+        .await?;
+    output::line(format!(
+        "review #{id} rejected: the pair will never be merged automatically"
+    ));
+    Ok(Outcome::Done)
+}
+
+/// Splits a source record out of a golden record, for good.
+pub async fn unmerge(
+    context: &Context,
+    entity_name: &str,
+    id: &str,
+    source: &str,
+    key: &str,
+) -> Result<Outcome, AppError> {
+    let kind = entity(entity_name)?;
+    let config = load(context)?;
+    let (store, _lease) = open_writer(&config, context, "unmerge", Writes::Golden).await?;
+    let (new_id, stats) = Reconciler::new(&config)?
+        .unmerge(store.as_ref(), kind, id, source, key)
+        .await?;
+    output::line(format!(
+        "{source}:{key} split out of {id} into {new_id} ({} events)",
+        stats.events
+    ));
+    Ok(Outcome::Done)
+}
+
+/// Estimates the scored rules' weights from the stored records and writes them.
+pub async fn train(
+    context: &Context,
+    entity_name: &str,
+    output_file: Option<&Path>,
+    options: reconcile::train::TrainOptions,
+) -> Result<Outcome, AppError> {
+    let kind = entity(entity_name)?;
+    let config = load(context)?;
+    let (store, _lease) = open_writer(&config, context, "reconcile train", Writes::Golden).await?;
+    let written =
+        reconcile::train::train_config(&config, store.as_ref(), kind, output_file, options).await?;
+    for (path, report) in written {
+        output::line(format!(
+            "{kind} rule `{}`: {} records, {} candidate pairs, {} EM iterations, match share {:.4} → {}",
+            report.rule,
+            report.records,
+            report.pairs,
+            report.iterations,
+            report.trained.match_share,
+            path.display()
+        ));
+        for (comparison, w) in &report.trained.weights {
+            output::line(format!(
+                "  {comparison:<20} exact {:>+6.2}  close {:>+6.2}  far {:>+6.2}",
+                w.exact, w.close, w.far
+            ));
+        }
+    }
+    Ok(Outcome::Done)
+}
