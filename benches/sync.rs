@@ -1,9 +1,11 @@
 //! Full-sync benchmark: generates two overlapping sources (SAP IDoc and ERPNext JSON lines) and
-//! syncs them into a fresh SQLite store, then syncs again with nothing changed, then measures the
-//! IDoc reader alone on one large file.
+//! syncs them into a fresh store, then syncs again with nothing changed, then measures the IDoc
+//! reader alone on one large file.
 //!
 //! `cargo bench --bench sync -- [CUSTOMERS ...] [--idoc-mb N]` (default: 100000 1000000, 200 MB).
-//! Generated data is kept under `benches/data/` and reused.
+//! Generated data is kept under `benches/data/` and reused. The store is a fresh SQLite file, or,
+//! when `CONCORD_BENCH_STORE_URL` names a PostgreSQL database (`postgres://…`), a fresh schema
+//! `concord_bench` in it, dropped afterwards.
 
 mod generator;
 
@@ -41,13 +43,10 @@ async fn bench_sync(customers: usize) -> anyhow::Result<()> {
             started.elapsed().as_secs_f64()
         );
     }
-    let db = dir.join("bench.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
     let config = Config::load(&dir.join("concord.yaml"))?;
     let pipeline = Pipeline::compile(config)?;
-    let store = store::open(&format!("sqlite://{}", db.display())).await?;
+    let bench_store = BenchStore::fresh(&dir).await?;
+    let store = store::open(&bench_store.url).await?;
 
     let started = Instant::now();
     let summaries = pipeline
@@ -67,12 +66,69 @@ async fn bench_sync(customers: usize) -> anyhow::Result<()> {
     let second_events: u64 = again.iter().map(|s| s.reconcile.events).sum();
 
     println!(
-        "sync {customers} customers: {read} records in {first:.1}s = {:.0} records/s, {events} events; \
+        "sync {customers} customers into {}: {read} records in {first:.1}s = {:.0} records/s, {events} events; \
          unchanged re-sync (--full) {second:.1}s with {second_events} events; peak RSS {:.0} MiB",
+        bench_store.engine,
         read as f64 / first,
         peak_rss_mib()
     );
-    Ok(())
+    drop(store);
+    bench_store.remove().await
+}
+
+/// The store a sync is measured on, empty at the start.
+struct BenchStore {
+    engine: &'static str,
+    url: String,
+    /// The connection that made the PostgreSQL schema, to drop it at the end.
+    postgres: Option<sqlx::PgPool>,
+}
+
+/// The PostgreSQL schema the benchmark fills.
+const PG_SCHEMA: &str = "concord_bench";
+
+impl BenchStore {
+    async fn fresh(dir: &Path) -> anyhow::Result<BenchStore> {
+        match std::env::var("CONCORD_BENCH_STORE_URL") {
+            Ok(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let admin = sqlx::PgPool::connect(&url).await?;
+                sqlx::query(&format!("DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+                    .execute(&admin)
+                    .await?;
+                sqlx::query(&format!("CREATE SCHEMA {PG_SCHEMA}"))
+                    .execute(&admin)
+                    .await?;
+                let separator = if url.contains('?') { '&' } else { '?' };
+                Ok(BenchStore {
+                    engine: "PostgreSQL",
+                    url: format!("{url}{separator}options=-csearch_path%3D{PG_SCHEMA}"),
+                    postgres: Some(admin),
+                })
+            }
+            _ => {
+                let db = dir.join("bench.db");
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+                }
+                Ok(BenchStore {
+                    engine: "SQLite",
+                    url: format!("sqlite://{}", db.display()),
+                    postgres: None,
+                })
+            }
+        }
+    }
+
+    /// Drops the PostgreSQL schema (a 1M-customer store is gigabytes in a shared database); the
+    /// SQLite file stays for inspection until the next run.
+    async fn remove(self) -> anyhow::Result<()> {
+        if let Some(admin) = self.postgres {
+            sqlx::query(&format!("DROP SCHEMA {PG_SCHEMA} CASCADE"))
+                .execute(&admin)
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 async fn bench_idoc(megabytes: u64) -> anyhow::Result<()> {

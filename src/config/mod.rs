@@ -53,8 +53,8 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// `sqlite://concord.db` (a path relative to the config file, created when missing) or
-    /// `sqlite::memory:`.
+    /// `sqlite://concord.db` (a path relative to the config file, created when missing),
+    /// `sqlite::memory:`, or `postgres://user:password@host:5432/database` for a shared store.
     pub url: String,
 }
 

@@ -1,19 +1,22 @@
 //! The unified store: golden records with versions and lineage, cross-references, sync runs,
 //! checkpoints, quarantine and the outbox.
 //!
-//! A trait with one implementation per engine (SQLite today; PostgreSQL next), not sqlx's `Any`
+//! A trait with one implementation per engine (SQLite and PostgreSQL), not sqlx's `Any`
 //! driver, so each engine can use its own fast paths. A sync batch, its checkpoint and its outbox
 //! rows are written by one [`Store::commit`], in one transaction.
 
+mod columns;
 mod lineage_text;
 pub mod lock;
 mod matching;
+mod postgres;
 mod sqlite;
 
 pub use matching::{
     BlockKeyWrite, Decision, DecisionWrite, MatchWrites, MergeWrite, ReferenceWrite, Relink,
     ReviewItem, ReviewStatus, ReviewWrite,
 };
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -44,7 +47,7 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("store holds a value it cannot read: {0}")]
     Corrupt(String),
-    #[error("unsupported store URL `{0}`: use sqlite://PATH")]
+    #[error("unsupported store URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     Unsupported(String),
 }
 
@@ -438,7 +441,11 @@ pub trait Store: Send + Sync {
 pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Box::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Box::new(PgStore::open(url).await?))
     } else {
-        Err(StoreError::Unsupported(url.to_string()))
+        Err(StoreError::Unsupported(crate::connector::sql::shown_url(
+            url,
+        )))
     }
 }

@@ -194,7 +194,8 @@ pub async fn block_lookup(
         return Ok(found);
     }
     let rows = sqlx::query(
-        "SELECT value, golden_id FROM block_key WHERE entity = ? AND value IN (SELECT value FROM json_each(?))",
+        "SELECT value, golden_id FROM block_key WHERE entity = ? AND value IN (SELECT value FROM json_each(?)) \
+         ORDER BY value, golden_id",
     )
     .bind(entity.as_str())
     .bind(json_array(values.iter().copied()))
@@ -241,7 +242,8 @@ pub async fn member_records(
         return Ok(Vec::new());
     }
     let rows = sqlx::query(
-        "SELECT golden_id, record FROM xref WHERE golden_id IN (SELECT value FROM json_each(?)) AND deleted = 0",
+        "SELECT golden_id, record FROM xref WHERE golden_id IN (SELECT value FROM json_each(?)) AND deleted = 0 \
+         ORDER BY golden_id, rowid",
     )
     .bind(json_array(ids.iter().copied()))
     .fetch_all(pool)
@@ -391,7 +393,7 @@ pub async fn pending_references(
     }
     let rows = sqlx::query(
         "SELECT referrer_id, source, target_key FROM reference WHERE target_id IS NULL AND entity = ? \
-         AND target_key IN (SELECT value FROM json_each(?))",
+         AND target_key IN (SELECT value FROM json_each(?)) ORDER BY target_key, referrer_id, source",
     )
     .bind(entity.as_str())
     .bind(json_array(keys.iter().copied()))

@@ -20,12 +20,13 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    Batch, Contributor, Counts, Decision, Event, Fields, GoldenState, Operation, QuarantineEntry,
+    Batch, Contributor, Counts, Decision, Event, Fields, GoldenState, QuarantineEntry,
     ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, Store, StoreError, StoredEvent,
-    StoredQuarantine, VersionRow, XrefHit, lineage_text,
+    StoredQuarantine, VersionRow, XrefHit, columns, lineage_text,
 };
 use super::{QualityEntry, StoredQualityNote};
 use crate::model::EntityKind;
+use columns::{from_text, parse_entity, parse_operation, to_text};
 
 /// Rows per multi-row `INSERT`; keeps every statement well under SQLite's bound-parameter limit.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -85,14 +86,6 @@ fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     .to_string()
 }
 
-fn to_text<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
-}
-
-fn from_text<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
-}
-
 fn time_text(time: &DateTime<Utc>) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
@@ -101,14 +94,6 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| StoreError::Corrupt(format!("time `{text}`: {e}")))
-}
-
-fn parse_entity(text: &str) -> Result<EntityKind, StoreError> {
-    EntityKind::parse(text).ok_or_else(|| StoreError::Corrupt(format!("entity `{text}`")))
-}
-
-fn parse_operation(text: &str) -> Result<Operation, StoreError> {
-    from_text(&format!("\"{text}\""), "operation")
 }
 
 fn contributor(row: &SqliteRow) -> Result<(String, Contributor), StoreError> {
@@ -134,12 +119,7 @@ const EVENT_SELECT: &str = "SELECT o.seq, o.event_id, o.entity, o.operation, o.g
 fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     let published_at: Option<String> = row.try_get("published_at")?;
     let changed: Vec<String> = from_text(row.try_get("changed")?, "event changed fields")?;
-    let mut lineage = lineage_text::decode(row.try_get("lineage")?)?;
-    // A union field's elements keep their own lineage (`emails[1]`): they go with the field.
-    lineage.retain(|field, _| {
-        let base = field.split('[').next().unwrap_or(field);
-        changed.iter().any(|c| c == base)
-    });
+    let lineage = columns::event_sources(lineage_text::decode(row.try_get("lineage")?)?, &changed);
     Ok(StoredEvent {
         seq: row.try_get("seq")?,
         event: Event {
@@ -268,7 +248,7 @@ impl Store for SqliteStore {
         let golden_rows = sqlx::query(
             "SELECT g.id, g.entity, g.version, v.record, v.lineage, g.deleted FROM golden g \
              JOIN golden_version v ON v.id = g.id AND v.version = g.version \
-             WHERE g.id IN (SELECT value FROM json_each(?))",
+             WHERE g.id IN (SELECT value FROM json_each(?)) ORDER BY g.id",
         )
         .bind(&ids_json)
         .fetch_all(&self.pool)
