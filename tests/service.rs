@@ -473,3 +473,127 @@ async fn metrics_parse_as_prometheus_text_and_count_what_the_run_did() {
     signal(&run, "TERM");
     assert!(run.wait().unwrap().success());
 }
+
+#[path = "store/backend.rs"]
+#[allow(dead_code, unused_macros, unused_imports)]
+mod backend;
+
+/// `concord_source_held{source}` of one instance, 0 when it does not say.
+async fn held(client: &reqwest::Client, port: u16, source: &str) -> bool {
+    let Ok(response) = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+    else {
+        return false;
+    };
+    let text = response.text().await.unwrap_or_default();
+    text.lines()
+        .any(|line| line == format!("concord_source_held{{source=\"{source}\"}} 1"))
+}
+
+#[tokio::test]
+async fn two_instances_on_postgres_share_the_sources_and_one_takes_over_when_the_other_dies() {
+    let schema = backend::PgSchema::create().await;
+    let url = schema.url();
+    schema
+        .run(async move {
+            const ROWS: usize = 3_000;
+            let dir = tempfile::tempdir().unwrap();
+            // Two systems that know the same customers under their own keys, synced at once by
+            // whichever instance holds each: one golden record per customer all the same.
+            for system in ["crm", "erp"] {
+                std::fs::create_dir_all(dir.path().join(system)).unwrap();
+                let csv = customers_csv(ROWS).replace("\n1", &format!("\n{system}-1"));
+                std::fs::write(dir.path().join(system).join("customers.csv"), csv).unwrap();
+            }
+            std::fs::write(dir.path().join("customers.yaml"), MAPPING).unwrap();
+            let ports = [free_port(), free_port()];
+            let configs: Vec<PathBuf> = ports
+                .iter()
+                .enumerate()
+                .map(|(i, port)| {
+                    let path = dir.path().join(format!("concord-{i}.yaml"));
+                    let mut sources = String::new();
+                    for system in ["crm", "erp"] {
+                        sources.push_str(&format!(
+                            "  - name: {system}\n    driver: csv\n    files: \"{system}/*.csv\"\n    delimiter: \";\"\n    mappings: [customers.yaml]\n    schedule: {{ every: 1s }}\n"
+                        ));
+                    }
+                    std::fs::write(
+                        &path,
+                        format!(
+                            "store: {{ url: \"{url}\" }}\nsources:\n{sources}match:\n  customer:\n    - {{ rule: email, exact: [emails] }}\n\
+                             operations: {{ listen: \"127.0.0.1:{port}\", takeover_every: 500ms }}\n"
+                        ),
+                    )
+                    .unwrap();
+                    path
+                })
+                .collect();
+            let start = |config: &PathBuf| {
+                Command::new(CONCORD)
+                    .arg("--config")
+                    .arg(config)
+                    .arg("run")
+                    .env("CONCORD_LOG", "concord=info")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap()
+            };
+            let mut first = start(&configs[0]);
+            let mut second = start(&configs[1]);
+            let client = reqwest::Client::new();
+            // Each source is held by exactly one instance.
+            until(Duration::from_secs(60), "both sources held", || async {
+                let mut holders = 0;
+                for source in ["crm", "erp"] {
+                    for port in ports {
+                        holders += usize::from(held(&client, port, source).await);
+                    }
+                }
+                holders == 2
+            })
+            .await;
+            for source in ["crm", "erp"] {
+                let by_first = held(&client, ports[0], source).await;
+                let by_second = held(&client, ports[1], source).await;
+                assert!(by_first != by_second, "{source} held by exactly one instance");
+            }
+            let store = store::open(&url).await.unwrap();
+            until(Duration::from_secs(120), "both sources stored", || async {
+                store.counts().await.unwrap().xrefs == 2 * ROWS as i64
+            })
+            .await;
+            let counts = store.counts().await.unwrap();
+            assert_eq!(
+                counts.golden.get("customer"),
+                Some(&(ROWS as i64)),
+                "no customer created twice by the two instances"
+            );
+
+            // The first instance dies; the second takes its sources over and syncs new rows.
+            signal(&first, "KILL");
+            first.wait().unwrap();
+            until(Duration::from_secs(30), "the survivor holding both", || async {
+                held(&client, ports[1], "crm").await && held(&client, ports[1], "erp").await
+            })
+            .await;
+            for system in ["crm", "erp"] {
+                let path = dir.path().join(system).join("customers.csv");
+                let mut csv = std::fs::read_to_string(&path).unwrap();
+                csv.push_str(&format!("{system}-9999999;Neukunde GmbH;neu@kunde.de;Bonn\n"));
+                std::fs::write(&path, csv).unwrap();
+            }
+            until(Duration::from_secs(60), "the new rows stored", || async {
+                store.counts().await.unwrap().xrefs == 2 * ROWS as i64 + 2
+            })
+            .await;
+            let counts = store.counts().await.unwrap();
+            assert_eq!(counts.golden.get("customer"), Some(&(ROWS as i64 + 1)));
+            signal(&second, "TERM");
+            assert!(second.wait().unwrap().success());
+        })
+        .await;
+}

@@ -173,7 +173,7 @@ impl Locks {
         };
         let mut session = session(url, command).await?;
         sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(key(Scope::Store))
+            .bind(key(Scope::Store, url))
             .execute(&mut session)
             .await?;
         Ok(Lease {
@@ -248,12 +248,21 @@ fn try_lock_file(path: &Path, command: &str) -> Result<Result<Lease, LockError>,
     }
 }
 
-/// The advisory-lock key of a scope: stable across versions and instances.
-fn key(scope: Scope<'_>) -> i64 {
+/// The advisory-lock key of a scope in the store at `url`: stable across versions and instances.
+/// Advisory locks are per database, so stores in different schemas of one database (named by the
+/// URL's `options=-csearch_path=…`) get keys of their own.
+fn key(scope: Scope<'_>, url: &str) -> i64 {
+    let schema = url
+        .split_once('?')
+        .map(|(_, query)| query)
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("options="))
+        .unwrap_or_default();
     let name = match scope {
-        Scope::Store => "concord:write-turn".to_string(),
-        Scope::Source(source) => format!("concord:source:{source}"),
-        Scope::Relay => "concord:relay".to_string(),
+        Scope::Store => format!("concord:{schema}:write-turn"),
+        Scope::Source(source) => format!("concord:{schema}:source:{source}"),
+        Scope::Relay => format!("concord:{schema}:relay"),
     };
     let hash = blake3::hash(name.as_bytes());
     let mut bytes = [0u8; 8];
@@ -285,7 +294,7 @@ async fn try_lock_session(
     command: &str,
 ) -> Result<Result<Lease, LockError>, LockError> {
     let mut session = session(url, command).await?;
-    let key = key(scope);
+    let key = key(scope, url);
     let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(key)
         .fetch_one(&mut session)
@@ -371,8 +380,16 @@ mod tests {
 
     #[test]
     fn keys_differ_per_scope_and_memory_stores_need_no_lock() {
-        assert_ne!(key(Scope::Source("a")), key(Scope::Source("b")));
-        assert_ne!(key(Scope::Relay), key(Scope::Store));
+        let url = "postgres://h/db";
+        assert_ne!(key(Scope::Source("a"), url), key(Scope::Source("b"), url));
+        assert_ne!(key(Scope::Relay, url), key(Scope::Store, url));
+        assert_ne!(
+            key(Scope::Relay, url),
+            key(
+                Scope::Relay,
+                "postgres://h/db?options=-csearch_path%3Dother"
+            )
+        );
         assert!(matches!(Locks::for_url("sqlite::memory:"), Locks::None));
         assert!(matches!(
             Locks::for_url("postgres://x/y"),

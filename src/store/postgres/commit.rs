@@ -24,6 +24,7 @@ pub async fn commit(pool: &PgPool, batch: &Batch) -> Result<(), StoreError> {
     write_match_keys(&mut tx, batch).await?;
     write_goldens(&mut tx, batch, now).await?;
     write_quarantine(&mut tx, batch, now).await?;
+    write_quality(&mut tx, batch, now).await?;
     matching::write(&mut tx, &batch.matching, batch.run_id, now).await?;
     if let Some(cursor) = &batch.checkpoint {
         sqlx::query(
@@ -214,6 +215,39 @@ async fn write_quarantine(
     .bind(rows.iter().map(|r| r.1.mapping.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.1.reason.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.1.payload.to_string()).collect::<Vec<_>>())
+    .bind(batch.run_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Upserts the batch's data-quality notes: the last note per source record and field wins, as
+/// on SQLite.
+async fn write_quality(
+    tx: &mut PgConnection,
+    batch: &Batch,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut latest: HashMap<(&str, &str, &str), &crate::store::QualityEntry> = HashMap::new();
+    for note in &batch.quality {
+        latest.insert((&note.source, &note.key, &note.field), note);
+    }
+    if latest.is_empty() {
+        return Ok(());
+    }
+    let notes: Vec<_> = latest.into_values().collect();
+    sqlx::query(
+        "INSERT INTO quality_note (source, source_key, field, origin, reason, run_id, at) \
+         SELECT u.*, $6, $7 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u \
+         ON CONFLICT (source, source_key, field) DO UPDATE SET run_id = excluded.run_id, \
+         origin = excluded.origin, reason = excluded.reason, at = excluded.at",
+    )
+    .bind(notes.iter().map(|n| n.source.as_str()).collect::<Vec<_>>())
+    .bind(notes.iter().map(|n| n.key.as_str()).collect::<Vec<_>>())
+    .bind(notes.iter().map(|n| n.field.as_str()).collect::<Vec<_>>())
+    .bind(notes.iter().map(|n| n.origin.as_str()).collect::<Vec<_>>())
+    .bind(notes.iter().map(|n| n.reason.as_str()).collect::<Vec<_>>())
     .bind(batch.run_id)
     .bind(now)
     .execute(&mut *tx)

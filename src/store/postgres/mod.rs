@@ -24,9 +24,9 @@ use sqlx::{Row, migrate::Migrator};
 
 use super::columns::{event_sources, from_text, parse_entity, parse_operation};
 use super::{
-    Batch, Contributor, Counts, Decision, Event, Fields, GoldenState, QuarantineEntry,
-    ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, Store, StoreError, StoredEvent,
-    StoredQuarantine, VersionRow, XrefHit, lineage_text,
+    Batch, Contributor, Counts, Decision, Event, Fields, GoldenState, QualityEntry,
+    QuarantineEntry, ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, Store, StoreError,
+    StoredEvent, StoredQualityNote, StoredQuarantine, VersionRow, XrefHit, lineage_text,
 };
 use crate::model::EntityKind;
 
@@ -296,6 +296,46 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(stored_event).collect()
+    }
+
+    async fn stored_sources(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT DISTINCT source FROM xref ORDER BY source")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("source")?)).collect()
+    }
+
+    async fn quality_notes(
+        &self,
+        record: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<StoredQualityNote>, StoreError> {
+        let (source, key) = record.unzip();
+        let rows = sqlx::query(
+            "SELECT run_id, source, source_key, field, origin, reason, at FROM quality_note \
+             WHERE ($1::text IS NULL OR (source = $1 AND source_key = $2)) \
+             ORDER BY at DESC, id DESC LIMIT $3",
+        )
+        .bind(source)
+        .bind(key)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredQualityNote {
+                    run_id: row.try_get("run_id")?,
+                    entry: QualityEntry {
+                        source: row.try_get("source")?,
+                        key: row.try_get("source_key")?,
+                        origin: row.try_get("origin")?,
+                        field: row.try_get("field")?,
+                        reason: row.try_get("reason")?,
+                    },
+                    at: row.try_get("at")?,
+                })
+            })
+            .collect()
     }
 
     async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError> {
