@@ -444,11 +444,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 bail!("no {kind} with golden ID `{id}`");
             };
             let history = store.history(&id).await?;
-            let mut notes = Vec::new();
-            for contributor in &state.contributors {
-                let record = (contributor.source.as_str(), contributor.key.as_str());
-                notes.extend(store.quality_notes(Some(record), 100).await?);
-            }
+            let notes = record_notes(store.as_ref(), &state).await?;
             match format {
                 OutputFormat::Table => {
                     print!("{}", cli::golden_view(&state, &history));
@@ -531,9 +527,26 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let store = open_store(&config).await?;
             let id = golden_id(store.as_ref(), kind, &id).await?;
             let explained = reconcile::steward::explain(store.as_ref(), kind, &id).await?;
+            let states = store.load_goldens(&[id.as_str()]).await?;
+            let mut notes = Vec::new();
+            for state in &states {
+                notes.extend(record_notes(store.as_ref(), state).await?);
+            }
             match format {
-                OutputFormat::Table => print!("{}", cli::explanation(&explained)),
-                OutputFormat::Jsonl => println!("{}", serde_json::to_string(&explained)?),
+                OutputFormat::Table => {
+                    print!("{}", cli::explanation(&explained));
+                    if !notes.is_empty() {
+                        println!("data-quality notes:");
+                        print!("{}", cli::quality_table(&notes));
+                    }
+                }
+                OutputFormat::Jsonl => {
+                    let mut value = serde_json::to_value(&explained)?;
+                    if let Some(object) = value.as_object_mut() {
+                        object.insert("quality_notes".into(), serde_json::to_value(&notes)?);
+                    }
+                    println!("{}", serde_json::to_string(&value)?);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -652,4 +665,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The data-quality notes of a golden record's source records.
+async fn record_notes(
+    store: &dyn concord::store::Store,
+    state: &concord::store::GoldenState,
+) -> Result<Vec<concord::store::StoredQualityNote>> {
+    let mut notes = Vec::new();
+    for contributor in &state.contributors {
+        let record = (contributor.source.as_str(), contributor.key.as_str());
+        notes.extend(store.quality_notes(Some(record), 100).await?);
+    }
+    Ok(notes)
 }
