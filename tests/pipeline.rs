@@ -615,3 +615,32 @@ async fn a_source_no_longer_in_the_config_is_named() {
         ["crm"]
     );
 }
+
+/// Issue 13.9: a drop-folder file with a row that fails its mapping is not archived as done: once
+/// its good rows are stored it goes to `rejected/`, its bad row waits in the quarantine.
+#[tokio::test]
+async fn a_drop_file_with_a_quarantined_row_goes_to_rejected() {
+    let project = crm_project(Some(";"));
+    project.write(
+        "concord.yaml",
+        &crm_config(Some(";"))
+            .replace("files: \"crm/*.csv\"", "folder: drop\n    files: \"*.csv\""),
+    );
+    project.write(
+        "drop/kunden.csv",
+        "Kundennr;Firma;USt-IdNr.\nK-1;Acme GmbH;DE1\nK-2;;DE2\n",
+    );
+    project.write(
+        "drop/lieferanten.csv",
+        "Kundennr;Firma;USt-IdNr.\nK-3;Gamma KG;DE3\n",
+    );
+    let (store, summaries) = sync(&project.config(), &SyncOptions::default()).await;
+    assert_eq!((summaries[0].mapped, summaries[0].quarantined), (2, 1));
+    assert_eq!(
+        store.quarantined(10).await.unwrap()[0].entry.origin,
+        "drop/kunden.csv:3"
+    );
+    assert!(project.path("drop/rejected/kunden.csv").exists());
+    assert!(project.path("drop/archive/lieferanten.csv").exists());
+    assert!(!project.path("drop/archive/kunden.csv").exists());
+}

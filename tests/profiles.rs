@@ -284,16 +284,17 @@ async fn the_csv_drop_profile_archives_stored_files_and_rejects_unreadable_ones(
         "{reasons:?}"
     );
 
+    // The file with a quarantined row (C-3) is rejected once its good rows are stored (issue 13.9).
     assert!(!project.path("drop/customers-0501.csv").exists());
-    assert!(project.path("drop/archive/customers-0501.csv").exists());
+    assert!(project.path("drop/rejected/customers-0501.csv").exists());
     assert!(project.path("drop/rejected/broken.csv").exists());
 
-    // A new file under the same name is read on the next run and archived beside the first.
+    // A new file under the same name is read on the next run and archived.
     project.write(
         "drop/customers-0501.csv",
         "customer_id,name,email,changed_at\nC-4,Neu AG,neu@ag.de,2024-05-02 08:00:00\n",
     );
     let (store, _) = sync(&config, &SyncOptions::default()).await;
     assert_eq!(golden_counts(store.as_ref()).await.0, 3);
-    assert!(project.path("drop/archive/customers-0501.1.csv").exists());
+    assert!(project.path("drop/archive/customers-0501.csv").exists());
 }

@@ -5,6 +5,7 @@ use super::{AppError, Context, Format, Outcome, entity, golden_id, load, open_st
 use crate::cli;
 use crate::mapping::MapOutcome;
 use crate::reconcile;
+use crate::store::{GoldenState, Store, StoredQualityNote};
 use crate::sync::Pipeline;
 
 /// Loads the config and compiles every mapping; a problem is an error naming file:line:col.
@@ -81,11 +82,7 @@ pub async fn show(
         return Err(AppError::Usage(format!("no {kind} with golden ID `{id}`")));
     };
     let history = store.history(&id).await?;
-    let mut notes = Vec::new();
-    for contributor in &state.contributors {
-        let record = (contributor.source.as_str(), contributor.key.as_str());
-        notes.extend(store.quality_notes(Some(record), 100).await?);
-    }
+    let notes = record_notes(store.as_ref(), &state).await?;
     match format {
         Format::Table => {
             output::print(&cli::golden_view(&state, &history));
@@ -154,15 +151,40 @@ pub async fn explain(
     let store = open_store(&load(context)?).await?;
     let id = golden_id(store.as_ref(), kind, id).await?;
     let explained = reconcile::steward::explain(store.as_ref(), kind, &id).await?;
+    let mut notes = Vec::new();
+    for state in &store.load_goldens(&[id.as_str()]).await? {
+        notes.extend(record_notes(store.as_ref(), state).await?);
+    }
     match format {
-        Format::Table => output::print(&cli::explanation(&explained)),
-        Format::Jsonl => output::line(pretty_line(&explained)),
+        Format::Table => {
+            output::print(&cli::explanation(&explained));
+            if !notes.is_empty() {
+                output::line("data-quality notes:");
+                output::print(&cli::quality_table(&notes));
+            }
+        }
+        Format::Jsonl => {
+            let mut value = serde_json::to_value(&explained).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                object.insert("quality_notes".into(), serde_json::json!(notes));
+            }
+            output::line(value.to_string());
+        }
     }
     Ok(Outcome::Done)
 }
 
-fn pretty_line<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|e| format!("(not printable: {e})"))
+/// The data-quality notes of a golden record's source records.
+async fn record_notes(
+    store: &dyn Store,
+    state: &GoldenState,
+) -> Result<Vec<StoredQualityNote>, AppError> {
+    let mut notes = Vec::new();
+    for contributor in &state.contributors {
+        let record = (contributor.source.as_str(), contributor.key.as_str());
+        notes.extend(store.quality_notes(Some(record), 100).await?);
+    }
+    Ok(notes)
 }
 
 /// Data-quality notes, newest first: stored records whose optional value could not be read.

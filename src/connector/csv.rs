@@ -5,11 +5,14 @@
 //! cells or invalid UTF-8 is reported and skipped; the rows after it are read. Files in another
 //! encoding than UTF-8 (German Excel exports are Windows-1252) are decoded by `encoding:`; a
 //! byte order mark, UTF-8 or UTF-16, is honoured and stripped. In a drop folder, a file with a row
-//! that could not be read goes to `rejected` once its good rows are stored, not to `archive`.
+//! that could not be read or failed its mapping goes to `rejected` once its good rows are stored,
+//! not to `archive`.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use encoding_rs::Encoding;
 use futures::stream::BoxStream;
@@ -74,6 +77,9 @@ fn default_quote() -> char {
 pub struct CsvConnector {
     config: CsvConfig,
     base: PathBuf,
+    /// Drop-folder files (by name) with a record in the quarantine this run: rejected, not
+    /// archived, once committed.
+    quarantined_files: Mutex<HashSet<String>>,
 }
 
 impl CsvConnector {
@@ -82,6 +88,7 @@ impl CsvConnector {
         Self {
             config,
             base: base.to_path_buf(),
+            quarantined_files: Mutex::new(HashSet::new()),
         }
     }
 }
@@ -107,13 +114,37 @@ impl Connector for CsvConnector {
         };
         let folder = self.base.join(folder);
         let cursor = FileCursor::from_cursor(Some(cursor.clone()));
-        for (files, target) in [
-            (&cursor.files, &self.config.archive),
-            (&cursor.rejected, &self.config.rejected),
-        ] {
-            for (name, stamp) in files {
-                move_out(&self.base.join(name), stamp, &folder.join(target));
-            }
+        let quarantined = self
+            .quarantined_files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for (name, stamp) in &cursor.files {
+            let target = if quarantined.contains(name) {
+                &self.config.rejected
+            } else {
+                &self.config.archive
+            };
+            move_out(&self.base.join(name), stamp, &folder.join(target));
+        }
+        for (name, stamp) in &cursor.rejected {
+            move_out(
+                &self.base.join(name),
+                stamp,
+                &folder.join(&self.config.rejected),
+            );
+        }
+    }
+
+    /// A row of a drop-folder file failed its mapping: the file is rejected, not archived.
+    fn record_quarantined(&self, origin: &str) {
+        if self.config.folder.is_none() {
+            return;
+        }
+        if let Some((name, _line)) = origin.rsplit_once(':') {
+            self.quarantined_files
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(name.to_owned());
         }
     }
 }

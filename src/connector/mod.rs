@@ -150,6 +150,11 @@ pub trait Connector: Send + Sync {
     /// on its source only when records are safe (moving a processed file out of a drop folder)
     /// does it here. Does nothing by default.
     fn committed(&self, _cursor: &Cursor) {}
+
+    /// Called for each record of the run that went to the quarantine (its `origin`), before the
+    /// batch holding it is committed: a drop folder then moves that record's file to its
+    /// rejected folder instead of the archive. Does nothing by default.
+    fn record_quarantined(&self, _origin: &str) {}
 }
 
 /// The settings of one driver, chosen by `driver:` in a source's config. Registered here, in one

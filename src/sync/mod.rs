@@ -345,6 +345,9 @@ impl Pipeline {
                 summary.unmatched += chunk.unmatched;
                 summary.mapped += chunk.records.len() as u64;
                 summary.quarantined += chunk.quarantine.len() as u64;
+                for entry in &chunk.quarantine {
+                    connector.record_quarantined(&entry.origin);
+                }
                 summary.errors.extend(chunk.errors);
                 summary.warnings.extend(chunk.warnings);
                 summary.quality_notes += chunk.quality_notes;

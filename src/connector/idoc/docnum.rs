@@ -6,46 +6,56 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-/// Where a DOCNUM was first read, and a hash of that IDoc.
+/// Where a DOCNUM was first read, and a hash of that IDoc: 24 bytes, so a run of millions of IDocs
+/// keeps its registry small.
 struct Seen {
-    hash: [u8; 16],
-    origin: Box<str>,
+    hash: u64,
+    file: u32,
+    number: u64,
 }
 
-/// The DOCNUMs of one run.
+/// The DOCNUMs of one run, keyed by a hash of the DOCNUM.
 #[derive(Default)]
 pub struct DocnumRegistry {
-    seen: HashMap<Box<str>, Seen>,
+    seen: HashMap<u64, Seen>,
+    files: Vec<Box<str>>,
 }
 
 impl DocnumRegistry {
-    /// Notes an IDoc; returns where the same DOCNUM was read before with other content.
-    pub fn check(&mut self, docnum: &str, origin: &str, idoc: &Value) -> Option<String> {
+    /// Notes IDoc `number` of `file`; returns where (`file#n`) the same DOCNUM was read before
+    /// with other content.
+    pub fn check(&mut self, docnum: &str, file: &str, number: u64, idoc: &Value) -> Option<String> {
         let hash = content_hash(idoc);
-        match self.seen.get(docnum) {
-            Some(earlier) if earlier.hash != hash => Some(earlier.origin.to_string()),
+        let key = u64_of(blake3::hash(docnum.as_bytes()).as_bytes());
+        match self.seen.get(&key) {
+            Some(earlier) if earlier.hash != hash => {
+                let name = self.files.get(earlier.file as usize).map_or("?", |f| f);
+                Some(format!("{name}#{}", earlier.number))
+            }
             Some(_) => None,
             None => {
-                self.seen.insert(
-                    docnum.into(),
-                    Seen {
-                        hash,
-                        origin: origin.into(),
-                    },
-                );
+                if self.files.last().is_none_or(|last| **last != *file) {
+                    self.files.push(file.into());
+                }
+                let file = u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX);
+                self.seen.insert(key, Seen { hash, file, number });
                 None
             }
         }
     }
 }
 
-fn content_hash(idoc: &Value) -> [u8; 16] {
+fn u64_of(bytes: &[u8; 32]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(first)
+}
+
+fn content_hash(idoc: &Value) -> u64 {
     let mut hasher = blake3::Hasher::new();
     // Writing into a hasher cannot fail; a failure would only make two IDocs look different.
     let _ = serde_json::to_writer(&mut hasher, idoc);
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
-    out
+    u64_of(hasher.finalize().as_bytes())
 }
 
 #[cfg(test)]
@@ -58,16 +68,20 @@ mod tests {
         let mut registry = DocnumRegistry::default();
         let first = json!({"EDI_DC40": {"DOCNUM": "1"}, "E1KNA1M": {"NAME1": "A"}});
         let changed = json!({"EDI_DC40": {"DOCNUM": "1"}, "E1KNA1M": {"NAME1": "B"}});
-        assert_eq!(registry.check("1", "a.xml#1", &first), None);
+        assert_eq!(registry.check("1", "a.xml", 1, &first), None);
         assert_eq!(
-            registry.check("1", "b.xml#4", &first),
+            registry.check("1", "b.xml", 4, &first),
             None,
             "same IDoc resent"
         );
         assert_eq!(
-            registry.check("1", "b.xml#5", &changed).as_deref(),
+            registry.check("1", "b.xml", 5, &changed).as_deref(),
             Some("a.xml#1")
         );
-        assert_eq!(registry.check("2", "b.xml#6", &changed), None);
+        assert_eq!(registry.check("2", "b.xml", 6, &changed), None);
+        assert_eq!(
+            registry.check("2", "c.xml", 1, &first).as_deref(),
+            Some("b.xml#6")
+        );
     }
 }

@@ -363,7 +363,8 @@ impl IdocRun<'_> {
                     .to_owned(),
             ),
             Some(docnum) if !docnum.is_empty() => {
-                self.docnums.check(docnum, &origin, &idoc).map(|earlier| {
+                let (file, number) = (&self.file.name, progress.idocs);
+                self.docnums.check(docnum, file, number, &idoc).map(|earlier| {
                     format!(
                         "DOCNUM {docnum} was already read from {earlier} with different content; quarantined, not applied twice"
                     )
