@@ -82,6 +82,11 @@ pub enum ConnectorError {
     /// or program, never a secret.
     #[error("{origin}: {message}")]
     Unavailable { origin: String, message: String },
+    /// One stream of a source could not be read on (an endpoint or model that keeps failing,
+    /// pagination that would loop). The source's other streams are still read; the run is marked
+    /// failed at its end and the stream's cursor stays where its last good page left it.
+    #[error("stream `{stream}`: {message}")]
+    StreamFailed { stream: String, message: String },
 }
 
 impl ConnectorError {
@@ -93,6 +98,7 @@ impl ConnectorError {
             | ConnectorError::BadLine { path, .. } => path.display().to_string(),
             ConnectorError::Pattern { pattern, .. } => pattern.clone(),
             ConnectorError::Unavailable { origin, .. } => origin.clone(),
+            ConnectorError::StreamFailed { stream, .. } => format!("stream `{stream}`"),
         }
     }
 
@@ -100,6 +106,12 @@ impl ConnectorError {
     /// checkpoint the stream yielded, and the run is marked failed.
     pub fn is_fatal(&self) -> bool {
         matches!(self, ConnectorError::Unavailable { .. })
+    }
+
+    /// Whether the error ended one stream of the source: the others are read on, and the run
+    /// fails once they are done.
+    pub fn is_stream_failure(&self) -> bool {
+        matches!(self, ConnectorError::StreamFailed { .. })
     }
 }
 

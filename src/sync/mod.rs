@@ -367,6 +367,7 @@ async fn read_and_map(
     sender: mpsc::Sender<Chunk>,
 ) {
     let mut chunk = Chunk::default();
+    let mut stream_failure = None;
     while let Some(item) = stream.next().await {
         match item {
             Ok(Pulled::Record(raw)) => {
@@ -396,6 +397,12 @@ async fn read_and_map(
                 }
             }
             Ok(Pulled::Checkpoint(cursor)) => chunk.checkpoint = Some(cursor),
+            // One stream failed: the source's other streams are read on, the run fails at the end.
+            Err(error) if error.is_stream_failure() => {
+                let message = error.to_string();
+                telemetry::source_error(&source, &message);
+                stream_failure.get_or_insert(message);
+            }
             Err(error) if error.is_fatal() => {
                 let message = error.to_string();
                 telemetry::source_error(&source, &message);
@@ -423,5 +430,6 @@ async fn read_and_map(
             return;
         }
     }
+    chunk.failure = stream_failure;
     let _ = sender.send(chunk).await;
 }
