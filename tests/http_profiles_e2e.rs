@@ -871,7 +871,7 @@ async fn the_sap_s4hana_odata_profile_pulls_pages_then_only_what_changed() {
     let order = golden(EntityKind::Order, "5000042").await;
     assert_eq!(order.record["customer_id"], json!(anna.id));
 
-    let bom = golden(EntityKind::Bom, "731-1").await;
+    let bom = golden(EntityKind::Bom, "731-01").await;
     assert_eq!(bom.record["product_id"], json!(pump.id));
     let components: Vec<&Value> = bom.record["items"]
         .as_array()
@@ -1125,23 +1125,29 @@ sources:
         let store = store.as_ref();
         async move { golden_of(store, entity, "bc", key).await }
     };
-    let mueller = golden(EntityKind::Customer, "10000").await;
-    let anna = golden(EntityKind::Customer, "20000").await;
-    let pump = golden(EntityKind::Product, "1000").await;
-    let seal = golden(EntityKind::Product, "1100").await;
-    let service = golden(EntityKind::Product, "9000").await;
-    let order = golden(EntityKind::Order, "101005").await;
+    // Keyed by SystemId; references by customerId / itemId.
+    let mueller = golden(EntityKind::Customer, "2c0c8a3e-5b7d-ef11-9f8a-6045bde9c0a1").await;
+    assert_eq!(mueller.record["customer_number"], "10000");
+    let anna = golden(EntityKind::Customer, "2c0c8a3e-5b7d-ef11-9f8a-6045bde9c0a2").await;
+    let pump = golden(EntityKind::Product, "5d2e7f40-5b7d-ef11-9f8a-6045bde9c0b1").await;
+    assert_eq!(pump.record["sku"], "1000");
+    let seal = golden(EntityKind::Product, "5d2e7f40-5b7d-ef11-9f8a-6045bde9c0b2").await;
+    let service = golden(EntityKind::Product, "5d2e7f40-5b7d-ef11-9f8a-6045bde9c0b3").await;
+    let order = golden(EntityKind::Order, "a1b2c3d4-5b7d-ef11-9f8a-6045bde90101").await;
+    assert_eq!(order.record["order_number"], "101005");
     assert_eq!(order.record["customer_id"], json!(mueller.id));
     let lines = order.record["lines"].as_array().unwrap();
     assert_eq!(lines[0]["product_id"], json!(pump.id));
     assert_eq!(lines[1]["product_id"], json!(seal.id));
-    let order = golden(EntityKind::Order, "101006").await;
+    let order = golden(EntityKind::Order, "a1b2c3d4-5b7d-ef11-9f8a-6045bde90102").await;
     assert_eq!(order.record["customer_id"], json!(anna.id));
     assert_eq!(order.record["lines"][0]["product_id"], json!(service.id));
 
-    // Anna renamed in Business Central; nothing else changed.
+    // Anna renamed in Business Central, her customer number too (users may): the same golden
+    // record, not a second one.
     bc.change("customers", "number", "20000", |row| {
         row["displayName"] = json!("Anna Schmidt-Berger");
+        row["number"] = json!("20010");
         row["lastModifiedDateTime"] = json!("2024-05-20T08:00:00Z");
     });
     bc.log.clear();
@@ -1177,6 +1183,9 @@ sources:
     assert_eq!(summary.reconcile.updated, 1, "{summary:?}");
     assert_eq!(summary.reconcile.unchanged, 3, "{summary:?}");
     assert_eq!(summary.reconcile.created, 0, "{summary:?}");
-    let anna = golden(EntityKind::Customer, "20000").await;
-    assert_eq!(anna.record["name"], "Anna Schmidt-Berger");
+    let renamed = golden(EntityKind::Customer, "2c0c8a3e-5b7d-ef11-9f8a-6045bde9c0a2").await;
+    assert_eq!(renamed.id, anna.id);
+    assert_eq!(renamed.record["name"], "Anna Schmidt-Berger");
+    assert_eq!(renamed.record["customer_number"], "20010");
+    assert_eq!(golden_counts(store.as_ref()).await, (3, 3, 2, 0));
 }

@@ -140,6 +140,7 @@ pub fn field_names(kind: EntityKind) -> &'static [&'static str] {
         EntityKind::Customer => &[
             "name",
             "customer_type",
+            "customer_number",
             "given_name",
             "family_name",
             "date_of_birth",
