@@ -286,7 +286,8 @@ fn dynamics365_bc_api_v2_records_map() {
     );
     assert_eq!(anna.status.as_deref(), Some("active"));
     assert_eq!(anna.customer_number.as_deref(), Some("20000"));
-    let Canonical::Customer(nordlicht) = find(&records, "2c0c8a3e-5b7d-ef11-9f8a-6045bde9c0a3") else {
+    let Canonical::Customer(nordlicht) = find(&records, "2c0c8a3e-5b7d-ef11-9f8a-6045bde9c0a3")
+    else {
         panic!("customer")
     };
     assert_eq!(nordlicht.status.as_deref(), Some("blocked"));

@@ -78,6 +78,19 @@ pub struct Contributor {
     pub deleted: bool,
     /// File and position (or URL) the record was last read from.
     pub origin: String,
+    /// When each field's value last changed at the source; a field missing here changed at
+    /// `changed_at`.
+    pub field_times: FieldTimes,
+}
+
+/// Field name → when its value last changed at the source (survivorship compares these).
+pub type FieldTimes = BTreeMap<String, DateTime<Utc>>;
+
+impl Contributor {
+    /// When `field`'s value last changed at the source.
+    pub fn field_time(&self, field: &str) -> Option<DateTime<Utc>> {
+        self.field_times.get(field).copied().or(self.changed_at)
+    }
 }
 
 /// A golden record with the source records it is built from.
@@ -105,6 +118,8 @@ pub struct XrefWrite {
     pub changed_at: Option<DateTime<Utc>>,
     pub deleted: bool,
     pub origin: String,
+    /// When each field's value last changed at the source.
+    pub field_times: FieldTimes,
 }
 
 /// A normalized match-key value that now points at a golden record.

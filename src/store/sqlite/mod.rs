@@ -121,6 +121,10 @@ fn contributor(row: &SqliteRow) -> Result<(String, Contributor), StoreError> {
             changed_at: changed_at.as_deref().map(parse_time).transpose()?,
             deleted: row.try_get("deleted")?,
             origin: row.try_get("origin")?,
+            field_times: match row.try_get::<Option<String>, _>("field_times")? {
+                Some(text) => from_text(&text, "xref field times")?,
+                None => Default::default(),
+            },
         },
     ))
 }
@@ -273,7 +277,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         let xref_rows = sqlx::query(
-            "SELECT golden_id, source, source_key, record, changed_at, deleted, origin FROM xref \
+            "SELECT golden_id, source, source_key, record, changed_at, deleted, origin, field_times FROM xref \
              WHERE golden_id IN (SELECT value FROM json_each(?)) ORDER BY source, source_key",
         )
         .bind(&ids_json)
@@ -307,7 +311,7 @@ impl Store for SqliteStore {
         matching::apply_merges(&mut tx, &batch.matching, &now).await?;
         for rows in batch.xrefs.chunks(ROWS_PER_STATEMENT) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO xref (source, entity, source_key, golden_id, content_hash, record, changed_at, deleted, origin, run_id, updated_at) ",
+                "INSERT INTO xref (source, entity, source_key, golden_id, content_hash, record, changed_at, deleted, origin, run_id, updated_at, field_times) ",
             );
             query.push_values(rows, |mut b, x| {
                 b.push_bind(&x.source)
@@ -320,12 +324,14 @@ impl Store for SqliteStore {
                     .push_bind(x.deleted)
                     .push_bind(&x.origin)
                     .push_bind(batch.run_id)
-                    .push_bind(&now);
+                    .push_bind(&now)
+                    .push_bind(serde_json::to_string(&x.field_times).ok());
             });
             query.push(
                 " ON CONFLICT (source, entity, source_key) DO UPDATE SET golden_id = excluded.golden_id, \
                  content_hash = excluded.content_hash, record = excluded.record, changed_at = excluded.changed_at, \
-                 deleted = excluded.deleted, origin = excluded.origin, run_id = excluded.run_id, updated_at = excluded.updated_at",
+                 deleted = excluded.deleted, origin = excluded.origin, run_id = excluded.run_id, updated_at = excluded.updated_at, \
+                 field_times = excluded.field_times",
             );
             query.build().execute(&mut *tx).await?;
         }
