@@ -189,6 +189,15 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+    /// List references (order → customer, line → product) still waiting for their target, with
+    /// the source whose key they hold and their age.
+    Refs {
+        /// Only references whose target has not arrived (the only listing for now).
+        #[arg(long)]
+        pending: bool,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
 }
 
 fn init_logging(format: LogFormat) {
@@ -436,8 +445,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 bail!("no {kind} with golden ID `{id}`");
             };
             let history = store.history(&id).await?;
+            let pending = store.pending_reference_list(Some(&id), 1000).await?;
             match format {
-                OutputFormat::Table => print!("{}", cli::golden_view(&state, &history)),
+                OutputFormat::Table => {
+                    print!("{}", cli::golden_view(&state, &history));
+                    if !pending.is_empty() {
+                        println!("pending references:");
+                        print!(
+                            "{}",
+                            concord::reconcile::refs::pending_table(&pending, chrono::Utc::now())
+                        );
+                    }
+                }
                 OutputFormat::Jsonl => println!(
                     "{}",
                     serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": history})
@@ -617,6 +636,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Refs { pending, limit } => {
+            if !pending {
+                bail!("say which references to list: `concord refs --pending`");
+            }
+            let store = open_store(&config).await?;
+            let references = store.pending_reference_list(None, limit).await?;
+            print!(
+                "{}",
+                concord::reconcile::refs::pending_table(&references, chrono::Utc::now())
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -45,6 +45,21 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported store URL `{0}`: use sqlite://PATH")]
     Unsupported(String),
+    #[error("this store cannot {0} yet")]
+    NotSupported(&'static str),
+}
+
+/// A reference whose target has not arrived, for `concord refs --pending` and `show`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PendingReference {
+    /// The order or BOM that makes the reference.
+    pub referrer_id: String,
+    /// The source whose key the reference holds.
+    pub source: String,
+    pub entity: EntityKind,
+    pub key: String,
+    /// When the reference was first stored; unknown for references stored before this was kept.
+    pub since: Option<DateTime<Utc>>,
 }
 
 /// Where one field of a golden record came from.
@@ -405,6 +420,14 @@ pub trait Store: Send + Sync {
     async fn source_records(&self, entity: EntityKind) -> Result<Vec<Fields>, StoreError>;
     /// Golden IDs of the orders and BOMs that refer to these golden records.
     async fn referrers_of(&self, target_ids: &[&str]) -> Result<Vec<String>, StoreError>;
+    /// References whose target has not arrived, oldest first; only `referrer`'s when given.
+    async fn pending_reference_list(
+        &self,
+        _referrer: Option<&str>,
+        _limit: i64,
+    ) -> Result<Vec<PendingReference>, StoreError> {
+        Err(StoreError::NotSupported("list pending references"))
+    }
 }
 
 /// Opens the store a URL names, creating and migrating it when needed.

@@ -20,9 +20,9 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    Batch, Contributor, Counts, Decision, Event, Fields, GoldenState, Operation, QuarantineEntry,
-    ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, Store, StoreError, StoredEvent,
-    StoredQuarantine, VersionRow, XrefHit, lineage_text,
+    Batch, Contributor, Counts, Decision, Event, Fields, GoldenState, Operation, PendingReference,
+    QuarantineEntry, ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, Store, StoreError,
+    StoredEvent, StoredQuarantine, VersionRow, XrefHit, lineage_text,
 };
 use crate::model::EntityKind;
 
@@ -624,6 +624,14 @@ impl Store for SqliteStore {
 
     async fn decisions(&self, golden_ids: &[&str]) -> Result<Vec<Decision>, StoreError> {
         matching::decisions(&self.pool, golden_ids).await
+    }
+
+    async fn pending_reference_list(
+        &self,
+        referrer: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<PendingReference>, StoreError> {
+        matching::pending_reference_list(&self.pool, referrer, limit).await
     }
 
     async fn pending_references(
