@@ -1010,18 +1010,19 @@ async fn bc_api(
             bc_error("BadRequest_NotFound", "The request URL is not valid."),
         );
     };
-    let filter = query.get("$filter").cloned().unwrap_or_default();
-    let since = filter
-        .strip_prefix("lastModifiedDateTime gt ")
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-    let Some(since) = since else {
-        return bc.refuse(
-            StatusCode::BAD_REQUEST,
-            format!("$filter {filter:?}"),
-            bc_error("BadRequest", "Invalid filter expression"),
-        );
-    };
-    rows.retain(|r| time_of(&r["lastModifiedDateTime"]).is_some_and(|t| t > since));
+    if let Some(filter) = query.get("$filter") {
+        let since = filter
+            .strip_prefix("lastModifiedDateTime gt ")
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+        let Some(since) = since else {
+            return bc.refuse(
+                StatusCode::BAD_REQUEST,
+                format!("$filter {filter:?}"),
+                bc_error("BadRequest", "Invalid filter expression"),
+            );
+        };
+        rows.retain(|r| time_of(&r["lastModifiedDateTime"]).is_some_and(|t| t > since));
+    }
     rows.sort_by(|a, b| compare_values(&a["id"], &b["id"]));
     if sort_rows(&mut rows, query.get("$orderby").map_or("id", |o| o)).is_none() {
         return bc.refuse(
@@ -1037,6 +1038,15 @@ async fn bc_api(
         row.as_object_mut()
             .unwrap()
             .retain(|name, _| name != "salesOrderLines" || expand.contains(&"salesOrderLines"));
+    }
+    // $select: only the named properties (and the etag).
+    if let Some(select) = query.get("$select") {
+        let keep: Vec<&str> = select.split(',').map(str::trim).collect();
+        for row in &mut rows {
+            row.as_object_mut()
+                .unwrap()
+                .retain(|name, _| name == "@odata.etag" || keep.contains(&name.as_str()));
+        }
     }
     let size = header(&headers, "prefer")
         .strip_prefix("odata.maxpagesize=")
@@ -1111,8 +1121,13 @@ sources:
     no_quarantine(store.as_ref()).await;
     assert_eq!(golden_counts(store.as_ref()).await, (3, 3, 2, 0));
 
-    // Customers in two server-driven pages: the second one by the next link.
-    let customer_requests = bc.requests("/customers");
+    // Customers in two server-driven pages: the second one by the next link (and, apart, the
+    // key scan's pages of ids).
+    let customer_requests: Vec<Seen> = bc
+        .requests("/customers")
+        .into_iter()
+        .filter(|s| !s.query.contains_key("$select"))
+        .collect();
     assert_eq!(customer_requests.len(), 2);
     assert_eq!(customer_requests[1].query["$skiptoken"], "2");
     assert!(
@@ -1188,4 +1203,134 @@ sources:
     assert_eq!(renamed.record["name"], "Anna Schmidt-Berger");
     assert_eq!(renamed.record["customer_number"], "20010");
     assert_eq!(golden_counts(store.as_ref()).await, (3, 3, 2, 0));
+}
+
+/// Customers created in Business Central before the fixtures, so that one deletion is a small
+/// share of the list.
+fn bc_fillers(template: &Value, count: usize) -> Vec<Value> {
+    (0..count)
+        .map(|n| {
+            let mut row = template.clone();
+            row["id"] = json!(format!("7e000000-0000-0000-0000-{n:012}"));
+            row["number"] = json!(format!("5{n:04}"));
+            row["displayName"] = json!(format!("Filler Kunde {n}"));
+            row["taxRegistrationNumber"] = json!("");
+            row["email"] = json!("");
+            row["lastModifiedDateTime"] = json!(format!("2024-01-{:02}T08:00:00Z", 1 + n % 28));
+            row
+        })
+        .collect()
+}
+
+/// Business Central never reports a deletion: the profile's daily key scan lists the ids, and a
+/// customer whose id is gone is marked deleted with its event; a scan that would delete most of
+/// the list deletes nothing and fails the run with the reason.
+#[tokio::test]
+async fn the_dynamics365_bc_profile_notices_deletions_by_a_key_scan() {
+    let mut customers = fixture("dynamics365-bc", "customer.json");
+    let fillers = bc_fillers(&customers[0], 27);
+    customers.extend(fillers);
+    let bc = Served::with(&[
+        ("customers", customers),
+        ("items", fixture("dynamics365-bc", "item.json")),
+        ("salesOrders", fixture("dynamics365-bc", "sales_order.json")),
+    ]);
+    let router = Router::new()
+        .route(&format!("/{BC_TENANT}/oauth2/v2.0/token"), post(bc_token))
+        .fallback(bc_api)
+        .with_state(bc.clone());
+    let server = serve(router).await;
+    let project = Project::new();
+    project.write(
+        "concord.yaml",
+        &format!(
+            r#"store: {{ url: 'sqlite://concord.db' }}
+sources:
+  - name: bc
+    profile: dynamics365-bc
+    base_url: "{server}/v2.0/{BC_TENANT}/production/api/v2.0/companies({BC_COMPANY})"
+    auth:
+      type: oauth2_client_credentials
+      token_url: "{server}/{BC_TENANT}/oauth2/v2.0/token"
+      client_id: "{BC_CLIENT_ID}"
+      client_secret: "{BC_CLIENT_SECRET}"
+      scope: "{BC_SCOPE}"
+"#
+        ),
+    );
+    let config = project.config();
+    let (store, summaries) = sync(&config, &SyncOptions::default()).await;
+    summary_ok(&summaries[0]);
+    assert_eq!(golden_counts(store.as_ref()).await, (30, 3, 2, 0));
+    // The first run scanned each list for its ids only.
+    let scans: Vec<Seen> = bc
+        .requests("/customers")
+        .into_iter()
+        .filter(|s| s.query.get("$select").map(String::as_str) == Some("id"))
+        .collect();
+    assert!(!scans.is_empty());
+    assert!(scans.iter().all(|s| !s.query.contains_key("$filter")));
+
+    // Nordlicht (30000) is deleted in Business Central.
+    let nordlicht_id = "2c0c8a3e-5b7d-ef11-9f8a-6045bde9c0a3";
+    let nordlicht = golden_of(store.as_ref(), EntityKind::Customer, "bc", nordlicht_id).await;
+    bc.tables
+        .lock()
+        .unwrap()
+        .get_mut("customers")
+        .unwrap()
+        .retain(|r| r["id"] != nordlicht_id);
+    // Within the day no scan runs: nothing is noticed yet.
+    bc.log.clear();
+    let (_, summaries) = sync(&config, &SyncOptions::default()).await;
+    summary_ok(&summaries[0]);
+    assert_eq!(summaries[0].reconcile.deleted, 0);
+    assert!(
+        bc.requests("/customers")
+            .iter()
+            .all(|s| !s.query.contains_key("$select"))
+    );
+    // A full run scans again: the customer is marked deleted, with its event.
+    let events_before = store.events(0, 10_000).await.unwrap().len();
+    let full = SyncOptions {
+        full: true,
+        ..SyncOptions::default()
+    };
+    let (_, summaries) = sync(&config, &full).await;
+    summary_ok(&summaries[0]);
+    assert_eq!(summaries[0].reconcile.deleted, 1, "{:?}", summaries[0]);
+    assert_eq!(golden_counts(store.as_ref()).await, (29, 3, 2, 0));
+    let events = store.events(0, 10_000).await.unwrap();
+    let new: Vec<(String, String)> = events[events_before..]
+        .iter()
+        .map(|e| {
+            (
+                format!("{}.{}", e.event.entity.as_str(), e.event.operation.as_str()),
+                e.event.golden_id.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        new,
+        [("customer.deleted".to_string(), nordlicht.id.clone())]
+    );
+
+    // The server answers an empty customer list: the scan refuses to delete 29 of 29.
+    bc.tables
+        .lock()
+        .unwrap()
+        .get_mut("customers")
+        .unwrap()
+        .clear();
+    let pipeline = concord::sync::Pipeline::compile(config.clone()).unwrap();
+    let summaries = pipeline
+        .sync(store.as_ref(), &full, &concord::sync::NoProgress)
+        .await
+        .unwrap();
+    let errors = &summaries[0].errors;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("stream `customers`"), "{}", errors[0]);
+    assert!(errors[0].contains("29 of 29"), "{}", errors[0]);
+    assert!(errors[0].contains("max_share"), "{}", errors[0]);
+    assert_eq!(golden_counts(store.as_ref()).await, (29, 3, 2, 0));
 }

@@ -12,6 +12,7 @@ pub mod http;
 pub mod idoc;
 pub mod json;
 pub mod odoo;
+pub mod scan;
 pub mod sql;
 pub mod xml_json;
 
@@ -48,6 +49,20 @@ pub enum Pulled {
     /// Every record before this point has been yielded: a run that stores them may store this
     /// cursor with them.
     Checkpoint(Cursor),
+    /// Every key one stream still holds (a key scan): stored records of the stream whose key is
+    /// not among them were deleted at the source.
+    KeyScan(KeyScan),
+}
+
+/// The records a key scan listed, for a source that sends no tombstones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyScan {
+    /// The stream scanned; mappings of this stream give the records' keys.
+    pub stream: Arc<str>,
+    /// Every record listed, as read (usually only its key field).
+    pub records: Vec<RawRecord>,
+    /// The largest share of the stream's stored records the scan may mark deleted.
+    pub max_share: f64,
 }
 
 /// Why a driver could not deliver (more) records. The records before the error have been yielded

@@ -14,6 +14,7 @@ pub mod decide;
 pub mod matcher;
 pub mod normalize;
 pub mod refs;
+pub mod scan;
 pub mod scoring;
 pub mod steward;
 pub mod survive;

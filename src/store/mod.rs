@@ -420,6 +420,14 @@ pub trait Store: Send + Sync {
     async fn source_records(&self, entity: EntityKind) -> Result<Vec<Fields>, StoreError>;
     /// Golden IDs of the orders and BOMs that refer to these golden records.
     async fn referrers_of(&self, target_ids: &[&str]) -> Result<Vec<String>, StoreError>;
+    /// The keys of `source`'s live (not deleted) records of `entity`, for key scans.
+    async fn source_keys(
+        &self,
+        _source: &str,
+        _entity: EntityKind,
+    ) -> Result<Vec<String>, StoreError> {
+        Err(StoreError::NotSupported("list a source's keys"))
+    }
     /// References whose target has not arrived, oldest first; only `referrer`'s when given.
     async fn pending_reference_list(
         &self,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::connector::scan::DeleteScan;
 use crate::transport::http::{AuthConfig, Headers, RetryConfig, TransportConfig, default_timeout};
 
 /// Settings of the `http` driver.
@@ -93,6 +94,11 @@ pub struct StreamConfig {
     /// list call; the document endpoint returns every child table in all versions).
     #[serde(default)]
     pub documents: Option<Documents>,
+    /// Notice deletions the API never reports: every so often the whole stream is listed for
+    /// its keys only, and stored records whose key is gone are marked deleted, e.g.
+    /// `deletes: { scan: every 24h, query: { $select: id } }`. Needs `incremental.key`.
+    #[serde(default)]
+    pub deletes: Option<DeleteScan>,
 }
 
 /// Where a listed record's whole document is read.

@@ -27,9 +27,10 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{Connector, ConnectorError, Cursor, PullResult, Pulled, RawRecord};
+use super::scan::DeleteScan;
+use super::{Connector, ConnectorError, Cursor, KeyScan, PullResult, Pulled, RawRecord};
 use crate::transport::http::{HttpClient, display_url};
-use config::Pagination;
+use config::{Pagination, StreamConfig};
 use cursor::{Newest, Positions};
 use paginate::{Page, PageRef, StreamPlan};
 
@@ -107,7 +108,118 @@ async fn pull_source(config: HttpConfig, since: Option<Cursor>, sender: Sender) 
         if outcome == Outcome::ConsumerGone {
             return;
         }
+        if outcome == Outcome::Finished
+            && let Some(deletes) = &stream.deletes
+            && !scan_keys(stream, deletes, &client, &mut positions, &sender).await
+        {
+            return;
+        }
     }
+}
+
+/// Lists every key of `stream` when its scan is due and yields them as a [`KeyScan`], then a
+/// checkpoint holding the scan's time. `false` when the consumer is gone.
+async fn scan_keys(
+    stream: &StreamConfig,
+    deletes: &DeleteScan,
+    client: &HttpClient,
+    positions: &mut Positions,
+    sender: &Sender,
+) -> bool {
+    let now = chrono::Utc::now();
+    let state = positions.scan_state(&stream.name);
+    let due = state.due(&deletes.scan, now);
+    let mut items = Vec::new();
+    let mut scanned = false;
+    if due {
+        match list_keys(stream, deletes, client).await {
+            Ok(records) => {
+                let name: Arc<str> = Arc::from(stream.name.as_str());
+                items.push(Ok(Pulled::KeyScan(KeyScan {
+                    records: records
+                        .into_iter()
+                        .enumerate()
+                        .map(|(n, payload)| RawRecord {
+                            origin: format!("{} (key scan)#{}", stream.path, n + 1),
+                            payload,
+                            stream: Some(name.clone()),
+                        })
+                        .collect(),
+                    stream: name,
+                    max_share: deletes.max_share,
+                })));
+                scanned = true;
+            }
+            Err(message) => items.push(Err(ConnectorError::StreamFailed {
+                stream: stream.name.clone(),
+                message: format!("key scan: {message}"),
+            })),
+        }
+    }
+    positions.set_scan_state(&stream.name, state.after_run(scanned, now));
+    items.push(Ok(Pulled::Checkpoint(Cursor(positions.to_json()))));
+    sender.send(items).await.is_ok()
+}
+
+/// Every record of the stream from its beginning, with the scan's query and no documents read.
+async fn list_keys(
+    stream: &StreamConfig,
+    deletes: &DeleteScan,
+    client: &HttpClient,
+) -> Result<Vec<Value>, String> {
+    let mut scan = stream.clone();
+    scan.documents = None;
+    scan.query.extend(deletes.query.clone());
+    // An empty value in the scan's query drops the stream's parameter (`$expand: ""`).
+    scan.query.retain(|_, value| !value.is_empty());
+    let plan = Arc::new(StreamPlan::new(&scan, client, &Positions::default())?);
+    let size = match &plan.pagination {
+        Pagination::Offset { limit, .. } => Some(*limit),
+        Pagination::PageNumber { size, .. } => Some(*size),
+        _ => None,
+    };
+    let mut records = Vec::new();
+    let mut next = Some(plan.first_page());
+    let mut seen: HashSet<PageRef> = HashSet::new();
+    let mut previous_page = None;
+    let mut number = 1;
+    while let Some(page) = next.take() {
+        if !seen.insert(page.clone()) {
+            return Err(format!(
+                "{} was named twice: pagination loops",
+                page.describe()
+            ));
+        }
+        let page = plan
+            .clone()
+            .fetch(client.clone(), page.clone(), number)
+            .await
+            .map_err(|e| e.to_string())?;
+        let digest = page_digest(&page.records);
+        if !page.records.is_empty() && previous_page == Some(digest) {
+            return Err(format!(
+                "{}: the same records as the page before: the server ignores the paging parameters",
+                page.origin
+            ));
+        }
+        previous_page = Some(digest);
+        let count = page.records.len() as u64;
+        next = match (&size, &page.next) {
+            (Some(size), _) if count < *size => None,
+            (Some(_), _) => Some(match plan.first_page() {
+                PageRef::Offset(_) => PageRef::Offset(records.len() as u64 + count),
+                PageRef::Number(first) => PageRef::Number(first + number),
+                other => other,
+            }),
+            (None, next) => next.clone(),
+        };
+        if let Some(PageRef::Link(_)) = &next {
+            seen.insert(PageRef::Link(page.url.clone()));
+        }
+        records.extend(page.records);
+        number += 1;
+    }
+    Ok(records)
 }
 
 /// How reading a stream ended.

@@ -31,7 +31,7 @@ async fn read(content: &[u8]) -> (Vec<(String, Value)>, Vec<ConnectorError>) {
     for item in items {
         match item {
             Ok(Pulled::Record(r)) => records.push((r.origin, r.payload)),
-            Ok(Pulled::Checkpoint(_)) => {}
+            Ok(Pulled::Checkpoint(_) | Pulled::KeyScan(_)) => {}
             Err(e) => errors.push(e),
         }
     }

@@ -626,6 +626,23 @@ impl Store for SqliteStore {
         matching::decisions(&self.pool, golden_ids).await
     }
 
+    async fn source_keys(
+        &self,
+        source: &str,
+        entity: EntityKind,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT source_key FROM xref WHERE source = ? AND entity = ? AND deleted = 0 ORDER BY source_key",
+        )
+        .bind(source)
+        .bind(entity.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get("source_key")?))
+            .collect()
+    }
+
     async fn pending_reference_list(
         &self,
         referrer: Option<&str>,
