@@ -28,6 +28,10 @@ pub struct DeleteScan {
     /// parameter (`$expand: ""`).
     #[serde(default)]
     pub query: BTreeMap<String, String>,
+    /// `sql` streams: the query that lists every key, e.g. `SELECT id FROM customers` (its rows
+    /// must carry what the mappings' `key:` reads).
+    #[serde(default)]
+    pub keys: Option<String>,
 }
 
 fn default_max_share() -> f64 {
