@@ -1066,3 +1066,54 @@ async fn a_server_error_with_the_same_body_twice_is_not_retried_further() {
     assert!(message.contains("Unknown column"), "{message}");
     assert!(message.contains("check the stream's `query`"), "{message}");
 }
+
+#[tokio::test]
+async fn each_listed_record_is_read_as_its_document_and_a_gone_one_is_left_out() {
+    let router = Router::new()
+        .route(
+            "/api/resource/Sales%20Order",
+            get(|| async {
+                Json(json!({"data": [
+                    {"name": "SAL-ORD-2024-00041", "modified": "2024-05-13 15:02:44.218000"},
+                    {"name": "SAL-ORD-2024-00099", "modified": "2024-05-13 16:00:00.000000"},
+                    {"name": "SAL-ORD 2024/7", "modified": "2024-05-14 09:30:00.000000"}
+                ]}))
+            }),
+        )
+        .route(
+            "/api/resource/Sales%20Order/{name}",
+            get(|axum::extract::Path(name): axum::extract::Path<String>| async move {
+                if name == "SAL-ORD-2024-00099" {
+                    let body = json!({"exc_type": "DoesNotExistError", "_server_messages": "[\"Sales Order SAL-ORD-2024-00099 not found\"]"});
+                    return (StatusCode::NOT_FOUND, Json(body)).into_response();
+                }
+                Json(json!({"data": {"name": name, "items": [{"item_code": "100100", "qty": 2.0}]}}))
+                    .into_response()
+            }),
+        );
+    let base = serve(router).await;
+    let items = pull(
+        &format!(
+            r#"base_url: {base}
+streams:
+  - name: sales_orders
+    path: /api/resource/Sales Order
+    records: "$.data[*]"
+    documents: {{ path: /api/resource/Sales Order, key: name, record: "$.data" }}
+"#
+        ),
+        None,
+    )
+    .await;
+    assert!(errors(&items).is_empty(), "{:?}", errors(&items));
+    let read = records(&items);
+    let names: Vec<&Value> = read.iter().map(|(_, p)| &p["name"]).collect();
+    assert_eq!(
+        names,
+        [&json!("SAL-ORD-2024-00041"), &json!("SAL-ORD 2024/7")]
+    );
+    assert!(
+        read.iter()
+            .all(|(_, p)| p["items"][0]["item_code"] == "100100")
+    );
+}
