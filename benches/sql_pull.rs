@@ -112,7 +112,7 @@ async fn bench(rows: i64) -> anyhow::Result<()> {
     while let Some(item) = stream.next().await {
         match item {
             Ok(Pulled::Record(_)) => records += 1,
-            Ok(Pulled::Checkpoint(_)) => {}
+            Ok(Pulled::Checkpoint(_) | Pulled::KeyScan(_)) => {}
             Err(error) => anyhow::bail!("pull failed: {error}"),
         }
     }

@@ -185,6 +185,15 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+    /// List references (order → customer, line → product) still waiting for their target, with
+    /// the source whose key they hold and their age.
+    Refs {
+        /// Only references whose target has not arrived (the only listing for now).
+        #[arg(long)]
+        pending: bool,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
     /// List quarantined records with their reasons, newest first.
     Quarantine {
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -330,6 +339,7 @@ async fn run(cli: Cli) -> Result<Outcome, AppError> {
             };
             app::train(&context, &entity, output.as_deref(), options).await
         }
+        Command::Refs { pending, limit } => app::refs(&context, pending, limit).await,
         Command::Quality { format, limit } => app::quality(&context, limit, format).await,
         Command::Quarantine { format, limit } => app::quarantine(&context, limit, format).await,
     }

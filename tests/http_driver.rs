@@ -323,7 +323,7 @@ async fn a_record_that_is_not_an_object_is_reported_and_the_page_goes_on() {
 }
 
 #[tokio::test]
-async fn a_page_that_is_not_json_ends_the_source() {
+async fn a_page_that_is_not_json_ends_its_stream() {
     let router = Router::new().route(
         "/odata/customers",
         get(|| async { "<html><body>Login</body></html>" }),
@@ -336,7 +336,7 @@ async fn a_page_that_is_not_json_ends_the_source() {
     .await;
     assert_eq!(items.len(), 1);
     let error = items[0].as_ref().unwrap_err();
-    assert!(error.is_fatal());
+    assert!(error.is_stream_failure());
     assert!(error.to_string().contains("not JSON"), "{error}");
 }
 
@@ -904,7 +904,7 @@ async fn an_unreachable_server_is_retried_then_reported() {
     )
     .await;
     let error = items[0].as_ref().unwrap_err();
-    assert!(error.is_fatal());
+    assert!(error.is_stream_failure());
     let text = error.to_string();
     assert!(
         text.contains("cannot connect") && text.contains("2 attempt"),
@@ -934,5 +934,186 @@ streams:
     assert_eq!(
         last_cursor(&items).unwrap(),
         json!({"customers": {"changed": "2024-03-07 10:00:00.000007", "key": "CUST-2024-00007"}, "items": {"changed": "2024-01-01 00:00:00"}})
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pagination that would loop.
+
+#[tokio::test]
+async fn next_links_that_lead_back_end_the_stream_with_an_error_and_the_next_stream_is_read() {
+    // Page A names B, B names A again (a server whose skip tokens wrap around).
+    let router = Router::new()
+        .route(
+            "/odata/customers",
+            get(|Query(query): Params, headers: HeaderMap| async move {
+                let host = headers["host"].to_str().unwrap().to_string();
+                let (records, next) = match query.get("$skiptoken").map(String::as_str) {
+                    Some("B") => (vec![json!({"id": "3"}), json!({"id": "4"})], String::new()),
+                    _ => (
+                        vec![json!({"id": "1"}), json!({"id": "2"})],
+                        "?$skiptoken=B".into(),
+                    ),
+                };
+                Json(json!({
+                    "value": records,
+                    "@odata.nextLink": format!("http://{host}/odata/customers{next}")
+                }))
+            }),
+        )
+        .route(
+            "/odata/items",
+            get(|| async { Json(json!({"value": [{"id": "I-1"}]})) }),
+        );
+    let base = serve(router).await;
+    let items = tokio::time::timeout(
+        Duration::from_secs(20),
+        pull(
+            &format!(
+                r#"base_url: {base}
+streams:
+  - {{ name: customers, path: /odata/customers, records: "$.value[*]", pagination: {{ type: next_link, path: "$['@odata.nextLink']" }} }}
+  - {{ name: items, path: /odata/items, records: "$.value[*]" }}
+"#
+            ),
+            None,
+        ),
+    )
+    .await
+    .expect("the pull ends");
+    assert_eq!(ids(&items, "id"), ["1", "2", "3", "4", "I-1"]);
+    let errors = errors(&items);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let message = errors[0].to_string();
+    assert!(errors[0].is_stream_failure());
+    assert!(message.starts_with("stream `customers`: "), "{message}");
+    assert!(message.contains("`/odata/customers`"), "{message}");
+    assert!(message.contains("read before"), "{message}");
+}
+
+#[tokio::test]
+async fn a_server_ignoring_the_offset_ends_the_stream_with_an_error() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let router = Router::new().route(
+        "/api/resource/Customer",
+        get(move || {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                // Always the same full page, whatever `limit_start` says.
+                Json(json!({"data": [{"name": "A"}, {"name": "B"}]}))
+            }
+        }),
+    );
+    let base = serve(router).await;
+    let items = tokio::time::timeout(
+        Duration::from_secs(20),
+        pull(
+            &format!(
+                r#"base_url: {base}
+streams:
+  - name: customers
+    path: /api/resource/Customer
+    records: "$.data[*]"
+    pagination: {{ type: offset, offset_param: limit_start, limit_param: limit_page_length, limit: 2 }}
+"#
+            ),
+            None,
+        ),
+    )
+    .await
+    .expect("the pull ends");
+    assert_eq!(ids(&items, "name"), ["A", "B"]);
+    let errors = errors(&items);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let message = errors[0].to_string();
+    assert!(message.starts_with("stream `customers`: "), "{message}");
+    assert!(message.contains("limit_start=2"), "{message}");
+    assert!(message.contains("same 2 record(s)"), "{message}");
+    assert!(hits.load(Ordering::SeqCst) < 10);
+}
+
+#[tokio::test]
+async fn a_server_error_with_the_same_body_twice_is_not_retried_further() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let router = Router::new().route(
+        "/api/resource/Customer",
+        get(move || {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let body = json!({
+                    "exc_type": "ProgrammingError",
+                    "exception": "pymysql.err.ProgrammingError: (1054, \"Unknown column 'tabCustomer.gstin' in 'field list'\")"
+                });
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(body))
+            }
+        }),
+    );
+    let base = serve(router).await;
+    let items = pull(
+        &format!(
+            "base_url: {base}\nretry: {{ max_attempts: 5, initial_delay: 10ms }}\nstreams: [{{ name: customers, path: /api/resource/Customer, records: '$.data[*]' }}]"
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    let message = errors(&items)[0].to_string();
+    assert!(message.contains("HTTP 500"), "{message}");
+    assert!(message.contains("Unknown column"), "{message}");
+    assert!(message.contains("check the stream's `query`"), "{message}");
+}
+
+#[tokio::test]
+async fn each_listed_record_is_read_as_its_document_and_a_gone_one_is_left_out() {
+    let router = Router::new()
+        .route(
+            "/api/resource/Sales%20Order",
+            get(|| async {
+                Json(json!({"data": [
+                    {"name": "SAL-ORD-2024-00041", "modified": "2024-05-13 15:02:44.218000"},
+                    {"name": "SAL-ORD-2024-00099", "modified": "2024-05-13 16:00:00.000000"},
+                    {"name": "SAL-ORD 2024/7", "modified": "2024-05-14 09:30:00.000000"}
+                ]}))
+            }),
+        )
+        .route(
+            "/api/resource/Sales%20Order/{name}",
+            get(|axum::extract::Path(name): axum::extract::Path<String>| async move {
+                if name == "SAL-ORD-2024-00099" {
+                    let body = json!({"exc_type": "DoesNotExistError", "_server_messages": "[\"Sales Order SAL-ORD-2024-00099 not found\"]"});
+                    return (StatusCode::NOT_FOUND, Json(body)).into_response();
+                }
+                Json(json!({"data": {"name": name, "items": [{"item_code": "100100", "qty": 2.0}]}}))
+                    .into_response()
+            }),
+        );
+    let base = serve(router).await;
+    let items = pull(
+        &format!(
+            r#"base_url: {base}
+streams:
+  - name: sales_orders
+    path: /api/resource/Sales Order
+    records: "$.data[*]"
+    documents: {{ path: /api/resource/Sales Order, key: name, record: "$.data" }}
+"#
+        ),
+        None,
+    )
+    .await;
+    assert!(errors(&items).is_empty(), "{:?}", errors(&items));
+    let read = records(&items);
+    let names: Vec<&Value> = read.iter().map(|(_, p)| &p["name"]).collect();
+    assert_eq!(
+        names,
+        [&json!("SAL-ORD-2024-00041"), &json!("SAL-ORD 2024/7")]
+    );
+    assert!(
+        read.iter()
+            .all(|(_, p)| p["items"][0]["item_code"] == "100100")
     );
 }

@@ -251,10 +251,10 @@ fn sap_s4hana_odata_v2_records_map() {
     );
     assert_eq!(order.lines[0].position.as_deref(), Some("10"));
     assert_eq!(order.lines[0].unit.as_deref(), Some("pc"));
-    let Canonical::Bom(bom) = find(&records, "731-1") else {
+    let Canonical::Bom(bom) = find(&records, "731-01") else {
         panic!("bom")
     };
-    assert_eq!(bom.variant.as_deref(), Some("1/1"));
+    assert_eq!(bom.variant.as_deref(), Some("1/01"));
     assert_eq!(
         bom.valid_from.map(|d| d.to_string()).as_deref(),
         Some("2024-02-01")
@@ -277,7 +277,7 @@ fn dynamics365_bc_api_v2_records_map() {
     );
     assert_eq!(records.len(), 3 + 3 + 2);
     assert_references_resolve(&records);
-    let Canonical::Customer(anna) = find(&records, "20000") else {
+    let Canonical::Customer(anna) = find(&records, "2c0c8a3e-5b7d-ef11-9f8a-6045bde9c0a2") else {
         panic!("customer")
     };
     assert_eq!(
@@ -285,24 +285,27 @@ fn dynamics365_bc_api_v2_records_map() {
         Some("Lindenweg 3a 2. OG")
     );
     assert_eq!(anna.status.as_deref(), Some("active"));
-    let Canonical::Customer(nordlicht) = find(&records, "30000") else {
+    assert_eq!(anna.customer_number.as_deref(), Some("20000"));
+    let Canonical::Customer(nordlicht) = find(&records, "2c0c8a3e-5b7d-ef11-9f8a-6045bde9c0a3")
+    else {
         panic!("customer")
     };
     assert_eq!(nordlicht.status.as_deref(), Some("blocked"));
-    let Canonical::Product(service) = find(&records, "9000") else {
+    let Canonical::Product(service) = find(&records, "5d2e7f40-5b7d-ef11-9f8a-6045bde9c0b3") else {
         panic!("product")
     };
     assert_eq!(service.unit.as_deref(), Some("h"));
     assert_eq!(service.product_type.as_deref(), Some("service"));
-    let Canonical::Order(order) = find(&records, "101005") else {
+    let Canonical::Order(order) = find(&records, "a1b2c3d4-5b7d-ef11-9f8a-6045bde90101") else {
         panic!("order")
     };
     assert_eq!(order.lines.len(), 3);
+    assert_eq!(order.order_number.as_deref(), Some("101005"));
     assert_eq!(
         order.lines[2].product_ref, None,
         "a comment line names no product"
     );
-    let Canonical::Order(draft) = find(&records, "101006") else {
+    let Canonical::Order(draft) = find(&records, "a1b2c3d4-5b7d-ef11-9f8a-6045bde90102") else {
         panic!("order")
     };
     assert_eq!(draft.delivery_date, None, "0001-01-01 is a blank date");
@@ -310,4 +313,43 @@ fn dynamics365_bc_api_v2_records_map() {
         draft.currency, None,
         "an empty currency code is the local currency"
     );
+}
+
+/// The same SAP BOM read as a BOMMAT IDoc (STLAL `01`) and from S/4HANA's OData API (variant `1`)
+/// gets one key and one variant, so both sources land on one golden record.
+#[test]
+fn an_sap_bom_has_one_key_from_idoc_and_from_odata() {
+    let idoc = MappingSet::load(&[repo("mappings/sap-idoc/bommat.yaml")]).expect("compiles");
+    let payload: Value = serde_json::json!({
+        "EDI_DC40": {"DOCNUM": "0000000000481330", "MESTYP": "BOMMAT", "IDOCTYP": "BOMMAT04",
+                     "CREDAT": "20240201", "CRETIM": "101500"},
+        "E1STZUM": {
+            "MSGFN": "005", "STLNR": "00000731", "STLAL": "01", "STLAN": "1",
+            "E1MASTM": {"MATNR": "000000000000100100", "WERKS": "1000"},
+            "E1STKOM": {"BMENG": "1.000", "BMEIN": "ST", "DATUV": "20240201"},
+            "E1STPOM": [{"POSNR": "0010", "IDNRK": "000000000000100200", "MENGE": "1.000", "MEINS": "ST"}]
+        }
+    });
+    let raw = RawRecord {
+        origin: "bommat.xml#1".into(),
+        payload,
+        stream: None,
+    };
+    let MapOutcome::Mapped(from_idoc) = idoc.map("sap", &raw) else {
+        panic!("the IDoc maps")
+    };
+    let odata = map_profile(
+        "sap-s4hana-odata",
+        &[("boms", "tests/fixtures/sap-s4hana-odata/bom.json")],
+    );
+    let from_odata = odata
+        .iter()
+        .find(|r| r.key == from_idoc.key)
+        .unwrap_or_else(|| panic!("no OData BOM keyed {}", from_idoc.key));
+    assert_eq!(from_idoc.key, "731-01");
+    let (Canonical::Bom(a), Canonical::Bom(b)) = (&from_idoc.record, &from_odata.record) else {
+        panic!("BOMs")
+    };
+    assert_eq!(a.variant, b.variant);
+    assert_eq!(a.product_ref, b.product_ref);
 }

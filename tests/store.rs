@@ -60,6 +60,7 @@ fn xref(source: &str, key: &str, golden_id: &str, record: Value) -> XrefWrite {
         changed_at: Some(at(0, 250_001)),
         deleted: false,
         origin: format!("{source}/export_20240514.json:{key}"),
+        field_times: Default::default(),
     }
 }
 

@@ -83,16 +83,21 @@ pub async fn show(
     };
     let history = store.history(&id).await?;
     let notes = record_notes(store.as_ref(), &state).await?;
+    let pending = store.pending_reference_list(Some(&id), 1000).await?;
     match format {
         Format::Table => {
             output::print(&cli::golden_view(&state, &history));
+            if !pending.is_empty() {
+                output::line("pending references:");
+                output::print(&reconcile::refs::pending_table(&pending, chrono::Utc::now()));
+            }
             if !notes.is_empty() {
                 output::line("data-quality notes:");
                 output::print(&cli::quality_table(&notes));
             }
         }
         Format::Jsonl => output::line(
-            serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": history, "quality_notes": notes})
+            serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": history, "pending_references": pending, "quality_notes": notes})
                 .to_string(),
         ),
     }
@@ -185,6 +190,22 @@ async fn record_notes(
         notes.extend(store.quality_notes(Some(record), 100).await?);
     }
     Ok(notes)
+}
+
+/// References still waiting for their target, with the source whose key they hold and their age.
+pub async fn refs(context: &Context, pending: bool, limit: i64) -> Result<Outcome, AppError> {
+    if !pending {
+        return Err(AppError::Usage(
+            "say which references to list: `concord refs --pending`".into(),
+        ));
+    }
+    let store = open_store(&load(context)?).await?;
+    let references = store.pending_reference_list(None, limit).await?;
+    output::print(&reconcile::refs::pending_table(
+        &references,
+        chrono::Utc::now(),
+    ));
+    Ok(Outcome::Done)
 }
 
 /// Data-quality notes, newest first: stored records whose optional value could not be read.

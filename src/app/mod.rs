@@ -11,7 +11,7 @@ mod run;
 mod steward;
 mod sync;
 
-pub use inspect::{events, explain, preview, quality, quarantine, show, validate};
+pub use inspect::{events, explain, preview, quality, quarantine, refs, show, validate};
 pub use output::Format;
 pub use publish::{publish, replay};
 pub use run::run;

@@ -454,6 +454,7 @@ pub(crate) mod tests {
             .map(|item| match item {
                 Ok(Pulled::Record(r)) => format!("{} {}", r.origin, r.payload),
                 Ok(Pulled::Checkpoint(_)) => "checkpoint".to_owned(),
+                Ok(Pulled::KeyScan(scan)) => format!("key scan {}", scan.stream),
                 Err(e) => format!("error: {e}"),
             })
             .collect()

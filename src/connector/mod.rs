@@ -12,6 +12,7 @@ pub mod http;
 pub mod idoc;
 pub mod json;
 pub mod odoo;
+pub mod scan;
 pub mod sql;
 pub mod xml_json;
 
@@ -48,6 +49,20 @@ pub enum Pulled {
     /// Every record before this point has been yielded: a run that stores them may store this
     /// cursor with them.
     Checkpoint(Cursor),
+    /// Every key one stream still holds (a key scan): stored records of the stream whose key is
+    /// not among them were deleted at the source.
+    KeyScan(KeyScan),
+}
+
+/// The records a key scan listed, for a source that sends no tombstones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyScan {
+    /// The stream scanned; mappings of this stream give the records' keys.
+    pub stream: Arc<str>,
+    /// Every record listed, as read (usually only its key field).
+    pub records: Vec<RawRecord>,
+    /// The largest share of the stream's stored records the scan may mark deleted.
+    pub max_share: f64,
 }
 
 /// Why a driver could not deliver (more) records. The records before the error have been yielded
@@ -95,6 +110,11 @@ pub enum ConnectorError {
     /// or program, never a secret.
     #[error("{origin}: {message}")]
     Unavailable { origin: String, message: String },
+    /// One stream of a source could not be read on (an endpoint or model that keeps failing,
+    /// pagination that would loop). The source's other streams are still read; the run is marked
+    /// failed at its end and the stream's cursor stays where its last good page left it.
+    #[error("stream `{stream}`: {message}")]
+    StreamFailed { stream: String, message: String },
 }
 
 impl ConnectorError {
@@ -107,6 +127,7 @@ impl ConnectorError {
             ConnectorError::BadRecord { origin, .. } => origin.clone(),
             ConnectorError::Pattern { pattern, .. } => pattern.clone(),
             ConnectorError::Unavailable { origin, .. } => origin.clone(),
+            ConnectorError::StreamFailed { stream, .. } => format!("stream `{stream}`"),
         }
     }
 
@@ -134,6 +155,12 @@ impl ConnectorError {
     /// checkpoint the stream yielded, and the run is marked failed.
     pub fn is_fatal(&self) -> bool {
         matches!(self, ConnectorError::Unavailable { .. })
+    }
+
+    /// Whether the error ended one stream of the source: the others are read on, and the run
+    /// fails once they are done.
+    pub fn is_stream_failure(&self) -> bool {
+        matches!(self, ConnectorError::StreamFailed { .. })
     }
 }
 

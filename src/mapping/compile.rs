@@ -168,9 +168,11 @@ impl<'a> Compiler<'a> {
             .map(|f| self.value_field(f, "changed_at", None, Slot::ChangedAt))
             .transpose()?;
         let mut fields = Vec::with_capacity(spec.fields.len());
-        for (name, field) in spec.fields {
+        for (name, mut field) in spec.fields {
+            let source = self.reference_source(&name, &mut field, Some("fields"))?;
             let plan = self.field_plan(&name, field)?;
             fields.push((name, plan));
+            fields.extend(source.map(|(name, value)| (name, FieldPlan::Single(value))));
         }
         Ok(CompiledMapping {
             file: self.file.to_path_buf(),
@@ -250,7 +252,9 @@ impl<'a> Compiler<'a> {
             ));
         }
         let mut items = Vec::with_capacity(item_specs.len());
-        for (item_name, spec) in item_specs {
+        for (item_name, mut spec) in item_specs {
+            let source = self.reference_source(&item_name, &mut spec, Some(name))?;
+            items.extend(source);
             if !item_names.contains(&item_name.as_str()) {
                 let hint = did_you_mean(&item_name, item_names.iter().copied());
                 return Err(self.error_at_field(
@@ -269,6 +273,43 @@ impl<'a> Compiler<'a> {
         })
     }
 
+    /// A reference field's `source:` becomes its `<name>_source` field, set to that source's
+    /// name; reconciliation looks the reference up in that source's cross-reference.
+    fn reference_source(
+        &self,
+        name: &str,
+        field: &mut FieldSpec,
+        parent: Option<&str>,
+    ) -> Result<Option<(String, ValueField)>, YamlError> {
+        let Some(source) = field.source.take() else {
+            return Ok(None);
+        };
+        if !matches!(name, "customer_ref" | "product_ref" | "component_ref") {
+            return Err(self.error_at_field(
+                parent,
+                name,
+                format!("`source:` is only for reference fields (`customer_ref`, `product_ref`, `component_ref`), not `{name}`"),
+            ));
+        }
+        if source.trim().is_empty() {
+            return Err(self.error_at_field(
+                parent,
+                name,
+                format!("`{name}`: `source:` names no source"),
+            ));
+        }
+        Ok(Some((
+            format!("{name}_source"),
+            ValueField {
+                source: Source::Value(source),
+                transforms: Vec::new(),
+                default: None,
+                required: false,
+                many: false,
+            },
+        )))
+    }
+
     fn value_field(
         &self,
         field: FieldSpec,
@@ -277,6 +318,11 @@ impl<'a> Compiler<'a> {
         slot: Slot,
     ) -> Result<ValueField, YamlError> {
         let err = |message: String| self.error_at_field(parent, name, message);
+        if field.source.is_some() {
+            return Err(err(format!(
+                "`source:` is only for reference fields (`customer_ref`, `product_ref`, `component_ref`), not `{name}`"
+            )));
+        }
         if field.each.is_some() || field.fields.is_some() {
             return Err(err(format!(
                 "`{name}` is not a collection; remove `each` and `fields`"

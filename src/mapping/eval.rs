@@ -25,6 +25,18 @@ impl CompiledMapping {
         stream_matches && self.when.iter().all(|c| c.holds(&raw.payload))
     }
 
+    /// The key this mapping gives a payload, without mapping its fields: a key scan lists only
+    /// keys.
+    pub fn key_of(&self, payload: &Value) -> Option<String> {
+        let key = self.key.eval(payload).ok()?.into_iter().next()?;
+        Some(key.into_owned())
+    }
+
+    /// Whether this mapping reads records of `stream`.
+    pub fn reads_stream(&self, stream: &str) -> bool {
+        self.stream.as_deref().is_none_or(|s| s == stream)
+    }
+
     /// Maps a payload this mapping selected.
     pub fn map_payload(&self, source: &str, payload: &Value) -> Result<SourceRecord, MapFailure> {
         self.map_payload_noted(source, payload, &mut Vec::new())

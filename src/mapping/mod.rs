@@ -145,6 +145,24 @@ impl MappingSet {
         kinds
     }
 
+    /// The entity and key the mappings give a raw record, without mapping its fields (a key
+    /// scan's records hold little more than the key).
+    pub fn key_of(&self, raw: &RawRecord) -> Option<(EntityKind, String)> {
+        let mapping = self.mappings.iter().find(|m| m.selects(raw))?;
+        Some((mapping.entity(), mapping.key_of(&raw.payload)?))
+    }
+
+    /// The entities the mappings make of `stream`'s records.
+    pub fn stream_entities(&self, stream: &str) -> Vec<EntityKind> {
+        let mut kinds = Vec::new();
+        for mapping in self.mappings.iter().filter(|m| m.reads_stream(stream)) {
+            if !kinds.contains(&mapping.entity()) {
+                kinds.push(mapping.entity());
+            }
+        }
+        kinds
+    }
+
     /// Maps one raw record of `source`.
     pub fn map(&self, source: &str, raw: &RawRecord) -> MapOutcome {
         match self.mappings.iter().find(|m| m.selects(raw)) {

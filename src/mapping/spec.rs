@@ -100,6 +100,11 @@ pub struct FieldSpec {
     /// Collection fields only: the item fields.
     #[serde(default)]
     pub fields: Option<BTreeMap<String, FieldSpec>>,
+    /// Reference fields only (`customer_ref`, `product_ref`, `component_ref`): the source whose
+    /// keys the value holds, when it is not the record's own (an order file naming customers by
+    /// the CRM's numbers: `source: crm`).
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// A lookup table written in a mapping file.

@@ -20,6 +20,10 @@ pub struct Customer {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_type: Option<CustomerType>,
+    /// The customer's number as people see it in the source (Business Central's `number`):
+    /// shown and searched, never a key, because users can rename it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_number: Option<String>,
     /// A person's given name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub given_name: Option<String>,

@@ -140,6 +140,7 @@ pub fn field_names(kind: EntityKind) -> &'static [&'static str] {
         EntityKind::Customer => &[
             "name",
             "customer_type",
+            "customer_number",
             "given_name",
             "family_name",
             "date_of_birth",
@@ -165,6 +166,7 @@ pub fn field_names(kind: EntityKind) -> &'static [&'static str] {
         EntityKind::Order => &[
             "order_number",
             "customer_ref",
+            "customer_ref_source",
             "order_date",
             "delivery_date",
             "currency",
@@ -174,6 +176,7 @@ pub fn field_names(kind: EntityKind) -> &'static [&'static str] {
         ],
         EntityKind::Bom => &[
             "product_ref",
+            "product_ref_source",
             "variant",
             "base_quantity",
             "base_unit",
@@ -200,13 +203,20 @@ pub fn collection_fields(kind: EntityKind, field: &str) -> Option<&'static [&'st
         (EntityKind::Order, "lines") => Some(&[
             "position",
             "product_ref",
+            "product_ref_source",
             "description",
             "quantity",
             "unit",
             "unit_price",
             "amount",
         ]),
-        (EntityKind::Bom, "items") => Some(&["position", "component_ref", "quantity", "unit"]),
+        (EntityKind::Bom, "items") => Some(&[
+            "position",
+            "component_ref",
+            "component_ref_source",
+            "quantity",
+            "unit",
+        ]),
         _ => None,
     }
 }

@@ -11,6 +11,9 @@ pub struct Order {
     /// The ordering customer's key in the same source; resolved to `customer_id` through the xref.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_ref: Option<String>,
+    /// The source whose key `customer_ref` is, when not the order's own (mapping `source:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_ref_source: Option<String>,
     /// The golden customer ID, filled in by reconciliation, never by a mapping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<String>,
@@ -42,6 +45,9 @@ pub struct OrderLine {
     /// The product's key in the same source; resolved to `product_id` through the xref.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_ref: Option<String>,
+    /// The source whose key `product_ref` is, when not the order's own (mapping `source:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_ref_source: Option<String>,
     /// The golden product ID, filled in by reconciliation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_id: Option<String>,
@@ -76,6 +82,9 @@ pub struct Bom {
     /// The parent product's key in the same source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_ref: Option<String>,
+    /// The source whose key `product_ref` is, when not the BOM's own (mapping `source:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_ref_source: Option<String>,
     /// The golden ID of the parent product, filled in by reconciliation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_id: Option<String>,
@@ -105,6 +114,9 @@ pub struct BomItem {
     /// The component product's key in the same source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component_ref: Option<String>,
+    /// The source whose key `component_ref` is, when not the BOM's own (mapping `source:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_ref_source: Option<String>,
     /// The golden ID of the component, filled in by reconciliation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component_id: Option<String>,

@@ -14,6 +14,7 @@ pub mod decide;
 pub mod matcher;
 pub mod normalize;
 pub mod refs;
+pub mod scan;
 pub mod scoring;
 pub mod steward;
 pub mod survive;
@@ -483,6 +484,12 @@ impl Reconciler {
                 touched.push(id.clone());
             }
             let target = golden_state(&mut states, &id, entity);
+            let previous = target
+                .contributors
+                .iter()
+                .find(|c| c.source == source && c.key == p.key);
+            let field_times =
+                survive::field_times(previous, &p.fields, p.incoming.record.changed_at);
             upsert_contributor(
                 &mut target.contributors,
                 Contributor {
@@ -492,6 +499,7 @@ impl Reconciler {
                     changed_at: p.incoming.record.changed_at,
                     deleted: p.incoming.record.deleted,
                     origin: p.incoming.origin.clone(),
+                    field_times: field_times.clone(),
                 },
             );
             batch.xrefs.push(XrefWrite {
@@ -504,6 +512,7 @@ impl Reconciler {
                 changed_at: p.incoming.record.changed_at,
                 deleted: p.incoming.record.deleted,
                 origin: p.incoming.origin,
+                field_times,
             });
         }
         self.redirect_batch(state, batch);

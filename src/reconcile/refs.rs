@@ -8,9 +8,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
+
 use crate::config::MatchRule;
 use crate::model::EntityKind;
-use crate::store::{Fields, Lineage, ReferenceWrite, StoreError};
+use crate::store::{Fields, Lineage, PendingReference, ReferenceWrite, StoreError};
 
 use super::normalize::match_value;
 use super::view::StoreView;
@@ -157,7 +159,8 @@ fn slots(entity: EntityKind) -> &'static [Slot] {
     }
 }
 
-/// Visits each reference of a golden record with the source it was read in.
+/// Visits each reference of a golden record with the source whose key it is: the one its
+/// mapping named (`<reference>_source`, from `source:`), else the one it was read in.
 fn each_reference(
     entity: EntityKind,
     record: &mut Fields,
@@ -165,10 +168,21 @@ fn each_reference(
     mut visit: impl FnMut(&str, EntityKind, &str, &mut Fields, &'static str),
 ) {
     for slot in slots(entity) {
-        let Some(source) = lineage.get(slot.lineage_field).map(|l| l.source.clone()) else {
+        let Some(read_in) = lineage.get(slot.lineage_field).map(|l| l.source.clone()) else {
             continue;
         };
+        let source_field = format!("{}_source", slot.reference);
+        // A top-level reference's named source counts only when it came from the same source
+        // record as the reference (survivorship picks each field on its own).
+        let top_level_named = slot.collection.is_none()
+            && lineage.get(&source_field).map(|l| &l.source) == Some(&read_in);
         let mut visit_one = |fields: &mut Fields| {
+            let named = fields
+                .get(&source_field)
+                .and_then(|v| v.as_str())
+                .filter(|_| slot.collection.is_some() || top_level_named)
+                .map(str::to_string);
+            let source = named.unwrap_or_else(|| read_in.clone());
             if let Some(key) = fields
                 .get(slot.reference)
                 .and_then(|v| v.as_str())
@@ -238,6 +252,51 @@ pub fn link(
         },
     );
     references
+}
+
+/// Pending references as a table: referrer, what it waits for (entity, source, key) and since
+/// when, oldest first, as `concord refs --pending` and `concord show` print them.
+pub fn pending_table(pending: &[PendingReference], now: DateTime<Utc>) -> String {
+    if pending.is_empty() {
+        return "no pending references\n".into();
+    }
+    let mut out = format!(
+        "{:<40} {:<9} {:<16} {:<24} {}\n",
+        "referrer", "entity", "source", "key", "pending for"
+    );
+    for reference in pending {
+        let age = reference
+            .since
+            .map_or_else(|| "unknown".to_string(), |since| age(now - since));
+        out.push_str(&format!(
+            "{:<40} {:<9} {:<16} {:<24} {}\n",
+            reference.referrer_id,
+            reference.entity.as_str(),
+            reference.source,
+            reference.key,
+            age
+        ));
+    }
+    out
+}
+
+/// A duration as people read an age: `3d 4h`, `5h 12m`, `42s`.
+fn age(duration: chrono::TimeDelta) -> String {
+    let seconds = duration.num_seconds().max(0);
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+    );
+    if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {minutes}m")
+    } else if minutes > 0 {
+        format!("{minutes}m {}s", seconds % 60)
+    } else {
+        format!("{seconds}s")
+    }
 }
 
 #[cfg(test)]

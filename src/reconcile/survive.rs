@@ -1,19 +1,23 @@
 //! Survivorship: which source's value each golden field takes.
 //!
 //! Per field, among the live source records that have a non-empty value, by the field's strategy:
-//! `priority` (the highest source priority, then the most recent change), `most_recent`,
+//! `priority` (the highest source priority, then the most recent change of that field),
+//! `most_recent`,
 //! `most_complete` (the longest text, list or object), or `union` (every distinct value of a list
 //! field, the best-ranked source's first). Ties fall back to priority, recency and finally source
-//! name and key, so results repeat. Each value's source is recorded as lineage; a union field also
-//! keeps the source of each element (`emails[1]`).
+//! name and key, so results repeat. "Recent" is per field: each source record keeps the time each
+//! of its fields last changed value ([`field_times`]), so an edit of one field at a source does
+//! not make that source's other, unchanged fields the newest. Each value's source is recorded as
+//! lineage; a union field also keeps the source of each element (`emails[1]`).
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::config::matching::{Strategy, SurvivorshipSpec};
-use crate::store::{Contributor, FieldSource, Fields, Lineage};
+use crate::store::{Contributor, FieldSource, FieldTimes, Fields, Lineage};
 
 use super::normalize::match_value;
 
@@ -45,10 +49,15 @@ pub fn survive(
             continue;
         }
         match strategy {
-            Strategy::Priority => {}
+            Strategy::Priority => holders.sort_by(|(a, _), (b, _)| {
+                priority(b, priorities)
+                    .cmp(&priority(a, priorities))
+                    .then_with(|| b.field_time(field).cmp(&a.field_time(field)))
+                    .then_with(|| rank(a, b, priorities))
+            }),
             Strategy::MostRecent => holders.sort_by(|(a, _), (b, _)| {
-                b.changed_at
-                    .cmp(&a.changed_at)
+                b.field_time(field)
+                    .cmp(&a.field_time(field))
                     .then_with(|| rank(a, b, priorities))
             }),
             Strategy::MostComplete => holders.sort_by(|(a, va), (b, vb)| {
@@ -59,9 +68,9 @@ pub fn survive(
             Strategy::Union => {
                 if let Some((value, sources)) = union(field, &holders) {
                     for (index, source) in sources.into_iter().enumerate() {
-                        lineage.insert(format!("{field}[{index}]"), field_source(source));
+                        lineage.insert(format!("{field}[{index}]"), field_source(source, field));
                     }
-                    lineage.insert(field.clone(), field_source(holders[0].0));
+                    lineage.insert(field.clone(), field_source(holders[0].0, field));
                     record.insert(field.clone(), value);
                     continue;
                 }
@@ -69,17 +78,47 @@ pub fn survive(
         }
         let (winner, value) = holders[0];
         record.insert(field.clone(), value.clone());
-        lineage.insert(field.clone(), field_source(winner));
+        lineage.insert(field.clone(), field_source(winner, field));
     }
     (record, lineage)
 }
 
-fn field_source(contributor: &Contributor) -> FieldSource {
+/// The change time of each field of a source record's new version: a field whose value equals
+/// the previous version's keeps its time; a new or changed one takes the record's `changed_at`.
+/// Without a previous version every field changed at `changed_at` (and needs no entry).
+pub fn field_times(
+    previous: Option<&Contributor>,
+    fields: &Fields,
+    changed_at: Option<DateTime<Utc>>,
+) -> FieldTimes {
+    let Some(previous) = previous else {
+        return FieldTimes::new();
+    };
+    fields
+        .iter()
+        .filter_map(|(field, value)| {
+            let time = if previous.record.get(field) == Some(value) {
+                previous.field_time(field)
+            } else {
+                changed_at
+            };
+            // Only times that differ from the record's own need storing.
+            time.filter(|t| Some(*t) != changed_at)
+                .map(|t| (field.clone(), t))
+        })
+        .collect()
+}
+
+fn field_source(contributor: &Contributor, field: &str) -> FieldSource {
     FieldSource {
         source: contributor.source.clone(),
         key: contributor.key.clone(),
-        changed_at: contributor.changed_at,
+        changed_at: contributor.field_time(field),
     }
+}
+
+fn priority(contributor: &Contributor, priorities: &HashMap<String, i32>) -> i32 {
+    priorities.get(&contributor.source).copied().unwrap_or(0)
 }
 
 /// Every distinct element of a list field across its holders, best-ranked holder first; `None`
@@ -170,6 +209,7 @@ mod tests {
             changed_at: Some(Utc.with_ymd_and_hms(2024, 5, day, 0, 0, 0).unwrap()),
             deleted: false,
             origin: "test".into(),
+            field_times: FieldTimes::new(),
         }
     }
 
@@ -244,6 +284,47 @@ mod tests {
         assert_eq!(record["name"], "Acme Anlagenbau GmbH");
         assert_eq!(lineage["name"].source, "shop");
         assert_eq!(record["segment"], "new");
+    }
+
+    /// Two ERPs of equal priority hold a product. ERP b edits only the price on day 9: the price
+    /// is b's, but the SKU and type stay with a, whose values changed later than b's did.
+    #[test]
+    fn an_edit_of_one_field_does_not_make_the_sources_other_fields_newest() {
+        let a = contributor(
+            "shop",
+            5,
+            json!({"sku": "KP-50", "product_type": "goods", "list_price": "1900"}),
+        );
+        let b_before = contributor(
+            "csv",
+            3,
+            json!({"sku": "kp50", "product_type": "spare", "list_price": "1950"}),
+        );
+        let mut b = contributor(
+            "csv",
+            9,
+            json!({"sku": "kp50", "product_type": "spare", "list_price": "1990"}),
+        );
+        b.field_times = field_times(Some(&b_before), &b.record, b.changed_at);
+        assert_eq!(
+            b.field_times.keys().collect::<Vec<_>>(),
+            ["product_type", "sku"],
+            "unchanged fields keep day 3; the price changed on day 9, the record's own time"
+        );
+        let (record, lineage) = survive(&[a.clone(), b.clone()], &priorities(), None);
+        assert_eq!(record["list_price"], "1990");
+        assert_eq!(lineage["list_price"].source, "csv");
+        assert_eq!(record["sku"], "KP-50");
+        assert_eq!(record["product_type"], "goods");
+        assert_eq!(lineage["sku"].source, "shop");
+        assert_eq!(
+            lineage["sku"].changed_at,
+            Some(Utc.with_ymd_and_hms(2024, 5, 5, 0, 0, 0).unwrap())
+        );
+        // Without per-field times (the record's change time for every field), b would win all.
+        b.field_times.clear();
+        let (record, _) = survive(&[a, b], &priorities(), None);
+        assert_eq!(record["sku"], "kp50");
     }
 
     #[test]

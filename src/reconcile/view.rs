@@ -117,6 +117,7 @@ fn contributor(x: &XrefWrite) -> Contributor {
         changed_at: x.changed_at,
         deleted: x.deleted,
         origin: x.origin.clone(),
+        field_times: x.field_times.clone(),
     }
 }
 

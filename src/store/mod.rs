@@ -49,6 +49,21 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported store URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     Unsupported(String),
+    #[error("this store cannot {0} yet")]
+    NotSupported(&'static str),
+}
+
+/// A reference whose target has not arrived, for `concord refs --pending` and `show`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PendingReference {
+    /// The order or BOM that makes the reference.
+    pub referrer_id: String,
+    /// The source whose key the reference holds.
+    pub source: String,
+    pub entity: EntityKind,
+    pub key: String,
+    /// When the reference was first stored; unknown for references stored before this was kept.
+    pub since: Option<DateTime<Utc>>,
 }
 
 /// Where one field of a golden record came from.
@@ -82,6 +97,19 @@ pub struct Contributor {
     pub deleted: bool,
     /// File and position (or URL) the record was last read from.
     pub origin: String,
+    /// When each field's value last changed at the source; a field missing here changed at
+    /// `changed_at`.
+    pub field_times: FieldTimes,
+}
+
+/// Field name → when its value last changed at the source (survivorship compares these).
+pub type FieldTimes = BTreeMap<String, DateTime<Utc>>;
+
+impl Contributor {
+    /// When `field`'s value last changed at the source.
+    pub fn field_time(&self, field: &str) -> Option<DateTime<Utc>> {
+        self.field_times.get(field).copied().or(self.changed_at)
+    }
 }
 
 /// A golden record with the source records it is built from.
@@ -109,6 +137,8 @@ pub struct XrefWrite {
     pub changed_at: Option<DateTime<Utc>>,
     pub deleted: bool,
     pub origin: String,
+    /// When each field's value last changed at the source.
+    pub field_times: FieldTimes,
 }
 
 /// A normalized match-key value that now points at a golden record.
@@ -435,6 +465,22 @@ pub trait Store: Send + Sync {
     async fn source_records(&self, entity: EntityKind) -> Result<Vec<Fields>, StoreError>;
     /// Golden IDs of the orders and BOMs that refer to these golden records.
     async fn referrers_of(&self, target_ids: &[&str]) -> Result<Vec<String>, StoreError>;
+    /// The keys of `source`'s live (not deleted) records of `entity`, for key scans.
+    async fn source_keys(
+        &self,
+        _source: &str,
+        _entity: EntityKind,
+    ) -> Result<Vec<String>, StoreError> {
+        Err(StoreError::NotSupported("list a source's keys"))
+    }
+    /// References whose target has not arrived, oldest first; only `referrer`'s when given.
+    async fn pending_reference_list(
+        &self,
+        _referrer: Option<&str>,
+        _limit: i64,
+    ) -> Result<Vec<PendingReference>, StoreError> {
+        Err(StoreError::NotSupported("list pending references"))
+    }
 }
 
 /// Opens the store a URL names, creating and migrating it when needed.

@@ -158,6 +158,8 @@ struct Chunk {
     checkpoint: Option<Cursor>,
     /// The source failed after this chunk's records: the run stops once they are stored.
     failure: Option<String>,
+    /// Keys listed by key scans: stored records not among them were deleted at the source.
+    key_scans: Vec<crate::reconcile::scan::SeenKeys>,
 }
 
 impl Pipeline {
@@ -351,7 +353,21 @@ impl Pipeline {
                 summary.errors.extend(chunk.errors);
                 summary.warnings.extend(chunk.warnings);
                 summary.quality_notes += chunk.quality_notes;
-                let records = chunk.records.len();
+                let mut incoming = chunk.records;
+                for scan in &chunk.key_scans {
+                    let view = StoreView {
+                        store,
+                        pending: in_flight.as_ref().map(|f| &f.pending),
+                    };
+                    match crate::reconcile::scan::deletions(&view, name, scan).await {
+                        Ok(deleted) => incoming.extend(deleted),
+                        Err(error) => {
+                            telemetry::source_error(name, &error.to_string());
+                            summary.errors.push(error.to_string());
+                        }
+                    }
+                }
+                let records = incoming.len();
                 let failure = chunk.failure;
                 let checkpoint = chunk.checkpoint;
                 let mut batch = Batch {
@@ -369,13 +385,7 @@ impl Pipeline {
                     pending: in_flight.as_ref().map(|f| &f.pending),
                 };
                 self.reconciler
-                    .apply(
-                        &view,
-                        name,
-                        chunk.records,
-                        &mut batch,
-                        &mut summary.reconcile,
-                    )
+                    .apply(&view, name, incoming, &mut batch, &mut summary.reconcile)
                     .await?;
                 if let Some(previous) = in_flight.take() {
                     previous.finish(name, connector.as_ref()).await?;
@@ -452,7 +462,7 @@ impl Pipeline {
         while rows.len() < limit {
             match stream.next().await {
                 None => break,
-                Some(Ok(Pulled::Checkpoint(_))) => {}
+                Some(Ok(Pulled::Checkpoint(_) | Pulled::KeyScan(_))) => {}
                 Some(Ok(Pulled::Record(raw))) => {
                     let outcome = mappings.map(name, &raw);
                     rows.push(Ok(PreviewRow { raw, outcome }));
@@ -503,6 +513,7 @@ async fn read_and_map(
 ) -> Finished {
     let mut chunk = Chunk::default();
     let mut usage = PathUsage::default();
+    let mut stream_failure = None;
     loop {
         let item = tokio::select! {
             biased;
@@ -549,6 +560,15 @@ async fn read_and_map(
                 }
             }
             Ok(Pulled::Checkpoint(cursor)) => chunk.checkpoint = Some(cursor),
+            Ok(Pulled::KeyScan(scan)) => chunk
+                .key_scans
+                .push(crate::reconcile::scan::seen_keys(&mappings, scan)),
+            // One stream failed: the source's other streams are read on, the run fails at the end.
+            Err(error) if error.is_stream_failure() => {
+                let message = error.to_string();
+                telemetry::source_error(&source, &message);
+                stream_failure.get_or_insert(message);
+            }
             Err(error) if error.is_fatal() => {
                 let message = error.to_string();
                 telemetry::source_error(&source, &message);
@@ -580,6 +600,7 @@ async fn read_and_map(
     }
     chunk.warnings = path_warnings(&usage, &mappings, &source);
     chunk.quality_notes = usage.noted_records();
+    chunk.failure = stream_failure;
     let _ = sender.send(chunk).await;
     Finished::Read
 }

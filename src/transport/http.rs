@@ -357,6 +357,7 @@ impl HttpClient {
             .with_max_times(retry.max_attempts.saturating_sub(1))
             .build();
         let mut attempts = 0;
+        let mut previous_error: Option<(StatusCode, String)> = None;
         loop {
             attempts += 1;
             let mut request = build(&self.inner.client);
@@ -368,10 +369,25 @@ impl HttpClient {
                 .map_err(|e| TransportError::Config(self.scrub(&e.without_url().to_string())))?;
             let method = request.method().clone();
             let path = display_url(request.url().as_str());
-            let failure = match self.attempt(request).await {
+            let mut failure = match self.attempt(request).await {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
+            // A server error (not a gateway's, not "unavailable") answered twice with the same
+            // body is the server's answer to this request (a Frappe traceback, an OData error),
+            // not a passing fault: trying it again cannot help.
+            if let Some(status) = failure.status.filter(|s| {
+                s.is_server_error()
+                    && ![502, 503, 504].contains(&s.as_u16())
+                    && failure.retry_after.is_none()
+                    && !failure.message.is_empty()
+            }) {
+                let error = (status, failure.message.clone());
+                if previous_error.as_ref() == Some(&error) {
+                    failure.retryable = false;
+                }
+                previous_error = Some(error);
+            }
             let message = self.scrub(&failure.message);
             let give_up = |attempts| match failure.status {
                 Some(status) => TransportError::Status {

@@ -2,7 +2,9 @@
 //! `common.authenticate` and `object.execute_kw` (`fields_get`, `search_read` with domains in
 //! prefix notation, `fields`, `offset`, `limit`, `order`), `false` for empty fields, many2one
 //! values as `[id, "Display Name"]`, `write_date` as "YYYY-MM-DD HH:MM:SS" UTC, and Odoo's error
-//! objects for a refused password.
+//! objects for a refused password, a field the model does not have (`ValueError: Invalid field
+//! 'mobile' on model 'res.partner'`, as Odoo 16–18 answer `search_read`) and a model the user may
+//! not read (`AccessError`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +28,8 @@ pub struct OdooData {
     pub types: BTreeMap<String, BTreeMap<String, String>>,
     /// Every `execute_kw` call: (model, method, args, kwargs).
     pub calls: Vec<(String, String, Value, Value)>,
+    /// Models the user may not read: every call on them answers an `AccessError`.
+    pub forbidden: Vec<String>,
 }
 
 pub type Shared = Arc<Mutex<OdooData>>;
@@ -121,6 +125,12 @@ fn execute_kw(shared: &Shared, args: &[Value]) -> Result<Value, Value> {
         call_args.clone(),
         kwargs.clone(),
     ));
+    if data.forbidden.contains(&model) {
+        return Err(error(
+            "odoo.exceptions.AccessError",
+            &format!("You are not allowed to access '{model}' records."),
+        ));
+    }
     let Some(records) = data.models.get(&model) else {
         return Err(error("builtins.KeyError", &model));
     };
@@ -159,6 +169,17 @@ fn execute_kw(shared: &Shared, args: &[Value]) -> Result<Value, Value> {
                     .filter_map(|v| v.as_str().map(str::to_owned))
                     .collect()
             });
+            let types = &data.types[&model];
+            if let Some(unknown) = fields
+                .iter()
+                .flatten()
+                .find(|f| *f != "id" && !types.contains_key(*f))
+            {
+                return Err(error(
+                    "builtins.ValueError",
+                    &format!("Invalid field '{unknown}' on model '{model}'"),
+                ));
+            }
             Ok(Value::Array(
                 rows.into_iter()
                     .skip(offset)

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::connector::scan::DeleteScan;
 use crate::transport::http::{AuthConfig, Headers, RetryConfig, TransportConfig, default_timeout};
 
 /// Settings of the `http` driver.
@@ -88,6 +89,31 @@ pub struct StreamConfig {
     /// Incremental reads by change time; without it every run reads everything.
     #[serde(default)]
     pub incremental: Option<Incremental>,
+    /// Read each listed record's whole document from its own URL and yield that instead: for
+    /// list APIs that cannot return child tables (Frappe v14/v15 refuse `{"items": ["*"]}` in a
+    /// list call; the document endpoint returns every child table in all versions).
+    #[serde(default)]
+    pub documents: Option<Documents>,
+    /// Notice deletions the API never reports: every so often the whole stream is listed for
+    /// its keys only, and stored records whose key is gone are marked deleted, e.g.
+    /// `deletes: { scan: every 24h, query: { $select: id } }`. Needs `incremental.key`.
+    #[serde(default)]
+    pub deletes: Option<DeleteScan>,
+}
+
+/// Where a listed record's whole document is read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Documents {
+    /// The path documents live under, relative to `base_url`; the record's key is appended as
+    /// one more path segment, percent-encoded (`/api/resource/Sales Order` →
+    /// `/api/resource/Sales%20Order/SAL-ORD-2024-00041`).
+    pub path: String,
+    /// The listed record's key: a field name (`name`) or a JSONPath.
+    pub key: String,
+    /// JSONPath of the document in the answer, e.g. `$.data` (Frappe); unset: the whole answer.
+    #[serde(default)]
+    pub record: Option<String>,
 }
 
 /// The request method of a stream.

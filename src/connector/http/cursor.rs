@@ -9,6 +9,10 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Tim
 use serde_json::{Map, Value, json};
 
 use super::config::Incremental;
+use crate::connector::scan::ScanState;
+
+/// The cursor key holding each stream's key-scan state (not a stream name: it starts with `@`).
+const SCANS: &str = "@scans";
 
 /// Positions of every stream of one source, as stored in the checkpoint:
 /// `{"customers": {"changed": "...", "key": "..."}, ...}`.
@@ -28,6 +32,22 @@ impl Positions {
     /// The cursor to store.
     pub fn to_json(&self) -> Value {
         Value::Object(self.0.clone())
+    }
+
+    /// The key-scan state of `stream`, kept beside the positions under `@scans`.
+    pub fn scan_state(&self, stream: &str) -> ScanState {
+        ScanState::from_json(self.0.get(SCANS).and_then(|scans| scans.get(stream)))
+    }
+
+    /// Records the key-scan state of `stream` after this run.
+    pub fn set_scan_state(&mut self, stream: &str, state: Value) {
+        let scans = self
+            .0
+            .entry(SCANS)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(scans) = scans {
+            scans.insert(stream.to_string(), state);
+        }
     }
 
     /// The stored change time of `stream`.

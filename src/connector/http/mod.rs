@@ -11,6 +11,7 @@
 
 pub mod config;
 mod cursor;
+mod documents;
 mod paginate;
 mod select;
 
@@ -26,9 +27,10 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{Connector, ConnectorError, Cursor, PullResult, Pulled, RawRecord};
+use super::scan::DeleteScan;
+use super::{Connector, ConnectorError, Cursor, KeyScan, PullResult, Pulled, RawRecord};
 use crate::transport::http::{HttpClient, display_url};
-use config::Pagination;
+use config::{Pagination, StreamConfig};
 use cursor::{Newest, Positions};
 use paginate::{Page, PageRef, StreamPlan};
 
@@ -79,12 +81,14 @@ async fn pull_source(config: HttpConfig, since: Option<Cursor>, sender: Sender) 
         let plan = match StreamPlan::new(stream, &client, &positions) {
             Ok(plan) => Arc::new(plan),
             Err(message) => {
-                let failure = ConnectorError::Unavailable {
-                    origin: format!("stream `{}`", stream.name),
+                let failure = ConnectorError::StreamFailed {
+                    stream: stream.name.clone(),
                     message,
                 };
-                let _ = sender.send(vec![Err(failure)]).await;
-                return;
+                if sender.send(vec![Err(failure)]).await.is_err() {
+                    return;
+                }
+                continue;
             }
         };
         let mut reader = StreamReader {
@@ -92,17 +96,141 @@ async fn pull_source(config: HttpConfig, since: Option<Cursor>, sender: Sender) 
             positions: &mut positions,
             sender: &sender,
             previous_keys: HashSet::new(),
+            previous_page: None,
         };
-        let finished = match reader.plan.pagination {
+        let outcome = match reader.plan.pagination {
             Pagination::Offset { .. } | Pagination::PageNumber { .. } => {
                 reader.read_ahead(&client, config.concurrency).await
             }
             _ => reader.read_in_turn(&client).await,
         };
-        if !finished {
+        // A failed stream has said so; the next one is read all the same.
+        if outcome == Outcome::ConsumerGone {
+            return;
+        }
+        if outcome == Outcome::Finished
+            && let Some(deletes) = &stream.deletes
+            && !scan_keys(stream, deletes, &client, &mut positions, &sender).await
+        {
             return;
         }
     }
+}
+
+/// Lists every key of `stream` when its scan is due and yields them as a [`KeyScan`], then a
+/// checkpoint holding the scan's time. `false` when the consumer is gone.
+async fn scan_keys(
+    stream: &StreamConfig,
+    deletes: &DeleteScan,
+    client: &HttpClient,
+    positions: &mut Positions,
+    sender: &Sender,
+) -> bool {
+    let now = chrono::Utc::now();
+    let state = positions.scan_state(&stream.name);
+    let due = state.due(&deletes.scan, now);
+    let mut items = Vec::new();
+    let mut scanned = false;
+    if due {
+        match list_keys(stream, deletes, client).await {
+            Ok(records) => {
+                let name: Arc<str> = Arc::from(stream.name.as_str());
+                items.push(Ok(Pulled::KeyScan(KeyScan {
+                    records: records
+                        .into_iter()
+                        .enumerate()
+                        .map(|(n, payload)| RawRecord {
+                            origin: format!("{} (key scan)#{}", stream.path, n + 1),
+                            payload,
+                            stream: Some(name.clone()),
+                        })
+                        .collect(),
+                    stream: name,
+                    max_share: deletes.max_share,
+                })));
+                scanned = true;
+            }
+            Err(message) => items.push(Err(ConnectorError::StreamFailed {
+                stream: stream.name.clone(),
+                message: format!("key scan: {message}"),
+            })),
+        }
+    }
+    positions.set_scan_state(&stream.name, state.after_run(scanned, now));
+    items.push(Ok(Pulled::Checkpoint(Cursor(positions.to_json()))));
+    sender.send(items).await.is_ok()
+}
+
+/// Every record of the stream from its beginning, with the scan's query and no documents read.
+async fn list_keys(
+    stream: &StreamConfig,
+    deletes: &DeleteScan,
+    client: &HttpClient,
+) -> Result<Vec<Value>, String> {
+    let mut scan = stream.clone();
+    scan.documents = None;
+    scan.query.extend(deletes.query.clone());
+    // An empty value in the scan's query drops the stream's parameter (`$expand: ""`).
+    scan.query.retain(|_, value| !value.is_empty());
+    let plan = Arc::new(StreamPlan::new(&scan, client, &Positions::default())?);
+    let size = match &plan.pagination {
+        Pagination::Offset { limit, .. } => Some(*limit),
+        Pagination::PageNumber { size, .. } => Some(*size),
+        _ => None,
+    };
+    let mut records = Vec::new();
+    let mut next = Some(plan.first_page());
+    let mut seen: HashSet<PageRef> = HashSet::new();
+    let mut previous_page = None;
+    let mut number = 1;
+    while let Some(page) = next.take() {
+        if !seen.insert(page.clone()) {
+            return Err(format!(
+                "{} was named twice: pagination loops",
+                page.describe()
+            ));
+        }
+        let page = plan
+            .clone()
+            .fetch(client.clone(), page.clone(), number)
+            .await
+            .map_err(|e| e.to_string())?;
+        let digest = page_digest(&page.records);
+        if !page.records.is_empty() && previous_page == Some(digest) {
+            return Err(format!(
+                "{}: the same records as the page before: the server ignores the paging parameters",
+                page.origin
+            ));
+        }
+        previous_page = Some(digest);
+        let count = page.records.len() as u64;
+        next = match (&size, &page.next) {
+            (Some(size), _) if count < *size => None,
+            (Some(_), _) => Some(match plan.first_page() {
+                PageRef::Offset(_) => PageRef::Offset(records.len() as u64 + count),
+                PageRef::Number(first) => PageRef::Number(first + number),
+                other => other,
+            }),
+            (None, next) => next.clone(),
+        };
+        if let Some(PageRef::Link(_)) = &next {
+            seen.insert(PageRef::Link(page.url.clone()));
+        }
+        records.extend(page.records);
+        number += 1;
+    }
+    Ok(records)
+}
+
+/// How reading a stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Every page was read.
+    Finished,
+    /// The stream failed and its error was sent; the source's other streams go on.
+    Failed,
+    /// Nobody reads the records any more: the source's pull ends.
+    ConsumerGone,
 }
 
 /// Reads one stream, page by page.
@@ -112,12 +240,15 @@ struct StreamReader<'a> {
     sender: &'a Sender,
     /// Keys of the previous page: a record shifted across the page boundary is yielded once.
     previous_keys: HashSet<String>,
+    /// A digest of the previous page's records: a server that ignores the paging parameters
+    /// answers every page alike, and the stream must end rather than loop.
+    previous_page: Option<u64>,
 }
 
 impl StreamReader<'_> {
     /// Offset and page-number pages: the next ones are requested before the current one is
-    /// processed. A short page is the last. `false` when the stream had to end early.
-    async fn read_ahead(&mut self, client: &HttpClient, concurrency: usize) -> bool {
+    /// processed. A short page is the last.
+    async fn read_ahead(&mut self, client: &HttpClient, concurrency: usize) -> Outcome {
         let (step, size) = match &self.plan.pagination {
             Pagination::Offset { limit, overlap, .. } => (limit - overlap, *limit),
             Pagination::PageNumber { size, .. } => (1, *size),
@@ -150,46 +281,78 @@ impl StreamReader<'_> {
                 }
             };
             let last = (page.records.len() as u64) < size;
-            if !self.emit(page).await {
-                return false;
-            }
-            if last {
-                return true;
+            let outcome = self.emit(page).await;
+            if outcome != Outcome::Finished || last {
+                return outcome;
             }
         }
-        true
+        Outcome::Finished
     }
 
-    /// Token and link pages (and a single page): each page names the next.
-    async fn read_in_turn(&mut self, client: &HttpClient) -> bool {
+    /// Token and link pages (and a single page): each page names the next. A page named a second
+    /// time (links A → B → A) ends the stream with an error instead of a loop.
+    async fn read_in_turn(&mut self, client: &HttpClient) -> Outcome {
         let mut next = Some(self.plan.first_page());
+        let mut seen: HashSet<PageRef> = HashSet::new();
         let mut number = 1;
         while let Some(page) = next.take() {
+            if !seen.insert(page.clone()) {
+                let message = format!(
+                    "page {number} would be {}, which was read before in this run: the server's \
+                     pagination loops, so the stream stops here; check the stream's `pagination`",
+                    page.describe()
+                );
+                return self.fail_stream(message).await;
+            }
             let page = match self.plan.clone().fetch(client.clone(), page, number).await {
                 Ok(page) => page,
                 Err(error) => return self.fail(error).await,
             };
+            seen.insert(PageRef::Link(page.url.clone()));
             next = page.next.clone();
-            if !self.emit(page).await {
-                return false;
+            let outcome = self.emit(page).await;
+            if outcome != Outcome::Finished {
+                return outcome;
             }
             number += 1;
         }
-        true
+        Outcome::Finished
     }
 
-    /// Ends the source's stream with `error`; always `false`.
-    async fn fail(&self, error: ConnectorError) -> bool {
-        let _ = self.sender.send(vec![Err(error)]).await;
-        false
+    /// Ends this stream with `error`; the source's other streams are read on.
+    async fn fail(&self, error: ConnectorError) -> Outcome {
+        self.fail_stream(error.to_string()).await
     }
 
-    /// Yields a page's records and then a checkpoint with the stream's new position. `false`
-    /// when the consumer is gone.
-    async fn emit(&mut self, page: Page) -> bool {
+    async fn fail_stream(&self, message: String) -> Outcome {
+        let failure = ConnectorError::StreamFailed {
+            stream: self.plan.name.to_string(),
+            message,
+        };
+        match self.sender.send(vec![Err(failure)]).await {
+            Ok(()) => Outcome::Failed,
+            Err(_) => Outcome::ConsumerGone,
+        }
+    }
+
+    /// Yields a page's records and then a checkpoint with the stream's new position. A page
+    /// holding exactly the records of the one before (a server ignoring the offset) fails the
+    /// stream.
+    async fn emit(&mut self, page: Page) -> Outcome {
         let Page {
             records, origin, ..
         } = page;
+        let digest = page_digest(&records);
+        if !records.is_empty() && self.previous_page == Some(digest) {
+            let message = format!(
+                "{origin}: the page holds the same {} record(s) as the page before: the server \
+                 ignores the paging parameters, so the stream stops here; check the stream's \
+                 `pagination`",
+                records.len()
+            );
+            return self.fail_stream(message).await;
+        }
+        self.previous_page = Some(digest);
         let mut items = Vec::with_capacity(records.len() + 1);
         let mut newest = Newest::default();
         let mut keys = HashSet::new();
@@ -222,8 +385,21 @@ impl StreamReader<'_> {
         self.previous_keys = keys;
         newest.store(self.positions, &self.plan.name);
         items.push(Ok(Pulled::Checkpoint(Cursor(self.positions.to_json()))));
-        self.sender.send(items).await.is_ok()
+        match self.sender.send(items).await {
+            Ok(()) => Outcome::Finished,
+            Err(_) => Outcome::ConsumerGone,
+        }
     }
+}
+
+/// A digest of a page's records, to tell a page repeated by the server.
+fn page_digest(records: &[Value]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for record in records {
+        record.to_string().hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 /// A key as text: strings as they are, numbers and others as JSON.

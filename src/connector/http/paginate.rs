@@ -9,12 +9,13 @@ use serde_json::Value;
 
 use super::config::{HttpMethod, Pagination, StreamConfig};
 use super::cursor::{Positions, render_cursor};
+use super::documents::DocumentPlan;
 use super::select::Selector;
 use crate::connector::ConnectorError;
-use crate::transport::http::HttpClient;
+use crate::transport::http::{HttpClient, display_url};
 
 /// Which page to request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PageRef {
     /// The first page of a stream paged by token, link or not at all.
     First,
@@ -28,6 +29,19 @@ pub enum PageRef {
     Link(String),
 }
 
+impl PageRef {
+    /// The page as an error message names it (a link without its host).
+    pub fn describe(&self) -> String {
+        match self {
+            PageRef::First => "the first page".into(),
+            PageRef::Offset(offset) => format!("the page at offset {offset}"),
+            PageRef::Number(n) => format!("page number {n}"),
+            PageRef::Token(token) => format!("the page of token `{token}`"),
+            PageRef::Link(link) => format!("the link `{}`", display_url(link)),
+        }
+    }
+}
+
 /// One page, read and parsed.
 pub struct Page {
     /// The page's records, in the answer's order.
@@ -36,6 +50,8 @@ pub struct Page {
     pub next: Option<PageRef>,
     /// `<stream path>?<page info>`: the start of each record's origin.
     pub origin: String,
+    /// The URL that answered, query included: a next link back to it is a loop.
+    pub url: String,
 }
 
 /// A stream ready to request: paths compiled, templates rendered.
@@ -53,6 +69,8 @@ pub struct StreamPlan {
     /// The change time and key of a record, for incremental streams.
     pub change: Option<Selector>,
     pub key: Option<Selector>,
+    /// Where each listed record's whole document is read, when the list lacks child tables.
+    documents: Option<DocumentPlan>,
 }
 
 impl StreamPlan {
@@ -123,6 +141,11 @@ impl StreamPlan {
                 .as_ref()
                 .and_then(|inc| inc.key.as_deref())
                 .map(|key| compile("incremental.key", key))
+                .transpose()?,
+            documents: stream
+                .documents
+                .as_ref()
+                .map(|documents| DocumentPlan::new(documents, client))
                 .transpose()?,
         })
     }
@@ -224,12 +247,11 @@ impl StreamPlan {
             .map_err(|e| unavailable(e.to_string()))?;
         let document: Value = response.json().map_err(|e| unavailable(e.to_string()))?;
         let next = match (&self.pagination, &self.next) {
-            (Pagination::Cursor { .. }, Some(token)) => token_text(token.first(&document))
-                .filter(|t| *t != page_token(&page))
-                .map(PageRef::Token),
+            (Pagination::Cursor { .. }, Some(token)) => {
+                token_text(token.first(&document)).map(PageRef::Token)
+            }
             (Pagination::NextLink { .. }, Some(link)) => token_text(link.first(&document))
                 .and_then(|link| resolve(&response.url, &link))
-                .filter(|link| *link != url)
                 .map(PageRef::Link),
             (Pagination::LinkHeader, _) => next_link_header(&response.headers)
                 .and_then(|link| resolve(&response.url, &link))
@@ -244,10 +266,18 @@ impl StreamPlan {
                 other => vec![other],
             },
         };
+        let records = match &self.documents {
+            Some(documents) => documents
+                .read(&client, records)
+                .await
+                .map_err(&unavailable)?,
+            None => records,
+        };
         Ok(Page {
             records,
             next,
             origin,
+            url: response.url.to_string(),
         })
     }
 }
@@ -258,13 +288,6 @@ fn token_text(value: Option<&Value>) -> Option<String> {
         Value::String(text) if !text.is_empty() => Some(text.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
-    }
-}
-
-fn page_token(page: &PageRef) -> String {
-    match page {
-        PageRef::Token(token) => token.clone(),
-        _ => String::new(),
     }
 }
 

@@ -26,7 +26,7 @@ async fn read(content: &[u8]) -> (Vec<(String, Value)>, Vec<ConnectorError>) {
     for item in items {
         match item {
             Ok(Pulled::Record(r)) => records.push((r.origin, r.payload)),
-            Ok(Pulled::Checkpoint(_)) => {}
+            Ok(Pulled::Checkpoint(_) | Pulled::KeyScan(_)) => {}
             Err(e) => errors.push(e),
         }
     }
@@ -260,7 +260,7 @@ async fn a_malformed_idoc_is_reported_and_reading_resumes_at_the_next() {
         for item in &items {
             match item {
                 Ok(Pulled::Record(r)) => records.push(r.origin.clone()),
-                Ok(Pulled::Checkpoint(_)) => {}
+                Ok(Pulled::Checkpoint(_) | Pulled::KeyScan(_)) => {}
                 Err(e) => errors.push(e),
             }
         }

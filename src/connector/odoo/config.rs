@@ -56,6 +56,24 @@ pub struct OdooModel {
     /// `lines` (sale order lines into orders, BOM lines into BOMs).
     #[serde(default)]
     pub lines: Option<OdooLines>,
+    /// Many2one fields whose target records are read along with each page and nested under
+    /// `related.<field>`: an order's `partner_id` may be a contact person under a company, and
+    /// `{ field: partner_id, model: res.partner, fields: [commercial_partner_id] }` gives its
+    /// company as `$.related.partner_id.commercial_partner_id`.
+    #[serde(default)]
+    pub related: Vec<OdooRelated>,
+}
+
+/// The target records of a many2one field, read per page and nested into each record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OdooRelated {
+    /// The many2one field of the record (`partner_id`).
+    pub field: String,
+    /// The model it points to (`res.partner`).
+    pub model: String,
+    /// The target's fields to read (`commercial_partner_id`).
+    pub fields: Vec<String>,
 }
 
 /// Child records of another model, nested into their parent under `lines`, ordered by `id`.

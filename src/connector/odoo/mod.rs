@@ -10,12 +10,18 @@
 //! Odoo writes `false` for an empty field of any type; the driver turns it into `null` for every
 //! field that is not a boolean (types from `fields_get`), so mappings see an empty value and
 //! `$.country_id[1]` of an empty many2one finds nothing. Child models (order lines, BOM lines)
-//! are read per page with `[[parent_field, "in", ids]]` and nested under `lines`.
+//! are read per page with `[[parent_field, "in", ids]]` and nested under `lines`; the targets of
+//! `related` many2one fields likewise, under `related.<field>`.
+//!
+//! A requested field the server does not have (`fields_get` does not list it: a module not
+//! installed, a field renamed between Odoo versions) is left out with one warning rather than
+//! failing the model. A model that fails is reported and the next model is read; the run fails at
+//! its end.
 
 pub mod config;
 mod rpc;
 
-pub use config::{OdooConfig, OdooLines, OdooModel};
+pub use config::{OdooConfig, OdooLines, OdooModel, OdooRelated};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -98,8 +104,19 @@ async fn pull_source(config: OdooConfig, since: Option<Cursor>, sender: Sender) 
                 model,
                 stream: Arc::from(model.name.as_str()),
             };
-            if !reader.read(&mut positions, &sender).await? {
-                break;
+            match reader.read(&mut positions, &sender).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                // This model failed: say so, and read the next one.
+                Err(error) => {
+                    let failure = ConnectorError::StreamFailed {
+                        stream: model.name.clone(),
+                        message: error.to_string(),
+                    };
+                    if sender.send(vec![Err(failure)]).await.is_err() {
+                        break;
+                    }
+                }
             }
         }
         Ok::<(), ConnectorError>(())
@@ -131,7 +148,20 @@ impl ModelReader<'_> {
             Some(lines) => self.field_types(&lines.model).await?,
             None => HashMap::new(),
         };
-        let fields = with_required(&model.fields, &["id", "write_date"]);
+        let fields = with_required(
+            &known_fields(&model.model, &model.fields, &types),
+            &["id", "write_date"],
+        );
+        let line_fields = match &model.lines {
+            Some(lines) => known_fields(&lines.model, &lines.fields, &line_types),
+            None => Vec::new(),
+        };
+        let mut related = Vec::with_capacity(model.related.len());
+        for target in &model.related {
+            let target_types = self.field_types(&target.model).await?;
+            let fields = known_fields(&target.model, &target.fields, &target_types);
+            related.push((target, target_types, fields));
+        }
         let start = positions
             .models
             .get(&model.name)
@@ -158,7 +188,12 @@ impl ModelReader<'_> {
                 nullify_false(row, &types);
             }
             if let Some(lines) = &model.lines {
-                self.nest_lines(lines, &line_types, &mut rows).await?;
+                self.nest_lines(lines, &line_fields, &line_types, &mut rows)
+                    .await?;
+            }
+            for (target, target_types, fields) in &related {
+                self.nest_related(target, fields, target_types, &mut rows)
+                    .await?;
             }
             let last = rows
                 .last()
@@ -225,6 +260,7 @@ impl ModelReader<'_> {
     async fn nest_lines(
         &self,
         lines: &OdooLines,
+        fields: &[String],
         types: &HashMap<String, String>,
         parents: &mut [Map<String, Value>],
     ) -> Result<(), ConnectorError> {
@@ -232,7 +268,7 @@ impl ModelReader<'_> {
             .iter()
             .filter_map(|p| p.get("id").and_then(Value::as_i64))
             .collect();
-        let fields = with_required(&lines.fields, &["id", &lines.parent_field]);
+        let fields = with_required(fields, &["id", &lines.parent_field]);
         let answer = self
             .session
             .execute_kw(
@@ -265,11 +301,91 @@ impl ModelReader<'_> {
         Ok(())
     }
 
+    /// Reads the records a many2one field of the page's rows points to and nests each under
+    /// `related.<field>` of its row (archived targets included).
+    async fn nest_related(
+        &self,
+        target: &OdooRelated,
+        fields: &[String],
+        types: &HashMap<String, String>,
+        rows: &mut [Map<String, Value>],
+    ) -> Result<(), ConnectorError> {
+        let mut ids: Vec<i64> = rows
+            .iter()
+            .filter_map(|row| many2one_id(row.get(&target.field)))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let answer = self
+            .session
+            .execute_kw(
+                &target.model,
+                "search_read",
+                json!([[["id", "in", ids]]]),
+                json!({
+                    "fields": with_required(fields, &["id"]),
+                    "context": {"active_test": false},
+                }),
+            )
+            .await?;
+        let mut by_id: HashMap<i64, Value> = HashMap::new();
+        for mut found in self.rows(answer, &target.model)? {
+            nullify_false(&mut found, types);
+            if let Some(id) = found.get("id").and_then(Value::as_i64) {
+                by_id.insert(id, Value::Object(found));
+            }
+        }
+        for row in rows {
+            let Some(found) = many2one_id(row.get(&target.field)).and_then(|id| by_id.get(&id))
+            else {
+                continue;
+            };
+            let related = row
+                .entry("related")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(related) = related {
+                related.insert(target.field.clone(), found.clone());
+            }
+        }
+        Ok(())
+    }
+
     fn failure(&self, message: &str) -> ConnectorError {
         ConnectorError::Unavailable {
             origin: format!("odoo model {}", self.model.model),
             message: message.to_owned(),
         }
+    }
+}
+
+/// The requested fields `model` has (by `fields_get`); each one it lacks is left out with a
+/// warning, once per run, rather than failing the model with Odoo's `Invalid field`.
+fn known_fields(model: &str, fields: &[String], types: &HashMap<String, String>) -> Vec<String> {
+    if types.is_empty() {
+        // A server that describes no field at all: ask for what was configured.
+        return fields.to_vec();
+    }
+    let (known, unknown): (Vec<String>, Vec<String>) =
+        fields.iter().cloned().partition(|f| types.contains_key(f));
+    for field in &unknown {
+        tracing::warn!(
+            model,
+            field = field.as_str(),
+            "the Odoo server has no field `{field}` on {model}: it is not read (a module not \
+             installed, or a field of another Odoo version); remove it from `fields` to silence this"
+        );
+    }
+    known
+}
+
+/// The id of a many2one value (`[7, "Azure Interior"]`, or a bare id).
+fn many2one_id(value: Option<&Value>) -> Option<i64> {
+    match value? {
+        Value::Array(pair) => pair.first().and_then(Value::as_i64),
+        other => other.as_i64(),
     }
 }
 

@@ -25,6 +25,9 @@ pub struct Position {
 pub struct SqlCursor {
     /// Positions by stream name.
     pub streams: BTreeMap<String, Position>,
+    /// Key-scan state by stream name (`deletes:`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scans: BTreeMap<String, Value>,
 }
 
 impl SqlCursor {

@@ -90,6 +90,11 @@ pub struct StreamConfig {
     /// Rows per page (`:limit`); default 5000.
     #[serde(default = "default_page_size")]
     pub page_size: u32,
+    /// Notice rows deleted from the table: every so often `deletes.keys` lists every key, and
+    /// stored records whose key is gone are marked deleted, e.g.
+    /// `deletes: { scan: every 24h, keys: "SELECT id FROM customers" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletes: Option<crate::connector::scan::DeleteScan>,
 }
 
 fn default_page_size() -> u32 {
@@ -169,7 +174,11 @@ async fn run(config: &SqlConfig, url: &str, since: Option<Cursor>, out: &mut Out
         }
     };
     for stream in &config.streams {
-        match pull_stream(&database, stream, &mut state, out).await {
+        let pulled = match pull_stream(&database, stream, &mut state, out).await {
+            Ok(()) => scan_keys(&database, stream, &mut state, out).await,
+            stopped => stopped,
+        };
+        match pulled {
             Ok(()) => {}
             Err(Stop::Cancelled) => return,
             Err(Stop::Failed(message)) => {
@@ -182,6 +191,43 @@ async fn run(config: &SqlConfig, url: &str, since: Option<Cursor>, out: &mut Out
         tracing::debug!("sql pull dropped by its consumer");
     }
     database.close().await;
+}
+
+/// Lists every key of `stream` with its `deletes.keys` query when its scan is due, and yields
+/// them as a key scan.
+async fn scan_keys(
+    database: &Database,
+    stream: &StreamConfig,
+    state: &mut SqlCursor,
+    out: &mut Out,
+) -> Result<(), Stop> {
+    let Some(deletes) = &stream.deletes else {
+        return Ok(());
+    };
+    let Some(keys) = &deletes.keys else {
+        return Err(Stop::Failed(
+            "`deletes` needs `keys:`, the query listing every key (`SELECT id FROM ...`)".into(),
+        ));
+    };
+    let now = chrono::Utc::now();
+    let scan = crate::connector::scan::ScanState::from_json(state.scans.get(&stream.name));
+    let due = scan.due(&deletes.scan, now);
+    if due {
+        let query = database.prepare(keys).await?;
+        let mut page = Page::collecting(&stream.name, out);
+        database.fetch(&query, &[], &mut page).await?;
+        let records = page.into_collected();
+        out.key_scan(crate::connector::KeyScan {
+            stream: std::sync::Arc::from(stream.name.as_str()),
+            records,
+            max_share: deletes.max_share,
+        })
+        .await?;
+    }
+    state
+        .scans
+        .insert(stream.name.clone(), scan.after_run(due, now));
+    Ok(())
 }
 
 /// Refuses a stream whose query cannot page with its cursor settings.
@@ -411,6 +457,7 @@ mod tests {
                 lookback: None,
             }),
             page_size: 10,
+            deletes: None,
         }
     }
 

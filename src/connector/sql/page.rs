@@ -72,6 +72,11 @@ impl Out {
         let _ = self.send(Err(error)).await;
     }
 
+    /// The keys a key scan listed.
+    pub async fn key_scan(&mut self, scan: crate::connector::KeyScan) -> Result<(), Stop> {
+        self.send(Ok(Pulled::KeyScan(scan))).await
+    }
+
     /// Every row yielded so far may be stored with `cursor`.
     pub async fn checkpoint(&mut self, cursor: Cursor) -> Result<(), Stop> {
         self.send(Ok(Pulled::Checkpoint(cursor))).await
@@ -107,6 +112,8 @@ pub struct Page<'a> {
     out: &'a mut Out,
     rows: i64,
     last: Option<Position>,
+    /// A key scan's rows, kept instead of yielded.
+    collected: Option<Vec<RawRecord>>,
 }
 
 impl<'a> Page<'a> {
@@ -117,7 +124,20 @@ impl<'a> Page<'a> {
             out,
             rows: 0,
             last: None,
+            collected: None,
         }
+    }
+
+    /// A page whose rows are kept, for a key scan.
+    pub fn collecting(stream: &str, out: &'a mut Out) -> Page<'a> {
+        let mut page = Page::new(stream, None, out);
+        page.collected = Some(Vec::new());
+        page
+    }
+
+    /// The rows a collecting page kept.
+    pub fn into_collected(self) -> Vec<RawRecord> {
+        self.collected.unwrap_or_default()
     }
 
     /// Takes one row: a record, or a fault naming the row when a value could not be read.
@@ -153,6 +173,10 @@ impl<'a> Page<'a> {
             payload: Value::Object(row.values),
             stream: Some(self.stream.clone()),
         };
+        if let Some(collected) = &mut self.collected {
+            collected.push(record);
+            return Ok(());
+        }
         self.out.send(Ok(Pulled::Record(record))).await
     }
 

@@ -82,6 +82,7 @@ fn contributor(row: &PgRow) -> Result<(String, Contributor), StoreError> {
             changed_at: row.try_get("changed_at")?,
             deleted: row.try_get("deleted")?,
             origin: row.try_get("origin")?,
+            field_times: Default::default(),
         },
     ))
 }

@@ -9,7 +9,9 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{ROWS_PER_STATEMENT, from_text, json_array, parse_entity, parse_time};
 use crate::model::EntityKind;
-use crate::store::{Decision, MatchWrites, ReferenceWrite, ReviewItem, ReviewStatus, StoreError};
+use crate::store::{
+    Decision, MatchWrites, PendingReference, ReferenceWrite, ReviewItem, ReviewStatus, StoreError,
+};
 
 /// Redirect chains longer than this are treated as corrupt rather than followed for ever.
 const MAX_REDIRECTS: usize = 64;
@@ -157,23 +159,43 @@ pub async fn write(
         .execute(&mut *tx)
         .await?;
     }
+    // A rewritten referrer keeps the references it still makes (with the time each was first
+    // stored, the age `concord refs --pending` shows) and loses the others.
+    let kept = json_array(
+        writes
+            .references
+            .iter()
+            .map(reference_identity)
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str),
+    );
     for ids in writes.referrers.chunks(ROWS_PER_STATEMENT) {
-        sqlx::query("DELETE FROM reference WHERE referrer_id IN (SELECT value FROM json_each(?))")
-            .bind(json_array(ids.iter().map(String::as_str)))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM reference WHERE referrer_id IN (SELECT value FROM json_each(?)) \
+             AND referrer_id || char(31) || source || char(31) || entity || char(31) || target_key \
+             NOT IN (SELECT value FROM json_each(?))",
+        )
+        .bind(json_array(ids.iter().map(String::as_str)))
+        .bind(&kept)
+        .execute(&mut *tx)
+        .await?;
     }
     for rows in writes.references.chunks(ROWS_PER_STATEMENT) {
         let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT OR REPLACE INTO reference (referrer_id, source, entity, target_key, target_id) ",
+            "INSERT INTO reference (referrer_id, source, entity, target_key, target_id, since) ",
         );
         query.push_values(rows, |mut b, r| {
             b.push_bind(&r.referrer_id)
                 .push_bind(&r.source)
                 .push_bind(r.entity.as_str())
                 .push_bind(&r.key)
-                .push_bind(&r.target_id);
+                .push_bind(&r.target_id)
+                .push_bind(now);
         });
+        query.push(
+            " ON CONFLICT (referrer_id, source, entity, target_key) DO UPDATE SET target_id = excluded.target_id",
+        );
         query.build().execute(&mut *tx).await?;
     }
     Ok(())
@@ -424,5 +446,46 @@ pub async fn referrers_of(pool: &SqlitePool, ids: &[&str]) -> Result<Vec<String>
     .await?;
     rows.iter()
         .map(|row| Ok(row.try_get("referrer_id")?))
+        .collect()
+}
+
+/// A reference's identity as the stale-reference delete compares it.
+fn reference_identity(r: &ReferenceWrite) -> String {
+    format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        r.referrer_id,
+        r.source,
+        r.entity.as_str(),
+        r.key
+    )
+}
+
+/// References whose target has not arrived, oldest first (of one referrer when given).
+pub async fn pending_reference_list(
+    pool: &SqlitePool,
+    referrer: Option<&str>,
+    limit: i64,
+) -> Result<Vec<PendingReference>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT referrer_id, source, entity, target_key, since FROM reference \
+         WHERE target_id IS NULL AND (? IS NULL OR referrer_id = ?) \
+         ORDER BY since, referrer_id, source, target_key LIMIT ?",
+    )
+    .bind(referrer)
+    .bind(referrer)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let since: Option<String> = row.try_get("since")?;
+            Ok(PendingReference {
+                referrer_id: row.try_get("referrer_id")?,
+                source: row.try_get("source")?,
+                entity: parse_entity(row.try_get("entity")?)?,
+                key: row.try_get("target_key")?,
+                since: since.as_deref().map(parse_time).transpose()?,
+            })
+        })
         .collect()
 }

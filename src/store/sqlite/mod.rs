@@ -20,9 +20,9 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    Batch, Contributor, Counts, Decision, Event, Fields, GoldenState, QuarantineEntry,
-    ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, Store, StoreError, StoredEvent,
-    StoredQuarantine, VersionRow, XrefHit, columns, lineage_text,
+    Batch, Contributor, Counts, Decision, Event, Fields, GoldenState, PendingReference,
+    QuarantineEntry, ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, Store, StoreError,
+    StoredEvent, StoredQuarantine, VersionRow, XrefHit, columns, lineage_text,
 };
 use super::{QualityEntry, StoredQualityNote};
 use crate::model::EntityKind;
@@ -107,6 +107,10 @@ fn contributor(row: &SqliteRow) -> Result<(String, Contributor), StoreError> {
             changed_at: changed_at.as_deref().map(parse_time).transpose()?,
             deleted: row.try_get("deleted")?,
             origin: row.try_get("origin")?,
+            field_times: match row.try_get::<Option<String>, _>("field_times")? {
+                Some(text) => from_text(&text, "xref field times")?,
+                None => Default::default(),
+            },
         },
     ))
 }
@@ -254,7 +258,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         let xref_rows = sqlx::query(
-            "SELECT golden_id, source, source_key, record, changed_at, deleted, origin FROM xref \
+            "SELECT golden_id, source, source_key, record, changed_at, deleted, origin, field_times FROM xref \
              WHERE golden_id IN (SELECT value FROM json_each(?)) ORDER BY source, source_key",
         )
         .bind(&ids_json)
@@ -288,7 +292,7 @@ impl Store for SqliteStore {
         matching::apply_merges(&mut tx, &batch.matching, &now).await?;
         for rows in batch.xrefs.chunks(ROWS_PER_STATEMENT) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO xref (source, entity, source_key, golden_id, content_hash, record, changed_at, deleted, origin, run_id, updated_at) ",
+                "INSERT INTO xref (source, entity, source_key, golden_id, content_hash, record, changed_at, deleted, origin, run_id, updated_at, field_times) ",
             );
             query.push_values(rows, |mut b, x| {
                 b.push_bind(&x.source)
@@ -301,12 +305,14 @@ impl Store for SqliteStore {
                     .push_bind(x.deleted)
                     .push_bind(&x.origin)
                     .push_bind(batch.run_id)
-                    .push_bind(&now);
+                    .push_bind(&now)
+                    .push_bind(serde_json::to_string(&x.field_times).ok());
             });
             query.push(
                 " ON CONFLICT (source, entity, source_key) DO UPDATE SET golden_id = excluded.golden_id, \
                  content_hash = excluded.content_hash, record = excluded.record, changed_at = excluded.changed_at, \
-                 deleted = excluded.deleted, origin = excluded.origin, run_id = excluded.run_id, updated_at = excluded.updated_at",
+                 deleted = excluded.deleted, origin = excluded.origin, run_id = excluded.run_id, updated_at = excluded.updated_at, \
+                 field_times = excluded.field_times",
             );
             query.build().execute(&mut *tx).await?;
         }
@@ -661,6 +667,31 @@ impl Store for SqliteStore {
 
     async fn decisions(&self, golden_ids: &[&str]) -> Result<Vec<Decision>, StoreError> {
         matching::decisions(&self.pool, golden_ids).await
+    }
+
+    async fn source_keys(
+        &self,
+        source: &str,
+        entity: EntityKind,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT source_key FROM xref WHERE source = ? AND entity = ? AND deleted = 0 ORDER BY source_key",
+        )
+        .bind(source)
+        .bind(entity.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get("source_key")?))
+            .collect()
+    }
+
+    async fn pending_reference_list(
+        &self,
+        referrer: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<PendingReference>, StoreError> {
+        matching::pending_reference_list(&self.pool, referrer, limit).await
     }
 
     async fn pending_references(
