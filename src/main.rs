@@ -17,6 +17,17 @@ use concord::store::ReviewStatus;
 use concord::store::{self, Store};
 use concord::sync::{NoProgress, Pipeline, Progress, SyncOptions};
 
+// Everything the command line prints passes the one redaction point (`concord::redact`).
+macro_rules! println {
+    ($($arg:tt)*) => { concord::outln!($($arg)*) };
+}
+macro_rules! print {
+    ($($arg:tt)*) => { concord::out!($($arg)*) };
+}
+macro_rules! eprintln {
+    ($($arg:tt)*) => { concord::errln!($($arg)*) };
+}
+
 /// glibc's allocator fragments under the pipeline's many short-lived JSON values and spends a
 /// large share of a sync in malloc/free; mimalloc does not.
 #[global_allocator]
@@ -192,11 +203,9 @@ enum Command {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CONCORD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_env_filter(concord::telemetry::log_filter())
+        .with_writer(concord::telemetry::log_writer());
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -58,3 +58,35 @@ pub fn run_finished(
         "sync run finished"
     );
 }
+
+/// The log filter: `CONCORD_LOG` (an `EnvFilter` directive such as `info` or `concord=debug`),
+/// `warn` when unset. lapin's own report of a returned message is switched off whatever the
+/// directive: it logs the whole message, customer data included, at WARN; the relay logs the event
+/// ID and routing key instead ([`event_returned`]).
+pub fn log_filter() -> tracing_subscriber::EnvFilter {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CONCORD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    match "lapin::returned_messages=off".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
+}
+
+/// Where log lines go: stderr, every secret masked ([`crate::redact`]).
+pub fn log_writer() -> crate::redact::RedactingMakeWriter<fn() -> std::io::Stderr> {
+    crate::redact::RedactingMakeWriter::new(std::io::stderr as fn() -> std::io::Stderr)
+}
+
+/// The broker returned or refused an event: only its ID and routing key are logged, never its
+/// body (customer data).
+pub fn event_returned(event_id: &str, routing_key: &str, reason: &str) {
+    warn!(event_id, routing_key, reason, "event not delivered");
+}
+
+/// An event the broker refuses for good was parked; the relay goes on with the next ones.
+pub fn event_parked(seq: i64, event_id: &str, routing_key: &str, reason: &str) {
+    warn!(
+        seq,
+        event_id, routing_key, reason, "event parked: `concord events retry ID` sends it again"
+    );
+}

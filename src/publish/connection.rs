@@ -72,6 +72,7 @@ pub fn parse_url(config: &BusConfig) -> Result<AMQPUri, PublishError> {
                 url: redact(&config.url),
                 reason,
             })?;
+    crate::redact::register_secret(&uri.authority.userinfo.password);
     uri.query.heartbeat.get_or_insert(config.heartbeat);
     uri.query
         .connection_timeout

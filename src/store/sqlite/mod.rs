@@ -48,7 +48,7 @@ impl SqliteStore {
             .map_err(open_error)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(false)
             // A sync touches many pages of several indexes per batch: SQLite's default 2 MB page
@@ -188,8 +188,8 @@ impl Store for SqliteStore {
         )
         .bind(time_text(&Utc::now()))
         .bind(status)
-        .bind(stats.to_string())
-        .bind(error)
+        .bind(crate::redact::scrub(&stats.to_string()).into_owned())
+        .bind(error.map(|e| crate::redact::scrub(e).into_owned()))
         .bind(run_id)
         .execute(&self.pool)
         .await?;
@@ -400,8 +400,8 @@ impl Store for SqliteStore {
                     .push_bind(&q.origin)
                     .push_bind(&q.key)
                     .push_bind(&q.mapping)
-                    .push_bind(&q.reason)
-                    .push_bind(q.payload.to_string())
+                    .push_bind(crate::redact::scrub(&q.reason).into_owned())
+                    .push_bind(crate::redact::scrub_json(&q.payload).to_string())
                     .push_bind(&now);
             });
             query.push(
