@@ -79,6 +79,19 @@ enum EventsAction {
         #[arg(long)]
         from: Option<String>,
     },
+    /// List events the broker refuses for good (too large, unroutable), set aside with the reason.
+    Parked {
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    /// Put parked events back in line (all of them with `--all`); the next publish sends them.
+    Retry {
+        /// Event IDs, as `concord events parked` lists them.
+        #[arg(required_unless_present = "all")]
+        ids: Vec<String>,
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,13 +252,14 @@ async fn publish(bus: &BusConfig, store: &dyn Store, replay_from: Option<i64>) -
     };
     let report = relay.report();
     println!(
-        "bus {} exchange `{}`: {} events published and confirmed ({} attempts retried, {} returned unroutable, {} refused)",
+        "bus {} exchange `{}`: {} events published and confirmed ({} attempts retried, {} returned unroutable, {} refused, {} parked: `concord events parked`)",
         redact(&bus.url),
         bus.exchange,
         report.published,
         report.retries,
         report.returned,
-        report.nacked
+        report.nacked,
+        report.parked
     );
     match result {
         Ok(()) => true,
@@ -489,6 +503,36 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 bail!("no stored event to replay from there");
             };
             Ok(if publish(bus, store.as_ref(), Some(first)).await {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Events {
+            action: Some(EventsAction::Parked { limit }),
+            ..
+        } => {
+            let store = open_store(&config).await?;
+            print!(
+                "{}",
+                concord::publish::parked::table(&store.parked_events(limit).await?)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Events {
+            action: Some(EventsAction::Retry { ids, .. }),
+            ..
+        } => {
+            let store = open_store(&config).await?;
+            let (done, unknown) = concord::publish::parked::retry(store.as_ref(), &ids).await?;
+            println!(
+                "{} parked events put back in line for the next publish",
+                done.len()
+            );
+            for id in &unknown {
+                eprintln!("no parked event {id}");
+            }
+            Ok(if unknown.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

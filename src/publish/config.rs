@@ -49,6 +49,11 @@ pub struct BusConfig {
     /// Consumer queues to declare with their bindings; consumers may also declare their own.
     #[serde(default)]
     pub queues: Vec<QueueConfig>,
+    /// The broker's largest message in bytes (RabbitMQ's `max_message_size`, 128 MiB unless its
+    /// config says otherwise): a larger event is parked (`concord events parked`) instead of
+    /// being sent, since the broker would close the channel on it every time.
+    #[serde(default = "default_max_message_size")]
+    pub max_message_size: usize,
 }
 
 /// A consumer queue declared at start-up.
@@ -115,6 +120,7 @@ impl BusConfig {
             connection_name: default_connection_name(),
             max_retries: default_max_retries(),
             queues: Vec::new(),
+            max_message_size: default_max_message_size(),
         }
     }
 
@@ -155,6 +161,10 @@ fn default_connection_name() -> String {
 
 fn default_max_retries() -> usize {
     8
+}
+
+fn default_max_message_size() -> usize {
+    128 * 1024 * 1024
 }
 
 fn default_true() -> bool {

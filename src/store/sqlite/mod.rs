@@ -5,6 +5,7 @@
 //! their keys as one JSON array expanded by `json_each`, so a batch needs one query per table.
 
 mod matching;
+mod parked;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -535,7 +536,8 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(&format!(
-            "{EVENT_SELECT} WHERE o.published_at IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?"
+            "{EVENT_SELECT} WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.seq > ? \
+             ORDER BY o.seq LIMIT ?"
         ))
         .bind(after_seq)
         .bind(limit)
@@ -574,6 +576,18 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| Ok(r.try_get("seq")?)).transpose()
+    }
+
+    async fn park_event(&self, seq: i64, reason: &str) -> Result<(), StoreError> {
+        parked::park(&self.pool, seq, reason).await
+    }
+
+    async fn parked_events(&self, limit: i64) -> Result<Vec<super::ParkedEvent>, StoreError> {
+        parked::list(&self.pool, limit).await
+    }
+
+    async fn unpark_event(&self, event_id: &str) -> Result<bool, StoreError> {
+        parked::unpark(&self.pool, event_id).await
     }
 
     async fn block_lookup(
