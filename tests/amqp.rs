@@ -719,3 +719,35 @@ async fn the_quickstart_sync_delivers_exactly_its_events_and_a_second_sync_nothi
         assert!(keys.contains(key), "no {key} in {keys:?}");
     }
 }
+
+#[tokio::test]
+async fn a_broker_that_accepts_and_never_answers_is_given_up_in_the_documented_time() {
+    // A TCP listener that takes connections and never says a word (a hung broker, a firewall
+    // that black-holes after the handshake).
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&held);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            keep.lock().unwrap().push(stream);
+        }
+    });
+    let (_dir, store) = store().await;
+    commit(&store, &changes(2, 1)).await;
+    let mut config = BusConfig::new(format!("amqp://guest:guest@{address}/%2f"));
+    config.connect_timeout = 1;
+    config.max_retries = 1;
+
+    let started = std::time::Instant::now();
+    let error = Relay::new(&store, &config).drain().await.unwrap_err();
+    let elapsed = started.elapsed();
+    // connect_timeout × (max_retries + 1) plus one backoff delay (at most 0.4 s with jitter).
+    assert!(
+        elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(4),
+        "{elapsed:?}"
+    );
+    assert!(matches!(error, PublishError::Timeout { .. }), "{error}");
+    assert_eq!(unpublished(&store).await, 2);
+    assert_eq!(held.lock().unwrap().len(), 2, "one connection per attempt");
+}

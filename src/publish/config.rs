@@ -34,6 +34,15 @@ pub struct BusConfig {
     /// and the relay reconnects (not counted while the broker has blocked the connection).
     #[serde(default = "default_confirm_timeout")]
     pub confirm_timeout: u64,
+    /// Seconds one connection attempt may take in all — TCP, the AMQP handshake, the channel and
+    /// the topology — before it counts as failed: a broker that accepts the connection and never
+    /// answers is given up after `connect_timeout × (max_retries + 1)` plus the backoff delays.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: u64,
+    /// Seconds the relay waits while the broker blocks the connection (a memory or disk alarm)
+    /// before it gives up; the events stay in the outbox for the next run.
+    #[serde(default = "default_blocked_timeout")]
+    pub blocked_timeout: u64,
     /// AMQP heartbeat in seconds (unless the URL sets `?heartbeat=`): a silent dead link is
     /// noticed after about twice this.
     #[serde(default = "default_heartbeat")]
@@ -116,6 +125,8 @@ impl BusConfig {
             source: default_source(),
             confirm_window: default_confirm_window(),
             confirm_timeout: default_confirm_timeout(),
+            connect_timeout: default_connect_timeout(),
+            blocked_timeout: default_blocked_timeout(),
             heartbeat: default_heartbeat(),
             connection_name: default_connection_name(),
             max_retries: default_max_retries(),
@@ -149,6 +160,14 @@ fn default_confirm_window() -> usize {
 
 fn default_confirm_timeout() -> u64 {
     30
+}
+
+fn default_connect_timeout() -> u64 {
+    10
+}
+
+fn default_blocked_timeout() -> u64 {
+    300
 }
 
 fn default_heartbeat() -> u16 {

@@ -18,8 +18,6 @@ use lapin::{Channel, Connection, ConnectionProperties, Event};
 use super::PublishError;
 use super::config::BusConfig;
 
-/// Milliseconds to wait for the TCP and AMQP handshake unless the URL says otherwise.
-const CONNECT_TIMEOUT_MS: u64 = 10_000;
 /// How long closing a connection may take before it is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -76,7 +74,7 @@ pub fn parse_url(config: &BusConfig) -> Result<AMQPUri, PublishError> {
     uri.query.heartbeat.get_or_insert(config.heartbeat);
     uri.query
         .connection_timeout
-        .get_or_insert(CONNECT_TIMEOUT_MS);
+        .get_or_insert(config.connect_timeout.max(1) * 1000);
     Ok(uri)
 }
 

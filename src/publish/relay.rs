@@ -154,10 +154,11 @@ impl<'a> Relay<'a> {
         }
     }
 
-    /// Connects and declares the topology, within the confirm timeout plus the connect timeout:
-    /// a half-open link can swallow a request without any error.
+    /// Connects and declares the topology within `connect_timeout`: a half-open link or a
+    /// broker that accepts the connection and never answers can swallow a request without any
+    /// error.
     async fn connect(&self) -> Result<Link, PublishError> {
-        let limit = Duration::from_secs(self.config.confirm_timeout.max(1) + 10);
+        let limit = Duration::from_secs(self.config.connect_timeout.max(1));
         let connecting = async {
             let link = connection::open(self.config).await?;
             topology::declare(&link.channel, self.config).await?;
@@ -386,17 +387,27 @@ impl Pass<'_> {
         // Under load the oldest confirm has usually arrived already: take it without arming a
         // timer; only a confirm still outstanding waits under the timeout.
         let ready = (&mut in_flight.confirm).now_or_never();
+        let blocked_limit = Duration::from_secs(self.config.blocked_timeout);
+        let mut blocked_for = Duration::ZERO;
         let confirmation = loop {
             if let Some(confirmation) = ready {
                 break confirmation;
             }
             match tokio::time::timeout(limit, &mut in_flight.confirm).await {
                 Ok(confirmation) => break confirmation,
-                Err(_) if self.link.is_blocked() => {
+                Err(_) if self.link.is_blocked() && blocked_for < blocked_limit => {
+                    blocked_for += limit;
                     info!(
                         event_id = in_flight.event_id,
+                        blocked_s = blocked_for.as_secs(),
                         "the broker blocked the connection (resource alarm): waiting"
                     );
+                }
+                Err(_) if self.link.is_blocked() => {
+                    return Err(PublishError::Timeout {
+                        what: "the broker kept the connection blocked (resource alarm); the events stay in the outbox".into(),
+                        seconds: blocked_for.as_secs(),
+                    });
                 }
                 Err(_) => {
                     return Err(PublishError::Timeout {
