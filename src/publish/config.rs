@@ -63,6 +63,10 @@ pub struct BusConfig {
     /// being sent, since the broker would close the channel on it every time.
     #[serde(default = "default_max_message_size")]
     pub max_message_size: usize,
+    /// A PEM file with the CA that signed the broker's certificate, for an `amqps://` broker
+    /// behind an internal CA (relative to the config file); the certificate is always verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// A consumer queue declared at start-up.
@@ -132,6 +136,7 @@ impl BusConfig {
             max_retries: default_max_retries(),
             queues: Vec::new(),
             max_message_size: default_max_message_size(),
+            ca_file: None,
         }
     }
 

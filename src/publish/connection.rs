@@ -87,9 +87,31 @@ pub async fn open(config: &BusConfig) -> Result<Link, PublishError> {
     };
     let properties = ConnectionProperties::default()
         .with_connection_name(config.connection_name.as_str().into());
-    let connection = Connection::connect_uri(uri, properties)
-        .await
-        .map_err(lost)?;
+    let connection = match &config.ca_file {
+        None => Connection::connect_uri(uri, properties).await,
+        Some(file) => {
+            let pem = std::fs::read_to_string(file).map_err(|e| PublishError::Url {
+                url: redact(&config.url),
+                reason: format!("cannot read `ca_file` {}: {e}", file.display()),
+            })?;
+            let tls = lapin::tcp::OwnedTLSConfig {
+                identity: None,
+                cert_chain: Some(pem),
+            };
+            match lapin::DefaultConnectionBuilder::new() {
+                Ok(builder) => {
+                    builder
+                        .with_uri(uri)
+                        .with_properties(properties)
+                        .with_tls_config(tls)
+                        .connect()
+                        .await
+                }
+                Err(error) => Err(error),
+            }
+        }
+    }
+    .map_err(lost)?;
     let blocked = Arc::new(AtomicBool::new(false));
     let mut events = connection.events_listener();
     let flag = Arc::clone(&blocked);
