@@ -358,8 +358,9 @@ impl Pass<'_> {
                 Ok(confirm) => confirm,
                 Err(error) => {
                     // The channel may have closed on an earlier event in the window: settle
-                    // those first, so a poison event among them is found and parked.
-                    if let Some(oldest) = self.in_flight.pop_front() {
+                    // those first, so a poison event among them is found and parked, and the
+                    // acks that did come are kept.
+                    while let Some(oldest) = self.in_flight.pop_front() {
                         self.settle_or_stop(oldest, report).await?;
                     }
                     return Err(error);
