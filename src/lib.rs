@@ -14,6 +14,7 @@ pub mod mapping;
 pub mod model;
 pub mod publish;
 pub mod reconcile;
+pub mod redact;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

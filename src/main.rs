@@ -60,6 +60,19 @@ enum EventsAction {
         #[arg(long)]
         from: Option<String>,
     },
+    /// List events the broker refuses for good (too large, unroutable), set aside with the reason.
+    Parked {
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    /// Put parked events back in line (all of them with `--all`); the next publish sends them.
+    Retry {
+        /// Event IDs, as `concord events parked` lists them.
+        #[arg(required_unless_present = "all")]
+        ids: Vec<String>,
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,16 +216,15 @@ enum Command {
     },
 }
 
-/// Logs go to stderr; colours only on a terminal and never with `NO_COLOR` set.
+/// Logs go to stderr through the redaction point; colours only on a terminal and never with
+/// `NO_COLOR` set.
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CONCORD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let colour = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(concord::telemetry::log_filter())
         .with_ansi(colour)
-        .with_writer(std::io::stderr);
+        .with_writer(concord::telemetry::log_writer());
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().with_current_span(true).init(),
@@ -227,7 +239,7 @@ async fn main() -> ExitCode {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Incomplete) => ExitCode::FAILURE,
         Err(error) => {
-            eprintln!("error: {}", chain(&error));
+            concord::errln!("error: {}", chain(&error));
             if error.is_locked() {
                 ExitCode::from(EXIT_LOCKED)
             } else {
@@ -303,6 +315,14 @@ async fn run(cli: Cli) -> Result<Outcome, AppError> {
             };
             app::replay(&context, from).await
         }
+        Command::Events {
+            action: Some(EventsAction::Parked { limit }),
+            ..
+        } => app::publish::parked(&context, limit).await,
+        Command::Events {
+            action: Some(EventsAction::Retry { ids, .. }),
+            ..
+        } => app::publish::retry(&context, &ids).await,
         Command::Events {
             action: None,
             format,

@@ -359,33 +359,124 @@ async fn a_connection_cut_mid_drain_loses_nothing_and_keeps_per_record_order() {
     assert_eq!(received.len(), events.len(), "events lost");
 }
 
+/// Asserts every delivery is a distinct stored event and each golden record's versions arrive in
+/// ascending order; returns the delivered event IDs.
+fn once_each_in_version_order(events: &[Event], deliveries: &[Delivery]) -> HashSet<String> {
+    let stored: HashMap<&str, &Event> = events.iter().map(|e| (e.event_id.as_str(), e)).collect();
+    let mut seen = HashSet::new();
+    let mut last_version: HashMap<&str, i64> = HashMap::new();
+    for delivery in deliveries {
+        let id = message_id(delivery);
+        let event = stored[id.as_str()];
+        assert!(seen.insert(id.clone()), "{id} was delivered twice");
+        let last = last_version.insert(&event.golden_id, event.version);
+        assert!(
+            last.unwrap_or(0) < event.version,
+            "{} v{} after v{last:?}",
+            event.golden_id,
+            event.version
+        );
+    }
+    seen
+}
+
 #[tokio::test]
-async fn an_unroutable_event_is_reported_and_stays_in_the_outbox() {
+async fn an_unroutable_event_is_parked_and_the_rest_go_out_once_in_order() {
+    require_broker();
+    let url = broker_url();
+    let (dir, store) = store().await;
+    let mut config = bus(&url);
+    // Consumers bound `created` and `updated`; nobody bound `customer.deleted`.
+    config.queues[0].bindings = vec!["customer.created".into(), "customer.updated".into()];
+    config.confirm_window = 50;
+    let mut events = changes(20, 3);
+    let poison = events
+        .iter()
+        .position(|e| e.golden_id == "cus_7" && e.version == 2)
+        .unwrap();
+    events[poison].operation = Operation::Deleted;
+    commit(&store, &events).await;
+
+    let mut relay = Relay::new(&store, &config);
+    relay.drain().await.unwrap();
+    let report = relay.report().clone();
+    let deliveries = consume(&url, &config.queues[0].name, Duration::from_millis(500)).await;
+
+    assert_eq!((report.published, report.parked), (59, 1), "{report:?}");
+    assert_eq!(report.retries, 0, "{report:?}");
+    let delivered = once_each_in_version_order(&events, &deliveries);
+    assert_eq!(delivered.len(), 59);
+    assert!(!delivered.contains(&events[poison].event_id));
+    let parked = store.parked_events(10).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].event_id, events[poison].event_id);
+    assert!(
+        parked[0].reason.contains("customer.deleted"),
+        "{}",
+        parked[0].reason
+    );
+    assert_eq!(unpublished(&store).await, 1, "the parked event waits");
+
+    // The command line lists it with its reason, and `events retry ID` puts it back in line.
+    std::fs::write(
+        dir.path().join("concord.yaml"),
+        "store: { url: \"sqlite://concord.db\" }\nsources:\n  - { name: crm, driver: csv, files: \"in/*.csv\", mappings: [m.yaml] }\n",
+    )
+    .unwrap();
+    let concord = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let listed = concord(&["events", "parked"]);
+    assert!(
+        listed.contains(&events[poison].event_id) && listed.contains("customer.deleted"),
+        "{listed}"
+    );
+    config.queues[0].bindings.push("customer.deleted".into());
+    let retried = concord(&["events", "retry", &events[poison].event_id]);
+    assert!(retried.starts_with("1 parked events put back"), "{retried}");
+    assert_eq!(concord(&["events", "parked"]), "no parked events\n");
+    Relay::new(&store, &config).drain().await.unwrap();
+    let deliveries = consume(&url, &config.queues[0].name, Duration::from_millis(500)).await;
+    clean_up(&url, &config).await;
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(message_id(&deliveries[0]), events[poison].event_id);
+    assert_eq!(unpublished(&store).await, 0);
+}
+
+#[tokio::test]
+async fn an_event_larger_than_the_bus_takes_is_parked_and_the_rest_go_out() {
     require_broker();
     let url = broker_url();
     let (_dir, store) = store().await;
     let mut config = bus(&url);
-    let queues = std::mem::take(&mut config.queues);
-    config.max_retries = 1;
-    commit(&store, &changes(3, 1)).await;
+    config.max_message_size = 4096;
+    let mut events = changes(5, 1);
+    events[2]
+        .record
+        .insert("notes".into(), json!("x".repeat(10_000)));
+    commit(&store, &events).await;
 
     let mut relay = Relay::new(&store, &config);
-    let error = relay.drain().await.unwrap_err();
+    relay.drain().await.unwrap();
     let report = relay.report().clone();
-    assert!(
-        matches!(&error, PublishError::Unroutable { routing_key, .. } if routing_key == "customer.created"),
-        "{error}"
-    );
-    assert!(report.returned >= 1, "{report:?}");
-    assert_eq!(report.published, 0);
-    assert_eq!(unpublished(&store).await, 3);
-
-    config.queues = queues;
-    Relay::new(&store, &config).drain().await.unwrap();
     let deliveries = consume(&url, &config.queues[0].name, Duration::from_millis(500)).await;
     clean_up(&url, &config).await;
-    assert_eq!(deliveries.len(), 3);
-    assert_eq!(unpublished(&store).await, 0);
+
+    assert_eq!((report.published, report.parked), (4, 1), "{report:?}");
+    let delivered = once_each_in_version_order(&events, &deliveries);
+    assert!(!delivered.contains(&events[2].event_id));
+    let parked = store.parked_events(10).await.unwrap();
+    assert!(
+        parked[0].reason.contains("max_message_size"),
+        "{}",
+        parked[0].reason
+    );
 }
 
 #[tokio::test]
@@ -627,4 +718,36 @@ async fn the_quickstart_sync_delivers_exactly_its_events_and_a_second_sync_nothi
     ] {
         assert!(keys.contains(key), "no {key} in {keys:?}");
     }
+}
+
+#[tokio::test]
+async fn a_broker_that_accepts_and_never_answers_is_given_up_in_the_documented_time() {
+    // A TCP listener that takes connections and never says a word (a hung broker, a firewall
+    // that black-holes after the handshake).
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&held);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            keep.lock().unwrap().push(stream);
+        }
+    });
+    let (_dir, store) = store().await;
+    commit(&store, &changes(2, 1)).await;
+    let mut config = BusConfig::new(format!("amqp://guest:guest@{address}/%2f"));
+    config.connect_timeout = 1;
+    config.max_retries = 1;
+
+    let started = std::time::Instant::now();
+    let error = Relay::new(&store, &config).drain().await.unwrap_err();
+    let elapsed = started.elapsed();
+    // connect_timeout × (max_retries + 1) plus one backoff delay (at most 0.4 s with jitter).
+    assert!(
+        elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(4),
+        "{elapsed:?}"
+    );
+    assert!(matches!(error, PublishError::Timeout { .. }), "{error}");
+    assert_eq!(unpublished(&store).await, 2);
+    assert_eq!(held.lock().unwrap().len(), 2, "one connection per attempt");
 }

@@ -204,3 +204,54 @@ async fn a_program_that_cannot_start_fails_the_run() {
         "{message}"
     );
 }
+
+/// A tap that writes the environment it was given to `env_seen.txt` and sends one record.
+const ENV_TAP: &str = r#"#!/bin/sh
+env > env_seen.txt
+echo '{"type":"SCHEMA","stream":"customers","schema":{"type":"object"},"key_properties":["id"]}'
+echo '{"type":"RECORD","stream":"customers","record":{"id":"E1","name":"Envcheck GmbH"}}'
+"#;
+
+#[test]
+fn a_tap_sees_only_the_allowlist_and_its_own_env() {
+    let project = project("    env: { TAP_TOKEN: \"${TAP_TOKEN}\" }");
+    let tap = project.write("taps/tap_customers.py", ENV_TAP);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tap, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+        .current_dir(project.dir.path())
+        .args(["sync"])
+        .env("TAP_TOKEN", "tap-token-81f2")
+        .env("AMQP_URL", "amqp://concord:broker-pw-5521@mq:5672/%2f")
+        .env("ERP_TOKEN", "other-source-secret-0b7c")
+        .env("LANG", "de_DE.UTF-8")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let seen = std::fs::read_to_string(project.path("env_seen.txt")).unwrap();
+    let names: Vec<&str> = seen
+        .lines()
+        .filter_map(|line| line.split_once('=').map(|(name, _)| name))
+        .collect();
+    assert!(seen.contains("TAP_TOKEN=tap-token-81f2"), "{seen}");
+    assert!(seen.contains("LANG=de_DE.UTF-8"), "{seen}");
+    assert!(names.contains(&"PATH"), "{seen}");
+    for leaked in ["AMQP_URL", "ERP_TOKEN", "CARGO_MANIFEST_DIR"] {
+        assert!(!names.contains(&leaked), "{leaked} reached the tap: {seen}");
+    }
+    // `sh` adds PWD (and may add SHLVL, `_`); nothing else beyond the allowlist and `env`.
+    let allowed = [
+        "PATH",
+        "HOME",
+        "LANG",
+        "TZ",
+        "TAP_TOKEN",
+        "PWD",
+        "SHLVL",
+        "_",
+    ];
+    assert!(names.iter().all(|n| allowed.contains(n)), "{names:?}");
+}

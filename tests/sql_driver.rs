@@ -538,3 +538,15 @@ async fn sqlite_values_keep_their_types() {
     );
     db.drop_table().await;
 }
+
+#[tokio::test]
+async fn a_query_past_the_statement_timeout_is_cancelled_by_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = one_stream(&pg_url(), "SELECT pg_sleep(5) AS slept");
+    config.statement_timeout = Some(std::time::Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let items = pull(config, dir.path()).await;
+    let message = fatal_message(&items);
+    assert!(message.contains("statement timeout"), "{message}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+}

@@ -70,7 +70,7 @@ pub async fn show(
     let asked = golden_id(store.as_ref(), kind, id).await?;
     let id = store.resolve_id(&asked).await?.unwrap_or(asked.clone());
     if id != asked {
-        eprintln!("{asked} was merged into {id}");
+        crate::errln!("{asked} was merged into {id}");
     }
     let Some(state) = store
         .load_goldens(&[id.as_str()])

@@ -1,6 +1,6 @@
 //! What commands print on stdout, in one place: a table for people or JSON lines for programs,
-//! and a reader that went away (`concord events | head`) ends the output quietly instead of
-//! panicking.
+//! every registered secret masked (see [`crate::redact`]), and a reader that went away
+//! (`concord events | head`) ends the output quietly instead of panicking.
 
 use std::io::{ErrorKind, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,7 +32,7 @@ pub fn print(text: &str) {
     {
         CLOSED.store(true, Ordering::Relaxed);
         if error.kind() != ErrorKind::BrokenPipe {
-            eprintln!("error: writing to stdout: {error}");
+            crate::errln!("error: writing to stdout: {error}");
         }
     }
 }
@@ -61,7 +61,7 @@ pub fn listing<T: Serialize>(format: Format, rows: &[T], table: impl FnOnce(&[T]
                 }
                 match serde_json::to_string(row) {
                     Ok(json) => line(json),
-                    Err(error) => eprintln!("error: a row cannot be written as JSON: {error}"),
+                    Err(error) => crate::errln!("error: a row cannot be written as JSON: {error}"),
                 }
             }
         }

@@ -44,6 +44,34 @@ pub async fn replay(context: &Context, from: ReplayFrom) -> Result<Outcome, AppE
     ))
 }
 
+/// The events the relay set aside because the broker refuses them for good.
+pub async fn parked(context: &Context, limit: i64) -> Result<Outcome, AppError> {
+    let store = super::open_store(&load(context)?).await?;
+    output::print(&crate::publish::parked::table(
+        &store.parked_events(limit).await?,
+    ));
+    Ok(Outcome::Done)
+}
+
+/// Puts parked events back in line (all of them when `ids` is empty) for the next publish.
+pub async fn retry(context: &Context, ids: &[String]) -> Result<Outcome, AppError> {
+    let config = load(context)?;
+    let (store, _lease) = open_writer(&config, context, "events retry", Writes::Outbox).await?;
+    let (done, unknown) = crate::publish::parked::retry(store.as_ref(), ids).await?;
+    output::line(format!(
+        "{} parked events put back in line for the next publish",
+        done.len()
+    ));
+    for id in &unknown {
+        crate::errln!("no parked event {id}");
+    }
+    Ok(if unknown.is_empty() {
+        Outcome::Done
+    } else {
+        Outcome::Incomplete
+    })
+}
+
 fn outcome(published: bool) -> Outcome {
     if published {
         Outcome::Done
@@ -81,13 +109,14 @@ pub(super) async fn drain_and_report(
     };
     let report = relay.report();
     output::line(format!(
-        "bus {} exchange `{}`: {} events published and confirmed ({} attempts retried, {} returned unroutable, {} refused)",
+        "bus {} exchange `{}`: {} events published and confirmed ({} attempts retried, {} returned unroutable, {} refused, {} parked: `concord events parked`)",
         redact(&bus.url),
         bus.exchange,
         report.published,
         report.retries,
         report.returned,
-        report.nacked
+        report.nacked,
+        report.parked
     ));
     match result {
         Ok(()) => true,
@@ -97,7 +126,7 @@ pub(super) async fn drain_and_report(
                 .await
                 .map(|c| c.unpublished_events.to_string())
                 .unwrap_or_else(|_| "the".into());
-            eprintln!(
+            crate::errln!(
                 "error: publishing stopped: {error}\n{waiting} events stay in the outbox; `concord publish` sends them once the bus takes them"
             );
             false

@@ -104,6 +104,9 @@ impl Config {
         };
         config.base_dir = base_dir;
         config.check(path, &text)?;
+        if let Some(ca_file) = config.bus.as_mut().and_then(|bus| bus.ca_file.as_mut()) {
+            *ca_file = config.base_dir.join(&*ca_file);
+        }
         for source in &mut config.sources {
             for mapping in &mut source.mappings {
                 *mapping = config.base_dir.join(&*mapping);

@@ -38,16 +38,33 @@ impl YamlError {
     }
 }
 
-/// Deserializes `text`, read from `path`, into `T`; errors carry the node's line and column.
+/// Deserializes `text`, read from `path`, into `T`; errors carry the node's line and column. A
+/// key written twice in one mapping, anywhere in the file, is refused at its second occurrence:
+/// serde would silently keep the last value (a duplicated `tax_id:` in a mapping's `fields:`
+/// would store customer numbers as VAT IDs).
 pub fn from_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, YamlError> {
-    serde_yaml::from_str(text).map_err(|e| {
+    let located = |e: serde_yaml::Error| {
         let (line, column) = e
             .location()
             .map(|l| (l.line(), l.column()))
             .unwrap_or((0, 0));
         let message = strip_location(&e.to_string());
         YamlError::at(path, line, column, message)
-    })
+    };
+    if let Err(e) = serde::de::DeserializeSeed::deserialize(
+        duplicates::Check,
+        serde_yaml::Deserializer::from_str(text),
+    ) {
+        let mut error = located(e);
+        if let Some(key) = duplicates::key_of(&error.message) {
+            // The error sits at the duplicate's value; its key is on that line or just above.
+            if let Some((line, column)) = duplicates::locate_before(text, key, error.line) {
+                (error.line, error.column) = (line, column);
+            }
+        }
+        return Err(error);
+    }
+    serde_yaml::from_str(text).map_err(located)
 }
 
 /// Serializes `value` as YAML, for files Concord writes itself (trained weights).
@@ -83,6 +100,155 @@ pub fn locate_text(text: &str, needle: &str) -> Option<(usize, usize)> {
         .find_map(|(i, line)| line.find(needle).map(|col| (i + 1, col + 1)))
 }
 
+/// Finding a key written twice in one mapping.
+mod duplicates {
+    use std::collections::HashSet;
+    use std::fmt;
+
+    use serde::de::{
+        self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+    };
+
+    const PREFIX: &str = "duplicate key `";
+    const SUFFIX: &str = "`: each key may appear once in a mapping";
+
+    /// Walks a whole document, failing at the value of the first key seen twice in one mapping.
+    #[derive(Clone, Copy)]
+    pub struct Check;
+
+    impl<'de> DeserializeSeed<'de> for Check {
+        type Value = ();
+
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_any(Check)
+        }
+    }
+
+    /// Fails wherever it is asked to read a value: the error then carries that value's position.
+    struct Duplicate(String);
+
+    impl<'de> DeserializeSeed<'de> for Duplicate {
+        type Value = ();
+
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Duplicate {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{PREFIX}{}{SUFFIX}", self.0)
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            Err(E::custom(format!("{PREFIX}{}{SUFFIX}", self.0)))
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            self.visit_bool(false)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            self.visit_bool(false)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            self.visit_bool(false)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+            self.visit_bool(false)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            self.visit_bool(false)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<(), E> {
+            self.visit_bool(false)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+            Err(de::Error::custom(format!("{PREFIX}{}{SUFFIX}", self.0)))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+            Err(de::Error::custom(format!("{PREFIX}{}{SUFFIX}", self.0)))
+        }
+        fn visit_enum<A: de::EnumAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+            Err(de::Error::custom(format!("{PREFIX}{}{SUFFIX}", self.0)))
+        }
+    }
+
+    impl<'de> Visitor<'de> for Check {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any YAML value")
+        }
+
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_none<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_any(Check)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(Check)?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = HashSet::new();
+            while let Some(key) = map.next_key::<serde_yaml::Value>()? {
+                let name = match &key {
+                    serde_yaml::Value::String(s) => s.clone(),
+                    other => serde_yaml::to_string(other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
+                };
+                if seen.insert(key) {
+                    map.next_value_seed(Check)?;
+                } else {
+                    map.next_value_seed(Duplicate(name))?;
+                }
+            }
+            Ok(())
+        }
+        fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+            let (_, variant) = data.variant::<IgnoredAny>()?;
+            de::VariantAccess::newtype_variant_seed(variant, Check)
+        }
+    }
+
+    /// The key a duplicate-key message names.
+    pub fn key_of(message: &str) -> Option<&str> {
+        let start = message.find(PREFIX)? + PREFIX.len();
+        message[start..].strip_suffix(SUFFIX)
+    }
+
+    /// The last line at or before `line` where `key:` is written.
+    pub fn locate_before(text: &str, key: &str, line: usize) -> Option<(usize, usize)> {
+        let lines: Vec<&str> = text.lines().take(line.max(1)).collect();
+        lines.iter().enumerate().rev().find_map(|(i, text)| {
+            let column = super::locate_key(text, key)?.1;
+            Some((i + 1, column))
+        })
+    }
+}
+
 /// serde_yaml appends " at line L column C" to its messages; the position is reported in front.
 fn strip_location(message: &str) -> String {
     match message.rfind(" at line ") {
@@ -111,6 +277,29 @@ mod tests {
                 .starts_with("x.yaml:2:1: unknown field `nmae`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_key_written_twice_is_refused_at_its_second_line() {
+        let mapping = "entity: customer\nfields:\n  tax_id: { path: \"$.STCEG\" }\n  name: { path: \"$.NAME1\" }\n  tax_id: { path: \"$.KUNNR\" }\n";
+        let err = from_str::<serde_yaml::Value>(Path::new("m.yaml"), mapping).unwrap_err();
+        assert_eq!((err.line, err.column), (5, 3), "{err}");
+        assert!(err.message.contains("duplicate key `tax_id`"), "{err}");
+
+        let nested = "store: { url: x }\nsources:\n  - name: a\n    mappings: [a.yaml]\n    name: b\nlookups:\n  country:\n    DE: Germany\n    DE:\n      x: 1\n";
+        let err = from_str::<serde_yaml::Value>(Path::new("c.yaml"), nested).unwrap_err();
+        assert_eq!(err.line, 5, "{err}");
+        let err = from_str::<serde_yaml::Value>(
+            Path::new("c.yaml"),
+            &nested.replace("    name: b\n", ""),
+        )
+        .unwrap_err();
+        assert_eq!((err.line, err.column), (8, 5), "{err}");
+
+        let flow = "a: { x: 1, y: 2, x: 3 }\n";
+        let err = from_str::<serde_yaml::Value>(Path::new("f.yaml"), flow).unwrap_err();
+        assert_eq!(err.line, 1, "{err}");
+        assert!(err.message.contains("`x`"), "{err}");
     }
 
     #[test]

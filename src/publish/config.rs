@@ -34,6 +34,15 @@ pub struct BusConfig {
     /// and the relay reconnects (not counted while the broker has blocked the connection).
     #[serde(default = "default_confirm_timeout")]
     pub confirm_timeout: u64,
+    /// Seconds one connection attempt may take in all — TCP, the AMQP handshake, the channel and
+    /// the topology — before it counts as failed: a broker that accepts the connection and never
+    /// answers is given up after `connect_timeout × (max_retries + 1)` plus the backoff delays.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: u64,
+    /// Seconds the relay waits while the broker blocks the connection (a memory or disk alarm)
+    /// before it gives up; the events stay in the outbox for the next run.
+    #[serde(default = "default_blocked_timeout")]
+    pub blocked_timeout: u64,
     /// AMQP heartbeat in seconds (unless the URL sets `?heartbeat=`): a silent dead link is
     /// noticed after about twice this.
     #[serde(default = "default_heartbeat")]
@@ -49,6 +58,15 @@ pub struct BusConfig {
     /// Consumer queues to declare with their bindings; consumers may also declare their own.
     #[serde(default)]
     pub queues: Vec<QueueConfig>,
+    /// The broker's largest message in bytes (RabbitMQ's `max_message_size`, 128 MiB unless its
+    /// config says otherwise): a larger event is parked (`concord events parked`) instead of
+    /// being sent, since the broker would close the channel on it every time.
+    #[serde(default = "default_max_message_size")]
+    pub max_message_size: usize,
+    /// A PEM file with the CA that signed the broker's certificate, for an `amqps://` broker
+    /// behind an internal CA (relative to the config file); the certificate is always verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// A consumer queue declared at start-up.
@@ -111,10 +129,14 @@ impl BusConfig {
             source: default_source(),
             confirm_window: default_confirm_window(),
             confirm_timeout: default_confirm_timeout(),
+            connect_timeout: default_connect_timeout(),
+            blocked_timeout: default_blocked_timeout(),
             heartbeat: default_heartbeat(),
             connection_name: default_connection_name(),
             max_retries: default_max_retries(),
             queues: Vec::new(),
+            max_message_size: default_max_message_size(),
+            ca_file: None,
         }
     }
 
@@ -145,6 +167,14 @@ fn default_confirm_timeout() -> u64 {
     30
 }
 
+fn default_connect_timeout() -> u64 {
+    10
+}
+
+fn default_blocked_timeout() -> u64 {
+    300
+}
+
 fn default_heartbeat() -> u16 {
     30
 }
@@ -155,6 +185,10 @@ fn default_connection_name() -> String {
 
 fn default_max_retries() -> usize {
     8
+}
+
+fn default_max_message_size() -> usize {
+    128 * 1024 * 1024
 }
 
 fn default_true() -> bool {

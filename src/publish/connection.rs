@@ -18,8 +18,6 @@ use lapin::{Channel, Connection, ConnectionProperties, Event};
 use super::PublishError;
 use super::config::BusConfig;
 
-/// Milliseconds to wait for the TCP and AMQP handshake unless the URL says otherwise.
-const CONNECT_TIMEOUT_MS: u64 = 10_000;
 /// How long closing a connection may take before it is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -72,10 +70,11 @@ pub fn parse_url(config: &BusConfig) -> Result<AMQPUri, PublishError> {
                 url: redact(&config.url),
                 reason,
             })?;
+    crate::redact::register_secret(&uri.authority.userinfo.password);
     uri.query.heartbeat.get_or_insert(config.heartbeat);
     uri.query
         .connection_timeout
-        .get_or_insert(CONNECT_TIMEOUT_MS);
+        .get_or_insert(config.connect_timeout.max(1) * 1000);
     Ok(uri)
 }
 
@@ -88,9 +87,31 @@ pub async fn open(config: &BusConfig) -> Result<Link, PublishError> {
     };
     let properties = ConnectionProperties::default()
         .with_connection_name(config.connection_name.as_str().into());
-    let connection = Connection::connect_uri(uri, properties)
-        .await
-        .map_err(lost)?;
+    let connection = match &config.ca_file {
+        None => Connection::connect_uri(uri, properties).await,
+        Some(file) => {
+            let pem = std::fs::read_to_string(file).map_err(|e| PublishError::Url {
+                url: redact(&config.url),
+                reason: format!("cannot read `ca_file` {}: {e}", file.display()),
+            })?;
+            let tls = lapin::tcp::OwnedTLSConfig {
+                identity: None,
+                cert_chain: Some(pem),
+            };
+            match lapin::DefaultConnectionBuilder::new() {
+                Ok(builder) => {
+                    builder
+                        .with_uri(uri)
+                        .with_properties(properties)
+                        .with_tls_config(tls)
+                        .connect()
+                        .await
+                }
+                Err(error) => Err(error),
+            }
+        }
+    }
+    .map_err(lost)?;
     let blocked = Arc::new(AtomicBool::new(false));
     let mut events = connection.events_listener();
     let flag = Arc::clone(&blocked);

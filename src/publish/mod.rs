@@ -10,6 +10,7 @@
 pub mod cloudevents;
 mod config;
 pub mod connection;
+pub mod parked;
 mod relay;
 pub mod topology;
 

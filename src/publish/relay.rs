@@ -2,11 +2,22 @@
 //! confirms, and marks them published in batches as the acks come back.
 //!
 //! Confirms are settled strictly in publish order, so the first failure found is the earliest
-//! event not delivered; everything before it is marked, and the next attempt starts from it.
+//! event not delivered; the acks of the events after it in the window are still collected and
+//! marked, so the next attempt re-sends only what was not delivered (never a duplicate).
 //! While a page is being published, the next one is read from the store and encoded on a
 //! blocking thread, and the acks of the previous one are marked in the store.
+//!
+//! Order: a golden record never has two events in flight at once (the second waits for the
+//! first's confirm), so when an event is refused, none of its record's later versions can overtake
+//! it. Across records, events published after a refused one in the same confirm window may reach
+//! consumers before it is published again; `confirm_window: 1` trades throughput for strict order.
+//!
+//! Poison events: an event the broker refuses for good — larger than `max_message_size`,
+//! returned as unroutable, or closing the channel with 406 PRECONDITION_FAILED — is parked in the
+//! store with the reason (`concord events parked`, `concord events retry ID`) and the relay goes
+//! on. Only its event ID and routing key are logged, never its body.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -33,6 +44,8 @@ pub struct Report {
     pub nacked: u64,
     /// Attempts started again after a failure (each after a backoff delay).
     pub retries: u64,
+    /// Events the broker refuses for good, set aside (`concord events parked`).
+    pub parked: u64,
 }
 
 /// Which events a run publishes.
@@ -56,6 +69,7 @@ struct InFlight {
     seq: i64,
     event_id: String,
     routing_key: String,
+    golden_id: String,
     confirm: PublisherConfirm,
 }
 
@@ -70,7 +84,10 @@ struct Interrupted {
 struct Pass<'a> {
     config: &'a BusConfig,
     link: &'a Link,
+    store: &'a dyn Store,
     in_flight: VecDeque<InFlight>,
+    /// Events in flight per golden record: a record's next event waits until this is zero.
+    busy: HashMap<String, usize>,
     acked: Vec<i64>,
     /// The last event settled without a failure: the next pass starts after it.
     after: i64,
@@ -137,10 +154,11 @@ impl<'a> Relay<'a> {
         }
     }
 
-    /// Connects and declares the topology, within the confirm timeout plus the connect timeout:
-    /// a half-open link can swallow a request without any error.
+    /// Connects and declares the topology within `connect_timeout`: a half-open link or a
+    /// broker that accepts the connection and never answers can swallow a request without any
+    /// error.
     async fn connect(&self) -> Result<Link, PublishError> {
-        let limit = Duration::from_secs(self.config.confirm_timeout.max(1) + 10);
+        let limit = Duration::from_secs(self.config.connect_timeout.max(1));
         let connecting = async {
             let link = connection::open(self.config).await?;
             topology::declare(&link.channel, self.config).await?;
@@ -161,18 +179,20 @@ impl<'a> Relay<'a> {
         scope: Scope,
         after: &mut i64,
     ) -> Result<(), Interrupted> {
-        let published_before = self.report.published;
+        let settled_before = self.report.published + self.report.parked;
         let mut pass = Pass {
             config: self.config,
             link,
+            store: self.store,
             in_flight: VecDeque::new(),
+            busy: HashMap::new(),
             acked: Vec::new(),
             after: *after,
         };
         let result = pass.run(self.store, scope, &mut self.report).await;
         let marked = pass.mark(self.store).await;
         *after = pass.after;
-        let progressed = self.report.published > published_before;
+        let progressed = self.report.published + self.report.parked > settled_before;
         match (result, marked) {
             (Err(error), _) | (Ok(()), Err(error)) => Err(Interrupted { error, progressed }),
             (Ok(()), Ok(())) => Ok(()),
@@ -184,6 +204,7 @@ impl<'a> Relay<'a> {
 struct Encoded {
     seq: i64,
     event_id: String,
+    golden_id: String,
     message: cloudevents::Message,
 }
 
@@ -205,6 +226,7 @@ async fn fetch(
             .map(|stored| Encoded {
                 message: cloudevents::encode(&stored.event, &config),
                 seq: stored.seq,
+                golden_id: stored.event.golden_id,
                 event_id: stored.event.event_id,
             })
             .collect()
@@ -237,8 +259,45 @@ impl Pass<'_> {
             page = next?;
         }
         while let Some(in_flight) = self.in_flight.pop_front() {
-            self.settle(in_flight, report).await?;
+            self.settle_or_stop(in_flight, report).await?;
         }
+        Ok(())
+    }
+
+    /// Settles one confirm; on a failure, first collects the outcome of every event still in
+    /// flight (acks are marked, poison events parked), so the next pass re-sends only those not
+    /// delivered.
+    async fn settle_or_stop(
+        &mut self,
+        in_flight: InFlight,
+        report: &mut Report,
+    ) -> Result<(), PublishError> {
+        let Err(error) = self.settle(in_flight, report).await else {
+            return Ok(());
+        };
+        let limit = Duration::from_secs(self.config.confirm_timeout.max(1));
+        let rest = async {
+            while let Some(next) = self.in_flight.pop_front() {
+                // Their failures repeat the first one's cause; it is the one reported.
+                let _ = self.settle(next, report).await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, rest).await;
+        Err(error)
+    }
+
+    /// Sets an event the broker refuses for good aside, with the reason.
+    async fn park(
+        &mut self,
+        seq: i64,
+        event_id: &str,
+        routing_key: &str,
+        reason: &str,
+        report: &mut Report,
+    ) -> Result<(), PublishError> {
+        self.store.park_event(seq, reason).await?;
+        crate::telemetry::event_parked(seq, event_id, routing_key, reason);
+        report.parked += 1;
         Ok(())
     }
 
@@ -256,13 +315,25 @@ impl Pass<'_> {
         for Encoded {
             seq,
             event_id,
+            golden_id,
             message,
         } in page
         {
-            while self.in_flight.len() >= window {
-                if let Some(oldest) = self.in_flight.pop_front() {
-                    self.settle(oldest, report).await?;
-                }
+            if message.body.len() > self.config.max_message_size {
+                let reason = format!(
+                    "the message is {} bytes, more than the bus's max_message_size of {} bytes",
+                    message.body.len(),
+                    self.config.max_message_size
+                );
+                self.park(seq, &event_id, &message.routing_key, &reason, report)
+                    .await?;
+                continue;
+            }
+            while self.in_flight.len() >= window || self.busy.contains_key(&golden_id) {
+                let Some(oldest) = self.in_flight.pop_front() else {
+                    break;
+                };
+                self.settle_or_stop(oldest, report).await?;
             }
             let publishing = self.link.channel.basic_publish(
                 self.config.exchange.as_str().into(),
@@ -271,20 +342,36 @@ impl Pass<'_> {
                 &message.body,
                 message.properties,
             );
-            let confirm = tokio::time::timeout(limit, publishing)
+            let sent = tokio::time::timeout(limit, publishing)
                 .await
                 .map_err(|_| PublishError::Timeout {
                     what: format!("sending event {event_id}"),
                     seconds: limit.as_secs(),
-                })?
-                .map_err(|source| PublishError::Lost {
-                    event_id: event_id.clone(),
-                    source,
-                })?;
+                })
+                .and_then(|sent| {
+                    sent.map_err(|source| PublishError::Lost {
+                        event_id: event_id.clone(),
+                        source,
+                    })
+                });
+            let confirm = match sent {
+                Ok(confirm) => confirm,
+                Err(error) => {
+                    // The channel may have closed on an earlier event in the window: settle
+                    // those first, so a poison event among them is found and parked, and the
+                    // acks that did come are kept.
+                    while let Some(oldest) = self.in_flight.pop_front() {
+                        self.settle_or_stop(oldest, report).await?;
+                    }
+                    return Err(error);
+                }
+            };
+            *self.busy.entry(golden_id.clone()).or_default() += 1;
             self.in_flight.push_back(InFlight {
                 seq,
                 event_id,
                 routing_key: message.routing_key,
+                golden_id,
                 confirm,
             });
         }
@@ -301,17 +388,27 @@ impl Pass<'_> {
         // Under load the oldest confirm has usually arrived already: take it without arming a
         // timer; only a confirm still outstanding waits under the timeout.
         let ready = (&mut in_flight.confirm).now_or_never();
+        let blocked_limit = Duration::from_secs(self.config.blocked_timeout);
+        let mut blocked_for = Duration::ZERO;
         let confirmation = loop {
             if let Some(confirmation) = ready {
                 break confirmation;
             }
             match tokio::time::timeout(limit, &mut in_flight.confirm).await {
                 Ok(confirmation) => break confirmation,
-                Err(_) if self.link.is_blocked() => {
+                Err(_) if self.link.is_blocked() && blocked_for < blocked_limit => {
+                    blocked_for += limit;
                     info!(
                         event_id = in_flight.event_id,
+                        blocked_s = blocked_for.as_secs(),
                         "the broker blocked the connection (resource alarm): waiting"
                     );
+                }
+                Err(_) if self.link.is_blocked() => {
+                    return Err(PublishError::Timeout {
+                        what: "the broker kept the connection blocked (resource alarm); the events stay in the outbox".into(),
+                        seconds: blocked_for.as_secs(),
+                    });
                 }
                 Err(_) => {
                     return Err(PublishError::Timeout {
@@ -321,6 +418,12 @@ impl Pass<'_> {
                 }
             }
         };
+        if let Some(count) = self.busy.get_mut(&in_flight.golden_id) {
+            *count -= 1;
+            if *count == 0 {
+                self.busy.remove(&in_flight.golden_id);
+            }
+        }
         match confirmation {
             Ok(Confirmation::Ack(None) | Confirmation::NotRequested) => {
                 report.published += 1;
@@ -328,25 +431,57 @@ impl Pass<'_> {
                 self.acked.push(in_flight.seq);
                 Ok(())
             }
-            Ok(Confirmation::Ack(Some(_))) => {
+            Ok(Confirmation::Ack(Some(_)) | Confirmation::Nack(Some(_))) => {
                 report.returned += 1;
-                Err(PublishError::Unroutable {
-                    event_id: in_flight.event_id,
-                    routing_key: in_flight.routing_key,
+                let unroutable = PublishError::Unroutable {
+                    event_id: in_flight.event_id.clone(),
+                    routing_key: in_flight.routing_key.clone(),
                     exchange: self.config.exchange.clone(),
-                })
+                };
+                crate::telemetry::event_returned(
+                    &in_flight.event_id,
+                    &in_flight.routing_key,
+                    "unroutable",
+                );
+                self.park(
+                    in_flight.seq,
+                    &in_flight.event_id,
+                    &in_flight.routing_key,
+                    &unroutable.to_string(),
+                    report,
+                )
+                .await?;
+                self.after = in_flight.seq;
+                Ok(())
             }
-            Ok(Confirmation::Nack(_)) => {
+            Ok(Confirmation::Nack(None)) => {
                 report.nacked += 1;
+                crate::telemetry::event_returned(
+                    &in_flight.event_id,
+                    &in_flight.routing_key,
+                    "refused (nack)",
+                );
                 Err(PublishError::Refused {
                     event_id: in_flight.event_id,
                     routing_key: in_flight.routing_key,
                 })
             }
-            Err(source) => Err(PublishError::Lost {
-                event_id: in_flight.event_id,
-                source,
-            }),
+            Err(source) => {
+                if let Some(reason) = refused_for_good(&source) {
+                    self.park(
+                        in_flight.seq,
+                        &in_flight.event_id,
+                        &in_flight.routing_key,
+                        &reason,
+                        report,
+                    )
+                    .await?;
+                }
+                Err(PublishError::Lost {
+                    event_id: in_flight.event_id,
+                    source,
+                })
+            }
         }
     }
 
@@ -354,6 +489,18 @@ impl Pass<'_> {
         store.mark_published(&self.acked).await?;
         self.acked.clear();
         Ok(())
+    }
+}
+
+/// The broker's reason when it closed the channel on a message it will never take (406
+/// PRECONDITION_FAILED: larger than its `max_message_size`).
+fn refused_for_good(error: &lapin::Error) -> Option<String> {
+    match error.kind() {
+        lapin::ErrorKind::ProtocolError(amqp) if amqp.get_id() == 406 => Some(format!(
+            "the broker refused it for good: {}",
+            amqp.get_message()
+        )),
+        _ => None,
     }
 }
 

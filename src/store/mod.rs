@@ -9,6 +9,7 @@ mod columns;
 mod lineage_text;
 pub mod lock;
 mod matching;
+mod parked;
 mod postgres;
 mod sqlite;
 
@@ -16,6 +17,7 @@ pub use matching::{
     BlockKeyWrite, Decision, DecisionWrite, MatchWrites, MergeWrite, ReferenceWrite, Relink,
     ReviewItem, ReviewStatus, ReviewWrite,
 };
+pub use parked::ParkedEvent;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -426,6 +428,12 @@ pub trait Store: Send + Sync {
     async fn first_seq_since(&self, time: DateTime<Utc>) -> Result<Option<i64>, StoreError>;
     /// The sequence number of the event with this ID, for replays.
     async fn event_seq(&self, event_id: &str) -> Result<Option<i64>, StoreError>;
+    /// Sets an unpublished event aside with the broker's reason: the relay skips it from now on.
+    async fn park_event(&self, seq: i64, reason: &str) -> Result<(), StoreError>;
+    /// Parked events, oldest first, at most `limit`.
+    async fn parked_events(&self, limit: i64) -> Result<Vec<ParkedEvent>, StoreError>;
+    /// Puts a parked event back in line; false when no parked event has this ID.
+    async fn unpark_event(&self, event_id: &str) -> Result<bool, StoreError>;
 
     /// Golden IDs sharing each block value, for scored matching.
     async fn block_lookup(

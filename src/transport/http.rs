@@ -8,6 +8,7 @@
 
 mod auth;
 mod limit;
+mod origin;
 
 pub use auth::{AuthConfig, Secret};
 
@@ -26,6 +27,7 @@ use tokio::sync::Semaphore;
 
 use auth::Authenticator;
 use limit::RateLimiter;
+use origin::Origin;
 
 /// How much of an error response's body an error message quotes.
 const ERROR_BODY_CHARS: usize = 300;
@@ -217,6 +219,10 @@ struct Inner {
     in_flight: Semaphore,
     /// Credential texts scrubbed from every error message.
     secrets: Vec<String>,
+    /// The origin of `base_url`: the only one the auth and custom headers are sent to.
+    origin: Origin,
+    /// The custom headers of every request to `origin`.
+    headers: HeaderMap,
 }
 
 /// One failed try, and whether another may cure it.
@@ -230,7 +236,7 @@ struct Failure {
 impl HttpClient {
     /// Builds the client; fails on a bad base URL, header or credential.
     pub fn new(config: &TransportConfig) -> Result<HttpClient, TransportError> {
-        Url::parse(&config.base_url).map_err(|e| {
+        let base = Url::parse(&config.base_url).map_err(|e| {
             TransportError::Config(format!(
                 "`base_url` `{}`: {e}",
                 display_url(&config.base_url)
@@ -246,10 +252,13 @@ impl HttpClient {
                 ))
             })?;
             value.set_sensitive(true);
+            if !is_descriptive_header(&header) {
+                crate::redact::register_secret(value.to_str().unwrap_or_default());
+            }
             headers.insert(header, value);
         }
         let client = reqwest::Client::builder()
-            .default_headers(headers)
+            .redirect(origin::redirect_policy())
             .timeout(config.timeout)
             .user_agent(concat!("concord/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -280,6 +289,8 @@ impl HttpClient {
                 limiter,
                 in_flight: Semaphore::new(config.concurrency.max(1)),
                 secrets,
+                origin: Origin::of(&base),
+                headers,
             }),
         })
     }
@@ -360,13 +371,10 @@ impl HttpClient {
         let mut previous_error: Option<(StatusCode, String)> = None;
         loop {
             attempts += 1;
-            let mut request = build(&self.inner.client);
-            if let Some((name, value)) = &auth {
-                request = request.header(name.clone(), value.clone());
-            }
-            let request = request
+            let mut request = build(&self.inner.client)
                 .build()
                 .map_err(|e| TransportError::Config(self.scrub(&e.without_url().to_string())))?;
+            self.add_credentials(&mut request, auth.as_ref());
             let method = request.method().clone();
             let path = display_url(request.url().as_str());
             let mut failure = match self.attempt(request).await {
@@ -494,6 +502,32 @@ impl HttpClient {
         })
     }
 
+    /// Adds the custom headers and `auth` to a request for the configured origin; a request
+    /// anywhere else (a next link to another host or scheme) leaves without them.
+    fn add_credentials(
+        &self,
+        request: &mut reqwest::Request,
+        auth: Option<&(HeaderName, HeaderValue)>,
+    ) {
+        if !self.inner.origin.holds(request.url()) {
+            tracing::debug!(
+                origin = %Origin::of(request.url()),
+                configured = %self.inner.origin,
+                "request to another origin: sent without credentials or custom headers"
+            );
+            return;
+        }
+        let headers = request.headers_mut();
+        for (name, value) in &self.inner.headers {
+            if !headers.contains_key(name) {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
+        if let Some((name, value)) = auth {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+
     /// `text` with every credential replaced by `***`.
     fn scrub(&self, text: &str) -> String {
         self.inner
@@ -508,12 +542,35 @@ impl HttpClient {
 /// What a user can do about a refused request.
 fn advice(status: StatusCode, retryable: bool) -> &'static str {
     match status.as_u16() {
+        300..=399 => {
+            "the server redirects to another origin, which is not followed with the source's credentials: set `base_url` to where it points"
+        }
         _ if retryable => "the server kept failing; run again later, or raise `retry.max_attempts`",
         401 => "the credentials were refused: check the source's `auth` settings",
         403 => "the user is not allowed to read this: check its roles or permissions",
         404 => "no such resource: check the stream's `path` and the source's `base_url`",
         _ => "the server refused the request: check the stream's `query` and `body`",
     }
+}
+
+/// Headers that describe the request rather than authenticate it; any other custom header may
+/// carry a credential and is masked in every output.
+fn is_descriptive_header(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "accept"
+            | "accept-language"
+            | "accept-encoding"
+            | "content-type"
+            | "user-agent"
+            | "prefer"
+            | "odata-version"
+            | "odata-maxversion"
+            | "dataserviceversion"
+            | "maxdataserviceversion"
+            | "sap-client"
+            | "sap-language"
+    )
 }
 
 /// A reqwest error in words, without its URL (the caller names the path).

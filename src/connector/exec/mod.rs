@@ -36,6 +36,14 @@ const STDERR_TAIL: usize = 20;
 /// How long to wait for the rest of stderr once the tap has ended.
 const STDERR_DRAIN: Duration = Duration::from_secs(2);
 
+/// How long a tap may run when its source sets no `timeout`: a hung tap must not hold the
+/// source's run (and the daemon's schedule) forever.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The variables of Concord's own environment a tap inherits; everything else (the broker
+/// password, other sources' secrets) stays out, and the source gives the rest in `env`.
+const INHERITED_ENV: [&str; 4] = ["PATH", "HOME", "LANG", "TZ"];
+
 /// Items handed over at once.
 const BATCH: usize = 512;
 
@@ -48,15 +56,17 @@ pub struct ExecConfig {
     /// folder, a bare name is looked up on `PATH`; the program runs in the config file's folder,
     /// so relative arguments resolve there too.
     pub command: Vec<String>,
-    /// Environment variables for the program, e.g. `{ TAP_TOKEN: "${TAP_TOKEN}" }`. Their values
-    /// are treated as secrets: never logged, and scrubbed from the stderr lines Concord shows.
+    /// Environment variables for the program, e.g. `{ TAP_TOKEN: "${TAP_TOKEN}" }`. Besides these
+    /// the program gets only `PATH`, `HOME`, `LANG` and `TZ` from Concord's environment. Their
+    /// values are treated as secrets: never logged, and scrubbed from the stderr lines Concord
+    /// shows.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
     /// The option that hands the tap its last state: the state is written to a temporary file
     /// passed as `STATE_ARG FILE`. Default `--state`.
     #[serde(default = "default_state_arg")]
     pub state_arg: String,
-    /// How long the program may run (`30m`, `1h`) before it is killed and the run fails; no limit
+    /// How long the program may run (`30m`, `2h`) before it is killed and the run fails; `1h`
     /// when unset.
     #[serde(
         default,
@@ -175,6 +185,9 @@ impl Tap {
             .cloned()
             .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for secret in &secrets {
+            crate::redact::register_secret(secret);
+        }
         Tap {
             config,
             base,
@@ -214,8 +227,13 @@ impl Tap {
             None => None,
         };
         let mut command = Command::new(&program);
+        command.args(&self.config.command[1..]).env_clear();
+        for name in INHERITED_ENV {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
         command
-            .args(&self.config.command[1..])
             .envs(&self.config.env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -247,15 +265,13 @@ impl Tap {
                 .map(Some)
                 .map_err(|error| format!("lost the program: {error}"))
         };
-        let outcome = match self.config.timeout {
-            Some(limit) => match tokio::time::timeout(limit, finished).await {
-                Ok(outcome) => outcome,
-                Err(_) => {
-                    let _ = child.kill().await;
-                    Err(format!("killed after its timeout of {}s", limit.as_secs()))
-                }
-            },
-            None => finished.await,
+        let limit = self.config.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let outcome = match tokio::time::timeout(limit, finished).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                let _ = child.kill().await;
+                Err(format!("killed after its timeout of {}s", limit.as_secs()))
+            }
         };
         if let Some(stderr) = stderr {
             // A child of the tap may hold stderr open: wait briefly, not forever.

@@ -19,6 +19,7 @@ mod placeholders;
 mod postgres;
 mod redact;
 mod sqlite;
+pub mod tls;
 mod values;
 
 use std::fmt;
@@ -45,6 +46,9 @@ const DEFAULT_PAGE_SIZE: u32 = 5000;
 /// How long to wait for a connection when the config does not say.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long one statement may run on the server when the config does not say.
+const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// Settings of the `sql` driver.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,6 +66,19 @@ pub struct SqlConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub connect_timeout: Option<Duration>,
+    /// How long one query may run on the server before the server cancels it and the run fails;
+    /// default `5m`.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub statement_timeout: Option<Duration>,
+    /// A PEM file with the CA that signed the database server's certificate (relative to the
+    /// config file), for servers behind an internal CA. TLS is verified against it, or against
+    /// the public web roots when unset; TLS is the default for any host but this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for SqlConfig {
@@ -70,6 +87,8 @@ impl fmt::Debug for SqlConfig {
             .field("url", &shown_url(&self.url))
             .field("streams", &self.streams)
             .field("connect_timeout", &self.connect_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -142,7 +161,8 @@ impl SqlConnector {
 impl Connector for SqlConnector {
     fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult> {
         let (sender, receiver) = mpsc::channel(page::CHANNEL_CAPACITY);
-        let config = self.config.clone();
+        let mut config = self.config.clone();
+        config.ca_file = config.ca_file.map(|file| self.base.join(file));
         let url = crate::config::resolve_sqlite_url(self.config.url.trim(), &self.base);
         tokio::spawn(async move {
             let mut out = Out::new(sender, &url);
@@ -165,7 +185,13 @@ async fn run(config: &SqlConfig, url: &str, since: Option<Cursor>, out: &mut Out
         }
     }
     let timeout = config.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-    let database = match Database::connect(url, timeout).await {
+    let limits = tls::Limits {
+        ca_file: config.ca_file.as_deref(),
+        statement_timeout: config
+            .statement_timeout
+            .unwrap_or(DEFAULT_STATEMENT_TIMEOUT),
+    };
+    let database = match Database::connect(url, timeout, limits).await {
         Ok(database) => database,
         Err(error) => {
             out.unavailable(None, format!("cannot connect: {error}"))
@@ -337,7 +363,11 @@ struct Prepared {
 impl Database {
     /// Connects with `timeout` per try and three tries for errors that may pass (a refused or
     /// dropped connection, a timeout); a refused login or an unknown database fails at once.
-    async fn connect(url: &str, timeout: Duration) -> Result<Database, String> {
+    async fn connect(
+        url: &str,
+        timeout: Duration,
+        limits: tls::Limits<'_>,
+    ) -> Result<Database, String> {
         use backon::{ExponentialBuilder, Retryable};
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(200))
@@ -346,10 +376,12 @@ impl Database {
         let attempt = || async {
             let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
             match scheme {
-                "postgres" | "postgresql" => postgres::connect(url, timeout)
+                "postgres" | "postgresql" => postgres::connect(url, timeout, limits)
                     .await
                     .map(Database::Postgres),
-                "mysql" | "mariadb" => mysql::connect(url, timeout).await.map(Database::MySql),
+                "mysql" | "mariadb" => mysql::connect(url, timeout, limits)
+                    .await
+                    .map(Database::MySql),
                 "sqlite" => sqlite::connect(url, timeout).await.map(Database::Sqlite),
                 _ => Err(sqlx::Error::Configuration(
                     format!(

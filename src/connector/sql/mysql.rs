@@ -1,14 +1,13 @@
 //! MySQL and MariaDB: parameters bound by the shape of their JSON value (MySQL converts between
 //! strings, numbers and times as a comparison needs), rows read into JSON with their types kept.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{Map, Value};
-use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
+use sqlx::mysql::{MySqlArguments, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::query::Query;
 use sqlx::{Column, Executor, MySql, Row, TypeInfo, ValueRef};
 
@@ -16,12 +15,32 @@ use super::cursor::Param;
 use super::page::{Page, Row as JsonRow, Stop};
 use super::{failed, values};
 
-pub async fn connect(url: &str, timeout: Duration) -> Result<MySqlPool, sqlx::Error> {
+pub async fn connect(
+    url: &str,
+    timeout: Duration,
+    limits: super::tls::Limits<'_>,
+) -> Result<MySqlPool, sqlx::Error> {
     let url = url.replacen("mariadb://", "mysql://", 1);
-    let options = MySqlConnectOptions::from_str(&url)?;
+    let options = super::tls::mysql(&url, limits)?;
+    let statements = super::tls::mysql_timeout_statements(limits.statement_timeout);
     MySqlPoolOptions::new()
         .max_connections(2)
         .acquire_timeout(timeout)
+        .after_connect(move |connection, _| {
+            let statements = statements.clone();
+            Box::pin(async move {
+                // MariaDB knows the first, MySQL the second; one of them fails, by design.
+                for statement in &statements {
+                    if sqlx::Executor::execute(&mut *connection, statement.as_str())
+                        .await
+                        .is_ok()
+                    {
+                        break;
+                    }
+                }
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await
 }

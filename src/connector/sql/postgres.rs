@@ -10,8 +10,7 @@ use futures::TryStreamExt;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use sqlx::postgres::{
-    PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo, PgTypeKind,
-    PgValueFormat,
+    PgArguments, PgPool, PgPoolOptions, PgRow, PgTypeInfo, PgTypeKind, PgValueFormat,
 };
 use sqlx::query::Query;
 use sqlx::{Column, Either, Executor, Postgres, Row, Statement, TypeInfo, ValueRef};
@@ -20,8 +19,12 @@ use super::cursor::Param;
 use super::page::{Page, Row as JsonRow, Stop};
 use super::{failed, values};
 
-pub async fn connect(url: &str, timeout: Duration) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(url)?.application_name("concord");
+pub async fn connect(
+    url: &str,
+    timeout: Duration,
+    limits: super::tls::Limits<'_>,
+) -> Result<PgPool, sqlx::Error> {
+    let options = super::tls::postgres(url, limits)?;
     PgPoolOptions::new()
         .max_connections(2)
         .acquire_timeout(timeout)

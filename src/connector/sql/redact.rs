@@ -43,6 +43,9 @@ pub fn secrets(url: &str) -> Vec<String> {
         }
     }
     found.retain(|s| !s.is_empty());
+    for secret in &found {
+        crate::redact::register_secret(secret);
+    }
     found.sort();
     found.dedup();
     // Longest first, so a password containing another is replaced whole.

@@ -10,6 +10,7 @@
 
 mod commit;
 mod matching;
+mod parked;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -299,6 +300,18 @@ impl Store for PgStore {
         rows.iter().map(stored_event).collect()
     }
 
+    async fn park_event(&self, seq: i64, reason: &str) -> Result<(), StoreError> {
+        parked::park(&self.pool, seq, reason).await
+    }
+
+    async fn parked_events(&self, limit: i64) -> Result<Vec<super::ParkedEvent>, StoreError> {
+        parked::list(&self.pool, limit).await
+    }
+
+    async fn unpark_event(&self, event_id: &str) -> Result<bool, StoreError> {
+        parked::unpark(&self.pool, event_id).await
+    }
+
     async fn stored_sources(&self) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query("SELECT DISTINCT source FROM xref ORDER BY source")
             .fetch_all(&self.pool)
@@ -418,7 +431,8 @@ impl Store for PgStore {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(&format!(
-            "{EVENT_SELECT} WHERE o.published_at IS NULL AND o.seq > $1 ORDER BY o.seq LIMIT $2"
+            "{EVENT_SELECT} WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.seq > $1 \
+             ORDER BY o.seq LIMIT $2"
         ))
         .bind(after_seq)
         .bind(limit)

@@ -5,6 +5,7 @@
 //! their keys as one JSON array expanded by `json_each`, so a batch needs one query per table.
 
 mod matching;
+mod parked;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -50,7 +51,7 @@ impl SqliteStore {
             .map_err(open_error)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(false)
             // A sync touches many pages of several indexes per batch: SQLite's default 2 MB page
@@ -173,8 +174,8 @@ impl Store for SqliteStore {
         )
         .bind(time_text(&Utc::now()))
         .bind(status)
-        .bind(stats.to_string())
-        .bind(error)
+        .bind(crate::redact::scrub(&stats.to_string()).into_owned())
+        .bind(error.map(|e| crate::redact::scrub(e).into_owned()))
         .bind(run_id)
         .execute(&self.pool)
         .await?;
@@ -387,8 +388,8 @@ impl Store for SqliteStore {
                     .push_bind(&q.origin)
                     .push_bind(&q.key)
                     .push_bind(&q.mapping)
-                    .push_bind(&q.reason)
-                    .push_bind(q.payload.to_string())
+                    .push_bind(crate::redact::scrub(&q.reason).into_owned())
+                    .push_bind(crate::redact::scrub_json(&q.payload).to_string())
                     .push_bind(&now);
             });
             query.push(
@@ -584,7 +585,8 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(&format!(
-            "{EVENT_SELECT} WHERE o.published_at IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?"
+            "{EVENT_SELECT} WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.seq > ? \
+             ORDER BY o.seq LIMIT ?"
         ))
         .bind(after_seq)
         .bind(limit)
@@ -623,6 +625,18 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| Ok(r.try_get("seq")?)).transpose()
+    }
+
+    async fn park_event(&self, seq: i64, reason: &str) -> Result<(), StoreError> {
+        parked::park(&self.pool, seq, reason).await
+    }
+
+    async fn parked_events(&self, limit: i64) -> Result<Vec<super::ParkedEvent>, StoreError> {
+        parked::list(&self.pool, limit).await
+    }
+
+    async fn unpark_event(&self, event_id: &str) -> Result<bool, StoreError> {
+        parked::unpark(&self.pool, event_id).await
     }
 
     async fn block_lookup(

@@ -24,15 +24,17 @@ const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 
 /// A credential from the config (usually `${ENV}`); shown as `***` everywhere but in the request
-/// that needs it.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
+/// that needs it, and registered with [`crate::redact`] as soon as it is read, so no output shows
+/// it even where a server echoes it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
     /// Wraps a credential.
     pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
+        let value = value.into();
+        crate::redact::register_secret(&value);
+        Secret(value)
     }
 
     /// The credential itself, for building the request that sends it.
@@ -44,6 +46,12 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
+        String::deserialize(deserializer).map(Secret::new)
     }
 }
 
@@ -196,6 +204,7 @@ impl Authenticator {
         let engine = base64::engine::general_purpose::STANDARD;
         Ok(match config {
             AuthConfig::Basic { username, password } => {
+                crate::redact::register_basic(username, password.expose());
                 let pair = format!("{username}:{}", password.expose());
                 let value = sensitive(format!("Basic {}", engine.encode(pair)))?;
                 Authenticator::Fixed(AUTHORIZATION, value)
@@ -271,6 +280,7 @@ impl Authenticator {
                     .map_err(|e| token_error(e.to_string()))?;
                 let answer: TokenResponse = serde_json::from_slice(&response.body)
                     .map_err(|e| token_error(format!("the answer holds no access_token: {e}")))?;
+                crate::redact::register_secret(&answer.access_token);
                 let lifetime = answer
                     .expires_in
                     .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
