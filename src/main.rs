@@ -103,6 +103,16 @@ enum ReconcileAction {
         #[arg(long, default_value_t = 50)]
         max_block: usize,
     },
+    /// Judge the stored records and the open review queue again under the current rules and
+    /// weights, and apply the merges and splits found (with their events).
+    Rescore {
+        /// customer or product.
+        #[arg(long, default_value = "customer")]
+        entity: String,
+        /// Show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -604,6 +614,25 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     );
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reconcile {
+            action:
+                ReconcileAction::Rescore {
+                    entity: name,
+                    dry_run,
+                },
+        } => {
+            let kind = entity(&name)?;
+            let store = open_store(&config).await?;
+            let options = reconcile::rescore::RescoreOptions {
+                dry_run,
+                ..Default::default()
+            };
+            let report = Reconciler::new(&config)?
+                .rescore(store.as_ref(), kind, options)
+                .await?;
+            print!("{}", report.summary());
             Ok(ExitCode::SUCCESS)
         }
         Command::Quarantine { format, limit } => {

@@ -11,7 +11,7 @@ mod sqlite;
 
 pub use matching::{
     BlockKeyWrite, Decision, DecisionWrite, MatchWrites, MergeWrite, ReferenceWrite, Relink,
-    ReviewItem, ReviewStatus, ReviewWrite,
+    ReviewItem, ReviewStatus, ReviewWrite, StoredMember, TermCountWrite,
 };
 pub use sqlite::SqliteStore;
 
@@ -390,6 +390,15 @@ pub trait Store: Send + Sync {
     async fn source_records(&self, entity: EntityKind) -> Result<Vec<Fields>, StoreError>;
     /// Golden IDs of the orders and BOMs that refer to these golden records.
     async fn referrers_of(&self, target_ids: &[&str]) -> Result<Vec<String>, StoreError>;
+    /// Every live source record of one entity with its golden ID, for `reconcile rescore`.
+    async fn stored_members(&self, entity: EntityKind) -> Result<Vec<StoredMember>, StoreError>;
+    /// How often these values of a term (`family_name`, `street`) occur, with the totals.
+    async fn term_counts(
+        &self,
+        entity: EntityKind,
+        term: &str,
+        values: &[&str],
+    ) -> Result<crate::reconcile::frequency::TermCounts, StoreError>;
 }
 
 /// Opens the store a URL names, creating and migrating it when needed.
