@@ -3,7 +3,6 @@
 //! orders that arrive before their customer. Real SQLite, real mapping files, real sync runs.
 
 mod common;
-#[allow(dead_code)]
 #[path = "../benches/generator/mod.rs"]
 mod generator;
 
@@ -609,7 +608,7 @@ async fn rescore_splits_a_record_the_old_rule_merged_wrongly_and_it_stays_apart(
 
 /// Pairwise precision and recall of "same golden record" for the person set, whose record
 /// `a-N` and `b-N` are one person and every other pair two.
-async fn person_quality(store: &dyn Store, per_file: usize) -> (f64, f64, usize) {
+async fn person_quality(store: &dyn Store, per_file: usize) -> (f64, f64, usize, String) {
     let mut cluster_of: Vec<(String, usize)> = Vec::new();
     let mut missing = 0;
     for source in ["a", "b"] {
@@ -624,6 +623,27 @@ async fn person_quality(store: &dyn Store, per_file: usize) -> (f64, f64, usize)
                 Some(hit) => cluster_of.push((hit.golden_id.clone(), n)),
                 None => missing += 1,
             }
+        }
+    }
+    // What went wrong, for the failure message: the first missed pairs' records.
+    let mut missed = String::new();
+    let golden_of_person: std::collections::HashMap<(usize, bool), &str> = cluster_of
+        .iter()
+        .enumerate()
+        .map(|(i, (g, n))| ((*n, i >= per_file), g.as_str()))
+        .collect();
+    for n in 0..per_file {
+        let (Some(a), Some(b)) = (
+            golden_of_person.get(&(n, false)),
+            golden_of_person.get(&(n, true)),
+        ) else {
+            continue;
+        };
+        if a != b && missed.len() < 6000 {
+            for (id, record) in store.member_records(&[a, b]).await.unwrap() {
+                missed.push_str(&format!("\n  {id}: {}", Value::Object(record)));
+            }
+            missed.push('\n');
         }
     }
     let mut clusters: std::collections::HashMap<String, Vec<usize>> = Default::default();
@@ -641,7 +661,7 @@ async fn person_quality(store: &dyn Store, per_file: usize) -> (f64, f64, usize)
     }
     let precision = correct as f64 / merged.max(1) as f64;
     let recall = correct as f64 / per_file as f64;
-    (precision, recall, missing)
+    (precision, recall, missing, missed)
 }
 
 #[tokio::test]
@@ -654,11 +674,11 @@ async fn persons_with_typos_in_every_field_match_at_f1_099() {
     let manifest = generator::persons::generate(project.dir.path(), &spec).unwrap();
     let config = concord::config::Config::load(&manifest.config).unwrap();
     let (store, _) = sync(&config, &SyncOptions::default()).await;
-    let (precision, recall, missing) = person_quality(store.as_ref(), spec.per_file).await;
+    let (precision, recall, missing, missed) = person_quality(store.as_ref(), spec.per_file).await;
     let f1 = 2.0 * precision * recall / (precision + recall);
     assert_eq!(missing, 0, "every record is stored");
     assert!(
         f1 >= 0.99 && precision >= 0.995,
-        "precision {precision:.4} recall {recall:.4} F1 {f1:.4}"
+        "precision {precision:.4} recall {recall:.4} F1 {f1:.4}; missed:{missed}"
     );
 }

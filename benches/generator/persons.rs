@@ -330,7 +330,7 @@ pub fn generate(dir: &Path, spec: &PersonsSpec) -> io::Result<PersonsManifest> {
             kind,
             &format!("{} {}", person.given, person.family),
         ])?;
-        let mut rng = rng_for(spec.seed ^ 0x9E25_0A5, person.id);
+        let mut rng = rng_for(spec.seed ^ 0x09E2_50A5, person.id);
         for (source, out, strength) in [("a", &mut a, 0.15f32), ("b", &mut b, 1.0f32)] {
             let key = format!("{source}-{:06}", n + 1);
             let row = perturb(&mut rng, person, strength);

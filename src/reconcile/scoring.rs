@@ -389,6 +389,7 @@ pub fn default_weights(using: Comparator) -> LevelWeights {
         Comparator::Unit => (1.0, 0.5, -6.0),
     };
     let similar = match using {
+        Comparator::DateOfBirth => Some(0.0),
         Comparator::GivenName => Some(0.5),
         Comparator::FamilyName => Some(1.0),
         Comparator::Street => Some(0.5),

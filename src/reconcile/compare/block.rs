@@ -50,6 +50,8 @@ pub enum BlockKey {
     BirthYear,
     /// Each address's street name, street type written one way: `st:hauptstr`.
     Street,
+    /// Each address's city, folded: `ci:muenchen`.
+    City,
 }
 
 /// Words too common in company names to make a useful block.
@@ -213,6 +215,12 @@ impl BlockKey {
                 .iter()
                 .filter(|a| !a.street.is_empty())
                 .map(|a| format!("st:{}", a.street))
+                .collect(),
+            BlockKey::City => profile
+                .addresses
+                .iter()
+                .filter(|a| !a.city.is_empty())
+                .map(|a| format!("ci:{}", a.city))
                 .collect(),
             BlockKey::DateOfBirth => profile
                 .date_of_birth

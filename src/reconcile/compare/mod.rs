@@ -121,7 +121,7 @@ pub enum Comparator {
     /// one address), only one side naming one close, neither missing.
     Generation,
     /// `date_of_birth` (`YYYY-MM-DD`): equal exact; day and month transposed, one digit wrong
-    /// or two neighbouring digits swapped close; otherwise far.
+    /// or two neighbouring digits swapped close; two such errors similar; otherwise far.
     DateOfBirth,
     /// `addresses`, best pair of both lists: same postal code, street and house number exact;
     /// same postal code and a similar street (Jaro-Winkler ≥ 0.90, no conflicting number), or

@@ -146,7 +146,9 @@ pub fn grade_name_part(left: &str, right: &str) -> Graded {
     let middle_name_dropped = l_first == r_first;
     let level = if similarity >= CLOSE || initial || middle_name_dropped {
         Level::Close
-    } else if similarity >= SIMILAR {
+    } else if similarity >= SIMILAR || one_edit_apart(left, right) {
+        // Jaro-Winkler is harsh on short names (`mia` / `mai` score 0.56): one edit apart is
+        // still alike, though not as alike as a typo in a long name.
         Level::Similar
     } else {
         Level::Far
@@ -199,6 +201,27 @@ fn grade_part(left: &str, right: &str) -> Graded {
         Graded::new(Level::Close, similarity)
     } else {
         Graded::new(Level::Far, similarity)
+    }
+}
+
+/// One insertion, deletion, substitution or swap of neighbours turns one into the other.
+pub fn one_edit_apart(left: &str, right: &str) -> bool {
+    let (a, b) = (left.as_bytes(), right.as_bytes());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 || short.is_empty() {
+        return false;
+    }
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        let rest = prefix + 1;
+        let substituted = short.get(rest..) == long.get(rest..);
+        let swapped = rest < short.len()
+            && short[prefix] == long[rest]
+            && short[rest] == long[prefix]
+            && short.get(rest + 1..) == long.get(rest + 1..);
+        substituted || swapped
+    } else {
+        short.get(prefix..) == long.get(prefix + 1..)
     }
 }
 
@@ -330,6 +353,11 @@ mod tests {
         assert_eq!(grade_name_part("jon", "john").level, Level::Close);
         assert_eq!(grade_name_part("meyer", "meier").level, Level::Similar);
         assert_eq!(grade_name_part("catherine", "kathryn").level, Level::Far);
+        assert_eq!(grade_name_part("mia", "mai").level, Level::Similar);
+        assert_eq!(grade_name_part("jan", "jfn").level, Level::Similar);
+        assert_eq!(grade_name_part("uwe", "ue").level, Level::Similar);
+        assert_eq!(grade_name_part("ben", "eva").level, Level::Far);
+        assert!(one_edit_apart("lena", "lea") && !one_edit_apart("anna", "hans"));
     }
 
     #[test]
