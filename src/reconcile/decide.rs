@@ -88,12 +88,14 @@ impl<'a> ScoredMatcher<'a> {
         };
         let ids: HashSet<&str> = blocks.values().flatten().map(String::as_str).collect();
         let ids: Vec<&str> = ids.into_iter().collect();
+        let members = store.member_records(&ids).await?;
+        let profiles = super::parallel::map(&members, |(_, fields)| Profile::new(fields));
         let mut candidates: HashMap<String, Vec<Scorable>> = HashMap::new();
-        for (id, fields) in store.member_records(&ids).await? {
+        for ((id, fields), profile) in members.into_iter().zip(profiles) {
             candidates
                 .entry(id)
                 .or_default()
-                .push(Scorable::new(fields));
+                .push(Scorable::prepared(fields, profile, None));
         }
         Ok(ScoredMatcher {
             entity,

@@ -14,6 +14,7 @@ pub mod decide;
 pub mod frequency;
 pub mod matcher;
 pub mod normalize;
+pub mod parallel;
 pub mod refs;
 pub mod rescore;
 pub mod scoring;
@@ -214,10 +215,9 @@ impl Reconciler {
             .collect();
         let mut exact = Matcher::prepare(store, entity, exact_rules, &new_keys).await?;
         // Each record is prepared once for blocking, term counts and scoring.
-        let profiles: Vec<Option<Profile>> = changed
-            .iter()
-            .map(|(_, fields, _, _)| (!scored_rules.is_empty()).then(|| Profile::new(fields)))
-            .collect();
+        let profiles: Vec<Option<Profile>> = parallel::map(&changed, |(_, fields, _, _)| {
+            (!scored_rules.is_empty()).then(|| Profile::new(fields))
+        });
         let block_values: Vec<Vec<String>> = profiles
             .iter()
             .map(|p| {

@@ -251,7 +251,7 @@ impl Reconciler {
         entity: EntityKind,
     ) -> Result<Prepared, StewardError> {
         let members = store.stored_members(entity).await?;
-        let profiles: Vec<Profile> = members.iter().map(|m| Profile::new(&m.record)).collect();
+        let profiles: Vec<Profile> = super::parallel::map(&members, |m| Profile::new(&m.record));
         let mut frequencies = Frequencies::default();
         for term in Term::ALL {
             let values: HashSet<String> = profiles
