@@ -6,6 +6,10 @@
 //!
 //! `cargo bench --bench matching -- [RECORDS ...] [--seed N]` (default: 100000, seed 42).
 //! Data goes to `benches/data/matching-RECORDS-sN/` and is generated afresh each run.
+//!
+//! `cargo bench --bench matching -- --persons N` measures the same on the person set with typos in
+//! every field (`benches/generator/persons.rs`: N people in two files, N true pairs), with the
+//! rules of `benches/matching/person-rules.yaml`; data in `benches/data/persons-N-sSEED/`.
 
 mod generator;
 
@@ -21,6 +25,7 @@ use concord::store;
 use concord::sync::{NoProgress, Pipeline, SyncOptions};
 
 use generator::noisy::{self, NoisySpec};
+use generator::persons::{self, PersonsSpec};
 use quality::{Example, Report, Truth};
 
 /// The same allocator as the `concord` binary, so the figures are the binary's.
@@ -60,6 +65,29 @@ async fn bench(records: usize, seed: u64) -> anyhow::Result<()> {
         thousands(manifest.true_pairs),
     );
 
+    sync_and_score(&dir, &manifest.config).await
+}
+
+async fn bench_persons(per_file: usize, seed: u64) -> anyhow::Result<()> {
+    let dir = data_dir().join(format!("persons-{per_file}-s{seed}"));
+    std::fs::create_dir_all(&dir)?;
+    let started = Instant::now();
+    let manifest = persons::generate(&dir, &PersonsSpec { per_file, seed })?;
+    println!(
+        "== persons with typos in every field, {} per file, seed {seed} ==\n\
+         generated in {:.1}s ({:.1} MB): {} records, {} true pairs, {} people in families",
+        thousands(per_file as u64),
+        started.elapsed().as_secs_f64(),
+        manifest.bytes as f64 / 1e6,
+        thousands(manifest.records as u64),
+        thousands(manifest.true_pairs),
+        thousands(manifest.in_families as u64),
+    );
+    sync_and_score(&dir, &manifest.config).await
+}
+
+/// Syncs the generated sources into a fresh store and scores the result against the truth.
+async fn sync_and_score(dir: &std::path::Path, config: &std::path::Path) -> anyhow::Result<()> {
     let db = dir.join("bench.db");
     for suffix in ["", "-wal", "-shm"] {
         let path = PathBuf::from(format!("{}{suffix}", db.display()));
@@ -67,7 +95,7 @@ async fn bench(records: usize, seed: u64) -> anyhow::Result<()> {
             std::fs::remove_file(path)?;
         }
     }
-    let mut config = Config::load(&manifest.config)?;
+    let mut config = Config::load(config)?;
     config.store.url = format!("sqlite://{}", db.display());
     let pipeline = Pipeline::compile(config)?;
     let store = store::open(&format!("sqlite://{}", db.display())).await?;
@@ -93,7 +121,7 @@ async fn bench(records: usize, seed: u64) -> anyhow::Result<()> {
         }
     }
 
-    let truth = Truth::load(&dir)?;
+    let truth = Truth::load(dir)?;
     let report = quality::measure(&db, &truth).await?;
     print_report(&report);
     Ok(())
@@ -162,25 +190,33 @@ fn print_examples(what: &str, examples: &[Vec<Example>]) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut sizes = Vec::new();
+    let mut person_sizes = Vec::new();
     let mut seed = 42;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--bench" => {}
             "--seed" => seed = args.next().and_then(|v| v.parse().ok()).unwrap_or(seed),
+            "--persons" => match args.next().and_then(|v| v.parse().ok()) {
+                Some(n) => person_sizes.push(n),
+                None => anyhow::bail!("--persons needs a number of people per file"),
+            },
             other => match other.parse() {
                 Ok(n) => sizes.push(n),
                 Err(_) => anyhow::bail!(
-                    "unknown argument `{other}`; usage: matching [RECORDS ...] [--seed N]"
+                    "unknown argument `{other}`; usage: matching [RECORDS ...] [--persons N] [--seed N]"
                 ),
             },
         }
     }
-    if sizes.is_empty() {
+    if sizes.is_empty() && person_sizes.is_empty() {
         sizes.push(100_000);
     }
     for records in sizes {
         bench(records, seed).await?;
+    }
+    for per_file in person_sizes {
+        bench_persons(per_file, seed).await?;
     }
     Ok(())
 }

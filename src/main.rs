@@ -108,6 +108,16 @@ enum ReconcileAction {
         #[arg(long, default_value_t = 50)]
         max_block: usize,
     },
+    /// Judge the stored records and the open review queue again under the current rules and
+    /// weights, and apply the merges and splits found (with their events).
+    Rescore {
+        /// customer or product.
+        #[arg(long, default_value = "customer")]
+        entity: String,
+        /// Show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -360,6 +370,9 @@ async fn run(cli: Cli) -> Result<Outcome, AppError> {
             app::train(&context, &entity, output.as_deref(), options).await
         }
         Command::Refs { pending, limit } => app::refs(&context, pending, limit).await,
+        Command::Reconcile {
+            action: ReconcileAction::Rescore { entity, dry_run },
+        } => app::rescore(&context, &entity, dry_run).await,
         Command::Quality { format, limit } => app::quality(&context, limit, format).await,
         Command::Quarantine { format, limit } => app::quarantine(&context, limit, format).await,
     }

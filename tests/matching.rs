@@ -3,10 +3,13 @@
 //! orders that arrive before their customer. Real SQLite, real mapping files, real sync runs.
 
 mod common;
+#[path = "../benches/generator/mod.rs"]
+mod generator;
 
 use common::{Project, golden_of, goldens, sync};
 use concord::model::EntityKind;
 use concord::reconcile::Reconciler;
+use concord::reconcile::rescore::RescoreOptions;
 use concord::store::{Operation, ReviewStatus, Store};
 use concord::sync::SyncOptions;
 use serde_json::{Value, json};
@@ -487,4 +490,195 @@ async fn training_estimates_weights_from_the_stored_records() {
     let text = std::fs::read_to_string(path).unwrap();
     assert!(text.contains("similar_company"), "{text}");
     concord::reconcile::Reconciler::new(&project.config()).expect("trained weights load");
+}
+
+#[tokio::test]
+async fn rescore_applies_what_the_current_thresholds_say_after_a_dry_run() {
+    let (c3, e4) = review_pair();
+    let project = project(&[c3], &[e4]);
+    let (store, _) = sync(&project.config(), &SyncOptions::default()).await;
+    let store = store.as_ref();
+    let left = golden_id(store, "crm", "c3").await;
+    let right = golden_id(store, "erp", "e4").await;
+    let item = store.reviews(Some(ReviewStatus::Open), 10).await.unwrap()[0].clone();
+
+    // The steward lowers the bar: what waited in review now merges.
+    project.write(
+        "concord.yaml",
+        &CONFIG.replace("match_threshold: 12", "match_threshold: 6"),
+    );
+    let reconciler = Reconciler::new(&project.config()).unwrap();
+    let dry = reconciler
+        .rescore(
+            store,
+            EntityKind::Customer,
+            RescoreOptions {
+                dry_run: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(dry.reviews_accepted, vec![item.id], "{dry:?}");
+    assert!(dry.merges.is_empty() && dry.splits.is_empty(), "{dry:?}");
+    assert!(dry.summary().contains("would merge"), "{}", dry.summary());
+    assert_ne!(
+        golden_id(store, "erp", "e4").await,
+        left,
+        "a dry run writes nothing"
+    );
+    let events_before = store.events(0, 100).await.unwrap().len();
+
+    let done = reconciler
+        .rescore(store, EntityKind::Customer, RescoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(done.reviews_accepted, vec![item.id]);
+    assert_eq!(done.stats.merged, 1, "{done:?}");
+    assert_eq!(golden_id(store, "erp", "e4").await, left);
+    assert_eq!(
+        store.resolve_id(&right).await.unwrap().as_deref(),
+        Some(left.as_str())
+    );
+    let events = store.events(0, 100).await.unwrap();
+    assert_eq!(events.len(), events_before + 1);
+    assert_eq!(events.last().unwrap().event.operation, Operation::Merged);
+    assert_eq!(
+        store.review(item.id).await.unwrap().unwrap().status,
+        ReviewStatus::Accepted
+    );
+    // Nothing left to do: a second rescore changes nothing.
+    let again = reconciler
+        .rescore(store, EntityKind::Customer, RescoreOptions::default())
+        .await
+        .unwrap();
+    assert!(again.merges.is_empty() && again.splits.is_empty() && again.stats.events == 0);
+}
+
+#[tokio::test]
+async fn rescore_splits_a_record_the_old_rule_merged_wrongly_and_it_stays_apart() {
+    // A subsidiary at its parent's address, with the parent's switchboard: a lax rule merged them.
+    let parent = json!({"id": "c7", "name": "Nordwerk GmbH", "street": "Hafenstraße", "no": "12",
+                        "zip": "20457", "city": "Hamburg", "country": "DE", "phone": "+49 40 3001234"});
+    let subsidiary = json!({"id": "e7", "name": "Nordwerk Services GmbH", "street": "Hafenstr.",
+                            "no": "12", "zip": "20457", "city": "Hamburg", "country": "DE",
+                            "phone": "040 3001234"});
+    let project = project(&[parent], &[subsidiary]);
+    let lax = CONFIG
+        .replace("match_threshold: 12", "match_threshold: 5")
+        .replace("review_threshold: 6", "review_threshold: 2");
+    project.write("concord.yaml", &lax);
+    let (store, _) = sync(&project.config(), &SyncOptions::default()).await;
+    let store = store.as_ref();
+    let merged = golden_id(store, "crm", "c7").await;
+    assert_eq!(
+        golden_id(store, "erp", "e7").await,
+        merged,
+        "the lax rule merges"
+    );
+
+    project.write("concord.yaml", CONFIG);
+    let reconciler = Reconciler::new(&project.config()).unwrap();
+    let report = reconciler
+        .rescore(store, EntityKind::Customer, RescoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.splits.len(), 1, "{report:?}");
+    let split = &report.splits[0];
+    assert_eq!((split.source.as_str(), split.key.as_str()), ("erp", "e7"));
+    assert!(split.best_score.is_some_and(|s| s < 6.0), "{split:?}");
+    let alone = golden_id(store, "erp", "e7").await;
+    assert_ne!(alone, merged);
+    assert_eq!(golden_id(store, "crm", "c7").await, merged);
+    assert_eq!(report.stats.created, 1, "{report:?}");
+
+    // The split is remembered: syncing again, even under the lax rule, keeps them apart.
+    project.write("concord.yaml", &lax);
+    project.write(
+        "erp/customers.jsonl",
+        &lines(&[
+            json!({"id": "e7", "name": "Nordwerk Services GmbH", "street": "Hafenstr.",
+                        "no": "12", "zip": "20457", "city": "Hamburg", "country": "DE",
+                        "phone": "040 3001234", "email": "service@nordwerk.de"}),
+        ]),
+    );
+    let (store, _) = sync(&project.config(), &SyncOptions::default()).await;
+    assert_ne!(golden_id(store.as_ref(), "erp", "e7").await, merged);
+}
+
+/// Pairwise precision and recall of "same golden record" for the person set, whose record
+/// `a-N` and `b-N` are one person and every other pair two.
+async fn person_quality(store: &dyn Store, per_file: usize) -> (f64, f64, usize, String) {
+    let mut cluster_of: Vec<(String, usize)> = Vec::new();
+    let mut missing = 0;
+    for source in ["a", "b"] {
+        let keys: Vec<String> = (1..=per_file).map(|n| format!("{source}-{n:06}")).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let hits = store
+            .xref_lookup(source, EntityKind::Customer, &refs)
+            .await
+            .unwrap();
+        for (n, key) in keys.iter().enumerate() {
+            match hits.get(key) {
+                Some(hit) => cluster_of.push((hit.golden_id.clone(), n)),
+                None => missing += 1,
+            }
+        }
+    }
+    // What went wrong, for the failure message: the first missed pairs' records.
+    let mut missed = String::new();
+    let golden_of_person: std::collections::HashMap<(usize, bool), &str> = cluster_of
+        .iter()
+        .enumerate()
+        .map(|(i, (g, n))| ((*n, i >= per_file), g.as_str()))
+        .collect();
+    for n in 0..per_file {
+        let (Some(a), Some(b)) = (
+            golden_of_person.get(&(n, false)),
+            golden_of_person.get(&(n, true)),
+        ) else {
+            continue;
+        };
+        if a != b && missed.len() < 6000 {
+            for (id, record) in store.member_records(&[a, b]).await.unwrap() {
+                missed.push_str(&format!("\n  {id}: {}", Value::Object(record)));
+            }
+            missed.push('\n');
+        }
+    }
+    let mut clusters: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    for (golden, person) in cluster_of {
+        clusters.entry(golden).or_default().push(person);
+    }
+    let (mut merged, mut correct) = (0u64, 0u64);
+    for people in clusters.values() {
+        for (i, a) in people.iter().enumerate() {
+            for b in &people[i + 1..] {
+                merged += 1;
+                correct += u64::from(a == b);
+            }
+        }
+    }
+    let precision = correct as f64 / merged.max(1) as f64;
+    let recall = correct as f64 / per_file as f64;
+    (precision, recall, missing, missed)
+}
+
+#[tokio::test]
+async fn persons_with_typos_in_every_field_match_at_f1_099() {
+    let project = Project::new();
+    let spec = generator::persons::PersonsSpec {
+        per_file: 1500,
+        seed: 7,
+    };
+    let manifest = generator::persons::generate(project.dir.path(), &spec).unwrap();
+    let config = concord::config::Config::load(&manifest.config).unwrap();
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let (precision, recall, missing, missed) = person_quality(store.as_ref(), spec.per_file).await;
+    let f1 = 2.0 * precision * recall / (precision + recall);
+    assert_eq!(missing, 0, "every record is stored");
+    assert!(
+        f1 >= 0.99 && precision >= 0.995,
+        "precision {precision:.4} recall {recall:.4} F1 {f1:.4}; missed:{missed}"
+    );
 }

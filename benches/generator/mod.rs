@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod noisy;
+pub mod persons;
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};

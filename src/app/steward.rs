@@ -1,4 +1,4 @@
-//! Stewardship and training: `review`, `unmerge`, `reconcile train`. Each writes golden records
+//! Stewardship and training: `review`, `unmerge`, `reconcile train`, `reconcile rescore`. Each writes golden records
 //! outside a source run, so each takes the writer lock first.
 
 use std::path::Path;
@@ -69,6 +69,27 @@ pub async fn unmerge(
         "{source}:{key} split out of {id} into {new_id} ({} events)",
         stats.events
     ));
+    Ok(Outcome::Done)
+}
+
+/// Judges the stored records and the review queue again under the current rules and weights,
+/// and applies the merges and splits found (a dry run writes nothing, and takes no lock).
+pub async fn rescore(context: &Context, entity_name: &str, dry_run: bool) -> Result<Outcome, AppError> {
+    let kind = entity(entity_name)?;
+    let config = load(context)?;
+    let (store, _lease) = if dry_run {
+        (open_store(&config).await?, crate::store::lock::Lease::nothing())
+    } else {
+        open_writer(&config, context, "reconcile rescore", Writes::Golden).await?
+    };
+    let options = reconcile::rescore::RescoreOptions {
+        dry_run,
+        ..Default::default()
+    };
+    let report = Reconciler::new(&config)?
+        .rescore(store.as_ref(), kind, options)
+        .await?;
+    output::print(&report.summary());
     Ok(Outcome::Done)
 }
 

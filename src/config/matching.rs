@@ -37,6 +37,15 @@ pub struct MatchRule {
     /// review queue instead; below it the records stay apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_threshold: Option<f64>,
+    /// Scored rule: the match threshold as a probability (`0.99`) instead of bits: a pair merges
+    /// when its match probability — the total weight plus the prior odds that a candidate pair is
+    /// a match (the trained `match_share`, else 5 %) — reaches it. Trained and hand-set weights
+    /// then share one scale. Not together with `match_threshold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_probability: Option<f64>,
+    /// Scored rule: the review threshold as a probability (`0.5`); not with `review_threshold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_probability: Option<f64>,
     /// Scored rule: weights estimated by `concord reconcile train` (relative to the config file).
     /// Weights written in `compare:` take precedence over the file's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,8 +62,53 @@ impl MatchRule {
             compare: Vec::new(),
             match_threshold: None,
             review_threshold: None,
+            match_probability: None,
+            review_probability: None,
             weights_file: None,
         }
+    }
+
+    /// Thresholds written both as bits and as probabilities, or probabilities outside (0, 1),
+    /// are a config error.
+    pub fn check_thresholds(&self) -> Result<(), String> {
+        let name = &self.rule;
+        if self.match_threshold.is_some() && self.match_probability.is_some() {
+            return Err(format!(
+                "match rule `{name}`: give `match_threshold` (bits) or `match_probability`, not both"
+            ));
+        }
+        if self.review_threshold.is_some() && self.review_probability.is_some() {
+            return Err(format!(
+                "match rule `{name}`: give `review_threshold` (bits) or `review_probability`, not both"
+            ));
+        }
+        for (key, p) in [
+            ("match_probability", self.match_probability),
+            ("review_probability", self.review_probability),
+        ] {
+            if let Some(p) = p
+                && !(p > 0.0 && p < 1.0)
+            {
+                return Err(format!(
+                    "match rule `{name}`: `{key}` must lie between 0 and 1 (exclusive), not {p}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The match and review thresholds in bits, probabilities converted with the prior share of
+    /// matches among candidate pairs.
+    pub fn thresholds_in_bits(&self, prior: f64) -> (f64, f64) {
+        let matching = match self.match_probability {
+            Some(p) => probability_to_bits(p, prior),
+            None => self.match_threshold(),
+        };
+        let review = match self.review_probability {
+            Some(p) => probability_to_bits(p, prior),
+            None => self.review_threshold.unwrap_or(DEFAULT_REVIEW_THRESHOLD),
+        };
+        (matching, review.min(matching))
     }
 
     /// Whether the rule scores comparisons (else it compares exact keys).
@@ -73,6 +127,27 @@ impl MatchRule {
             .unwrap_or(DEFAULT_REVIEW_THRESHOLD)
             .min(self.match_threshold())
     }
+}
+
+/// The prior share of candidate pairs that are matches, when no trained file says better: turns
+/// a probability threshold into bits.
+pub const DEFAULT_MATCH_SHARE: f64 = 0.05;
+
+/// The total (bits) at which a pair reaches match probability `probability`, given the prior
+/// share of matches among candidate pairs: `log2(p / (1 − p)) − log2(prior / (1 − prior))`.
+pub fn probability_to_bits(probability: f64, prior: f64) -> f64 {
+    let logit = |p: f64| {
+        let p = p.clamp(1e-9, 1.0 - 1e-9);
+        (p / (1.0 - p)).log2()
+    };
+    ((logit(probability) - logit(prior)) * 100.0).round() / 100.0
+}
+
+/// The match probability of a pair with this total (bits), given the prior share of matches.
+pub fn bits_to_probability(bits: f64, prior: f64) -> f64 {
+    let prior = prior.clamp(1e-9, 1.0 - 1e-9);
+    let odds = (prior / (1.0 - prior)) * bits.exp2();
+    odds / (1.0 + odds)
 }
 
 /// Default totals (in bits of evidence, log2 of the likelihood ratio) for scored rules.
@@ -113,6 +188,11 @@ pub struct ComparisonSpec {
     /// whose conflict means two legal entities, and for `generation`: Jr. and Sr. are two people).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub veto: Option<bool>,
+    /// Term-frequency adjustment of the `exact` level: agreeing on a rare value adds bits, on a
+    /// common one takes some (default: on for `family_name` and `street`, the only comparators
+    /// whose values are counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_frequency: Option<bool>,
 }
 
 impl ComparisonSpec {
@@ -128,6 +208,12 @@ impl ComparisonSpec {
         }
     }
 
+    /// The counted term whose frequency adjusts the `exact` weight, when on.
+    pub fn term(&self) -> Option<crate::reconcile::frequency::Term> {
+        let term = crate::reconcile::frequency::Term::of(self.using)?;
+        self.term_frequency.unwrap_or(true).then_some(term)
+    }
+
     /// Whether a `far` result vetoes the merge.
     pub fn vetoes(&self) -> bool {
         self.veto.unwrap_or(matches!(
@@ -137,13 +223,22 @@ impl ComparisonSpec {
     }
 }
 
-/// The weight added to a pair's total for each level of one comparison.
+/// The weight added to a pair's total for each level of one comparison, in bits (log2 of how
+/// much likelier the level is for a true match than for a non-match).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LevelWeights {
+    /// The same value after normalization.
     pub exact: f64,
+    /// One value spelt two ways (a typo).
     pub close: f64,
+    /// Alike but further apart than `close` (comparators with five levels: names, street, city);
+    /// weighs as `far` when not written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similar: Option<f64>,
+    /// Different values.
     pub far: f64,
+    /// A value missing on one side or both; usually 0, no evidence either way.
     #[serde(default)]
     pub missing: f64,
 }
@@ -154,6 +249,7 @@ impl LevelWeights {
         match level {
             Level::Exact => self.exact,
             Level::Close => self.close,
+            Level::Similar => self.similar.unwrap_or(self.far),
             Level::Far => self.far,
             Level::Missing => self.missing,
         }
@@ -193,5 +289,41 @@ impl SurvivorshipSpec {
     /// The strategy of one field.
     pub fn strategy(&self, field: &str) -> Strategy {
         self.fields.get(field).copied().unwrap_or(self.default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probabilities_and_bits_are_one_scale() {
+        // Prior odds 1:19 (5 %): 0.99 needs log2(99) + log2(19) ≈ 10.88 bits.
+        let bits = probability_to_bits(0.99, 0.05);
+        assert!((bits - 10.88).abs() < 0.01, "{bits}");
+        assert!((bits_to_probability(bits, 0.05) - 0.99).abs() < 1e-3);
+        assert!((bits_to_probability(0.0, 0.5) - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn thresholds_as_probabilities() {
+        let mut rule: MatchRule = serde_yaml::from_str(
+            "{ rule: r, blocking: [postal_code], compare: [{ using: person_name }], \
+               match_probability: 0.99, review_probability: 0.5 }",
+        )
+        .unwrap();
+        assert_eq!(rule.check_thresholds(), Ok(()));
+        let (matching, review) = rule.thresholds_in_bits(0.05);
+        assert!((matching - 10.88).abs() < 0.01);
+        assert!((review - 4.25).abs() < 0.01, "{review}");
+        rule.match_threshold = Some(12.0);
+        assert!(rule.check_thresholds().unwrap_err().contains("not both"));
+        rule.match_threshold = None;
+        rule.match_probability = Some(1.5);
+        assert!(
+            rule.check_thresholds()
+                .unwrap_err()
+                .contains("between 0 and 1")
+        );
     }
 }

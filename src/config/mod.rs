@@ -191,6 +191,9 @@ impl Config {
                         ),
                     ));
                 }
+                if let Err(reason) = rule.check_thresholds() {
+                    return Err(at_text(&rule.rule, reason));
+                }
                 for comparison in &rule.compare {
                     if let Some(field) = &comparison.field
                         && !model::field_names(*entity).contains(&field.as_str())

@@ -16,12 +16,15 @@ pub enum Fallback {
     Value(String),
 }
 
-/// A compiled lookup table: keys matched exactly first, then case-insensitively.
+/// A compiled lookup table: keys matched exactly first, then case-insensitively, then (for
+/// tables built [`LookupTable::with_loose_keys`]) without punctuation and accents.
 #[derive(Debug)]
 pub struct LookupTable {
     name: String,
     exact: HashMap<String, String>,
     folded: HashMap<String, String>,
+    /// Keys as [`loose_key`] writes them; empty unless the table asked for loose keys.
+    loose: HashMap<String, String>,
     fallback: Fallback,
 }
 
@@ -41,8 +44,22 @@ impl LookupTable {
             name: name.into(),
             exact,
             folded,
+            loose: HashMap::new(),
             fallback,
         }
+    }
+
+    /// Also matches keys written with other punctuation, spacing or accents (`U.S.A` = `USA`,
+    /// `P.R. China` = `PR China`, `Espana` = `España`): for tables of names people type, such as
+    /// countries in CRM exports.
+    pub fn with_loose_keys(mut self) -> LookupTable {
+        self.loose = self
+            .exact
+            .iter()
+            .map(|(k, v)| (loose_key(k), v.clone()))
+            .filter(|(k, _)| !k.is_empty())
+            .collect();
+        self
     }
 
     /// Looks `key` up; `Err` is the reason a record fails.
@@ -53,12 +70,34 @@ impl LookupTable {
         if let Some(v) = self.folded.get(&key.trim().to_lowercase()) {
             return Ok(Cow::Borrowed(v));
         }
+        if !self.loose.is_empty()
+            && let Some(v) = self.loose.get(&loose_key(&key))
+        {
+            return Ok(Cow::Borrowed(v));
+        }
         match &self.fallback {
             Fallback::Keep => Ok(key),
             Fallback::Value(v) => Ok(Cow::Borrowed(v)),
             Fallback::Fail => Err(format!("no entry for `{key}` in lookup `{}`", self.name)),
         }
     }
+}
+
+/// A key without case, accents, punctuation or spaces: `U.S.A.` and `usa` are one key, and so
+/// are `P. R. China`, `PR-China` and `prchina`.
+fn loose_key(key: &str) -> String {
+    key.chars()
+        .flat_map(|c| {
+            let ascii = if c.is_ascii() {
+                None
+            } else {
+                deunicode::deunicode_char(c)
+            };
+            ascii.map_or_else(|| vec![c], |s| s.chars().collect())
+        })
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// Names of the tables every mapping file may use.
@@ -80,7 +119,7 @@ static ISO_COUNTRY: LazyLock<Arc<LookupTable>> = LazyLock::new(|| {
             .chain(names.iter().copied())
             .map(move |k| (k.to_string(), alpha2.to_string()))
     });
-    Arc::new(LookupTable::new("iso_country", entries, Fallback::Fail))
+    Arc::new(LookupTable::new("iso_country", entries, Fallback::Fail).with_loose_keys())
 });
 
 static UNIT: LazyLock<Arc<LookupTable>> = LazyLock::new(|| {
@@ -171,6 +210,13 @@ const COUNTRIES: &[(&str, &str, &[&str])] = &[
         &[
             "China",
             "People's Republic of China",
+            "China, People's Republic of",
+            "PRC",
+            "PR China",
+            "China PR",
+            "China (PRC)",
+            "Mainland China",
+            "VR China",
             "Volksrepublik China",
             "中国",
         ],
@@ -183,6 +229,7 @@ const COUNTRIES: &[(&str, &str, &[&str])] = &[
         &[
             "Czech Republic",
             "Czechia",
+            "Czech Rep.",
             "Tschechien",
             "Tschechische Republik",
             "Česko",
@@ -216,7 +263,9 @@ const COUNTRIES: &[(&str, &str, &[&str])] = &[
         "GBR",
         &[
             "United Kingdom",
+            "United Kingdom of Great Britain and Northern Ireland",
             "UK",
+            "U.K.",
             "Great Britain",
             "Britain",
             "England",
@@ -251,6 +300,9 @@ const COUNTRIES: &[(&str, &str, &[&str])] = &[
             "South Korea",
             "Korea",
             "Republic of Korea",
+            "Korea, Republic of",
+            "Korea, South",
+            "ROK",
             "Südkorea",
             "Suedkorea",
             "대한민국",
@@ -329,6 +381,7 @@ const COUNTRIES: &[(&str, &str, &[&str])] = &[
             "United States of America",
             "U.S.A.",
             "U.S.",
+            "United States (USA)",
             "America",
             "Vereinigte Staaten",
             "Vereinigte Staaten von Amerika",
@@ -387,6 +440,52 @@ mod tests {
             assert_eq!(country(alpha3).as_deref(), Ok(*alpha2));
         }
         assert!(COUNTRIES.len() >= 60);
+    }
+
+    #[test]
+    fn crm_export_aliases_in_any_punctuation() {
+        for (input, expected) in [
+            ("PRC", "CN"),
+            ("P.R.C.", "CN"),
+            ("P.R. China", "CN"),
+            ("China, People's Republic of", "CN"),
+            ("UK", "GB"),
+            ("U.K.", "GB"),
+            ("Great Britain", "GB"),
+            ("USA", "US"),
+            ("U.S.A.", "US"),
+            ("U.S.A", "US"),
+            ("u. s. a.", "US"),
+            ("Holland", "NL"),
+            ("Deutschland", "DE"),
+            ("Schweiz", "CH"),
+            ("Österreich", "AT"),
+            ("Osterreich", "AT"),
+            ("España", "ES"),
+            ("ESPANA", "ES"),
+            ("Korea, Republic of", "KR"),
+            ("Türkiye", "TR"),
+        ] {
+            assert_eq!(country(input).as_deref(), Ok(expected), "{input}");
+        }
+        assert!(country("U.S.S.R.").is_err());
+    }
+
+    #[test]
+    fn loose_keys_only_where_asked() {
+        let table = LookupTable::new(
+            "codes",
+            [("A.B".to_string(), "x".to_string())],
+            Fallback::Fail,
+        );
+        assert!(table.get(Cow::Borrowed("AB")).is_err());
+        let loose = LookupTable::new(
+            "codes",
+            [("A.B".to_string(), "x".to_string())],
+            Fallback::Fail,
+        )
+        .with_loose_keys();
+        assert_eq!(loose.get(Cow::Borrowed("a b")).as_deref(), Ok("x"));
     }
 
     #[test]

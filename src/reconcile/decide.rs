@@ -2,14 +2,16 @@
 //! more than one means those golden records are one), then scored rules inside blocks (merge
 //! above the match threshold, review between the thresholds, apart below or on a veto).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::json;
 
 use crate::model::EntityKind;
-use crate::store::{BlockKeyWrite, Fields, StoreError};
+use crate::store::{BlockKeyWrite, Fields, StoreError, TermCountWrite};
 
 use super::clusters::Clusters;
+use super::compare::Profile;
+use super::frequency::{Frequencies, Term};
 use super::scoring::{Evidence, Scorable, ScoredRule, Verdict};
 use super::view::StoreView;
 
@@ -29,6 +31,11 @@ pub struct ScoredMatcher<'a> {
     candidates: HashMap<String, Vec<Scorable>>,
     /// Block values written by this batch.
     pub writes: Vec<BlockKeyWrite>,
+    /// Counts of the family names and streets of the batch's new records, for the term
+    /// frequencies.
+    term_counts: BTreeMap<(Term, String), i64>,
+    /// The stored frequencies of the batch's values; `None` when no comparison is adjusted.
+    frequencies: Option<Frequencies>,
 }
 
 /// The outcome of scoring a new record.
@@ -50,7 +57,28 @@ impl<'a> ScoredMatcher<'a> {
         entity: EntityKind,
         rules: &'a [ScoredRule],
         block_values: &[Vec<String>],
+        terms: &[(Term, String)],
     ) -> Result<ScoredMatcher<'a>, StoreError> {
+        let adjusted: HashSet<Term> = rules
+            .iter()
+            .flat_map(|r| r.comparisons.iter().filter_map(|c| c.term))
+            .collect();
+        let frequencies = if adjusted.is_empty() {
+            None
+        } else {
+            let mut frequencies = Frequencies::default();
+            for term in adjusted {
+                let values: HashSet<&str> = terms
+                    .iter()
+                    .filter(|(t, _)| *t == term)
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                let values: Vec<&str> = values.into_iter().collect();
+                let counts = store.term_counts(entity, term.as_str(), &values).await?;
+                frequencies.terms.insert(term, counts);
+            }
+            Some(frequencies)
+        };
         let values: HashSet<&str> = block_values.iter().flatten().map(String::as_str).collect();
         let values: Vec<&str> = values.into_iter().collect();
         let blocks = if rules.is_empty() || values.is_empty() {
@@ -60,12 +88,14 @@ impl<'a> ScoredMatcher<'a> {
         };
         let ids: HashSet<&str> = blocks.values().flatten().map(String::as_str).collect();
         let ids: Vec<&str> = ids.into_iter().collect();
+        let members = store.member_records(&ids).await?;
+        let profiles = super::parallel::map(&members, |(_, fields)| Profile::new(fields));
         let mut candidates: HashMap<String, Vec<Scorable>> = HashMap::new();
-        for (id, fields) in store.member_records(&ids).await? {
+        for ((id, fields), profile) in members.into_iter().zip(profiles) {
             candidates
                 .entry(id)
                 .or_default()
-                .push(Scorable::new(fields));
+                .push(Scorable::prepared(fields, profile, None));
         }
         Ok(ScoredMatcher {
             entity,
@@ -73,7 +103,37 @@ impl<'a> ScoredMatcher<'a> {
             blocks,
             candidates,
             writes: Vec::new(),
+            term_counts: BTreeMap::new(),
+            frequencies,
         })
+    }
+
+    /// A new record ready to be scored, with the term-frequency adjustments of its values.
+    pub fn scorable(&self, fields: Fields, profile: Profile) -> Scorable {
+        Scorable::prepared(fields, profile, self.frequencies.as_ref())
+    }
+
+    /// Counts a new record's family name and streets towards the term frequencies.
+    pub fn count_terms(&mut self, terms: Vec<(Term, String)>) {
+        if self.frequencies.is_none() {
+            return;
+        }
+        for term in terms {
+            *self.term_counts.entry(term).or_default() += 1;
+        }
+    }
+
+    /// The counts this batch adds to the term frequencies.
+    pub fn take_term_counts(&mut self) -> Vec<TermCountWrite> {
+        std::mem::take(&mut self.term_counts)
+            .into_iter()
+            .map(|((term, value), add)| TermCountWrite {
+                entity: self.entity,
+                term: term.as_str(),
+                value,
+                add,
+            })
+            .collect()
     }
 
     /// Whether there are scored rules at all.
@@ -81,9 +141,12 @@ impl<'a> ScoredMatcher<'a> {
         !self.rules.is_empty()
     }
 
-    /// The block values of a record under every rule.
-    pub fn block_values(rules: &[ScoredRule], record: &Fields) -> Vec<String> {
-        let mut values: Vec<String> = rules.iter().flat_map(|r| r.block_values(record)).collect();
+    /// The block values of a prepared record under every rule.
+    pub fn block_values(rules: &[ScoredRule], profile: &Profile) -> Vec<String> {
+        let mut values: Vec<String> = rules
+            .iter()
+            .flat_map(|r| r.block_values_of(profile))
+            .collect();
         values.sort();
         values.dedup();
         values
@@ -96,7 +159,7 @@ impl<'a> ScoredMatcher<'a> {
         for rule in self.rules {
             let mut seen: HashSet<String> = HashSet::new();
             let mut best: Option<(String, usize, f64)> = None;
-            for value in rule.block_values(&record.fields) {
+            for value in rule.block_values_of(&record.profile) {
                 let members = self.blocks.get(&value).map(Vec::as_slice).unwrap_or(&[]);
                 if members.len() > MAX_BLOCK {
                     // A value this common tells little; the record's other blocks still count.

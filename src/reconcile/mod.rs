@@ -11,9 +11,12 @@
 pub mod clusters;
 pub mod compare;
 pub mod decide;
+pub mod frequency;
 pub mod matcher;
 pub mod normalize;
+pub mod parallel;
 pub mod refs;
+pub mod rescore;
 pub mod scan;
 pub mod scoring;
 pub mod steward;
@@ -36,7 +39,9 @@ use crate::store::{
     Operation, ReviewWrite, StoreError, XrefWrite,
 };
 use clusters::Clusters;
+use compare::Profile;
 use decide::{Scored, ScoredMatcher};
+use frequency::Term;
 use matcher::{Matcher, RecordKeys};
 use refs::KnownKeys;
 use scoring::{Scorable, ScoredRule};
@@ -210,9 +215,17 @@ impl Reconciler {
             .map(|(k, _)| k)
             .collect();
         let mut exact = Matcher::prepare(store, entity, exact_rules, &new_keys).await?;
-        let block_values: Vec<Vec<String>> = changed
+        // Each record is prepared once for blocking, term counts and scoring.
+        let profiles: Vec<Option<Profile>> = parallel::map(&changed, |(_, fields, _, _)| {
+            (!scored_rules.is_empty()).then(|| Profile::new(fields))
+        });
+        let block_values: Vec<Vec<String>> = profiles
             .iter()
-            .map(|(_, fields, _, _)| ScoredMatcher::block_values(scored_rules, fields))
+            .map(|p| {
+                p.as_ref()
+                    .map(|p| ScoredMatcher::block_values(scored_rules, p))
+                    .unwrap_or_default()
+            })
             .collect();
         let new_blocks: Vec<Vec<String>> = block_values
             .iter()
@@ -220,13 +233,28 @@ impl Reconciler {
             .filter(|(_, new)| **new)
             .map(|(v, _)| v.clone())
             .collect();
-        let mut scored = ScoredMatcher::prepare(store, entity, scored_rules, &new_blocks).await?;
+        let new_terms: Vec<Vec<(Term, String)>> = profiles
+            .iter()
+            .zip(&is_new)
+            .map(|(p, new)| match p {
+                Some(p) if *new => frequency::record_terms(p),
+                _ => Vec::new(),
+            })
+            .collect();
+        let all_terms: Vec<(Term, String)> = new_terms.iter().flatten().cloned().collect();
+        let mut scored =
+            ScoredMatcher::prepare(store, entity, scored_rules, &new_blocks, &all_terms).await?;
 
         let mut prepared = Vec::with_capacity(changed.len());
         let mut reviews: Vec<(String, scoring::Evidence, String)> = Vec::new();
-        for (((incoming, fields, text, hash), keys), blocks) in
-            changed.into_iter().zip(keys).zip(block_values)
+        for (((((incoming, fields, text, hash), keys), blocks), profile), terms) in changed
+            .into_iter()
+            .zip(keys)
+            .zip(block_values)
+            .zip(profiles)
+            .zip(new_terms)
         {
+            scored.count_terms(terms);
             let key = incoming.record.key.clone();
             let mut scorable = None;
             let golden_id = match hits.get(&key) {
@@ -255,8 +283,8 @@ impl Reconciler {
                             .await?;
                         }
                         state.clusters.find(&target)
-                    } else if scored.is_active() {
-                        let record = Scorable::new(fields.clone());
+                    } else if let Some(profile) = profile {
+                        let record = scored.scorable(fields.clone(), profile);
                         let outcome = scored.score(&record, &state.clusters);
                         scorable = Some(record);
                         match outcome {
@@ -343,6 +371,7 @@ impl Reconciler {
         }
         batch.match_keys.append(&mut exact.writes);
         batch.matching.block_keys.append(&mut scored.writes);
+        batch.matching.term_counts.extend(scored.take_term_counts());
         self.write_entity(store, source, entity, prepared, state, batch, stats)
             .await
     }

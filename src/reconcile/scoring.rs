@@ -9,10 +9,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::matching::{BlockSpec, ComparisonSpec, LevelWeights, MatchRule};
+use crate::config::matching::{
+    BlockSpec, ComparisonSpec, DEFAULT_MATCH_SHARE, LevelWeights, MatchRule, bits_to_probability,
+};
 use crate::config::yaml::{self, YamlError};
 use crate::model::EntityKind;
-use crate::reconcile::compare::{Comparator, Level, Profile};
+use crate::reconcile::compare::{Comparator, Level, Profile, address};
+use crate::reconcile::frequency::{Frequencies, Term, record_terms};
 
 use crate::store::Fields;
 
@@ -22,8 +25,12 @@ pub struct ScoredRule {
     pub name: String,
     pub blocking: Vec<BlockSpec>,
     pub comparisons: Vec<Weighted>,
+    /// Bits; from `match_probability` when written so.
     pub match_threshold: f64,
     pub review_threshold: f64,
+    /// The prior share of matches among candidate pairs (trained, else the default), which turns
+    /// totals into match probabilities.
+    pub prior: f64,
 }
 
 /// One comparison with its weights.
@@ -33,6 +40,8 @@ pub struct Weighted {
     pub name: String,
     pub weights: LevelWeights,
     pub veto: bool,
+    /// The term whose frequency adjusts the `exact` weight, if any.
+    pub term: Option<Term>,
 }
 
 impl Weighted {
@@ -50,6 +59,9 @@ pub struct Evidence {
     pub match_threshold: f64,
     pub review_threshold: f64,
     pub comparisons: Vec<ComparisonEvidence>,
+    /// The total as a match probability, with the rule's prior share of matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_probability: Option<f64>,
     /// The comparison that forbade the merge, if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vetoed_by: Option<String>,
@@ -67,6 +79,10 @@ pub struct ComparisonEvidence {
     pub right: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub similarity: Option<f64>,
+    /// Bits the term-frequency adjustment added to (or took from) the exact weight: a rare
+    /// value agrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_frequency: Option<f64>,
 }
 
 /// What the evidence means.
@@ -142,6 +158,11 @@ impl ScoredRule {
             }
             None => None,
         };
+        let prior = trained
+            .as_ref()
+            .map_or(DEFAULT_MATCH_SHARE, |t| t.match_share)
+            .clamp(1e-6, 0.999);
+        let (match_threshold, review_threshold) = rule.thresholds_in_bits(prior);
         let comparisons = rule
             .compare
             .iter()
@@ -153,6 +174,7 @@ impl ScoredRule {
                     .unwrap_or_else(|| default_weights(spec.using));
                 Weighted {
                     veto: spec.vetoes(),
+                    term: spec.term(),
                     spec: spec.clone(),
                     name,
                     weights,
@@ -163,19 +185,25 @@ impl ScoredRule {
             name: rule.rule.clone(),
             blocking: rule.blocking.clone(),
             comparisons,
-            match_threshold: rule.match_threshold(),
-            review_threshold: rule.review_threshold(),
+            match_threshold,
+            review_threshold,
+            prior,
         })
     }
 
     /// The block values of a record under this rule, prefixed with the rule's name so that two
     /// rules never share a block.
     pub fn block_values(&self, record: &Fields) -> Vec<String> {
+        self.block_values_of(&Profile::new(record))
+    }
+
+    /// [`ScoredRule::block_values`] of a record already prepared.
+    pub fn block_values_of(&self, profile: &Profile) -> Vec<String> {
         let mut values = Vec::new();
         for spec in &self.blocking {
             let mut combined: Vec<String> = vec![self.name.clone()];
             for key in spec.keys() {
-                let parts = key.values(record);
+                let parts = key.values_of(profile);
                 if parts.is_empty() {
                     combined.clear();
                     break;
@@ -213,7 +241,7 @@ impl ScoredRule {
             .zip(self.grades(left, right))
             .enumerate()
         {
-            total += c.weights.of(level);
+            total += c.weights.of(level) + adjustment(c, level, left, right).unwrap_or(0.0);
             if c.veto && level == Level::Far && veto.is_none() {
                 veto = Some(index);
             }
@@ -230,13 +258,15 @@ impl ScoredRule {
                     c.spec
                         .using
                         .compare_profiles(c.field(), &left.profile, &right.profile);
+                let term_frequency = adjustment(c, compared.level, left, right);
                 let evidence = ComparisonEvidence {
                     comparison: c.name.clone(),
                     level: compared.level,
-                    weight: c.weights.of(compared.level),
+                    weight: c.weights.of(compared.level) + term_frequency.unwrap_or(0.0),
                     left: compared.left,
                     right: compared.right,
                     similarity: compared.similarity,
+                    term_frequency,
                 };
                 (compared.level, evidence)
             })
@@ -257,6 +287,7 @@ impl ScoredRule {
         }
         Evidence {
             rule: self.name.clone(),
+            match_probability: Some((bits_to_probability(total, self.prior) * 1e6).round() / 1e6),
             total: (total * 100.0).round() / 100.0,
             match_threshold: self.match_threshold,
             review_threshold: self.review_threshold,
@@ -266,17 +297,70 @@ impl ScoredRule {
     }
 }
 
-/// A record prepared for comparison: its fields and their normalized profile, built once.
+/// The term-frequency adjustment of a comparison at a level, when it has one: only an exact
+/// agreement on a counted term, by the frequency of the value the left record holds.
+fn adjustment(c: &Weighted, level: Level, left: &Scorable, right: &Scorable) -> Option<f64> {
+    let term = c.term?;
+    (level == Level::Exact).then(|| left.adjustment(term, &right.profile))
+}
+
+/// A record prepared for comparison: its fields and their normalized profile, built once, with
+/// the term-frequency adjustments of its own values (zero until frequencies are known).
 #[derive(Debug, Clone)]
 pub struct Scorable {
     pub fields: Fields,
     pub profile: Profile,
+    /// Bits an exact agreement on each of its counted values adds.
+    pub terms: Vec<(Term, String, f64)>,
 }
 
 impl Scorable {
     pub fn new(fields: Fields) -> Scorable {
         let profile = Profile::new(&fields);
-        Scorable { fields, profile }
+        Scorable::prepared(fields, profile, None)
+    }
+
+    /// A record whose profile is built, with adjustments from `frequencies` when given.
+    pub fn prepared(
+        fields: Fields,
+        profile: Profile,
+        frequencies: Option<&Frequencies>,
+    ) -> Scorable {
+        let terms = match frequencies {
+            Some(frequencies) => record_terms(&profile)
+                .into_iter()
+                .map(|(term, value)| {
+                    let bits = frequencies.adjustment(term, &value);
+                    (term, value, bits)
+                })
+                .filter(|(_, _, bits)| *bits != 0.0)
+                .collect(),
+            None => Vec::new(),
+        };
+        Scorable {
+            fields,
+            profile,
+            terms,
+        }
+    }
+
+    /// The adjustment for an exact agreement with `other` on `term`: the family name, or the
+    /// street of the best address pair.
+    fn adjustment(&self, term: Term, other: &Profile) -> f64 {
+        if self.terms.is_empty() {
+            return 0.0;
+        }
+        let value = match term {
+            Term::FamilyName => self.profile.person.family.as_str(),
+            Term::Street => match address::best_pair(&self.profile.addresses, &other.addresses) {
+                Some((i, _)) => self.profile.addresses[i].street.as_str(),
+                None => return 0.0,
+            },
+        };
+        self.terms
+            .iter()
+            .find(|(t, v, _)| *t == term && v == value)
+            .map_or(0.0, |(_, _, bits)| *bits)
     }
 }
 
@@ -288,10 +372,15 @@ pub fn default_weights(using: Comparator) -> LevelWeights {
         Comparator::CompanyName => (8.0, 4.5, -7.0),
         Comparator::LegalForm => (0.5, 0.0, -5.0),
         Comparator::PersonName => (7.0, 5.0, -12.0),
+        Comparator::GivenName => (5.0, 3.5, -6.0),
+        Comparator::FamilyName => (6.0, 4.0, -5.0),
         Comparator::Generation => (0.0, 0.0, -8.0),
         Comparator::DateOfBirth => (6.0, 2.5, -8.0),
         Comparator::Address => (5.0, 2.5, -2.0),
         Comparator::PostalCode => (2.0, 1.0, -2.0),
+        Comparator::Street => (3.0, 2.0, -1.5),
+        Comparator::HouseNumber => (1.5, 0.0, -2.0),
+        Comparator::City => (1.0, 0.5, -1.0),
         Comparator::Email => (8.0, 2.0, -0.5),
         Comparator::Phone => (7.0, 3.0, -0.5),
         Comparator::TaxId | Comparator::Duns => (12.0, 4.0, -20.0),
@@ -299,9 +388,18 @@ pub fn default_weights(using: Comparator) -> LevelWeights {
         Comparator::Text => (4.0, 2.0, -2.0),
         Comparator::Unit => (1.0, 0.5, -6.0),
     };
+    let similar = match using {
+        Comparator::DateOfBirth => Some(0.0),
+        Comparator::GivenName => Some(0.5),
+        Comparator::FamilyName => Some(1.0),
+        Comparator::Street => Some(0.5),
+        Comparator::City => Some(0.0),
+        _ => None,
+    };
     LevelWeights {
         exact,
         close,
+        similar,
         far,
         missing: 0.0,
     }

@@ -44,6 +44,14 @@ pub enum StewardError {
     Store(#[from] StoreError),
 }
 
+/// Why a source record is split out of its golden record, for its decision.
+pub(super) struct Split {
+    /// `unmerge` (a steward) or `rescore`.
+    pub rule: &'static str,
+    pub reason: String,
+    pub score: Option<f64>,
+}
+
 /// The source name steward operations are recorded under in the run log.
 const STEWARD_RUN: &str = "(steward)";
 
@@ -157,6 +165,25 @@ impl Reconciler {
         source: &str,
         key: &str,
     ) -> Result<(String, ReconcileStats), StewardError> {
+        let why = Split {
+            rule: "unmerge",
+            reason: "split out by a steward".into(),
+            score: None,
+        };
+        self.split_out(store, entity, id, source, key, why).await
+    }
+
+    /// Splits a source record out into a golden record of its own and remembers the pair as
+    /// distinct: the work of [`Reconciler::unmerge`] and of a rescore's splits.
+    pub(super) async fn split_out(
+        &self,
+        store: &dyn Store,
+        entity: EntityKind,
+        id: &str,
+        source: &str,
+        key: &str,
+        why: Split,
+    ) -> Result<(String, ReconcileStats), StewardError> {
         let id = resolved(store, entity, id).await?;
         let view = StoreView {
             store,
@@ -202,7 +229,10 @@ impl Reconciler {
         batch.matching.distinct_pairs.push((
             id.clone(),
             new_id.clone(),
-            format!("{source}:{key} unmerged"),
+            match why.rule {
+                "unmerge" => format!("{source}:{key} unmerged"),
+                rule => format!("{source}:{key} split out by {rule}"),
+            },
         ));
         batch.matching.decisions.push(DecisionWrite {
             entity,
@@ -210,10 +240,10 @@ impl Reconciler {
             key: key.into(),
             golden_id: new_id.clone(),
             candidate_id: Some(id.clone()),
-            rule: "unmerge".into(),
+            rule: why.rule.into(),
             decision: "split".into(),
-            score: None,
-            evidence: json!({ "reason": "split out by a steward" }),
+            score: why.score,
+            evidence: json!({ "reason": why.reason }),
         });
         // Keys only the split record has follow it; keys the others share stay.
         let rules = self.exact_rules(entity);
@@ -235,7 +265,10 @@ impl Reconciler {
                 });
             }
         }
-        for value in ScoredMatcher::block_values(self.scored_rules(entity), &split.record) {
+        for value in ScoredMatcher::block_values(
+            self.scored_rules(entity),
+            &super::compare::Profile::new(&split.record),
+        ) {
             batch.matching.block_keys.push(crate::store::BlockKeyWrite {
                 entity,
                 value,
@@ -275,7 +308,7 @@ impl Reconciler {
     }
 
     /// Runs a steward change that merges through `state.clusters`, writes and commits it.
-    async fn steward_batch(
+    pub(super) async fn steward_batch(
         &self,
         store: &dyn Store,
         decide: impl FnOnce(&mut Batch, &mut BatchState) -> EntityKind,
@@ -341,7 +374,11 @@ async fn open_review(store: &dyn Store, id: i64) -> Result<ReviewItem, StewardEr
     Ok(item)
 }
 
-async fn resolved(store: &dyn Store, entity: EntityKind, id: &str) -> Result<String, StewardError> {
+pub(super) async fn resolved(
+    store: &dyn Store,
+    entity: EntityKind,
+    id: &str,
+) -> Result<String, StewardError> {
     store
         .resolve_id(id)
         .await?

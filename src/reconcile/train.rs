@@ -17,9 +17,9 @@ use super::compare::Level;
 use super::scoring::{Scorable, ScoredRule, TrainedRule, TrainedWeights, load_weights};
 
 /// Levels in a fixed order, for the probability tables.
-const LEVELS: [Level; 4] = [Level::Exact, Level::Close, Level::Far, Level::Missing];
+const LEVELS: [Level; 5] = Level::ALL;
 /// The index of [`Level::Missing`] in [`LEVELS`].
-const MISSING: usize = 3;
+const MISSING: usize = 4;
 
 /// How training went, for the command's report.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +58,7 @@ pub fn train(rule: &ScoredRule, records: Vec<Fields>, options: TrainOptions) -> 
     let scorables: Vec<Scorable> = records.into_iter().map(Scorable::new).collect();
     let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
     for (index, record) in scorables.iter().enumerate() {
-        for value in rule.block_values(&record.fields) {
+        for value in rule.block_values_of(&record.profile) {
             let members = blocks.entry(value).or_default();
             if members.len() < options.max_block {
                 members.push(index);
@@ -87,6 +87,13 @@ pub fn train(rule: &ScoredRule, records: Vec<Fields>, options: TrainOptions) -> 
         .collect();
     let (m, u, share, iterations) =
         expectation_maximisation(&patterns, rule.comparisons.len(), options);
+    // A level the comparison never produced on these pairs keeps no weight of its own.
+    let mut seen = vec![[false; 5]; rule.comparisons.len()];
+    for pattern in &patterns {
+        for (k, level) in pattern.iter().enumerate() {
+            seen[k][*level] = true;
+        }
+    }
     let mut weights = BTreeMap::new();
     let mut probabilities = BTreeMap::new();
     for (k, comparison) in rule.comparisons.iter().enumerate() {
@@ -102,7 +109,8 @@ pub fn train(rule: &ScoredRule, records: Vec<Fields>, options: TrainOptions) -> 
             LevelWeights {
                 exact: weight(0),
                 close: weight(1),
-                far: weight(2),
+                similar: seen[k][2].then(|| weight(2)),
+                far: weight(3),
                 missing: 0.0,
             },
         );
@@ -139,11 +147,19 @@ fn round(x: f64) -> f64 {
 }
 
 fn level_index(level: Level) -> usize {
-    LEVELS.iter().position(|l| *l == level).unwrap_or(3)
+    LEVELS.iter().position(|l| *l == level).unwrap_or(MISSING)
 }
 
 /// Probability tables per comparison and level.
-type Table = Vec<[f64; 4]>;
+type Table = Vec<[f64; 5]>;
+
+/// Prior m probabilities (a true match mostly agrees) and u probabilities (a non-match mostly
+/// differs) per level; EM starts from them and they weigh in as [`PRIOR_PAIRS`] pseudo-pairs,
+/// so a level seen on few pairs keeps a sensible weight instead of an extreme one.
+const PRIOR_M: [f64; 5] = [0.82, 0.10, 0.05, 0.03, 0.0];
+const PRIOR_U: [f64; 5] = [0.03, 0.04, 0.08, 0.85, 0.0];
+/// How many pairs' worth the priors count for in each M step.
+const PRIOR_PAIRS: f64 = 20.0;
 
 /// Two-class EM over comparison patterns. Returns m, u, the match share and the iterations run.
 /// Starts from the usual priors (matches agree, non-matches mostly differ), which also decides
@@ -154,8 +170,8 @@ fn expectation_maximisation(
     comparisons: usize,
     options: TrainOptions,
 ) -> (Table, Table, f64, usize) {
-    let mut m: Table = vec![[0.85, 0.12, 0.03, 0.0]; comparisons];
-    let mut u: Table = vec![[0.03, 0.07, 0.90, 0.0]; comparisons];
+    let mut m: Table = vec![PRIOR_M; comparisons];
+    let mut u: Table = vec![PRIOR_U; comparisons];
     let mut share = 0.1;
     // Identical patterns share a posterior: count them once.
     let mut counted: HashMap<&[usize], f64> = HashMap::new();
@@ -166,12 +182,16 @@ fn expectation_maximisation(
     if total == 0.0 {
         return (m, u, share, 0);
     }
-    let smoothing = 1e-4;
+    let prior = |p: [f64; 5], share: f64| -> [f64; 5] {
+        let mut row = p.map(|x| x * PRIOR_PAIRS * share);
+        row[MISSING] = 0.0;
+        row
+    };
     let mut iterations = 0;
     for _ in 0..options.max_iterations {
         iterations += 1;
-        let mut m_next: Table = vec![[smoothing, smoothing, smoothing, 0.0]; comparisons];
-        let mut u_next: Table = vec![[smoothing, smoothing, smoothing, 0.0]; comparisons];
+        let mut m_next: Table = vec![prior(PRIOR_M, share.max(0.05)); comparisons];
+        let mut u_next: Table = vec![prior(PRIOR_U, 1.0); comparisons];
         let mut matched = 0.0;
         for (pattern, n) in &counted {
             let (mut pm, mut pu) = (share, 1.0 - share);
@@ -279,6 +299,8 @@ pub async fn train_config(
 mod tests {
     use super::*;
 
+    const FAR: usize = 3;
+
     #[test]
     fn em_separates_agreeing_from_disagreeing_pairs() {
         // Two comparisons; 200 true pairs mostly agree, 800 non-pairs mostly differ.
@@ -286,19 +308,19 @@ mod tests {
         for i in 0..200 {
             patterns.push(vec![
                 if i % 10 == 0 { 1 } else { 0 },
-                if i % 7 == 0 { 3 } else { 0 },
+                if i % 7 == 0 { MISSING } else { 0 },
             ]);
         }
         for i in 0..800 {
             patterns.push(vec![
-                if i % 20 == 0 { 0 } else { 2 },
-                if i % 9 == 0 { 0 } else { 2 },
+                if i % 20 == 0 { 0 } else { FAR },
+                if i % 9 == 0 { 0 } else { FAR },
             ]);
         }
         let (m, u, share, _) = expectation_maximisation(&patterns, 2, TrainOptions::default());
         assert!((share - 0.2).abs() < 0.05, "share {share}");
-        assert!(m[0][0] > 0.8 && u[0][0] < 0.1, "m {m:?} u {u:?}");
+        assert!(m[0][0] > 0.75 && u[0][0] < 0.1, "m {m:?} u {u:?}");
         assert!((m[0][0] / u[0][0]).log2() > 3.0);
-        assert!((m[0][2] / u[0][2]).log2() < -3.0);
+        assert!((m[0][FAR] / u[0][FAR]).log2() < -3.0);
     }
 }

@@ -292,6 +292,17 @@ impl StoreView<'_> {
         Ok(found)
     }
 
+    /// How often these values of a term occur, as committed (the pending batch's counts are not
+    /// added: frequencies lag one batch, which moves an adjustment by a fraction of a bit).
+    pub async fn term_counts(
+        &self,
+        entity: EntityKind,
+        term: &str,
+        values: &[&str],
+    ) -> Result<crate::reconcile::frequency::TermCounts, StoreError> {
+        self.store.term_counts(entity, term, values).await
+    }
+
     /// Pairs among `ids` never to merge automatically, the batch's included.
     pub async fn distinct_pairs(
         &self,

@@ -28,6 +28,8 @@ pub struct MatchWrites {
     pub relinks: Vec<Relink>,
     /// Match-key values that move to another golden record (an unmerge).
     pub moved_keys: Vec<super::MatchKeyWrite>,
+    /// Counts added to the term frequencies (family names, streets) of new source records.
+    pub term_counts: Vec<TermCountWrite>,
 }
 
 impl MatchWrites {
@@ -42,7 +44,18 @@ impl MatchWrites {
             && self.referrers.is_empty()
             && self.relinks.is_empty()
             && self.moved_keys.is_empty()
+            && self.term_counts.is_empty()
     }
+}
+
+/// Occurrences of one value of a term (a family name, a street) to add to its count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermCountWrite {
+    pub entity: EntityKind,
+    /// `family_name` or `street`.
+    pub term: &'static str,
+    pub value: String,
+    pub add: i64,
 }
 
 /// Golden record `loser` folded into `survivor`: its source records, match and block keys and
@@ -115,6 +128,9 @@ pub enum ReviewStatus {
     Open,
     Accepted,
     Rejected,
+    /// Closed by `concord reconcile rescore`: under the current weights the pair scores below the
+    /// review threshold (no distinct pair is remembered; a later sync may raise it again).
+    Dismissed,
 }
 
 impl ReviewStatus {
@@ -123,6 +139,7 @@ impl ReviewStatus {
             ReviewStatus::Open => "open",
             ReviewStatus::Accepted => "accepted",
             ReviewStatus::Rejected => "rejected",
+            ReviewStatus::Dismissed => "dismissed",
         }
     }
 
@@ -131,6 +148,7 @@ impl ReviewStatus {
             ReviewStatus::Open,
             ReviewStatus::Accepted,
             ReviewStatus::Rejected,
+            ReviewStatus::Dismissed,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
@@ -162,6 +180,15 @@ pub struct ReferenceWrite {
     pub key: String,
     /// `None` while the target has not arrived.
     pub target_id: Option<String>,
+}
+
+/// A live source record with the golden record it belongs to, for re-scoring.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMember {
+    pub golden_id: String,
+    pub source: String,
+    pub key: String,
+    pub record: super::Fields,
 }
 
 /// A source record moved to another golden record.

@@ -15,7 +15,7 @@ mod sqlite;
 
 pub use matching::{
     BlockKeyWrite, Decision, DecisionWrite, MatchWrites, MergeWrite, ReferenceWrite, Relink,
-    ReviewItem, ReviewStatus, ReviewWrite,
+    ReviewItem, ReviewStatus, ReviewWrite, StoredMember, TermCountWrite,
 };
 pub use parked::ParkedEvent;
 pub use postgres::PgStore;
@@ -489,6 +489,15 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<PendingReference>, StoreError> {
         Err(StoreError::NotSupported("list pending references"))
     }
+    /// Every live source record of one entity with its golden ID, for `reconcile rescore`.
+    async fn stored_members(&self, entity: EntityKind) -> Result<Vec<StoredMember>, StoreError>;
+    /// How often these values of a term (`family_name`, `street`) occur, with the totals.
+    async fn term_counts(
+        &self,
+        entity: EntityKind,
+        term: &str,
+        values: &[&str],
+    ) -> Result<crate::reconcile::frequency::TermCounts, StoreError>;
 }
 
 /// Opens the store a URL names, creating and migrating it when needed.

@@ -90,21 +90,127 @@ pub fn grade_addresses(
     best
 }
 
-/// Grades postal codes: any code in common exact, both with codes but none in common far.
+/// Grades postal codes: any code in common exact; codes one character apart (one wrong digit,
+/// or two neighbouring digits swapped) close; both with codes but none alike far.
 pub fn grade_postal_codes(left: &[PreparedAddress], right: &[PreparedAddress]) -> Graded {
     let codes =
         |list: &[PreparedAddress]| -> bool { list.iter().any(|a| !a.postal_code.is_empty()) };
     if !codes(left) || !codes(right) {
         return Graded::MISSING;
     }
-    let common = left
-        .iter()
-        .any(|l| !l.postal_code.is_empty() && right.iter().any(|r| r.postal_code == l.postal_code));
-    if common {
+    let pairs = || {
+        left.iter()
+            .filter(|l| !l.postal_code.is_empty())
+            .flat_map(|l| right.iter().map(move |r| (&l.postal_code, &r.postal_code)))
+    };
+    if pairs().any(|(l, r)| l == r) {
+        Graded::new(Level::Exact, 1.0)
+    } else if pairs().any(|(l, r)| one_typo_apart(l, r)) {
+        Graded::new(Level::Close, 0.8)
+    } else {
+        Graded::new(Level::Far, 0.0)
+    }
+}
+
+/// Two codes of one length that differ in one character, or in two neighbouring characters
+/// swapped: what one typing error makes of a postal code.
+pub fn one_typo_apart(left: &str, right: &str) -> bool {
+    let (a, b) = (left.as_bytes(), right.as_bytes());
+    if a.len() != b.len() || a.len() < 3 {
+        return false;
+    }
+    let differing: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    match differing.as_slice() {
+        [_] => true,
+        [i, j] => *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i],
+        _ => false,
+    }
+}
+
+/// The pair of addresses (one from each list) that agree best, part by part: the pair the
+/// street, house number and city comparisons look at. `None` when either list is empty.
+pub fn best_pair(left: &[PreparedAddress], right: &[PreparedAddress]) -> Option<(usize, usize)> {
+    let mut best: Option<(f64, usize, usize)> = None;
+    for (i, l) in left.iter().enumerate() {
+        for (j, r) in right.iter().enumerate() {
+            let postal = if l.postal_code.is_empty() {
+                0.0
+            } else if l.postal_code == r.postal_code {
+                2.0
+            } else if one_typo_apart(&l.postal_code, &r.postal_code) {
+                1.0
+            } else {
+                0.0
+            };
+            let street = if l.street.is_empty() || r.street.is_empty() {
+                0.0
+            } else {
+                jaro_winkler(&l.street, &r.street)
+            };
+            let number = f64::from(u8::from(
+                !l.house_number.is_empty() && l.house_number == r.house_number,
+            ));
+            let city = 0.5 * f64::from(u8::from(!l.city.is_empty() && l.city == r.city));
+            let score = postal + street + number + city;
+            if best.is_none_or(|(b, _, _)| score > b) {
+                best = Some((score, i, j));
+            }
+        }
+    }
+    best.map(|(_, i, j)| (i, j))
+}
+
+/// Grades street names of the best address pair on five levels: equal (after street types are
+/// written one way) exact, Jaro-Winkler ≥ 0.92 close, ≥ 0.80 similar, else far.
+pub fn grade_streets(left: &[PreparedAddress], right: &[PreparedAddress]) -> Graded {
+    match best_pair(left, right) {
+        Some((i, j)) => grade_words(&left[i].street, &right[j].street),
+        None => Graded::MISSING,
+    }
+}
+
+/// Grades cities of the best address pair on five levels, like streets.
+pub fn grade_cities(left: &[PreparedAddress], right: &[PreparedAddress]) -> Graded {
+    match best_pair(left, right) {
+        Some((i, j)) => grade_words(&left[i].city, &right[j].city),
+        None => Graded::MISSING,
+    }
+}
+
+/// Grades house numbers of the best address pair: equal exact, else far (`12` and `12a` are
+/// two houses).
+pub fn grade_house_numbers(left: &[PreparedAddress], right: &[PreparedAddress]) -> Graded {
+    let Some((i, j)) = best_pair(left, right) else {
+        return Graded::MISSING;
+    };
+    let (l, r) = (&left[i].house_number, &right[j].house_number);
+    if l.is_empty() || r.is_empty() {
+        Graded::MISSING
+    } else if l == r {
         Graded::new(Level::Exact, 1.0)
     } else {
         Graded::new(Level::Far, 0.0)
     }
+}
+
+/// Five-level grade of two folded texts: equal exact, Jaro-Winkler ≥ 0.92 close, ≥ 0.80 similar,
+/// else far; missing when either is empty.
+pub fn grade_words(left: &str, right: &str) -> Graded {
+    if left.is_empty() || right.is_empty() {
+        return Graded::MISSING;
+    }
+    if left == right {
+        return Graded::new(Level::Exact, 1.0);
+    }
+    let similarity = jaro_winkler(left, right);
+    let level = if similarity >= super::TEXT_CLOSE {
+        Level::Close
+    } else if similarity >= super::person::SIMILAR {
+        Level::Similar
+    } else {
+        Level::Far
+    };
+    Graded::new(level, similarity)
 }
 
 /// A postal code as upper-case letters and digits; a country prefix such as `D-` or `CH-`
@@ -293,6 +399,31 @@ mod tests {
     }
 
     #[test]
+    fn address_parts_of_the_best_pair() {
+        let home = [address(
+            json!({"street": "Hauptstraße 5", "postal_code": "10115", "city": "Berlin"}),
+        )];
+        let moved_and_home = [
+            address(json!({"street": "Lindenallee 2", "postal_code": "80331", "city": "München"})),
+            address(json!({"street": "Hauptstr 5", "postal_code": "10116", "city": "Berln"})),
+        ];
+        assert_eq!(best_pair(&home, &moved_and_home), Some((0, 1)));
+        assert_eq!(grade_streets(&home, &moved_and_home).level, Level::Exact);
+        assert_eq!(
+            grade_house_numbers(&home, &moved_and_home).level,
+            Level::Exact
+        );
+        assert_eq!(grade_cities(&home, &moved_and_home).level, Level::Close);
+        let typo = [address(
+            json!({"street": "Haubtstraße 7", "postal_code": "10115"}),
+        )];
+        assert_eq!(grade_streets(&home, &typo).level, Level::Close);
+        assert_eq!(grade_house_numbers(&home, &typo).level, Level::Far);
+        assert_eq!(grade_cities(&home, &typo).level, Level::Missing);
+        assert_eq!(grade_streets(&home, &[]).level, Level::Missing);
+    }
+
+    #[test]
     fn postal_codes() {
         assert_eq!(postal_code(" sw1a 1aa "), "SW1A1AA");
         assert_eq!(postal_code("CH-8000"), "8000");
@@ -304,6 +435,12 @@ mod tests {
         ];
         assert_eq!(grade_postal_codes(&a, &b).level, Level::Exact);
         assert_eq!(grade_postal_codes(&a, &b[..1]).level, Level::Far);
+        let typo = [address(json!({"postal_code": "10116"}))];
+        assert_eq!(grade_postal_codes(&a, &typo).level, Level::Close);
+        let swapped = [address(json!({"postal_code": "10151"}))];
+        assert_eq!(grade_postal_codes(&a, &swapped).level, Level::Close);
+        let two_off = [address(json!({"postal_code": "10226"}))];
+        assert_eq!(grade_postal_codes(&a, &two_off).level, Level::Far);
         assert_eq!(grade_postal_codes(&a, &[]).level, Level::Missing);
     }
 }

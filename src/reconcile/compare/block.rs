@@ -41,6 +41,17 @@ pub enum BlockKey {
     PersonName,
     /// The birth date with day and month sorted, so transposed dates meet: `dob:1980-03-04`.
     DateOfBirth,
+    /// The Double Metaphone code of a person's family name: `fn:XMT`. Large alone; combine it
+    /// (`[family_name, birth_year]`).
+    FamilyName,
+    /// The Double Metaphone code of a person's first given name: `gn:HNS`.
+    GivenName,
+    /// The year of birth: `by:1980`.
+    BirthYear,
+    /// Each address's street name, street type written one way: `st:hauptstr`.
+    Street,
+    /// Each address's city, folded: `ci:muenchen`.
+    City,
 }
 
 /// Words too common in company names to make a useful block.
@@ -183,6 +194,34 @@ impl BlockKey {
                     .into_iter()
                     .collect()
             }
+            BlockKey::FamilyName => persons_only(profile, &profile.person.family)
+                .map(|code| format!("fn:{code}"))
+                .into_iter()
+                .collect(),
+            BlockKey::GivenName => {
+                let first = profile.person.given.split(' ').next().unwrap_or_default();
+                persons_only(profile, first)
+                    .map(|code| format!("gn:{code}"))
+                    .into_iter()
+                    .collect()
+            }
+            BlockKey::BirthYear => profile
+                .date_of_birth
+                .iter()
+                .map(|d| format!("by:{}", d.year()))
+                .collect(),
+            BlockKey::Street => profile
+                .addresses
+                .iter()
+                .filter(|a| !a.street.is_empty())
+                .map(|a| format!("st:{}", a.street))
+                .collect(),
+            BlockKey::City => profile
+                .addresses
+                .iter()
+                .filter(|a| !a.city.is_empty())
+                .map(|a| format!("ci:{}", a.city))
+                .collect(),
             BlockKey::DateOfBirth => profile
                 .date_of_birth
                 .iter()
@@ -196,6 +235,15 @@ impl BlockKey {
         values.dedup();
         values
     }
+}
+
+/// The phonetic code of a person's name part; `None` for companies and empty parts (one letter,
+/// an initial, is no block: it would put every `H.` together).
+fn persons_only(profile: &Profile, part: &str) -> Option<String> {
+    if !profile.is_person || part.len() < 2 {
+        return None;
+    }
+    Some(phonetic(part)).filter(|code| !code.is_empty())
 }
 
 /// The primary Double Metaphone code of a folded word; empty for a word without letters.
@@ -222,6 +270,35 @@ mod tests {
             Value::Object(map) => key.values(&map),
             _ => Vec::new(),
         }
+    }
+
+    #[test]
+    fn person_keys_survive_typos_in_the_other_fields() {
+        let a = json!({"given_name": "Hans", "family_name": "Schmidt", "date_of_birth": "1980-03-04",
+            "addresses": [{"street": "Hauptstraße 5", "postal_code": "10115"}]});
+        let b = json!({"given_name": "Hanns", "family_name": "Schmitt", "date_of_birth": "1980-03-05",
+            "addresses": [{"street": "Hauptstr. 5", "postal_code": "10116"}]});
+        for (key, expected) in [
+            (BlockKey::FamilyName, "fn:XMT"),
+            (BlockKey::GivenName, "gn:HNS"),
+            (BlockKey::BirthYear, "by:1980"),
+            (BlockKey::Street, "st:hauptstr"),
+        ] {
+            assert_eq!(
+                values(key, a.clone()),
+                vec![expected.to_string()],
+                "{key:?}"
+            );
+            assert_eq!(values(key, a.clone()), values(key, b.clone()), "{key:?}");
+        }
+        assert!(values(BlockKey::FamilyName, json!({"name": "Schmidt GmbH"})).is_empty());
+        assert!(
+            values(
+                BlockKey::GivenName,
+                json!({"given_name": "H.", "family_name": "X"})
+            )
+            .is_empty()
+        );
     }
 
     #[test]

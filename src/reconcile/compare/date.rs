@@ -1,4 +1,5 @@
-//! Dates of birth: typed by hand, so a swapped day and month or one wrong digit is common.
+//! Dates of birth: typed by hand, so a swapped day and month or one wrong digit is common; two
+//! such errors grade `similar`.
 
 use super::{Graded, Level};
 
@@ -72,8 +73,13 @@ pub fn grade_dates(left: Option<DateDigits>, right: Option<DateDigits>) -> Grade
             .next()
             .is_some_and(|i| i < 7 && a[i] == b[i + 1] && a[i + 1] == b[i]);
     let similarity = 1.0 - count as f64 / 8.0;
+    // Two typing errors: two digits wrong, or day and month swapped and one digit wrong.
+    let swapped_back = [a[0], a[1], a[2], a[3], a[6], a[7], a[4], a[5]];
+    let after_swap = (0..8).filter(|&i| swapped_back[i] != b[i]).count();
     if transposed_day_month || one_digit || neighbours_swapped {
         Graded::new(Level::Close, similarity)
+    } else if count == 2 || after_swap == 1 {
+        Graded::new(Level::Similar, similarity)
     } else {
         Graded::new(Level::Far, similarity)
     }
@@ -107,7 +113,9 @@ mod tests {
     fn one_typo_is_close_and_other_dates_far() {
         assert_eq!(grade("1980-03-04", "1980-03-05"), Level::Close);
         assert_eq!(grade("1980-03-04", "1908-03-04"), Level::Close);
-        assert_eq!(grade("1980-03-04", "1981-07-04"), Level::Far);
+        assert_eq!(grade("1980-03-04", "1981-07-04"), Level::Similar);
+        assert_eq!(grade("1948-12-10", "1998-10-12"), Level::Similar);
+        assert_eq!(grade("1980-03-04", "1971-07-04"), Level::Far);
         assert_eq!(grade("1980-03-04", "1975-11-23"), Level::Far);
     }
 

@@ -36,8 +36,12 @@ pub use profile::Profile;
 pub enum Level {
     /// The same value after normalization.
     Exact,
-    /// Not the same, but what one real value spelt two ways looks like.
+    /// Not the same, but what one real value spelt two ways looks like (for names and streets:
+    /// Jaro-Winkler ≥ 0.92, an initial, a dropped middle name).
     Close,
+    /// Further apart than `close` yet still alike (names and streets: Jaro-Winkler ≥ 0.80): two
+    /// typos in one name, or a different name that sounds alike. Weaker evidence than `close`.
+    Similar,
     /// Different values: evidence against a match.
     Far,
     /// One side (or both) has no value: no evidence either way.
@@ -46,7 +50,13 @@ pub enum Level {
 
 impl Level {
     /// Every level, in order, for weight tables.
-    pub const ALL: [Level; 4] = [Level::Exact, Level::Close, Level::Far, Level::Missing];
+    pub const ALL: [Level; 5] = [
+        Level::Exact,
+        Level::Close,
+        Level::Similar,
+        Level::Far,
+        Level::Missing,
+    ];
 }
 
 /// What a comparison found, kept as evidence for explanations.
@@ -100,18 +110,35 @@ pub enum Comparator {
     /// `given_name` and `family_name` (or `name` split): both parts equal, also swapped, exact;
     /// typos, initials, a dropped middle name close; a different given name far.
     PersonName,
+    /// The given name alone (from `given_name`, or `name` split), in the orientation that fits
+    /// the family name best: equal exact; Jaro-Winkler ≥ 0.92, an initial or a dropped middle
+    /// name close; ≥ 0.80 similar; otherwise far; missing when either has none. Persons only.
+    GivenName,
+    /// The family name alone, graded like `given_name`. Agreement on a rare family name weighs
+    /// more than on a common one (term-frequency adjustment).
+    FamilyName,
     /// Jr./Sr./II/III in the person's name: the same exact, different far (father and son at
     /// one address), only one side naming one close, neither missing.
     Generation,
     /// `date_of_birth` (`YYYY-MM-DD`): equal exact; day and month transposed, one digit wrong
-    /// or two neighbouring digits swapped close; otherwise far.
+    /// or two neighbouring digits swapped close; two such errors similar; otherwise far.
     DateOfBirth,
     /// `addresses`, best pair of both lists: same postal code, street and house number exact;
     /// same postal code and a similar street (Jaro-Winkler ≥ 0.90, no conflicting number), or
     /// same street and number in the same city close; otherwise far.
     Address,
-    /// Postal codes of `addresses`: any in common exact, none in common far.
+    /// Postal codes of `addresses`: any in common exact; one digit wrong or two neighbouring
+    /// digits swapped close; otherwise far.
     PostalCode,
+    /// The street name of the best address pair (street types written one way): equal exact,
+    /// Jaro-Winkler ≥ 0.92 close, ≥ 0.80 similar, otherwise far. Agreement on a rare street
+    /// weighs more than on a common one (term-frequency adjustment).
+    Street,
+    /// The house number of the best address pair: equal exact, different far.
+    HouseNumber,
+    /// The city of the best address pair: equal exact, Jaro-Winkler ≥ 0.92 close, ≥ 0.80
+    /// similar, otherwise far.
+    City,
     /// `emails`: an address in common exact; the same personal mailbox at another domain, or a
     /// near spelling at the same domain, close; otherwise far.
     Email,
@@ -135,14 +162,19 @@ pub const TEXT_CLOSE: f64 = 0.92;
 
 impl Comparator {
     /// Every comparator, for documentation and schema listings.
-    pub const ALL: [Comparator; 14] = [
+    pub const ALL: [Comparator; 19] = [
         Comparator::CompanyName,
         Comparator::LegalForm,
         Comparator::PersonName,
+        Comparator::GivenName,
+        Comparator::FamilyName,
         Comparator::Generation,
         Comparator::DateOfBirth,
         Comparator::Address,
         Comparator::PostalCode,
+        Comparator::Street,
+        Comparator::HouseNumber,
+        Comparator::City,
         Comparator::Email,
         Comparator::Phone,
         Comparator::TaxId,
@@ -157,11 +189,16 @@ impl Comparator {
     pub fn fields(self) -> &'static [&'static str] {
         match self {
             Comparator::CompanyName | Comparator::LegalForm => &["name"],
-            Comparator::PersonName | Comparator::Generation => {
-                &["given_name", "family_name", "name"]
-            }
+            Comparator::PersonName
+            | Comparator::GivenName
+            | Comparator::FamilyName
+            | Comparator::Generation => &["given_name", "family_name", "name"],
             Comparator::DateOfBirth => &["date_of_birth"],
-            Comparator::Address | Comparator::PostalCode => &["addresses"],
+            Comparator::Address
+            | Comparator::PostalCode
+            | Comparator::Street
+            | Comparator::HouseNumber
+            | Comparator::City => &["addresses"],
             Comparator::Email => &["emails"],
             Comparator::Phone => &["phones", "addresses"],
             Comparator::TaxId => &["tax_id", "addresses"],
@@ -223,5 +260,6 @@ mod tests {
             "\"missing\""
         );
         assert!(Level::Exact < Level::Close && Level::Far < Level::Missing);
+        assert!(Level::Close < Level::Similar && Level::Similar < Level::Far);
     }
 }

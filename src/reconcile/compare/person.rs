@@ -17,6 +17,8 @@ pub struct PersonName {
 
 /// Similarity from which two different name parts count as close.
 pub const CLOSE: f64 = 0.92;
+/// Similarity from which two different name parts count as similar (graded separately).
+pub const SIMILAR: f64 = 0.80;
 
 impl PersonName {
     /// From separate given and family names, or from one full name when those are missing: a
@@ -84,6 +86,74 @@ impl PersonName {
         );
         better(direct, swapped)
     }
+
+    /// Grades given and family name separately, on five levels each (see [`grade_name_part`]),
+    /// in the orientation that fits best: a record with given and family name swapped (in each
+    /// other's column, or `Schmidt Hans`) compares its family name with the other's family name.
+    pub fn grade_parts(&self, other: &PersonName) -> NameParts {
+        let direct = NameParts {
+            given: grade_name_part(&self.given, &other.given),
+            family: grade_name_part(&self.family, &other.family),
+            swapped: false,
+        };
+        let swapped = NameParts {
+            given: grade_name_part(&self.given, &other.family),
+            family: grade_name_part(&self.family, &other.given),
+            swapped: true,
+        };
+        if swapped.strength() > direct.strength() + 1e-9 {
+            swapped
+        } else {
+            direct
+        }
+    }
+}
+
+/// Given and family name graded one by one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NameParts {
+    pub given: Graded,
+    pub family: Graded,
+    /// The other record's given name was compared with this one's family name, and back.
+    pub swapped: bool,
+}
+
+impl NameParts {
+    /// How well both parts agree, for choosing the orientation.
+    fn strength(&self) -> f64 {
+        let value = |x: &Graded| match x.level {
+            Level::Missing => 0.0,
+            _ => x.similarity.unwrap_or(0.0),
+        };
+        value(&self.given) + value(&self.family)
+    }
+}
+
+/// Grades one name part (given or family name) on five levels: equal exact; Jaro-Winkler
+/// ≥ 0.92, an initial (`H.` for `Hans`) or a dropped middle name close; Jaro-Winkler ≥ 0.80
+/// similar; otherwise far; missing when either side has none.
+pub fn grade_name_part(left: &str, right: &str) -> Graded {
+    if left.is_empty() || right.is_empty() {
+        return Graded::MISSING;
+    }
+    if left == right {
+        return Graded::new(Level::Exact, 1.0);
+    }
+    let similarity = jaro_winkler(left, right);
+    let (l_first, r_first) = (first_word(left), first_word(right));
+    let initial = (l_first.len() == 1 && r_first.starts_with(l_first))
+        || (r_first.len() == 1 && l_first.starts_with(r_first));
+    let middle_name_dropped = l_first == r_first;
+    let level = if similarity >= CLOSE || initial || middle_name_dropped {
+        Level::Close
+    } else if similarity >= SIMILAR || one_edit_apart(left, right) {
+        // Jaro-Winkler is harsh on short names (`mia` / `mai` score 0.56): one edit apart is
+        // still alike, though not as alike as a typo in a long name.
+        Level::Similar
+    } else {
+        Level::Far
+    };
+    Graded::new(level, similarity)
 }
 
 /// Grades the generations: the same exact, different far, only one side naming one close (the
@@ -131,6 +201,27 @@ fn grade_part(left: &str, right: &str) -> Graded {
         Graded::new(Level::Close, similarity)
     } else {
         Graded::new(Level::Far, similarity)
+    }
+}
+
+/// One insertion, deletion, substitution or swap of neighbours turns one into the other.
+pub fn one_edit_apart(left: &str, right: &str) -> bool {
+    let (a, b) = (left.as_bytes(), right.as_bytes());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 || short.is_empty() {
+        return false;
+    }
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        let rest = prefix + 1;
+        let substituted = short.get(rest..) == long.get(rest..);
+        let swapped = rest < short.len()
+            && short[prefix] == long[rest]
+            && short[rest] == long[prefix]
+            && short.get(rest + 1..) == long.get(rest + 1..);
+        substituted || swapped
+    } else {
+        short.get(prefix..) == long.get(prefix + 1..)
     }
 }
 
@@ -216,6 +307,57 @@ mod tests {
             full("Anna Meier").grade(&full("Hans Schmidt")).level,
             Level::Far
         );
+    }
+
+    #[test]
+    fn parts_graded_on_five_levels_in_the_best_orientation() {
+        let hans = parts("Hans", "Schmidt");
+        let levels = |p: &PersonName| {
+            let graded = p.grade_parts(&hans);
+            (graded.given.level, graded.family.level)
+        };
+        assert_eq!(
+            levels(&parts("Hans", "Schmidt")),
+            (Level::Exact, Level::Exact)
+        );
+        assert_eq!(
+            levels(&parts("Schmidt", "Hans")),
+            (Level::Exact, Level::Exact)
+        );
+        assert!(parts("Schmidt", "Hans").grade_parts(&hans).swapped);
+        assert_eq!(levels(&full("Schmidt, Hans")), (Level::Exact, Level::Exact));
+        assert_eq!(
+            levels(&parts("Hnas", "Schmidt")),
+            (Level::Close, Level::Exact)
+        );
+        assert_eq!(
+            levels(&parts("H.", "Schmitt")),
+            (Level::Close, Level::Close)
+        );
+        assert_eq!(
+            levels(&parts("Hans", "Schmied")),
+            (Level::Exact, Level::Close)
+        );
+        assert_eq!(
+            levels(&parts("Hans", "Smidt")),
+            (Level::Exact, Level::Similar)
+        );
+        assert_eq!(
+            levels(&parts("Anna", "Schmidt")),
+            (Level::Far, Level::Exact)
+        );
+        assert_eq!(
+            levels(&parts("", "Schmidt")),
+            (Level::Missing, Level::Exact)
+        );
+        assert_eq!(grade_name_part("jon", "john").level, Level::Close);
+        assert_eq!(grade_name_part("meyer", "meier").level, Level::Similar);
+        assert_eq!(grade_name_part("catherine", "kathryn").level, Level::Far);
+        assert_eq!(grade_name_part("mia", "mai").level, Level::Similar);
+        assert_eq!(grade_name_part("jan", "jfn").level, Level::Similar);
+        assert_eq!(grade_name_part("uwe", "ue").level, Level::Similar);
+        assert_eq!(grade_name_part("ben", "eva").level, Level::Far);
+        assert!(one_edit_apart("lena", "lea") && !one_edit_apart("anna", "hans"));
     }
 
     #[test]

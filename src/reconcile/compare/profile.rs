@@ -141,18 +141,30 @@ pub(super) fn grade(
     let persons = left.is_person || right.is_person;
     match comparator {
         Comparator::CompanyName | Comparator::LegalForm if persons => Graded::MISSING,
-        Comparator::PersonName | Comparator::Generation if !persons => Graded::MISSING,
+        Comparator::PersonName
+        | Comparator::GivenName
+        | Comparator::FamilyName
+        | Comparator::Generation
+            if !persons =>
+        {
+            Graded::MISSING
+        }
         Comparator::CompanyName => left.company.grade(&right.company),
         Comparator::LegalForm => {
             company::grade_legal_form(left.company.legal_form, right.company.legal_form)
         }
         Comparator::PersonName => left.person.grade(&right.person),
+        Comparator::GivenName => left.person.grade_parts(&right.person).given,
+        Comparator::FamilyName => left.person.grade_parts(&right.person).family,
         Comparator::Generation => {
             person::grade_generation(left.person.generation, right.person.generation)
         }
         Comparator::DateOfBirth => date::grade_dates(left.date_of_birth, right.date_of_birth),
         Comparator::Address => address::grade_addresses(&left.addresses, &right.addresses).0,
         Comparator::PostalCode => address::grade_postal_codes(&left.addresses, &right.addresses),
+        Comparator::Street => address::grade_streets(&left.addresses, &right.addresses),
+        Comparator::HouseNumber => address::grade_house_numbers(&left.addresses, &right.addresses),
+        Comparator::City => address::grade_cities(&left.addresses, &right.addresses),
         Comparator::Email => email::grade_emails(&left.emails, &right.emails).0,
         Comparator::Phone => phone::grade_phones(&left.phones, &right.phones).0,
         Comparator::TaxId => ids::grade_tax_ids(left.tax_id.as_ref(), right.tax_id.as_ref()),
@@ -195,6 +207,18 @@ pub(super) fn shown(
         Comparator::PersonName => {
             both(&|p| non_empty(format!("{} {}", p.person.given, p.person.family).trim()))
         }
+        Comparator::GivenName | Comparator::FamilyName => {
+            let swapped = left.person.grade_parts(&right.person).swapped;
+            let family = comparator == Comparator::FamilyName;
+            let part = |p: &Profile, family: bool| {
+                non_empty(if family {
+                    &p.person.family
+                } else {
+                    &p.person.given
+                })
+            };
+            (part(left, family), part(right, family != swapped))
+        }
         Comparator::Generation => both(&|p| p.person.generation.map(str::to_string)),
         Comparator::DateOfBirth => both(&|p| p.date_of_birth.map(|d| d.display())),
         Comparator::Address => {
@@ -203,6 +227,17 @@ pub(super) fn shown(
                 left.addresses.get(i).map(show_address),
                 right.addresses.get(j).map(show_address),
             )
+        }
+        Comparator::Street | Comparator::HouseNumber | Comparator::City => {
+            let Some((i, j)) = address::best_pair(&left.addresses, &right.addresses) else {
+                return (None, None);
+            };
+            let part = |a: &PreparedAddress| match comparator {
+                Comparator::Street => non_empty(&a.street),
+                Comparator::HouseNumber => non_empty(&a.house_number),
+                _ => non_empty(&a.city),
+            };
+            (part(&left.addresses[i]), part(&right.addresses[j]))
         }
         Comparator::PostalCode => both(&|p| {
             let codes: Vec<&str> = p

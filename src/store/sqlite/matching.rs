@@ -9,8 +9,10 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{ROWS_PER_STATEMENT, from_text, json_array, parse_entity, parse_time};
 use crate::model::EntityKind;
+use crate::reconcile::frequency::TermCounts;
 use crate::store::{
     Decision, MatchWrites, PendingReference, ReferenceWrite, ReviewItem, ReviewStatus, StoreError,
+    StoredMember,
 };
 
 /// Redirect chains longer than this are treated as corrupt rather than followed for ever.
@@ -181,6 +183,20 @@ pub async fn write(
         .execute(&mut *tx)
         .await?;
     }
+    for rows in writes.term_counts.chunks(ROWS_PER_STATEMENT) {
+        let mut query: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO term_frequency (entity, term, value, count) ");
+        query.push_values(rows, |mut b, t| {
+            b.push_bind(t.entity.as_str())
+                .push_bind(t.term)
+                .push_bind(&t.value)
+                .push_bind(t.add);
+        });
+        query.push(
+            " ON CONFLICT (entity, term, value) DO UPDATE SET count = count + excluded.count",
+        );
+        query.build().execute(&mut *tx).await?;
+    }
     for rows in writes.references.chunks(ROWS_PER_STATEMENT) {
         let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO reference (referrer_id, source, entity, target_key, target_id, since) ",
@@ -199,6 +215,68 @@ pub async fn write(
         query.build().execute(&mut *tx).await?;
     }
     Ok(())
+}
+
+/// Every live source record of an entity with its golden ID, in golden ID then key order.
+pub async fn stored_members(
+    pool: &SqlitePool,
+    entity: EntityKind,
+) -> Result<Vec<StoredMember>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT golden_id, source, source_key, record FROM xref WHERE entity = ? AND deleted = 0 \
+         ORDER BY golden_id, source, source_key",
+    )
+    .bind(entity.as_str())
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(StoredMember {
+                golden_id: row.try_get("golden_id")?,
+                source: row.try_get("source")?,
+                key: row.try_get("source_key")?,
+                record: from_text(row.try_get("record")?, "xref record")?,
+            })
+        })
+        .collect()
+}
+
+/// The counts of some values of a term, with the totals over all its values.
+pub async fn term_counts(
+    pool: &SqlitePool,
+    entity: EntityKind,
+    term: &str,
+    values: &[&str],
+) -> Result<TermCounts, StoreError> {
+    let totals = sqlx::query(
+        "SELECT COALESCE(SUM(count), 0) AS total, COALESCE(SUM(CAST(count AS REAL) * count), 0.0) AS squares          FROM term_frequency WHERE entity = ? AND term = ?",
+    )
+    .bind(entity.as_str())
+    .bind(term)
+    .fetch_one(pool)
+    .await?;
+    let total: i64 = totals.try_get("total")?;
+    let mut counts = HashMap::new();
+    if total > 0 && !values.is_empty() {
+        let rows = sqlx::query(
+            "SELECT value, count FROM term_frequency WHERE entity = ? AND term = ? \
+             AND value IN (SELECT value FROM json_each(?))",
+        )
+        .bind(entity.as_str())
+        .bind(term)
+        .bind(json_array(values.iter().copied()))
+        .fetch_all(pool)
+        .await?;
+        for row in rows {
+            let count: i64 = row.try_get("count")?;
+            counts.insert(row.try_get("value")?, u64::try_from(count).unwrap_or(0));
+        }
+    }
+    Ok(TermCounts {
+        counts,
+        total: u64::try_from(total).unwrap_or(0),
+        sum_of_squares: totals.try_get("squares")?,
+    })
 }
 
 /// A pair in stored order.

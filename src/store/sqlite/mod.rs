@@ -655,6 +655,22 @@ impl Store for SqliteStore {
         matching::member_records(&self.pool, ids).await
     }
 
+    async fn stored_members(
+        &self,
+        entity: EntityKind,
+    ) -> Result<Vec<crate::store::StoredMember>, StoreError> {
+        matching::stored_members(&self.pool, entity).await
+    }
+
+    async fn term_counts(
+        &self,
+        entity: EntityKind,
+        term: &str,
+        values: &[&str],
+    ) -> Result<crate::reconcile::frequency::TermCounts, StoreError> {
+        matching::term_counts(&self.pool, entity, term, values).await
+    }
+
     async fn resolve_id(&self, id: &str) -> Result<Option<String>, StoreError> {
         matching::resolve_id(&self.pool, id).await
     }
