@@ -15,7 +15,7 @@ pub use inspect::{events, explain, preview, quality, quarantine, refs, show, val
 pub use output::Format;
 pub use publish::{publish, replay};
 pub use run::run;
-pub use steward::{review_accept, review_list, review_reject, rescore, train, unmerge};
+pub use steward::{rescore, review_accept, review_list, review_reject, train, unmerge};
 pub use sync::sync;
 
 use std::path::PathBuf;

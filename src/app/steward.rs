@@ -74,11 +74,18 @@ pub async fn unmerge(
 
 /// Judges the stored records and the review queue again under the current rules and weights,
 /// and applies the merges and splits found (a dry run writes nothing, and takes no lock).
-pub async fn rescore(context: &Context, entity_name: &str, dry_run: bool) -> Result<Outcome, AppError> {
+pub async fn rescore(
+    context: &Context,
+    entity_name: &str,
+    dry_run: bool,
+) -> Result<Outcome, AppError> {
     let kind = entity(entity_name)?;
     let config = load(context)?;
     let (store, _lease) = if dry_run {
-        (open_store(&config).await?, crate::store::lock::Lease::nothing())
+        (
+            open_store(&config).await?,
+            crate::store::lock::Lease::nothing(),
+        )
     } else {
         open_writer(&config, context, "reconcile rescore", Writes::Golden).await?
     };

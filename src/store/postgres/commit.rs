@@ -74,13 +74,13 @@ async fn write_xrefs(
     let rows = folded(&batch.xrefs, |x| (&x.source, x.entity, &x.key));
     sqlx::query(
         "INSERT INTO xref (source, entity, source_key, golden_id, content_hash, record, changed_at, \
-         deleted, origin, run_id, updated_at) \
-         SELECT u.*, $10, $11 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], \
-         $6::text[], $7::timestamptz[], $8::boolean[], $9::text[]) AS u \
+         deleted, origin, field_times, run_id, updated_at) \
+         SELECT u.*, $11, $12 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], \
+         $6::text[], $7::timestamptz[], $8::boolean[], $9::text[], $10::text[]) AS u \
          ON CONFLICT (source, entity, source_key) DO UPDATE SET golden_id = excluded.golden_id, \
          content_hash = excluded.content_hash, record = excluded.record, changed_at = excluded.changed_at, \
-         deleted = excluded.deleted, origin = excluded.origin, run_id = excluded.run_id, \
-         updated_at = excluded.updated_at",
+         deleted = excluded.deleted, origin = excluded.origin, field_times = excluded.field_times, \
+         run_id = excluded.run_id, updated_at = excluded.updated_at",
     )
     .bind(rows.iter().map(|x| x.source.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|x| x.entity.as_str()).collect::<Vec<_>>())
@@ -95,6 +95,11 @@ async fn write_xrefs(
     .bind(rows.iter().map(|x| x.changed_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|x| x.deleted).collect::<Vec<_>>())
     .bind(rows.iter().map(|x| x.origin.as_str()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|x| serde_json::to_string(&x.field_times).ok())
+            .collect::<Vec<_>>(),
+    )
     .bind(batch.run_id)
     .bind(now)
     .execute(&mut *tx)
@@ -213,8 +218,16 @@ async fn write_quarantine(
     .bind(rows.iter().map(|r| r.1.origin.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.1.key.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.1.mapping.as_deref()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.1.reason.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.1.payload.to_string()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| crate::redact::scrub(&r.1.reason).into_owned())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| crate::redact::scrub_json(&r.1.payload).to_string())
+            .collect::<Vec<_>>(),
+    )
     .bind(batch.run_id)
     .bind(now)
     .execute(&mut *tx)

@@ -11,9 +11,11 @@ use sqlx::{PgConnection, PgPool, Row};
 
 use super::commit::folded;
 use crate::model::EntityKind;
+use crate::reconcile::frequency::TermCounts;
 use crate::store::columns::{from_text, parse_entity};
 use crate::store::{
-    Decision, Fields, MatchWrites, ReferenceWrite, ReviewItem, ReviewStatus, StoreError,
+    Decision, Fields, MatchWrites, PendingReference, ReferenceWrite, ReviewItem, ReviewStatus,
+    StoreError, StoredMember,
 };
 
 /// Redirect chains longer than this are treated as corrupt rather than followed for ever.
@@ -195,19 +197,53 @@ pub async fn write(
         .execute(&mut *tx)
         .await?;
     }
+    if !writes.term_counts.is_empty() {
+        let mut summed: HashMap<(&str, &str, &str), i64> = HashMap::new();
+        for t in &writes.term_counts {
+            *summed
+                .entry((t.entity.as_str(), t.term, t.value.as_str()))
+                .or_default() += t.add;
+        }
+        let rows: Vec<_> = summed.into_iter().collect();
+        sqlx::query(
+            "INSERT INTO term_frequency (entity, term, value, count) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[]) \
+             ON CONFLICT (entity, term, value) DO UPDATE SET count = term_frequency.count + excluded.count",
+        )
+        .bind(rows.iter().map(|((e, _, _), _)| *e).collect::<Vec<_>>())
+        .bind(rows.iter().map(|((_, t, _), _)| *t).collect::<Vec<_>>())
+        .bind(rows.iter().map(|((_, _, v), _)| *v).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, n)| *n).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
+    // A rewritten referrer keeps the references it still makes (with the time each was first
+    // stored, the age `concord refs --pending` shows) and loses the others.
     if !writes.referrers.is_empty() {
-        sqlx::query("DELETE FROM reference WHERE referrer_id = ANY($1)")
-            .bind(&writes.referrers)
-            .execute(&mut *tx)
-            .await?;
+        let kept = folded(&writes.references, |r| {
+            (&r.referrer_id, &r.source, r.entity, &r.key)
+        });
+        sqlx::query(
+            "DELETE FROM reference r WHERE r.referrer_id = ANY($1) AND NOT EXISTS ( \
+             SELECT 1 FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[]) AS k(referrer_id, source, entity, target_key) \
+             WHERE k.referrer_id = r.referrer_id AND k.source = r.source AND k.entity = r.entity \
+             AND k.target_key = r.target_key)",
+        )
+        .bind(&writes.referrers)
+        .bind(kept.iter().map(|r| r.referrer_id.as_str()).collect::<Vec<_>>())
+        .bind(kept.iter().map(|r| r.source.as_str()).collect::<Vec<_>>())
+        .bind(kept.iter().map(|r| r.entity.as_str()).collect::<Vec<_>>())
+        .bind(kept.iter().map(|r| r.key.as_str()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
     }
     if !writes.references.is_empty() {
         let rows = folded(&writes.references, |r| {
             (&r.referrer_id, &r.source, r.entity, &r.key)
         });
         sqlx::query(
-            "INSERT INTO reference (referrer_id, source, entity, target_key, target_id) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+            "INSERT INTO reference (referrer_id, source, entity, target_key, target_id, since) \
+             SELECT u.*, now() FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u \
              ON CONFLICT (referrer_id, source, entity, target_key) DO UPDATE SET target_id = excluded.target_id",
         )
         .bind(rows.iter().map(|r| r.referrer_id.as_str()).collect::<Vec<_>>())
@@ -461,5 +497,97 @@ pub async fn referrers_of(pool: &PgPool, ids: &[&str]) -> Result<Vec<String>, St
     .await?;
     rows.iter()
         .map(|row| Ok(row.try_get("referrer_id")?))
+        .collect()
+}
+
+/// Every live source record of an entity with its golden ID, in golden ID then key order.
+pub async fn stored_members(
+    pool: &PgPool,
+    entity: EntityKind,
+) -> Result<Vec<StoredMember>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT golden_id, source, source_key, record FROM xref WHERE entity = $1 AND NOT deleted \
+         ORDER BY golden_id, source, source_key",
+    )
+    .bind(entity.as_str())
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(StoredMember {
+                golden_id: row.try_get("golden_id")?,
+                source: row.try_get("source")?,
+                key: row.try_get("source_key")?,
+                record: from_text(row.try_get("record")?, "xref record")?,
+            })
+        })
+        .collect()
+}
+
+/// The counts of some values of a term, with the totals over all its values.
+pub async fn term_counts(
+    pool: &PgPool,
+    entity: EntityKind,
+    term: &str,
+    values: &[&str],
+) -> Result<TermCounts, StoreError> {
+    let totals = sqlx::query(
+        "SELECT COALESCE(SUM(count), 0)::bigint AS total, \
+         COALESCE(SUM(count::float8 * count), 0.0)::float8 AS squares \
+         FROM term_frequency WHERE entity = $1 AND term = $2",
+    )
+    .bind(entity.as_str())
+    .bind(term)
+    .fetch_one(pool)
+    .await?;
+    let total: i64 = totals.try_get("total")?;
+    let mut counts = HashMap::new();
+    if total > 0 && !values.is_empty() {
+        let rows = sqlx::query(
+            "SELECT value, count FROM term_frequency WHERE entity = $1 AND term = $2 \
+             AND value = ANY($3)",
+        )
+        .bind(entity.as_str())
+        .bind(term)
+        .bind(values)
+        .fetch_all(pool)
+        .await?;
+        for row in rows {
+            let count: i64 = row.try_get("count")?;
+            counts.insert(row.try_get("value")?, u64::try_from(count).unwrap_or(0));
+        }
+    }
+    Ok(TermCounts {
+        counts,
+        total: u64::try_from(total).unwrap_or(0),
+        sum_of_squares: totals.try_get("squares")?,
+    })
+}
+
+/// References whose target has not arrived, oldest first (of one referrer when given).
+pub async fn pending_reference_list(
+    pool: &PgPool,
+    referrer: Option<&str>,
+    limit: i64,
+) -> Result<Vec<PendingReference>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT referrer_id, source, entity, target_key, since FROM reference \
+         WHERE target_id IS NULL AND ($1::text IS NULL OR referrer_id = $1) \
+         ORDER BY since NULLS FIRST, referrer_id, source, target_key LIMIT $2",
+    )
+    .bind(referrer)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(PendingReference {
+                referrer_id: row.try_get("referrer_id")?,
+                source: row.try_get("source")?,
+                entity: parse_entity(row.try_get("entity")?)?,
+                key: row.try_get("target_key")?,
+                since: row.try_get("since")?,
+            })
+        })
         .collect()
 }

@@ -83,7 +83,10 @@ fn contributor(row: &PgRow) -> Result<(String, Contributor), StoreError> {
             changed_at: row.try_get("changed_at")?,
             deleted: row.try_get("deleted")?,
             origin: row.try_get("origin")?,
-            field_times: Default::default(),
+            field_times: match row.try_get::<Option<String>, _>("field_times")? {
+                Some(text) => from_text(&text, "xref field times")?,
+                None => Default::default(),
+            },
         },
     ))
 }
@@ -147,8 +150,8 @@ impl Store for PgStore {
         )
         .bind(Utc::now())
         .bind(status)
-        .bind(stats.to_string())
-        .bind(error)
+        .bind(crate::redact::scrub(&stats.to_string()).into_owned())
+        .bind(error.map(|e| crate::redact::scrub(e).into_owned()))
         .bind(run_id)
         .execute(&self.pool)
         .await?;
@@ -230,7 +233,7 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await?;
         let xref_rows = sqlx::query(
-            "SELECT golden_id, source, source_key, record, changed_at, deleted, origin FROM xref \
+            "SELECT golden_id, source, source_key, record, changed_at, deleted, origin, field_times FROM xref \
              WHERE golden_id = ANY($1) ORDER BY source, source_key",
         )
         .bind(ids)
@@ -310,6 +313,48 @@ impl Store for PgStore {
 
     async fn unpark_event(&self, event_id: &str) -> Result<bool, StoreError> {
         parked::unpark(&self.pool, event_id).await
+    }
+
+    async fn stored_members(
+        &self,
+        entity: EntityKind,
+    ) -> Result<Vec<super::StoredMember>, StoreError> {
+        matching::stored_members(&self.pool, entity).await
+    }
+
+    async fn term_counts(
+        &self,
+        entity: EntityKind,
+        term: &str,
+        values: &[&str],
+    ) -> Result<crate::reconcile::frequency::TermCounts, StoreError> {
+        matching::term_counts(&self.pool, entity, term, values).await
+    }
+
+    async fn source_keys(
+        &self,
+        source: &str,
+        entity: EntityKind,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT source_key FROM xref WHERE source = $1 AND entity = $2 AND NOT deleted \
+             ORDER BY source_key",
+        )
+        .bind(source)
+        .bind(entity.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get("source_key")?))
+            .collect()
+    }
+
+    async fn pending_reference_list(
+        &self,
+        referrer: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<super::PendingReference>, StoreError> {
+        matching::pending_reference_list(&self.pool, referrer, limit).await
     }
 
     async fn stored_sources(&self) -> Result<Vec<String>, StoreError> {
