@@ -97,7 +97,7 @@ fn load(context: &Context) -> Result<Config, AppError> {
 async fn open_store(config: &Config) -> Result<Box<dyn Store>, AppError> {
     let url = config.store_url();
     store::open(&url).await.map_err(|source| AppError::Store {
-        url: crate::publish::connection::redact(&url),
+        url: crate::url::shown(&url),
         source,
     })
 }

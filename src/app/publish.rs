@@ -1,7 +1,7 @@
 //! `concord publish` and `concord events replay`: the outbox to the message bus.
 
 use super::{AppError, Context, Outcome, Writes, load, open_writer, output};
-use crate::publish::connection::redact;
+
 use crate::publish::{BusConfig, Relay};
 use crate::store::Store;
 
@@ -110,7 +110,7 @@ pub(super) async fn drain_and_report(
     let report = relay.report();
     output::line(format!(
         "bus {} exchange `{}`: {} events published and confirmed ({} attempts retried, {} returned unroutable, {} refused, {} parked: `concord events parked`)",
-        redact(&bus.url),
+        crate::url::shown(&bus.url),
         bus.exchange,
         report.published,
         report.retries,

@@ -135,7 +135,7 @@ impl Config {
 
     /// The store URL with a relative SQLite path resolved against the config's folder.
     pub fn store_url(&self) -> String {
-        resolve_sqlite_url(&self.store.url, &self.base_dir)
+        crate::url::resolve_sqlite(&self.store.url, &self.base_dir)
     }
 
     fn check(&self, path: &Path, text: &str) -> Result<(), YamlError> {
@@ -236,27 +236,6 @@ impl Config {
     }
 }
 
-/// Resolves the path of a `sqlite://` URL against `base` when it is relative; other URLs are
-/// returned unchanged.
-pub fn resolve_sqlite_url(url: &str, base: &Path) -> String {
-    let Some(rest) = url.strip_prefix("sqlite://") else {
-        return url.to_string();
-    };
-    let (file, query) = match rest.split_once('?') {
-        Some((file, query)) => (file, Some(query)),
-        None => (rest, None),
-    };
-    let resolved = if Path::new(file).is_absolute() {
-        PathBuf::from(file)
-    } else {
-        base.join(file)
-    };
-    match query {
-        Some(query) => format!("sqlite://{}?{query}", resolved.display()),
-        None => format!("sqlite://{}", resolved.display()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,17 +295,5 @@ match:
             .to_string();
         assert!(err.contains("concord.yaml:11:28:"), "{err}");
         assert!(err.contains("no field `vat_id`"), "{err}");
-    }
-
-    #[test]
-    fn other_store_urls_are_kept() {
-        assert_eq!(
-            resolve_sqlite_url("postgres://x/y", Path::new("/a")),
-            "postgres://x/y"
-        );
-        assert_eq!(
-            resolve_sqlite_url("sqlite:///abs.db", Path::new("/a")),
-            "sqlite:///abs.db"
-        );
     }
 }

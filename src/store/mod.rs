@@ -507,8 +507,6 @@ pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Box::new(PgStore::open(url).await?))
     } else {
-        Err(StoreError::Unsupported(crate::connector::sql::shown_url(
-            url,
-        )))
+        Err(StoreError::Unsupported(crate::url::shown(url)))
     }
 }

@@ -38,7 +38,7 @@ use cursor::{Param, SqlCursor};
 use page::{Out, Page, Stop};
 use placeholders::{Dialect, Placeholder, Rewritten};
 
-pub use redact::shown_url;
+use crate::url::shown as shown_url;
 
 /// Rows per page when a stream does not say.
 const DEFAULT_PAGE_SIZE: u32 = 5000;
@@ -163,7 +163,7 @@ impl Connector for SqlConnector {
         let (sender, receiver) = mpsc::channel(page::CHANNEL_CAPACITY);
         let mut config = self.config.clone();
         config.ca_file = config.ca_file.map(|file| self.base.join(file));
-        let url = crate::config::resolve_sqlite_url(self.config.url.trim(), &self.base);
+        let url = crate::url::resolve_sqlite(self.config.url.trim(), &self.base);
         tokio::spawn(async move {
             let mut out = Out::new(sender, &url);
             run(&config, &url, since, &mut out).await;

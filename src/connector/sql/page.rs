@@ -9,8 +9,9 @@ use tokio::sync::mpsc;
 
 use super::CursorConfig;
 use super::cursor::Position;
-use super::redact::{scrub, secrets, shown_url};
+use super::redact::{scrub, secrets};
 use crate::connector::{ConnectorError, Cursor, PullResult, Pulled, RawRecord};
+use crate::url::shown as shown_url;
 
 /// Items handed over at once: one channel operation per this many rows.
 const BATCH: usize = 512;

@@ -1,23 +1,4 @@
-//! Database URLs as they may be shown: no password, no query string (which may carry one, or
-//! paths to keys).
-
-/// `url` without its password and query string, for origins, errors and logs.
-pub fn shown_url(url: &str) -> String {
-    let url = url.trim();
-    let without_query = url.split_once('?').map_or(url, |(before, _)| before);
-    let Some((scheme, rest)) = without_query.split_once("://") else {
-        return without_query.to_string();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
-            None => without_query.to_string(),
-        },
-        None => without_query.to_string(),
-    }
-}
+//! The secrets in a database URL, scrubbed from the messages a database driver writes.
 
 /// The secrets in `url` (its password, raw and percent-decoded, and any `password=` query
 /// value), to scrub from messages a database driver writes.
@@ -86,22 +67,6 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_are_shown_without_password_or_query() {
-        assert_eq!(
-            shown_url("postgres://erp:s3cr%40t@db:5432/erp?sslmode=require&password=x"),
-            "postgres://erp:***@db:5432/erp"
-        );
-        assert_eq!(
-            shown_url("sqlite://data/erp.db?mode=ro"),
-            "sqlite://data/erp.db"
-        );
-        assert_eq!(
-            shown_url("mysql://root@127.0.0.1/test"),
-            "mysql://root@127.0.0.1/test"
-        );
-    }
 
     #[test]
     fn secrets_are_found_raw_and_decoded_and_scrubbed() {

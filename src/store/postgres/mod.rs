@@ -53,7 +53,7 @@ impl PgStore {
     /// migrates the schema. The tables go into the first schema of the search path.
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
         let open_error = |source| StoreError::Open {
-            url: crate::connector::sql::shown_url(url),
+            url: crate::url::shown(url),
             source,
         };
         let options = PgConnectOptions::from_str(url).map_err(open_error)?;
