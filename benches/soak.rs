@@ -31,7 +31,7 @@ fn broker_url() -> String {
 fn drop_csv(rows: usize, round: usize) -> String {
     let mut text = String::from("Kundennr;Firma;E-Mail;Ort\n");
     for i in 0..rows {
-        let edited = (i + round * 7) % (1000 / EDITED_PER_MILLE) == 0;
+        let edited = (i + round * 7).is_multiple_of(1000 / EDITED_PER_MILLE);
         let suffix = if edited {
             format!(" (Stand {round})")
         } else {
