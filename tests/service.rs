@@ -597,3 +597,13 @@ async fn two_instances_on_postgres_share_the_sources_and_one_takes_over_when_the
         })
         .await;
 }
+
+#[tokio::test]
+async fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() {
+    let project = Project::new(5, "", "");
+    let synced = project.command(&["sync"]).output().unwrap();
+    assert!(synced.status.success(), "{}", text(&synced));
+    let stderr = String::from_utf8_lossy(&synced.stderr);
+    assert!(stderr.contains("sync run finished"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "escape codes in {stderr:?}");
+}
