@@ -56,7 +56,13 @@ impl PgStore {
             url: crate::url::shown(url),
             source,
         };
-        let options = PgConnectOptions::from_str(url).map_err(open_error)?;
+        // Every lookup passes a batch's keys as one array. A cached generic plan cannot see how
+        // many: PostgreSQL then scans the source's whole index range and tests each row against
+        // the array one element at a time (4 s instead of 17 ms for 5,000 keys among 50,000).
+        // Planning each statement for its actual arguments costs well under a millisecond.
+        let options = PgConnectOptions::from_str(url)
+            .map_err(open_error)?
+            .options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(Duration::from_secs(30))
@@ -65,11 +71,6 @@ impl PgStore {
             .map_err(open_error)?;
         MIGRATOR.run(&pool).await?;
         Ok(PgStore { pool })
-    }
-
-    /// The connection pool, for work beside the [`Store`] operations (such as advisory locks).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
     }
 }
 
