@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use concord::connector::RawRecord;
 use concord::mapping::{MapOutcome, MappingSet};
+use concord::model::RawRecord;
 use concord::model::{Canonical, SourceRecord};
 use serde_json::Value;
 

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use crate::connector::RawRecord;
+use crate::model::RawRecord;
 use crate::model::{Canonical, EntityKind, SourceRecord};
 
 use super::compile::{

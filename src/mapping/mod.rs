@@ -19,7 +19,7 @@ pub use compile::CompiledMapping;
 pub use usage::PathUsage;
 
 use crate::config::yaml::YamlError;
-use crate::connector::RawRecord;
+use crate::model::RawRecord;
 use crate::model::{EntityKind, SourceRecord};
 
 /// A mapping file that cannot be used.

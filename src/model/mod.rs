@@ -5,12 +5,16 @@
 //! stored and published.
 
 mod customer;
+mod golden;
 mod order;
 mod product;
+mod raw;
 
 pub use customer::{Address, Contact, Customer, CustomerType};
+pub use golden::{Event, FieldSource, Fields, Lineage, Operation};
 pub use order::{Bom, BomItem, Order, OrderLine};
 pub use product::Product;
+pub use raw::RawRecord;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

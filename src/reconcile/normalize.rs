@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::compare::{ids, phone};
-use crate::store::Fields;
+use crate::model::Fields;
 
 /// Normalizes the value of `field` for exact matching; `None` when nothing usable remains (an
 /// empty or all-punctuation value, a GTIN with a wrong check digit, a D-U-N-S number without

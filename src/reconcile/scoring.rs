@@ -17,7 +17,7 @@ use crate::model::EntityKind;
 use crate::reconcile::compare::{Comparator, Level, Profile, address};
 use crate::reconcile::frequency::{Frequencies, Term, record_terms};
 
-use crate::store::Fields;
+use crate::model::Fields;
 
 /// A scored rule ready to use: weights resolved from the config, the trained file or defaults.
 #[derive(Debug, Clone)]

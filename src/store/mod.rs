@@ -26,13 +26,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use crate::model::{Event, FieldSource, Fields, Lineage, Operation};
 
 use crate::model::EntityKind;
-
-/// A canonical record's fields, as stored and published.
-pub type Fields = Map<String, Value>;
 
 /// A store operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,19 +66,6 @@ pub struct PendingReference {
     /// When the reference was first stored; unknown for references stored before this was kept.
     pub since: Option<DateTime<Utc>>,
 }
-
-/// Where one field of a golden record came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldSource {
-    pub source: String,
-    pub key: String,
-    /// The source's own change time of the record, when it gives one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub changed_at: Option<DateTime<Utc>>,
-}
-
-/// Field name → the source record that supplied the golden value.
-pub type Lineage = BTreeMap<String, FieldSource>;
 
 /// What the store knows of one source record.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,48 +149,6 @@ pub struct GoldenWrite {
     pub deleted: bool,
     /// The fields whose values differ from the previous version.
     pub changed: Vec<String>,
-}
-
-/// What happened to a golden record; the second half of an event's routing key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Operation {
-    Created,
-    Updated,
-    Deleted,
-    /// Other golden records were folded into this one; their IDs redirect to it from now on.
-    Merged,
-}
-
-impl Operation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Created => "created",
-            Operation::Updated => "updated",
-            Operation::Deleted => "deleted",
-            Operation::Merged => "merged",
-        }
-    }
-}
-
-/// A change event, written to the outbox with the change it reports.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    /// Unique and stable: consumers de-duplicate on it.
-    pub event_id: String,
-    pub entity: EntityKind,
-    pub operation: Operation,
-    pub golden_id: String,
-    pub version: i64,
-    pub changed: Vec<String>,
-    /// The golden record after the change.
-    pub record: Fields,
-    /// The sources of the changed fields.
-    pub sources: Lineage,
-    /// For a `merged` event: the golden IDs folded into this one.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub merged: Vec<String>,
-    pub at: DateTime<Utc>,
 }
 
 /// An event as reconciliation writes it: the payload is the golden version it announces.

@@ -19,8 +19,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::config::{Config, SourceConfig};
-use crate::connector::{Connector, ConnectorError, Cursor, Pulled, RawRecord};
+use crate::connector::{Connector, ConnectorError, Cursor, Pulled};
 use crate::mapping::{MapOutcome, MappingError, MappingSet, PathUsage};
+use crate::model::RawRecord;
 use crate::reconcile::view::{Pending, StoreView};
 use crate::reconcile::{Incoming, Reconciler};
 use crate::store::lock::{Lease, LockError, Locks};

@@ -6,7 +6,7 @@ use rphonetic::{DoubleMetaphone, Encoder};
 use serde::{Deserialize, Serialize};
 
 use super::profile::Profile;
-use crate::store::Fields;
+use crate::model::Fields;
 
 /// A blocking key kind; written in YAML as e.g.
 /// `blocking: [postal_code, name_prefix, name_phonetic, email, phone, tax_id]`.

@@ -25,7 +25,7 @@ pub mod unit;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::Fields;
+use crate::model::Fields;
 
 pub use block::BlockKey;
 pub use profile::Profile;

@@ -9,7 +9,7 @@ use super::ids::{self, TaxId};
 use super::person::{self, PersonName};
 use super::text::{fold, jaro_winkler};
 use super::{Comparator, Graded, Level, TEXT_CLOSE, email, phone, unit};
-use crate::store::Fields;
+use crate::model::Fields;
 
 /// A canonical record (customer or product) in the normalized forms the comparators use,
 /// built once per record so that comparing it with many candidates repeats no normalization.
