@@ -6,11 +6,11 @@
 //! SQLite would leave them: the position of the first, the values of the last.
 
 use std::collections::HashMap;
-use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
+use super::fold::folded;
 use super::{LOCK_CLASS, OUTBOX_ORDER_LOCK, matching};
 use crate::store::columns::to_text;
 use crate::store::{Batch, StoreError, lineage_text};
@@ -43,24 +43,6 @@ pub async fn commit(pool: &PgPool, batch: &Batch) -> Result<(), StoreError> {
     write_events(&mut tx, batch).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// The rows of `rows` with distinct keys, each where its key first appears, holding the last row
-/// with that key: what one-after-the-other upserts leave behind.
-pub fn folded<'a, T, K: Hash + Eq>(rows: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<&'a T> {
-    let mut position: HashMap<K, usize> = HashMap::with_capacity(rows.len());
-    let mut kept: Vec<&T> = Vec::with_capacity(rows.len());
-    for row in rows {
-        let key = key(row);
-        match position.get(&key) {
-            Some(&at) => kept[at] = row,
-            None => {
-                position.insert(key, kept.len());
-                kept.push(row);
-            }
-        }
-    }
-    kept
 }
 
 async fn write_xrefs(

@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
-use super::commit::folded;
+use super::fold::folded;
 use crate::model::EntityKind;
 use crate::reconcile::frequency::TermCounts;
 use crate::store::columns::{from_text, parse_entity};
