@@ -146,7 +146,13 @@ struct SourceRunner {
 
 impl SourceRunner {
     async fn run(self) {
-        let Some(_lease) = self.hold(Scope::Source(&self.name)).await else {
+        let held = hold(
+            &self.pipeline,
+            Scope::Source(&self.name),
+            &self.operations,
+            &self.shutdown,
+        );
+        let Some(_lease) = held.await else {
             return;
         };
         metrics::source_held(&self.name, true);
@@ -211,14 +217,10 @@ impl SourceRunner {
         let wait = base.saturating_mul(factor).min(self.operations.max_backoff);
         chrono::Duration::from_std(wait).unwrap_or_default()
     }
-
-    /// Holds a lock for the life of the service, trying again every `takeover_every` while
-    /// another instance holds it; `None` once the shutdown came first.
-    async fn hold(&self, scope: Scope<'_>) -> Option<Lease> {
-        hold(&self.pipeline, scope, &self.operations, &self.shutdown).await
-    }
 }
 
+/// Holds a lock for the life of the service, trying again every `takeover_every` while another
+/// instance holds it; `None` once the shutdown came first.
 async fn hold(
     pipeline: &Pipeline,
     scope: Scope<'_>,
