@@ -19,7 +19,9 @@ use serde_json::{Map, json};
 
 use concord::model::EntityKind;
 use concord::publish::{BusConfig, QueueConfig, Relay, cloudevents};
-use concord::store::{Event, FieldSource, Lineage, Operation, SqliteStore, Store};
+use concord::store::{
+    BatchWriter, Event, FieldSource, Lineage, Operation, Outbox, RunLog, SqliteStore,
+};
 
 #[path = "../tests/support/outbox.rs"]
 mod outbox;

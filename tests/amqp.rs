@@ -22,7 +22,9 @@ use serde_json::{Map, Value, json};
 
 use concord::model::EntityKind;
 use concord::publish::{BusConfig, HeaderPrefix, Mode, PublishError, QueueConfig, Relay};
-use concord::store::{Event, FieldSource, Lineage, Operation, SqliteStore, Store};
+use concord::store::{
+    BatchWriter, Event, FieldSource, Lineage, Operation, Outbox, RunLog, SqliteStore,
+};
 
 #[path = "support/outbox.rs"]
 mod outbox;

@@ -13,11 +13,11 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::metrics;
-use crate::store::Store;
+use crate::store::RunLog;
 
 /// What the endpoint reads.
 pub struct Health {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn RunLog>,
     /// The relay's last attempt reached the broker (always true without a bus).
     pub broker_connected: AtomicBool,
     /// A bus is configured, so readiness includes it.

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::store::{ParkedEvent, Store, StoreError};
+use crate::store::{Outbox, ParkedEvent, StoreError};
 
 /// The parked events as a table, oldest first.
 pub fn table(events: &[ParkedEvent]) -> String {
@@ -31,7 +31,7 @@ pub fn table(events: &[ParkedEvent]) -> String {
 /// Puts the parked events named by `ids` (all parked events when `ids` is empty) back in line for
 /// the next publish; returns the IDs put back and the ones that named no parked event.
 pub async fn retry(
-    store: &dyn Store,
+    store: &dyn Outbox,
     ids: &[String],
 ) -> Result<(Vec<String>, Vec<String>), StoreError> {
     let ids: Vec<String> = if ids.is_empty() {

@@ -31,7 +31,7 @@ use super::cloudevents;
 use super::config::BusConfig;
 use super::connection::{self, Link};
 use super::topology;
-use crate::store::{Store, StoredEvent};
+use crate::store::{Outbox, StoredEvent};
 
 /// What a drain or replay did; kept up to date even when it stops with an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -59,7 +59,7 @@ enum Scope {
 
 /// Relays a store's outbox to the bus a config names.
 pub struct Relay<'a> {
-    store: &'a dyn Store,
+    store: &'a dyn Outbox,
     config: &'a BusConfig,
     report: Report,
 }
@@ -84,7 +84,7 @@ struct Interrupted {
 struct Pass<'a> {
     config: &'a BusConfig,
     link: &'a Link,
-    store: &'a dyn Store,
+    store: &'a dyn Outbox,
     in_flight: VecDeque<InFlight>,
     /// Events in flight per golden record: a record's next event waits until this is zero.
     busy: HashMap<String, usize>,
@@ -94,7 +94,7 @@ struct Pass<'a> {
 }
 
 impl<'a> Relay<'a> {
-    pub fn new(store: &'a dyn Store, config: &'a BusConfig) -> Relay<'a> {
+    pub fn new(store: &'a dyn Outbox, config: &'a BusConfig) -> Relay<'a> {
         Relay {
             store,
             config,
@@ -210,7 +210,7 @@ struct Encoded {
 
 /// Reads the next page and encodes it off the publishing task.
 async fn fetch(
-    store: &dyn Store,
+    store: &dyn Outbox,
     config: &BusConfig,
     scope: Scope,
     after: i64,
@@ -238,7 +238,7 @@ async fn fetch(
 impl Pass<'_> {
     async fn run(
         &mut self,
-        store: &dyn Store,
+        store: &dyn Outbox,
         scope: Scope,
         report: &mut Report,
     ) -> Result<(), PublishError> {
@@ -485,7 +485,7 @@ impl Pass<'_> {
         }
     }
 
-    async fn mark(&mut self, store: &dyn Store) -> Result<(), PublishError> {
+    async fn mark(&mut self, store: &dyn Outbox) -> Result<(), PublishError> {
         store.mark_published(&self.acked).await?;
         self.acked.clear();
         Ok(())

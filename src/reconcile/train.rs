@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::config::matching::LevelWeights;
 use crate::config::yaml::{self, YamlError};
 use crate::model::EntityKind;
-use crate::store::{Fields, Store, StoreError};
+use crate::store::{Fields, Stewardship, StoreError};
 
 use super::compare::Level;
 use super::scoring::{Scorable, ScoredRule, TrainedRule, TrainedWeights, load_weights};
@@ -251,7 +251,7 @@ pub enum TrainError {
 /// weights into its weights file (or `output`), keeping what the file holds for other rules.
 pub async fn train_config(
     config: &Config,
-    store: &dyn Store,
+    store: &dyn Stewardship,
     entity: EntityKind,
     output: Option<&Path>,
     options: TrainOptions,

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use crate::model::EntityKind;
 use crate::store::{
-    Batch, Contributor, Fields, GoldenState, ReferenceWrite, Store, StoreError, XrefHit, XrefWrite,
+    Batch, Contributor, Fields, GoldenState, MatchIndex, ReferenceWrite, StoreError, XrefHit,
+    XrefWrite,
 };
 
 /// A batch handed to the store but perhaps not yet committed, indexed for lookups.
@@ -123,12 +124,12 @@ fn contributor(x: &XrefWrite) -> Contributor {
 
 /// The store as reconciliation sees it.
 pub struct StoreView<'a> {
-    pub store: &'a dyn Store,
+    pub store: &'a dyn MatchIndex,
     pub pending: Option<&'a Pending>,
 }
 
 impl StoreView<'_> {
-    /// [`Store::xref_lookup`], with the pending batch's source records taking precedence.
+    /// [`MatchIndex::xref_lookup`], with the pending batch's source records taking precedence.
     pub async fn xref_lookup(
         &self,
         source: &str,
@@ -153,7 +154,7 @@ impl StoreView<'_> {
         Ok(hits)
     }
 
-    /// [`Store::match_lookup`], with the pending batch's claims filling in.
+    /// [`MatchIndex::match_lookup`], with the pending batch's claims filling in.
     pub async fn match_lookup(
         &self,
         entity: EntityKind,
@@ -179,7 +180,7 @@ impl StoreView<'_> {
         Ok(found)
     }
 
-    /// [`Store::load_goldens`], with the pending batch's versions and source records applied.
+    /// [`MatchIndex::load_goldens`], with the pending batch's versions and source records applied.
     pub async fn load_goldens(&self, ids: &[&str]) -> Result<Vec<GoldenState>, StoreError> {
         let mut states = self.store.load_goldens(ids).await?;
         let Some(pending) = self.pending else {

@@ -3,7 +3,8 @@
 //!
 //! A trait with one implementation per engine (SQLite and PostgreSQL), not sqlx's `Any`
 //! driver, so each engine can use its own fast paths. A sync batch, its checkpoint and its outbox
-//! rows are written by one [`Store::commit`], in one transaction.
+//! rows are written by one [`BatchWriter::commit`], in one transaction. The trait is split by role
+//! (`roles.rs`): each caller takes the narrowest one it needs.
 
 mod columns;
 mod lineage_text;
@@ -11,6 +12,7 @@ pub mod lock;
 mod matching;
 mod parked;
 mod postgres;
+mod roles;
 mod sqlite;
 
 pub use matching::{
@@ -19,12 +21,11 @@ pub use matching::{
 };
 pub use parked::ParkedEvent;
 pub use postgres::PgStore;
+pub use roles::{Audit, BatchWriter, MatchIndex, Outbox, RunLog, Stewardship, Store};
 pub use sqlite::SqliteStore;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -302,146 +303,6 @@ pub struct Counts {
     pub quarantined: i64,
     /// Review items waiting for a steward.
     pub open_reviews: i64,
-}
-
-/// The store's operations. Every method is one statement or one transaction.
-#[async_trait]
-pub trait Store: Send + Sync {
-    /// Records the start of a sync run of `source`; returns its ID.
-    async fn begin_run(&self, source: &str, full: bool) -> Result<i64, StoreError>;
-    /// Records how a run ended, with its counters.
-    async fn finish_run(
-        &self,
-        run_id: i64,
-        status: RunStatus,
-        stats: &Value,
-        error: Option<&str>,
-    ) -> Result<(), StoreError>;
-    /// The cursor last committed for `source`.
-    async fn checkpoint(&self, source: &str) -> Result<Option<Value>, StoreError>;
-    /// Looks up source records by key.
-    async fn xref_lookup(
-        &self,
-        source: &str,
-        entity: EntityKind,
-        keys: &[&str],
-    ) -> Result<HashMap<String, XrefHit>, StoreError>;
-    /// Looks up normalized match-key values of one rule; returns value → golden ID.
-    async fn match_lookup(
-        &self,
-        entity: EntityKind,
-        rule: &str,
-        values: &[&str],
-    ) -> Result<HashMap<String, String>, StoreError>;
-    /// Loads golden records with their contributors; unknown IDs are left out.
-    async fn load_goldens(&self, ids: &[&str]) -> Result<Vec<GoldenState>, StoreError>;
-    /// Writes a batch, its checkpoint and its events in one transaction.
-    async fn commit(&self, batch: &Batch) -> Result<(), StoreError>;
-    /// Starts [`Store::commit`] on a task of its own and returns at once, so the caller can
-    /// prepare the next batch while this one is written.
-    fn spawn_commit(&self, batch: Arc<Batch>) -> tokio::task::JoinHandle<Result<(), StoreError>>;
-    /// The version history of a golden record, oldest first.
-    async fn history(&self, id: &str) -> Result<Vec<VersionRow>, StoreError>;
-    /// Outbox events in order, from `after_seq` on, at most `limit`.
-    async fn events(&self, after_seq: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError>;
-    /// Quarantined records, newest first, at most `limit`.
-    async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError>;
-    /// The sources that hold records in the store (live or deleted), by name.
-    async fn stored_sources(&self) -> Result<Vec<String>, StoreError>;
-    /// Data-quality notes, newest first; with `key`, only those of that source record
-    /// (`source`, `key`).
-    async fn quality_notes(
-        &self,
-        record: Option<(&str, &str)>,
-        limit: i64,
-    ) -> Result<Vec<StoredQualityNote>, StoreError>;
-    /// Row counts.
-    async fn counts(&self) -> Result<Counts, StoreError>;
-    /// IDs of the live golden records of one entity, for listings and tests.
-    async fn golden_ids(&self, entity: EntityKind, limit: i64) -> Result<Vec<String>, StoreError>;
-    /// Outbox events not yet published, in order, from `after_seq` on, at most `limit`.
-    async fn pending_events(
-        &self,
-        after_seq: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, StoreError>;
-    /// Marks outbox events published (the broker acknowledged them); a row already marked keeps
-    /// its first publication time.
-    async fn mark_published(&self, seqs: &[i64]) -> Result<(), StoreError>;
-    /// The sequence number of the first event stored at or after `time`, for replays.
-    async fn first_seq_since(&self, time: DateTime<Utc>) -> Result<Option<i64>, StoreError>;
-    /// The sequence number of the event with this ID, for replays.
-    async fn event_seq(&self, event_id: &str) -> Result<Option<i64>, StoreError>;
-    /// Sets an unpublished event aside with the broker's reason: the relay skips it from now on.
-    async fn park_event(&self, seq: i64, reason: &str) -> Result<(), StoreError>;
-    /// Parked events, oldest first, at most `limit`.
-    async fn parked_events(&self, limit: i64) -> Result<Vec<ParkedEvent>, StoreError>;
-    /// Puts a parked event back in line; false when no parked event has this ID.
-    async fn unpark_event(&self, event_id: &str) -> Result<bool, StoreError>;
-
-    /// Golden IDs sharing each block value, for scored matching.
-    async fn block_lookup(
-        &self,
-        entity: EntityKind,
-        values: &[&str],
-    ) -> Result<HashMap<String, Vec<String>>, StoreError>;
-    /// The current records of live golden records (neither deleted nor merged away).
-    async fn golden_records(&self, ids: &[&str]) -> Result<HashMap<String, Fields>, StoreError>;
-    /// The live source records of these golden records, as `(golden ID, record)`: a new record
-    /// is compared with each, since one noisy copy may hide behind the golden record's values.
-    async fn member_records(&self, ids: &[&str]) -> Result<Vec<(String, Fields)>, StoreError>;
-    /// Where a golden ID leads: itself, or the record it was merged into (followed to the end);
-    /// `None` for an unknown ID.
-    async fn resolve_id(&self, id: &str) -> Result<Option<String>, StoreError>;
-    /// The IDs that were merged into `id`, directly or through other merges.
-    async fn merged_into(&self, id: &str) -> Result<Vec<String>, StoreError>;
-    /// Among pairs of these IDs, the ones never to merge automatically (each as `(smaller, larger)`).
-    async fn distinct_pairs(&self, ids: &[&str]) -> Result<HashSet<(String, String)>, StoreError>;
-    /// Review items, oldest first; only those with `status` when given.
-    async fn reviews(
-        &self,
-        status: Option<ReviewStatus>,
-        limit: i64,
-    ) -> Result<Vec<ReviewItem>, StoreError>;
-    /// One review item.
-    async fn review(&self, id: i64) -> Result<Option<ReviewItem>, StoreError>;
-    /// Match decisions that put records into, or compared them with, these golden records.
-    async fn decisions(&self, golden_ids: &[&str]) -> Result<Vec<Decision>, StoreError>;
-    /// References still waiting for a target of `entity` with one of these keys (any source).
-    async fn pending_references(
-        &self,
-        entity: EntityKind,
-        keys: &[&str],
-    ) -> Result<Vec<ReferenceWrite>, StoreError>;
-    /// The live source records of one entity, as last mapped, for training match weights.
-    async fn source_records(&self, entity: EntityKind) -> Result<Vec<Fields>, StoreError>;
-    /// Golden IDs of the orders and BOMs that refer to these golden records.
-    async fn referrers_of(&self, target_ids: &[&str]) -> Result<Vec<String>, StoreError>;
-    /// The keys of `source`'s live (not deleted) records of `entity`, for key scans.
-    async fn source_keys(
-        &self,
-        _source: &str,
-        _entity: EntityKind,
-    ) -> Result<Vec<String>, StoreError> {
-        Err(StoreError::NotSupported("list a source's keys"))
-    }
-    /// References whose target has not arrived, oldest first; only `referrer`'s when given.
-    async fn pending_reference_list(
-        &self,
-        _referrer: Option<&str>,
-        _limit: i64,
-    ) -> Result<Vec<PendingReference>, StoreError> {
-        Err(StoreError::NotSupported("list pending references"))
-    }
-    /// Every live source record of one entity with its golden ID, for `reconcile rescore`.
-    async fn stored_members(&self, entity: EntityKind) -> Result<Vec<StoredMember>, StoreError>;
-    /// How often these values of a term (`family_name`, `street`) occur, with the totals.
-    async fn term_counts(
-        &self,
-        entity: EntityKind,
-        term: &str,
-        values: &[&str],
-    ) -> Result<crate::reconcile::frequency::TermCounts, StoreError>;
 }
 
 /// Opens the store a URL names, creating and migrating it when needed.

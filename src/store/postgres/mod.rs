@@ -26,9 +26,10 @@ use sqlx::{Row, migrate::Migrator};
 
 use super::columns::{event_sources, from_text, parse_entity, parse_operation};
 use super::{
-    Batch, Contributor, Counts, Decision, Event, Fields, GoldenState, QualityEntry,
-    QuarantineEntry, ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, Store, StoreError,
-    StoredEvent, StoredQualityNote, StoredQuarantine, VersionRow, XrefHit, lineage_text,
+    Audit, Batch, BatchWriter, Contributor, Counts, Decision, Event, Fields, GoldenState,
+    MatchIndex, Outbox, QualityEntry, QuarantineEntry, ReferenceWrite, ReviewItem, ReviewStatus,
+    RunLog, RunStatus, Stewardship, StoreError, StoredEvent, StoredQualityNote, StoredQuarantine,
+    VersionRow, XrefHit, lineage_text,
 };
 use crate::model::EntityKind;
 
@@ -123,7 +124,7 @@ fn stored_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl RunLog for PgStore {
     async fn begin_run(&self, source: &str, full: bool) -> Result<i64, StoreError> {
         let row = sqlx::query(
             "INSERT INTO sync_run (source, full_sync, started_at, status) VALUES ($1, $2, $3, 'running') RETURNING id",
@@ -169,6 +170,62 @@ impl Store for PgStore {
             .transpose()
     }
 
+    async fn stored_sources(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT DISTINCT source FROM xref ORDER BY source")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("source")?)).collect()
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        let mut counts = Counts::default();
+        let rows = sqlx::query(
+            "SELECT entity, COUNT(*) AS n FROM golden WHERE NOT deleted AND redirect_to IS NULL GROUP BY entity",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &rows {
+            counts
+                .golden
+                .insert(row.try_get("entity")?, row.try_get("n")?);
+        }
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM golden_version) AS versions, (SELECT COUNT(*) FROM xref) AS xrefs, \
+             (SELECT COUNT(*) FROM outbox) AS events, \
+             (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS unpublished, \
+             (SELECT at FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1) AS oldest_unpublished, \
+             (SELECT COUNT(*) FROM quarantine) AS quarantined, \
+             (SELECT COUNT(*) FROM review WHERE status = 'open') AS open_reviews",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        counts.versions = row.try_get("versions")?;
+        counts.xrefs = row.try_get("xrefs")?;
+        counts.events = row.try_get("events")?;
+        counts.unpublished_events = row.try_get("unpublished")?;
+        counts.oldest_unpublished_at = row
+            .try_get::<Option<DateTime<Utc>>, _>("oldest_unpublished")?
+            .map(|at| at.to_rfc3339_opts(SecondsFormat::Micros, true));
+        counts.quarantined = row.try_get("quarantined")?;
+        counts.open_reviews = row.try_get("open_reviews")?;
+        Ok(counts)
+    }
+}
+
+#[async_trait]
+impl BatchWriter for PgStore {
+    async fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
+        commit::commit(&self.pool, batch).await
+    }
+
+    fn spawn_commit(&self, batch: Arc<Batch>) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+        let store = self.clone();
+        tokio::spawn(async move { store.commit(&batch).await })
+    }
+}
+
+#[async_trait]
+impl MatchIndex for PgStore {
     async fn xref_lookup(
         &self,
         source: &str,
@@ -263,67 +320,6 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
-        commit::commit(&self.pool, batch).await
-    }
-
-    fn spawn_commit(&self, batch: Arc<Batch>) -> tokio::task::JoinHandle<Result<(), StoreError>> {
-        let store = self.clone();
-        tokio::spawn(async move { store.commit(&batch).await })
-    }
-
-    async fn history(&self, id: &str) -> Result<Vec<VersionRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT version, record, lineage, changed, deleted, run_id, at FROM golden_version WHERE id = $1 ORDER BY version",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(VersionRow {
-                    version: row.try_get("version")?,
-                    record: from_text::<Fields>(row.try_get("record")?, "version record")?,
-                    lineage: lineage_text::decode(row.try_get("lineage")?)?,
-                    changed: from_text(row.try_get("changed")?, "version changed fields")?,
-                    deleted: row.try_get("deleted")?,
-                    run_id: row.try_get("run_id")?,
-                    at: row.try_get("at")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn events(&self, after_seq: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "{EVENT_SELECT} WHERE o.seq > $1 ORDER BY o.seq LIMIT $2"
-        ))
-        .bind(after_seq)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(stored_event).collect()
-    }
-
-    async fn park_event(&self, seq: i64, reason: &str) -> Result<(), StoreError> {
-        parked::park(&self.pool, seq, reason).await
-    }
-
-    async fn parked_events(&self, limit: i64) -> Result<Vec<super::ParkedEvent>, StoreError> {
-        parked::list(&self.pool, limit).await
-    }
-
-    async fn unpark_event(&self, event_id: &str) -> Result<bool, StoreError> {
-        parked::unpark(&self.pool, event_id).await
-    }
-
-    async fn stored_members(
-        &self,
-        entity: EntityKind,
-    ) -> Result<Vec<super::StoredMember>, StoreError> {
-        matching::stored_members(&self.pool, entity).await
-    }
-
     async fn term_counts(
         &self,
         entity: EntityKind,
@@ -351,19 +347,149 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn block_lookup(
+        &self,
+        entity: EntityKind,
+        values: &[&str],
+    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        matching::block_lookup(&self.pool, entity, values).await
+    }
+
+    async fn golden_records(&self, ids: &[&str]) -> Result<HashMap<String, Fields>, StoreError> {
+        matching::golden_records(&self.pool, ids).await
+    }
+
+    async fn member_records(&self, ids: &[&str]) -> Result<Vec<(String, Fields)>, StoreError> {
+        matching::member_records(&self.pool, ids).await
+    }
+
+    async fn resolve_id(&self, id: &str) -> Result<Option<String>, StoreError> {
+        matching::resolve_id(&self.pool, id).await
+    }
+
+    async fn merged_into(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        matching::merged_into(&self.pool, id).await
+    }
+
+    async fn distinct_pairs(&self, ids: &[&str]) -> Result<HashSet<(String, String)>, StoreError> {
+        matching::distinct_pairs(&self.pool, ids).await
+    }
+
+    async fn pending_references(
+        &self,
+        entity: EntityKind,
+        keys: &[&str],
+    ) -> Result<Vec<ReferenceWrite>, StoreError> {
+        matching::pending_references(&self.pool, entity, keys).await
+    }
+
+    async fn referrers_of(&self, target_ids: &[&str]) -> Result<Vec<String>, StoreError> {
+        matching::referrers_of(&self.pool, target_ids).await
+    }
+}
+
+#[async_trait]
+impl Outbox for PgStore {
+    async fn events(&self, after_seq: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{EVENT_SELECT} WHERE o.seq > $1 ORDER BY o.seq LIMIT $2"
+        ))
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    async fn park_event(&self, seq: i64, reason: &str) -> Result<(), StoreError> {
+        parked::park(&self.pool, seq, reason).await
+    }
+
+    async fn parked_events(&self, limit: i64) -> Result<Vec<super::ParkedEvent>, StoreError> {
+        parked::list(&self.pool, limit).await
+    }
+
+    async fn unpark_event(&self, event_id: &str) -> Result<bool, StoreError> {
+        parked::unpark(&self.pool, event_id).await
+    }
+
+    async fn pending_events(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{EVENT_SELECT} WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.seq > $1 \
+             ORDER BY o.seq LIMIT $2"
+        ))
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    async fn mark_published(&self, seqs: &[i64]) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE outbox SET published_at = $1 WHERE published_at IS NULL AND seq = ANY($2)",
+        )
+        .bind(Utc::now())
+        .bind(seqs)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn first_seq_since(&self, time: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT MIN(seq) AS seq FROM outbox WHERE at >= $1")
+            .bind(time)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("seq")?)
+    }
+
+    async fn event_seq(&self, event_id: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT seq FROM outbox WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(r.try_get("seq")?)).transpose()
+    }
+}
+
+#[async_trait]
+impl Audit for PgStore {
+    async fn history(&self, id: &str) -> Result<Vec<VersionRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT version, record, lineage, changed, deleted, run_id, at FROM golden_version WHERE id = $1 ORDER BY version",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(VersionRow {
+                    version: row.try_get("version")?,
+                    record: from_text::<Fields>(row.try_get("record")?, "version record")?,
+                    lineage: lineage_text::decode(row.try_get("lineage")?)?,
+                    changed: from_text(row.try_get("changed")?, "version changed fields")?,
+                    deleted: row.try_get("deleted")?,
+                    run_id: row.try_get("run_id")?,
+                    at: row.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
     async fn pending_reference_list(
         &self,
         referrer: Option<&str>,
         limit: i64,
     ) -> Result<Vec<super::PendingReference>, StoreError> {
         matching::pending_reference_list(&self.pool, referrer, limit).await
-    }
-
-    async fn stored_sources(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT DISTINCT source FROM xref ORDER BY source")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|row| Ok(row.try_get("source")?)).collect()
     }
 
     async fn quality_notes(
@@ -427,40 +553,6 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn counts(&self) -> Result<Counts, StoreError> {
-        let mut counts = Counts::default();
-        let rows = sqlx::query(
-            "SELECT entity, COUNT(*) AS n FROM golden WHERE NOT deleted AND redirect_to IS NULL GROUP BY entity",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        for row in &rows {
-            counts
-                .golden
-                .insert(row.try_get("entity")?, row.try_get("n")?);
-        }
-        let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM golden_version) AS versions, (SELECT COUNT(*) FROM xref) AS xrefs, \
-             (SELECT COUNT(*) FROM outbox) AS events, \
-             (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS unpublished, \
-             (SELECT at FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1) AS oldest_unpublished, \
-             (SELECT COUNT(*) FROM quarantine) AS quarantined, \
-             (SELECT COUNT(*) FROM review WHERE status = 'open') AS open_reviews",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        counts.versions = row.try_get("versions")?;
-        counts.xrefs = row.try_get("xrefs")?;
-        counts.events = row.try_get("events")?;
-        counts.unpublished_events = row.try_get("unpublished")?;
-        counts.oldest_unpublished_at = row
-            .try_get::<Option<DateTime<Utc>>, _>("oldest_unpublished")?
-            .map(|at| at.to_rfc3339_opts(SecondsFormat::Micros, true));
-        counts.quarantined = row.try_get("quarantined")?;
-        counts.open_reviews = row.try_get("open_reviews")?;
-        Ok(counts)
-    }
-
     async fn golden_ids(&self, entity: EntityKind, limit: i64) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query(
             "SELECT id FROM golden WHERE entity = $1 AND NOT deleted AND redirect_to IS NULL ORDER BY id LIMIT $2",
@@ -472,78 +564,18 @@ impl Store for PgStore {
         rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
     }
 
-    async fn pending_events(
-        &self,
-        after_seq: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "{EVENT_SELECT} WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.seq > $1 \
-             ORDER BY o.seq LIMIT $2"
-        ))
-        .bind(after_seq)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(stored_event).collect()
+    async fn decisions(&self, golden_ids: &[&str]) -> Result<Vec<Decision>, StoreError> {
+        matching::decisions(&self.pool, golden_ids).await
     }
+}
 
-    async fn mark_published(&self, seqs: &[i64]) -> Result<(), StoreError> {
-        if seqs.is_empty() {
-            return Ok(());
-        }
-        sqlx::query(
-            "UPDATE outbox SET published_at = $1 WHERE published_at IS NULL AND seq = ANY($2)",
-        )
-        .bind(Utc::now())
-        .bind(seqs)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn first_seq_since(&self, time: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
-        let row = sqlx::query("SELECT MIN(seq) AS seq FROM outbox WHERE at >= $1")
-            .bind(time)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get("seq")?)
-    }
-
-    async fn event_seq(&self, event_id: &str) -> Result<Option<i64>, StoreError> {
-        let row = sqlx::query("SELECT seq FROM outbox WHERE event_id = $1")
-            .bind(event_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok(r.try_get("seq")?)).transpose()
-    }
-
-    async fn block_lookup(
+#[async_trait]
+impl Stewardship for PgStore {
+    async fn stored_members(
         &self,
         entity: EntityKind,
-        values: &[&str],
-    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
-        matching::block_lookup(&self.pool, entity, values).await
-    }
-
-    async fn golden_records(&self, ids: &[&str]) -> Result<HashMap<String, Fields>, StoreError> {
-        matching::golden_records(&self.pool, ids).await
-    }
-
-    async fn member_records(&self, ids: &[&str]) -> Result<Vec<(String, Fields)>, StoreError> {
-        matching::member_records(&self.pool, ids).await
-    }
-
-    async fn resolve_id(&self, id: &str) -> Result<Option<String>, StoreError> {
-        matching::resolve_id(&self.pool, id).await
-    }
-
-    async fn merged_into(&self, id: &str) -> Result<Vec<String>, StoreError> {
-        matching::merged_into(&self.pool, id).await
-    }
-
-    async fn distinct_pairs(&self, ids: &[&str]) -> Result<HashSet<(String, String)>, StoreError> {
-        matching::distinct_pairs(&self.pool, ids).await
+    ) -> Result<Vec<super::StoredMember>, StoreError> {
+        matching::stored_members(&self.pool, entity).await
     }
 
     async fn reviews(
@@ -558,18 +590,6 @@ impl Store for PgStore {
         matching::review(&self.pool, id).await
     }
 
-    async fn decisions(&self, golden_ids: &[&str]) -> Result<Vec<Decision>, StoreError> {
-        matching::decisions(&self.pool, golden_ids).await
-    }
-
-    async fn pending_references(
-        &self,
-        entity: EntityKind,
-        keys: &[&str],
-    ) -> Result<Vec<ReferenceWrite>, StoreError> {
-        matching::pending_references(&self.pool, entity, keys).await
-    }
-
     async fn source_records(&self, entity: EntityKind) -> Result<Vec<Fields>, StoreError> {
         let rows = sqlx::query(
             "SELECT record FROM xref WHERE entity = $1 AND NOT deleted ORDER BY position",
@@ -580,9 +600,5 @@ impl Store for PgStore {
         rows.iter()
             .map(|row| from_text(row.try_get("record")?, "xref record"))
             .collect()
-    }
-
-    async fn referrers_of(&self, target_ids: &[&str]) -> Result<Vec<String>, StoreError> {
-        matching::referrers_of(&self.pool, target_ids).await
     }
 }

@@ -21,9 +21,10 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    Batch, Contributor, Counts, Decision, Event, Fields, GoldenState, PendingReference,
-    QuarantineEntry, ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, Store, StoreError,
-    StoredEvent, StoredQuarantine, VersionRow, XrefHit, columns, lineage_text,
+    Audit, Batch, BatchWriter, Contributor, Counts, Decision, Event, Fields, GoldenState,
+    MatchIndex, Outbox, PendingReference, QuarantineEntry, ReferenceWrite, ReviewItem,
+    ReviewStatus, RunLog, RunStatus, Stewardship, StoreError, StoredEvent, StoredQuarantine,
+    VersionRow, XrefHit, columns, lineage_text,
 };
 use super::{QualityEntry, StoredQualityNote};
 use crate::model::EntityKind;
@@ -147,7 +148,7 @@ fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl RunLog for SqliteStore {
     async fn begin_run(&self, source: &str, full: bool) -> Result<i64, StoreError> {
         let row = sqlx::query("INSERT INTO sync_run (source, full_sync, started_at, status) VALUES (?, ?, ?, 'running') RETURNING id")
             .bind(source)
@@ -191,102 +192,48 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn xref_lookup(
-        &self,
-        source: &str,
-        entity: EntityKind,
-        keys: &[&str],
-    ) -> Result<HashMap<String, XrefHit>, StoreError> {
-        if keys.is_empty() {
-            return Ok(HashMap::new());
-        }
+    async fn stored_sources(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT DISTINCT source FROM xref ORDER BY source")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("source")?)).collect()
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        let mut counts = Counts::default();
         let rows = sqlx::query(
-            "SELECT source_key, golden_id, content_hash FROM xref \
-             WHERE source = ? AND entity = ? AND source_key IN (SELECT value FROM json_each(?))",
+            "SELECT entity, COUNT(*) AS n FROM golden WHERE deleted = 0 AND redirect_to IS NULL GROUP BY entity",
         )
-        .bind(source)
-        .bind(entity.as_str())
-        .bind(json_array(keys.iter().copied()))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("source_key")?,
-                    XrefHit {
-                        golden_id: row.try_get("golden_id")?,
-                        content_hash: row.try_get("content_hash")?,
-                    },
-                ))
-            })
-            .collect()
-    }
-
-    async fn match_lookup(
-        &self,
-        entity: EntityKind,
-        rule: &str,
-        values: &[&str],
-    ) -> Result<HashMap<String, String>, StoreError> {
-        if values.is_empty() {
-            return Ok(HashMap::new());
+        for row in &rows {
+            counts
+                .golden
+                .insert(row.try_get("entity")?, row.try_get("n")?);
         }
-        let rows = sqlx::query(
-            "SELECT value, golden_id FROM match_key \
-             WHERE entity = ? AND rule = ? AND value IN (SELECT value FROM json_each(?))",
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM golden_version) AS versions, (SELECT COUNT(*) FROM xref) AS xrefs, \
+             (SELECT COUNT(*) FROM outbox) AS events, \
+             (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS unpublished, \
+             (SELECT at FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1) AS oldest_unpublished, \
+             (SELECT COUNT(*) FROM quarantine) AS quarantined, \
+             (SELECT COUNT(*) FROM review WHERE status = 'open') AS open_reviews",
         )
-        .bind(entity.as_str())
-        .bind(rule)
-        .bind(json_array(values.iter().copied()))
-        .fetch_all(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("value")?, row.try_get("golden_id")?)))
-            .collect()
+        counts.versions = row.try_get("versions")?;
+        counts.xrefs = row.try_get("xrefs")?;
+        counts.events = row.try_get("events")?;
+        counts.unpublished_events = row.try_get("unpublished")?;
+        counts.oldest_unpublished_at = row.try_get("oldest_unpublished")?;
+        counts.quarantined = row.try_get("quarantined")?;
+        counts.open_reviews = row.try_get("open_reviews")?;
+        Ok(counts)
     }
+}
 
-    async fn load_goldens(&self, ids: &[&str]) -> Result<Vec<GoldenState>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids_json = json_array(ids.iter().copied());
-        let golden_rows = sqlx::query(
-            "SELECT g.id, g.entity, g.version, v.record, v.lineage, g.deleted FROM golden g \
-             JOIN golden_version v ON v.id = g.id AND v.version = g.version \
-             WHERE g.id IN (SELECT value FROM json_each(?)) ORDER BY g.id",
-        )
-        .bind(&ids_json)
-        .fetch_all(&self.pool)
-        .await?;
-        let xref_rows = sqlx::query(
-            "SELECT golden_id, source, source_key, record, changed_at, deleted, origin, field_times FROM xref \
-             WHERE golden_id IN (SELECT value FROM json_each(?)) ORDER BY source, source_key",
-        )
-        .bind(&ids_json)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut contributors: HashMap<String, Vec<Contributor>> = HashMap::new();
-        for row in &xref_rows {
-            let (golden_id, contributor) = contributor(row)?;
-            contributors.entry(golden_id).or_default().push(contributor);
-        }
-        golden_rows
-            .iter()
-            .map(|row| {
-                let id: String = row.try_get("id")?;
-                Ok(GoldenState {
-                    entity: parse_entity(row.try_get("entity")?)?,
-                    version: row.try_get("version")?,
-                    record: from_text(row.try_get("record")?, "golden record")?,
-                    lineage: lineage_text::decode(row.try_get("lineage")?)?,
-                    deleted: row.try_get("deleted")?,
-                    contributors: contributors.remove(&id).unwrap_or_default(),
-                    id,
-                })
-            })
-            .collect()
-    }
-
+#[async_trait]
+impl BatchWriter for SqliteStore {
     async fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
         let now = time_text(&Utc::now());
         let mut tx = self.pool.begin().await?;
@@ -438,29 +385,175 @@ impl Store for SqliteStore {
         let store = self.clone();
         tokio::spawn(async move { store.commit(&batch).await })
     }
+}
 
-    async fn history(&self, id: &str) -> Result<Vec<VersionRow>, StoreError> {
+#[async_trait]
+impl MatchIndex for SqliteStore {
+    async fn xref_lookup(
+        &self,
+        source: &str,
+        entity: EntityKind,
+        keys: &[&str],
+    ) -> Result<HashMap<String, XrefHit>, StoreError> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
         let rows = sqlx::query(
-            "SELECT version, record, lineage, changed, deleted, run_id, at FROM golden_version WHERE id = ? ORDER BY version",
+            "SELECT source_key, golden_id, content_hash FROM xref \
+             WHERE source = ? AND entity = ? AND source_key IN (SELECT value FROM json_each(?))",
         )
-        .bind(id)
+        .bind(source)
+        .bind(entity.as_str())
+        .bind(json_array(keys.iter().copied()))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|row| {
-                Ok(VersionRow {
+                Ok((
+                    row.try_get("source_key")?,
+                    XrefHit {
+                        golden_id: row.try_get("golden_id")?,
+                        content_hash: row.try_get("content_hash")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn match_lookup(
+        &self,
+        entity: EntityKind,
+        rule: &str,
+        values: &[&str],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        if values.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query(
+            "SELECT value, golden_id FROM match_key \
+             WHERE entity = ? AND rule = ? AND value IN (SELECT value FROM json_each(?))",
+        )
+        .bind(entity.as_str())
+        .bind(rule)
+        .bind(json_array(values.iter().copied()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("value")?, row.try_get("golden_id")?)))
+            .collect()
+    }
+
+    async fn load_goldens(&self, ids: &[&str]) -> Result<Vec<GoldenState>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids_json = json_array(ids.iter().copied());
+        let golden_rows = sqlx::query(
+            "SELECT g.id, g.entity, g.version, v.record, v.lineage, g.deleted FROM golden g \
+             JOIN golden_version v ON v.id = g.id AND v.version = g.version \
+             WHERE g.id IN (SELECT value FROM json_each(?)) ORDER BY g.id",
+        )
+        .bind(&ids_json)
+        .fetch_all(&self.pool)
+        .await?;
+        let xref_rows = sqlx::query(
+            "SELECT golden_id, source, source_key, record, changed_at, deleted, origin, field_times FROM xref \
+             WHERE golden_id IN (SELECT value FROM json_each(?)) ORDER BY source, source_key",
+        )
+        .bind(&ids_json)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut contributors: HashMap<String, Vec<Contributor>> = HashMap::new();
+        for row in &xref_rows {
+            let (golden_id, contributor) = contributor(row)?;
+            contributors.entry(golden_id).or_default().push(contributor);
+        }
+        golden_rows
+            .iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Ok(GoldenState {
+                    entity: parse_entity(row.try_get("entity")?)?,
                     version: row.try_get("version")?,
-                    record: from_text::<Fields>(row.try_get("record")?, "version record")?,
+                    record: from_text(row.try_get("record")?, "golden record")?,
                     lineage: lineage_text::decode(row.try_get("lineage")?)?,
-                    changed: from_text(row.try_get("changed")?, "version changed fields")?,
                     deleted: row.try_get("deleted")?,
-                    run_id: row.try_get("run_id")?,
-                    at: parse_time(row.try_get("at")?)?,
+                    contributors: contributors.remove(&id).unwrap_or_default(),
+                    id,
                 })
             })
             .collect()
     }
 
+    async fn block_lookup(
+        &self,
+        entity: EntityKind,
+        values: &[&str],
+    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        matching::block_lookup(&self.pool, entity, values).await
+    }
+
+    async fn golden_records(&self, ids: &[&str]) -> Result<HashMap<String, Fields>, StoreError> {
+        matching::golden_records(&self.pool, ids).await
+    }
+
+    async fn member_records(&self, ids: &[&str]) -> Result<Vec<(String, Fields)>, StoreError> {
+        matching::member_records(&self.pool, ids).await
+    }
+
+    async fn term_counts(
+        &self,
+        entity: EntityKind,
+        term: &str,
+        values: &[&str],
+    ) -> Result<crate::reconcile::frequency::TermCounts, StoreError> {
+        matching::term_counts(&self.pool, entity, term, values).await
+    }
+
+    async fn resolve_id(&self, id: &str) -> Result<Option<String>, StoreError> {
+        matching::resolve_id(&self.pool, id).await
+    }
+
+    async fn merged_into(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        matching::merged_into(&self.pool, id).await
+    }
+
+    async fn distinct_pairs(&self, ids: &[&str]) -> Result<HashSet<(String, String)>, StoreError> {
+        matching::distinct_pairs(&self.pool, ids).await
+    }
+
+    async fn source_keys(
+        &self,
+        source: &str,
+        entity: EntityKind,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT source_key FROM xref WHERE source = ? AND entity = ? AND deleted = 0 ORDER BY source_key",
+        )
+        .bind(source)
+        .bind(entity.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get("source_key")?))
+            .collect()
+    }
+
+    async fn pending_references(
+        &self,
+        entity: EntityKind,
+        keys: &[&str],
+    ) -> Result<Vec<ReferenceWrite>, StoreError> {
+        matching::pending_references(&self.pool, entity, keys).await
+    }
+
+    async fn referrers_of(&self, target_ids: &[&str]) -> Result<Vec<String>, StoreError> {
+        matching::referrers_of(&self.pool, target_ids).await
+    }
+}
+
+#[async_trait]
+impl Outbox for SqliteStore {
     async fn events(&self, after_seq: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(&format!(
             "{EVENT_SELECT} WHERE o.seq > ? ORDER BY o.seq LIMIT ?"
@@ -470,113 +563,6 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(stored_event).collect()
-    }
-
-    async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, run_id, times_seen, source, origin, source_key, mapping, reason, payload, at FROM quarantine ORDER BY at DESC, id DESC LIMIT ?",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredQuarantine {
-                    id: row.try_get("id")?,
-                    run_id: row.try_get("run_id")?,
-                    times_seen: row.try_get("times_seen")?,
-                    entry: QuarantineEntry {
-                        source: row.try_get("source")?,
-                        origin: row.try_get("origin")?,
-                        key: row.try_get("source_key")?,
-                        mapping: row.try_get("mapping")?,
-                        reason: row.try_get("reason")?,
-                        payload: from_text(row.try_get("payload")?, "quarantined payload")?,
-                    },
-                    at: parse_time(row.try_get("at")?)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn stored_sources(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT DISTINCT source FROM xref ORDER BY source")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|row| Ok(row.try_get("source")?)).collect()
-    }
-
-    async fn quality_notes(
-        &self,
-        record: Option<(&str, &str)>,
-        limit: i64,
-    ) -> Result<Vec<StoredQualityNote>, StoreError> {
-        let (source, key) = record.unzip();
-        let rows = sqlx::query(
-            "SELECT run_id, source, source_key, field, origin, reason, at FROM quality_note \
-             WHERE (?1 IS NULL OR (source = ?1 AND source_key = ?2)) ORDER BY at DESC, id DESC LIMIT ?3",
-        )
-        .bind(source)
-        .bind(key)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredQualityNote {
-                    run_id: row.try_get("run_id")?,
-                    entry: QualityEntry {
-                        source: row.try_get("source")?,
-                        key: row.try_get("source_key")?,
-                        origin: row.try_get("origin")?,
-                        field: row.try_get("field")?,
-                        reason: row.try_get("reason")?,
-                    },
-                    at: parse_time(row.try_get("at")?)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn counts(&self) -> Result<Counts, StoreError> {
-        let mut counts = Counts::default();
-        let rows = sqlx::query(
-            "SELECT entity, COUNT(*) AS n FROM golden WHERE deleted = 0 AND redirect_to IS NULL GROUP BY entity",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        for row in &rows {
-            counts
-                .golden
-                .insert(row.try_get("entity")?, row.try_get("n")?);
-        }
-        let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM golden_version) AS versions, (SELECT COUNT(*) FROM xref) AS xrefs, \
-             (SELECT COUNT(*) FROM outbox) AS events, \
-             (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS unpublished, \
-             (SELECT at FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1) AS oldest_unpublished, \
-             (SELECT COUNT(*) FROM quarantine) AS quarantined, \
-             (SELECT COUNT(*) FROM review WHERE status = 'open') AS open_reviews",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        counts.versions = row.try_get("versions")?;
-        counts.xrefs = row.try_get("xrefs")?;
-        counts.events = row.try_get("events")?;
-        counts.unpublished_events = row.try_get("unpublished")?;
-        counts.oldest_unpublished_at = row.try_get("oldest_unpublished")?;
-        counts.quarantined = row.try_get("quarantined")?;
-        counts.open_reviews = row.try_get("open_reviews")?;
-        Ok(counts)
-    }
-
-    async fn golden_ids(&self, entity: EntityKind, limit: i64) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT id FROM golden WHERE entity = ? AND deleted = 0 AND redirect_to IS NULL ORDER BY id LIMIT ?")
-            .bind(entity.as_str())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
     }
 
     async fn pending_events(
@@ -638,49 +624,120 @@ impl Store for SqliteStore {
     async fn unpark_event(&self, event_id: &str) -> Result<bool, StoreError> {
         parked::unpark(&self.pool, event_id).await
     }
+}
 
-    async fn block_lookup(
+#[async_trait]
+impl Audit for SqliteStore {
+    async fn history(&self, id: &str) -> Result<Vec<VersionRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT version, record, lineage, changed, deleted, run_id, at FROM golden_version WHERE id = ? ORDER BY version",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(VersionRow {
+                    version: row.try_get("version")?,
+                    record: from_text::<Fields>(row.try_get("record")?, "version record")?,
+                    lineage: lineage_text::decode(row.try_get("lineage")?)?,
+                    changed: from_text(row.try_get("changed")?, "version changed fields")?,
+                    deleted: row.try_get("deleted")?,
+                    run_id: row.try_get("run_id")?,
+                    at: parse_time(row.try_get("at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, run_id, times_seen, source, origin, source_key, mapping, reason, payload, at FROM quarantine ORDER BY at DESC, id DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredQuarantine {
+                    id: row.try_get("id")?,
+                    run_id: row.try_get("run_id")?,
+                    times_seen: row.try_get("times_seen")?,
+                    entry: QuarantineEntry {
+                        source: row.try_get("source")?,
+                        origin: row.try_get("origin")?,
+                        key: row.try_get("source_key")?,
+                        mapping: row.try_get("mapping")?,
+                        reason: row.try_get("reason")?,
+                        payload: from_text(row.try_get("payload")?, "quarantined payload")?,
+                    },
+                    at: parse_time(row.try_get("at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn quality_notes(
         &self,
-        entity: EntityKind,
-        values: &[&str],
-    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
-        matching::block_lookup(&self.pool, entity, values).await
+        record: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<StoredQualityNote>, StoreError> {
+        let (source, key) = record.unzip();
+        let rows = sqlx::query(
+            "SELECT run_id, source, source_key, field, origin, reason, at FROM quality_note \
+             WHERE (?1 IS NULL OR (source = ?1 AND source_key = ?2)) ORDER BY at DESC, id DESC LIMIT ?3",
+        )
+        .bind(source)
+        .bind(key)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredQualityNote {
+                    run_id: row.try_get("run_id")?,
+                    entry: QualityEntry {
+                        source: row.try_get("source")?,
+                        key: row.try_get("source_key")?,
+                        origin: row.try_get("origin")?,
+                        field: row.try_get("field")?,
+                        reason: row.try_get("reason")?,
+                    },
+                    at: parse_time(row.try_get("at")?)?,
+                })
+            })
+            .collect()
     }
 
-    async fn golden_records(&self, ids: &[&str]) -> Result<HashMap<String, Fields>, StoreError> {
-        matching::golden_records(&self.pool, ids).await
+    async fn golden_ids(&self, entity: EntityKind, limit: i64) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM golden WHERE entity = ? AND deleted = 0 AND redirect_to IS NULL ORDER BY id LIMIT ?")
+            .bind(entity.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
     }
 
-    async fn member_records(&self, ids: &[&str]) -> Result<Vec<(String, Fields)>, StoreError> {
-        matching::member_records(&self.pool, ids).await
+    async fn decisions(&self, golden_ids: &[&str]) -> Result<Vec<Decision>, StoreError> {
+        matching::decisions(&self.pool, golden_ids).await
     }
 
+    async fn pending_reference_list(
+        &self,
+        referrer: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<PendingReference>, StoreError> {
+        matching::pending_reference_list(&self.pool, referrer, limit).await
+    }
+}
+
+#[async_trait]
+impl Stewardship for SqliteStore {
     async fn stored_members(
         &self,
         entity: EntityKind,
     ) -> Result<Vec<crate::store::StoredMember>, StoreError> {
         matching::stored_members(&self.pool, entity).await
-    }
-
-    async fn term_counts(
-        &self,
-        entity: EntityKind,
-        term: &str,
-        values: &[&str],
-    ) -> Result<crate::reconcile::frequency::TermCounts, StoreError> {
-        matching::term_counts(&self.pool, entity, term, values).await
-    }
-
-    async fn resolve_id(&self, id: &str) -> Result<Option<String>, StoreError> {
-        matching::resolve_id(&self.pool, id).await
-    }
-
-    async fn merged_into(&self, id: &str) -> Result<Vec<String>, StoreError> {
-        matching::merged_into(&self.pool, id).await
-    }
-
-    async fn distinct_pairs(&self, ids: &[&str]) -> Result<HashSet<(String, String)>, StoreError> {
-        matching::distinct_pairs(&self.pool, ids).await
     }
 
     async fn reviews(
@@ -695,43 +752,6 @@ impl Store for SqliteStore {
         matching::review(&self.pool, id).await
     }
 
-    async fn decisions(&self, golden_ids: &[&str]) -> Result<Vec<Decision>, StoreError> {
-        matching::decisions(&self.pool, golden_ids).await
-    }
-
-    async fn source_keys(
-        &self,
-        source: &str,
-        entity: EntityKind,
-    ) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT source_key FROM xref WHERE source = ? AND entity = ? AND deleted = 0 ORDER BY source_key",
-        )
-        .bind(source)
-        .bind(entity.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| Ok(row.try_get("source_key")?))
-            .collect()
-    }
-
-    async fn pending_reference_list(
-        &self,
-        referrer: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<PendingReference>, StoreError> {
-        matching::pending_reference_list(&self.pool, referrer, limit).await
-    }
-
-    async fn pending_references(
-        &self,
-        entity: EntityKind,
-        keys: &[&str],
-    ) -> Result<Vec<ReferenceWrite>, StoreError> {
-        matching::pending_references(&self.pool, entity, keys).await
-    }
-
     async fn source_records(&self, entity: EntityKind) -> Result<Vec<Fields>, StoreError> {
         let rows =
             sqlx::query("SELECT record FROM xref WHERE entity = ? AND deleted = 0 ORDER BY rowid")
@@ -741,9 +761,5 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|row| from_text(row.try_get("record")?, "xref record"))
             .collect()
-    }
-
-    async fn referrers_of(&self, target_ids: &[&str]) -> Result<Vec<String>, StoreError> {
-        matching::referrers_of(&self.pool, target_ids).await
     }
 }
