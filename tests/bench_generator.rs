@@ -10,8 +10,9 @@ mod quality;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use concord::config::{Config, MatchRule};
+use concord::config::Config;
 use concord::model::EntityKind;
+use concord::reconcile::rules::MatchRule;
 use concord::store;
 use concord::sync::{NoProgress, Pipeline, SyncOptions};
 use generator::noisy::{self, NoisyManifest, NoisySpec};

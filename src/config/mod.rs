@@ -4,12 +4,11 @@
 //! own folder, so a copied example runs from anywhere.
 
 pub mod env;
-pub mod matching;
 pub mod profile;
 pub mod service;
 pub mod yaml;
 
-pub use matching::{MatchRule, Strategy, SurvivorshipSpec};
+use crate::reconcile::rules::{MatchRule, SurvivorshipSpec};
 pub use service::{OperationsConfig, Schedule};
 
 use std::collections::BTreeMap;

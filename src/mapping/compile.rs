@@ -13,7 +13,8 @@ use crate::model::{EntityKind, collection_fields, field_names, is_list_field};
 
 use super::lookup::{BUILTIN_NAMES, LookupTable, builtin};
 use super::path::JsonPath;
-use super::spec::{ConditionSpec, FieldSpec, MappingSpec, did_you_mean};
+use super::scalar::did_you_mean;
+use super::spec::{ConditionSpec, FieldSpec, MappingSpec};
 use super::transform::{LookupRef, Transform, TransformSpec};
 
 /// One mapping file, ready to map records.

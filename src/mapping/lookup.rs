@@ -2,8 +2,12 @@
 //! and `unit` tables.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock};
+
+use serde::Deserialize;
+
+use super::scalar::Scalar;
 
 /// What a lookup does with a value it has no entry for.
 #[derive(Debug, Clone, PartialEq)]
@@ -390,6 +394,29 @@ const COUNTRIES: &[(&str, &str, &[&str])] = &[
     ("VN", "VNM", &["Vietnam", "Viet Nam", "Việt Nam"]),
     ("ZA", "ZAF", &["South Africa", "Südafrika", "Suedafrika"]),
 ];
+
+/// A lookup table written in a mapping file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupDef {
+    pub table: BTreeMap<Scalar, Scalar>,
+    /// A value for unmatched input, or `keep` to pass it through; none fails the record.
+    #[serde(default)]
+    pub default: Option<Scalar>,
+}
+
+impl LookupDef {
+    /// Compiles the table under `name`.
+    pub fn compile(&self, name: &str) -> LookupTable {
+        let fallback = match self.default.as_ref().map(|d| d.0.as_str()) {
+            None => Fallback::Fail,
+            Some("keep") => Fallback::Keep,
+            Some(value) => Fallback::Value(value.to_string()),
+        };
+        let entries = self.table.iter().map(|(k, v)| (k.0.clone(), v.0.clone()));
+        LookupTable::new(name, entries, fallback)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ mod compile;
 mod eval;
 mod lookup;
 mod path;
+mod scalar;
 mod spec;
 mod transform;
 mod usage;

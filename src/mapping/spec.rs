@@ -8,7 +8,9 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::lookup::LookupDef;
 use super::path::JsonPath;
+use super::scalar::Scalar;
 use super::transform::{LookupRef, Pattern, TransformSpec};
 
 /// One mapping file as written.
@@ -105,93 +107,4 @@ pub struct FieldSpec {
     /// the CRM's numbers: `source: crm`).
     #[serde(default)]
     pub source: Option<String>,
-}
-
-/// A lookup table written in a mapping file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LookupDef {
-    pub table: BTreeMap<Scalar, Scalar>,
-    /// A value for unmatched input, or `keep` to pass it through; none fails the record.
-    #[serde(default)]
-    pub default: Option<Scalar>,
-}
-
-/// A YAML scalar read as its text, so `01`, `003` and `true` stay what was written rather than
-/// becoming the numbers 1 and 3 or a boolean.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Scalar(pub String);
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a scalar value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-        }
-        deserializer.deserialize_str(V)
-    }
-}
-
-/// ", did you mean `x`?" when a candidate is close to `name`, else "".
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    let best = candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(name, c), c))
-        .min_by_key(|(distance, _)| *distance);
-    match best {
-        Some((distance, candidate)) if distance <= (name.chars().count() / 3).max(2) => {
-            format!(", did you mean `{candidate}`?")
-        }
-        _ => String::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scalars_keep_their_written_text() {
-        let def: LookupDef = crate::config::yaml::from_str(
-            std::path::Path::new("l.yaml"),
-            "table: { 01: active, 003: 1.50, true: yes }\ndefault: keep\n",
-        )
-        .unwrap();
-        let entries: Vec<_> = def
-            .table
-            .iter()
-            .map(|(k, v)| (k.0.as_str(), v.0.as_str()))
-            .collect();
-        assert_eq!(
-            entries,
-            vec![("003", "1.50"), ("01", "active"), ("true", "yes")]
-        );
-    }
-
-    #[test]
-    fn suggestions_only_for_close_names() {
-        assert_eq!(
-            did_you_mean("nmae", ["name", "tax_id"]),
-            ", did you mean `name`?"
-        );
-        assert_eq!(did_you_mean("completely_else", ["name", "tax_id"]), "");
-    }
 }

@@ -15,8 +15,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use super::lookup::{Fallback, LookupTable};
-use super::spec::{LookupDef, Scalar, did_you_mean};
+use super::lookup::{LookupDef, LookupTable};
+use super::scalar::{Scalar, did_you_mean};
 
 /// Every transform name, for "did you mean" suggestions.
 pub const TRANSFORM_NAMES: [&str; 16] = [
@@ -587,19 +587,6 @@ impl<'de> Deserialize<'de> for LookupRef {
             }
         }
         deserializer.deserialize_any(V)
-    }
-}
-
-impl LookupDef {
-    /// Compiles the table under `name`.
-    pub fn compile(&self, name: &str) -> LookupTable {
-        let fallback = match self.default.as_ref().map(|d| d.0.as_str()) {
-            None => Fallback::Fail,
-            Some("keep") => Fallback::Keep,
-            Some(value) => Fallback::Value(value.to_string()),
-        };
-        let entries = self.table.iter().map(|(k, v)| (k.0.clone(), v.0.clone()));
-        LookupTable::new(name, entries, fallback)
     }
 }
 

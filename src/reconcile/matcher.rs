@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::config::MatchRule;
+use super::rules::MatchRule;
 use crate::model::{self, EntityKind};
 use crate::store::{Fields, MatchKeyWrite, StoreError};
 

@@ -16,7 +16,9 @@ pub mod matcher;
 pub mod normalize;
 pub mod parallel;
 pub mod refs;
+
 pub mod rescore;
+pub mod rules;
 pub mod scan;
 pub mod scoring;
 pub mod steward;
@@ -30,10 +32,10 @@ use chrono::Utc;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::config::matching::SurvivorshipSpec;
+use crate::config::Config;
 use crate::config::yaml::YamlError;
-use crate::config::{Config, MatchRule};
 use crate::model::{EntityKind, SourceRecord};
+use crate::reconcile::rules::SurvivorshipSpec;
 use crate::store::{
     Batch, Contributor, DecisionWrite, EventWrite, Fields, GoldenState, GoldenWrite, MergeWrite,
     Operation, ReviewWrite, StoreError, XrefWrite,
@@ -44,6 +46,7 @@ use decide::{Scored, ScoredMatcher};
 use frequency::Term;
 use matcher::{Matcher, RecordKeys};
 use refs::KnownKeys;
+use rules::MatchRule;
 use scoring::{Scorable, ScoredRule};
 use view::StoreView;
 

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::config::MatchRule;
+use super::rules::MatchRule;
 use crate::model::EntityKind;
 use crate::store::{Fields, Lineage, PendingReference, ReferenceWrite, StoreError};
 

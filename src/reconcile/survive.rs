@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::config::matching::{Strategy, SurvivorshipSpec};
+use crate::reconcile::rules::{Strategy, SurvivorshipSpec};
 use crate::store::{Contributor, FieldSource, FieldTimes, Fields, Lineage};
 
 use super::normalize::match_value;

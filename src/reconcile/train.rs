@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::config::matching::LevelWeights;
 use crate::config::yaml::{self, YamlError};
 use crate::model::EntityKind;
+use crate::reconcile::rules::LevelWeights;
 use crate::store::{Fields, Stewardship, StoreError};
 
 use super::compare::Level;

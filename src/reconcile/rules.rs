@@ -1,4 +1,5 @@
-//! The `match:` and `survivorship:` sections: how records of one entity find their golden record,
+//! The config's `match:` and `survivorship:` sections (read by `config`, owned here because only
+//! reconciliation gives them meaning): how records of one entity find their golden record,
 //! and which value each golden field keeps.
 
 use std::collections::BTreeMap;
