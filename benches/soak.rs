@@ -1,10 +1,12 @@
 //! Compressed soak of the service: `concord run` with a source scheduled every few seconds over a
-//! CSV drop that changes between runs (a share of its rows edited, some added), for a set time.
-//! Reports the service's RSS at the start and at the end (it should stay flat) and each event's
+//! CSV drop that changes between runs (a share of its rows edited, optionally some added), for a
+//! set time. Reports the service's RSS after the first load, once a minute and at the end (with a
+//! constant row count it should stay flat) and each event's
 //! commit-to-publish latency as a consumer sees it (the CloudEvent's `time`, taken when the batch
 //! is reconciled just before its commit, to the moment the message arrives).
 //!
-//! `cargo bench --bench soak -- [MINUTES] [ROWS]` (default 15 minutes, 20,000 rows) against the
+//! `cargo bench --bench soak -- [MINUTES] [ROWS] [ADDED_PER_DROP]` (default 15 minutes, 20,000
+//! rows, none added, so memory is measured over a store whose size does not grow) against the
 //! broker at `CONCORD_BENCH_AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`).
 
 use std::path::Path;
@@ -18,8 +20,6 @@ use lapin::options::{BasicAckOptions, BasicConsumeOptions};
 
 /// Share of rows edited between two drops, in thousandths.
 const EDITED_PER_MILLE: usize = 10;
-/// New rows per drop.
-const ADDED_PER_DROP: usize = 50;
 
 fn broker_url() -> String {
     std::env::var("CONCORD_BENCH_AMQP_URL")
@@ -88,6 +88,7 @@ async fn main() -> Result<()> {
         .collect();
     let minutes: f64 = args.first().map_or(Ok(15.0), |a| a.parse())?;
     let rows: usize = args.get(1).map_or(Ok(20_000), |a| a.parse())?;
+    let added_per_drop: usize = args.get(2).map_or(Ok(0), |a| a.parse())?;
     let dir = tempfile::tempdir()?;
     let id = uuid::Uuid::now_v7().simple().to_string();
     let (exchange, queue) = (format!("concord.soak.{id}"), format!("concord.soak.{id}"));
@@ -125,13 +126,14 @@ async fn main() -> Result<()> {
     let deadline = started + Duration::from_secs_f64(minutes * 60.0);
     let mut latencies_ms: Vec<f64> = Vec::new();
     let mut first_rss = None;
+    let mut rss_by_minute: Vec<u64> = Vec::new();
     let mut round = 0;
     let mut rows_now = rows;
     let mut next_drop = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         if Instant::now() >= next_drop {
             round += 1;
-            rows_now += ADDED_PER_DROP;
+            rows_now += added_per_drop;
             std::fs::write(
                 dir.path().join("drops/customers.csv"),
                 drop_csv(rows_now, round),
@@ -141,6 +143,11 @@ async fn main() -> Result<()> {
             if first_rss.is_none() && round == 2 {
                 first_rss = rss_kib(pid);
             }
+        }
+        if started.elapsed() >= Duration::from_secs(60 * (rss_by_minute.len() as u64 + 1))
+            && let Some(rss) = rss_kib(pid)
+        {
+            rss_by_minute.push(rss);
         }
         if let Ok(Some(Ok(delivery))) =
             tokio::time::timeout(Duration::from_millis(500), consumer.next()).await
@@ -172,6 +179,11 @@ async fn main() -> Result<()> {
         first_rss.map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
         last_rss.map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
     );
+    let by_minute: Vec<String> = rss_by_minute
+        .iter()
+        .map(|k| format!("{:.1}", *k as f64 / 1024.0))
+        .collect();
+    println!("RSS each minute (MiB): {}", by_minute.join(" "));
     println!(
         "commit-to-publish latency: median {:.0} ms, p99 {:.0} ms, max {:.0} ms",
         percentile(&latencies_ms, 0.5),
