@@ -335,25 +335,30 @@ impl Pass<'_> {
                 };
                 self.settle_or_stop(oldest, report).await?;
             }
-            let publishing = self.link.channel.basic_publish(
+            let mut publishing = std::pin::pin!(self.link.channel.basic_publish(
                 self.config.exchange.as_str().into(),
                 message.routing_key.as_str().into(),
                 options,
                 &message.body,
                 message.properties,
-            );
-            let sent = tokio::time::timeout(limit, publishing)
-                .await
-                .map_err(|_| PublishError::Timeout {
-                    what: format!("sending event {event_id}"),
-                    seconds: limit.as_secs(),
+            ));
+            // The frame is usually queued at once: a timer is armed only for a send that waits
+            // (a full socket buffer, a blocked connection).
+            let sent = match publishing.as_mut().now_or_never() {
+                Some(sent) => Ok(sent),
+                None => tokio::time::timeout(limit, publishing).await.map_err(|_| {
+                    PublishError::Timeout {
+                        what: format!("sending event {event_id}"),
+                        seconds: limit.as_secs(),
+                    }
+                }),
+            }
+            .and_then(|sent| {
+                sent.map_err(|source| PublishError::Lost {
+                    event_id: event_id.clone(),
+                    source,
                 })
-                .and_then(|sent| {
-                    sent.map_err(|source| PublishError::Lost {
-                        event_id: event_id.clone(),
-                        source,
-                    })
-                });
+            });
             let confirm = match sent {
                 Ok(confirm) => confirm,
                 Err(error) => {
