@@ -536,10 +536,7 @@ async fn read_and_map(
                                 reason: note.reason,
                             });
                         }
-                        chunk.records.push(Incoming {
-                            record,
-                            origin: raw.origin,
-                        })
+                        chunk.records.push(Incoming::new(record, raw.origin))
                     }
                     MapOutcome::Unmatched => chunk.unmatched += 1,
                     MapOutcome::Failed(failure) => {
