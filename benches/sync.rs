@@ -3,13 +3,15 @@
 //! reader alone on one large file.
 //!
 //! `cargo bench --bench sync -- [CUSTOMERS ...] [--idoc-mb N]` (default: 100000 1000000, 200 MB).
-//! Generated data is kept under `benches/data/` and reused. The store is a fresh SQLite file, or,
-//! when `CONCORD_BENCH_STORE_URL` names a PostgreSQL database (`postgres://…`), a fresh schema
-//! `concord_bench` in it, dropped afterwards.
+//! Generated data is kept under `benches/data/` and reused. Each size is synced into a fresh
+//! SQLite file and, when `CONCORD_BENCH_STORE_URL` names a PostgreSQL database (`postgres://…`),
+//! then into a fresh schema `concord_bench` in it (dropped afterwards), in the same process, so
+//! the two engines are compared under one machine load. The IDoc reader is measured next to
+//! quick-xml's bare event loop over the same file, in the same run.
 
 mod generator;
 
-use generator::{data_dir, peak_rss_mib};
+use generator::{data_dir, peak_rss_mib, reset_peak_rss};
 
 use std::path::Path;
 use std::time::Instant;
@@ -26,7 +28,7 @@ use concord::sync::{NoProgress, Pipeline, SyncOptions};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-async fn bench_sync(customers: usize) -> anyhow::Result<()> {
+async fn bench_sync(customers: usize, engine: Engine) -> anyhow::Result<()> {
     let dir = data_dir().join(format!("customers-{customers}"));
     if !dir.join("concord.yaml").exists() {
         let started = Instant::now();
@@ -45,7 +47,8 @@ async fn bench_sync(customers: usize) -> anyhow::Result<()> {
     }
     let config = Config::load(&dir.join("concord.yaml"))?;
     let pipeline = Pipeline::compile(config)?;
-    let bench_store = BenchStore::fresh(&dir).await?;
+    let bench_store = BenchStore::fresh(&dir, engine).await?;
+    reset_peak_rss();
     let store = store::open(&bench_store.url).await?;
 
     let started = Instant::now();
@@ -87,10 +90,31 @@ struct BenchStore {
 /// The PostgreSQL schema the benchmark fills.
 const PG_SCHEMA: &str = "concord_bench";
 
+/// Which engine a sync is measured on.
+#[derive(Debug, Clone)]
+enum Engine {
+    Sqlite,
+    /// The PostgreSQL database at this URL.
+    Postgres(String),
+}
+
+impl Engine {
+    /// SQLite always; PostgreSQL too when `CONCORD_BENCH_STORE_URL` names a database.
+    fn selected() -> Vec<Engine> {
+        let mut engines = vec![Engine::Sqlite];
+        if let Ok(url) = std::env::var("CONCORD_BENCH_STORE_URL")
+            && (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            engines.push(Engine::Postgres(url));
+        }
+        engines
+    }
+}
+
 impl BenchStore {
-    async fn fresh(dir: &Path) -> anyhow::Result<BenchStore> {
-        match std::env::var("CONCORD_BENCH_STORE_URL") {
-            Ok(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+    async fn fresh(dir: &Path, engine: Engine) -> anyhow::Result<BenchStore> {
+        match engine {
+            Engine::Postgres(url) => {
                 let admin = sqlx::PgPool::connect(&url).await?;
                 sqlx::query(&format!("DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
                     .execute(&admin)
@@ -105,7 +129,7 @@ impl BenchStore {
                     postgres: Some(admin),
                 })
             }
-            _ => {
+            Engine::Sqlite => {
                 let db = dir.join("bench.db");
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
@@ -139,6 +163,8 @@ async fn bench_idoc(megabytes: u64) -> anyhow::Result<()> {
         generator::generate_idoc_file(&file, megabytes * 1_000_000, 7)?;
     }
     let bytes = std::fs::metadata(&file)?.len();
+    let megabytes = bytes as f64 / 1e6;
+    let raw_seconds = quick_xml_event_loop(&file)?;
     let rss_before = peak_rss_mib();
     let connector = IdocConnector::new(IdocConfig::new(file.display().to_string()), Path::new("/"));
     let started = Instant::now();
@@ -151,13 +177,35 @@ async fn bench_idoc(megabytes: u64) -> anyhow::Result<()> {
     }
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "idoc: {:.0} MB, {records} IDocs in {seconds:.2}s = {:.0} MB/s; peak RSS {:.0} MiB (before {:.0} MiB)",
-        bytes as f64 / 1e6,
-        bytes as f64 / 1e6 / seconds,
+        "idoc: {megabytes:.0} MB, {records} IDocs in {seconds:.2}s = {:.0} MB/s; quick-xml's bare event loop {:.0} MB/s; ratio {:.2}; peak RSS {:.0} MiB (before {:.0} MiB)",
+        megabytes / seconds,
+        megabytes / raw_seconds,
+        raw_seconds / seconds,
         peak_rss_mib(),
         rss_before
     );
     Ok(())
+}
+
+/// The reference for the IDoc reader: quick-xml reading every event of the file into one reused
+/// buffer and doing nothing with it, the floor any XML reader built on it stands on.
+fn quick_xml_event_loop(file: &Path) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::with_capacity(
+        1 << 16,
+        std::fs::File::open(file)?,
+    ));
+    let mut buffer = Vec::with_capacity(1 << 16);
+    let mut events = 0u64;
+    loop {
+        match reader.read_event_into(&mut buffer)? {
+            quick_xml::events::Event::Eof => break,
+            _ => events += 1,
+        }
+        buffer.clear();
+    }
+    std::hint::black_box(events);
+    Ok(started.elapsed().as_secs_f64())
 }
 
 #[tokio::main]
@@ -183,7 +231,9 @@ async fn main() -> anyhow::Result<()> {
         bench_idoc(idoc_mb).await?;
     }
     for customers in sizes {
-        bench_sync(customers).await?;
+        for engine in Engine::selected() {
+            bench_sync(customers, engine).await?;
+        }
     }
     Ok(())
 }

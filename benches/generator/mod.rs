@@ -27,6 +27,12 @@ pub fn peak_rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Starts the peak RSS over from the current RSS (Linux `clear_refs`), so two stages measured in
+/// one process each report their own peak.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// Where benchmarks keep their generated data (git-ignored).
 pub fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data")
