@@ -540,7 +540,7 @@ impl HttpClient {
         }
         let method = request.method().clone();
         let response = self.inner.client.execute(request).await.map_err(|e| {
-            if tls::is_certificate_error(&e) {
+            if crate::transport::tls::is_certificate_error(&e) {
                 Failure {
                     retryable: false,
                     fault: Some(Fault::Certificate),

@@ -399,7 +399,17 @@ impl Database {
                 tracing::warn!(url = %shown_url(url), %error, ?wait, "database connection failed, trying again");
             })
             .await
-            .map_err(|error| error.to_string())
+            .map_err(|error| {
+                if is_certificate_error(&error) {
+                    format!(
+                        "{error}; the server's TLS certificate was refused: if an internal CA \
+                         signed it, set the source's `ca_file` to that CA's PEM file, and connect \
+                         by a host name the certificate carries"
+                    )
+                } else {
+                    error.to_string()
+                }
+            })
     }
 
     fn dialect(&self) -> Dialect {
@@ -461,12 +471,17 @@ impl Database {
     }
 }
 
-/// Errors worth another connection attempt.
+/// Errors worth another connection attempt: not a refused certificate, which stays refused.
 fn is_transient(error: &sqlx::Error) -> bool {
     matches!(
         error,
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_)
-    )
+    ) && !is_certificate_error(error)
+}
+
+/// Whether the server's TLS certificate was refused (unknown issuer, another host name).
+fn is_certificate_error(error: &sqlx::Error) -> bool {
+    crate::transport::tls::is_certificate_error(error)
 }
 
 /// A database error as the stream's failure message.

@@ -1,5 +1,5 @@
 //! TLS for the shared HTTP client: extra trust anchors from a source's `ca_file`, for servers
-//! behind an internal CA, and telling a refused certificate apart from a server that is down.
+//! behind an internal CA.
 //!
 //! Verification always stays on: a `ca_file` adds roots beside the public web roots, it never
 //! replaces the check, and there is no setting that skips it.
@@ -24,28 +24,6 @@ pub(super) fn load_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, Tra
         ));
     }
     Ok(certificates)
-}
-
-/// Whether `error`, or anything that caused it, is rustls refusing the server's certificate
-/// (an unknown issuer, another host name, an expired certificate): retrying cannot cure that.
-/// An `io::Error` is looked into, not past: its `source()` skips the error it wraps.
-pub(super) fn is_certificate_error(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(error) = cause {
-        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
-            return matches!(
-                tls,
-                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
-            );
-        }
-        cause = match error.downcast_ref::<std::io::Error>() {
-            Some(io) => io
-                .get_ref()
-                .map(|inner| inner as &(dyn std::error::Error + 'static)),
-            None => error.source(),
-        };
-    }
-    false
 }
 
 #[cfg(test)]
