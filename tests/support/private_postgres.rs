@@ -1,7 +1,9 @@
 //! A private PostgreSQL 15 server for one test, for what the shared server must not be changed
 //! for (TLS with a test CA's certificate): `initdb` into a temporary folder, `postgres` on a free
 //! port of 127.0.0.1 with trust authentication, both run as the `postgres` OS user (PostgreSQL
-//! refuses to run as root). The server is stopped when the handle is dropped.
+//! refuses to run as root). It can be paused (SIGSTOP to its processes, by their ids) to play a
+//! database host that vanished without closing its connections. The server is stopped when the
+//! handle is dropped.
 
 #![allow(dead_code)]
 
@@ -57,18 +59,33 @@ fn free_port() -> u16 {
 }
 
 impl PrivatePostgres {
+    /// Creates and starts a server without TLS; waits until it accepts connections.
+    pub fn start() -> PrivatePostgres {
+        PrivatePostgres::launch(None)
+    }
+
     /// Creates and starts a server with TLS on (`ssl=on`) using `tls`; waits until it accepts
     /// connections.
     pub fn start_with_tls(tls: ServerTls<'_>) -> PrivatePostgres {
+        PrivatePostgres::launch(Some(tls))
+    }
+
+    fn launch(tls: Option<ServerTls<'_>>) -> PrivatePostgres {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
-        let cert = dir.path().join("server.crt");
-        let key = dir.path().join("server.key");
-        std::fs::write(&cert, tls.cert_pem).expect("write certificate");
-        std::fs::write(&key, tls.key_pem).expect("write key");
-        {
+        let mut ssl = vec!["ssl=off".to_string()];
+        if let Some(tls) = tls {
+            let cert = dir.path().join("server.crt");
+            let key = dir.path().join("server.key");
+            std::fs::write(&cert, tls.cert_pem).expect("write certificate");
+            std::fs::write(&key, tls.key_pem).expect("write key");
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("0600");
+            ssl = vec![
+                "ssl=on".to_string(),
+                format!("ssl_cert_file={}", cert.display()),
+                format!("ssl_key_file={}", key.display()),
+            ];
         }
         chown(dir.path());
         let data_arg = data.display().to_string();
@@ -85,19 +102,12 @@ impl PrivatePostgres {
             ],
         );
         let port = free_port();
-        let setting = |name: &str, value: &dyn std::fmt::Display| format!("{name}={value}");
         let server = Command::new("runuser")
             .args(["-u", "postgres", "--", &format!("{BIN}/postgres")])
             .args(["-D", &data_arg, "-p", &port.to_string(), "-k"])
             .arg(dir.path())
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
-            .args([
-                "-c",
-                "ssl=on",
-                "-c",
-                &setting("ssl_cert_file", &cert.display()),
-            ])
-            .args(["-c", &setting("ssl_key_file", &key.display())])
+            .args(ssl.iter().flat_map(|setting| ["-c", setting.as_str()]))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -125,6 +135,26 @@ impl PrivatePostgres {
         }
     }
 
+    /// Freezes every process of the server (SIGSTOP): connections stay open and nothing
+    /// answers, as when its host vanished.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets the server's processes run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    /// Sends `signal` to the server's processes: the one started here and its descendants.
+    fn signal(&self, signal: &str) {
+        let pids = descendants(self.server.id());
+        let _ = Command::new("kill")
+            .arg(signal)
+            .args(pids.iter().map(u32::to_string))
+            .status();
+    }
+
     /// The data folder, e.g. to look at the server's files.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
@@ -137,8 +167,40 @@ impl PrivatePostgres {
     }
 }
 
+/// `root` and every process below it, from `/proc`.
+fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .filter_map(|entry| {
+                    let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+                    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                    // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+                    let after = &stat[stat.rfind(')')? + 1..];
+                    let ppid = after.split_whitespace().nth(1)?.parse().ok()?;
+                    Some((pid, ppid))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut found = vec![root];
+    let mut next = 0;
+    while next < found.len() {
+        let parent = found[next];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, ppid)| *ppid == parent)
+                .map(|(pid, _)| *pid),
+        );
+        next += 1;
+    }
+    found
+}
+
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
+        self.resume();
         let data = self.data_dir().display().to_string();
         let _ = Command::new("runuser")
             .args(["-u", "postgres", "--", &format!("{BIN}/pg_ctl")])
