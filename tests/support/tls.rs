@@ -1,6 +1,7 @@
-//! A test certificate authority and an HTTPS server: certificates made on the fly by `rcgen`
-//! (a CA, and server certificates it signs for the names a test chooses), and an axum router
-//! served over rustls on 127.0.0.1 with such a certificate.
+//! A test certificate authority and TLS servers: certificates made on the fly by `rcgen` (a CA,
+//! and server certificates it signs for the names a test chooses), an axum router served over
+//! rustls on 127.0.0.1 with such a certificate, and a TLS-terminating proxy in front of a plain
+//! TCP service (as stunnel or a load balancer puts TLS in front of a broker).
 
 #![allow(dead_code)]
 
@@ -103,9 +104,8 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-/// Serves `router` over HTTPS on 127.0.0.1 with `certificate`, and returns its base URL as
-/// `https://<host>:<port>` (`host` being one of the certificate's names that reaches 127.0.0.1).
-pub async fn serve_https(router: Router, certificate: &Issued, host: &str) -> String {
+/// A rustls server config presenting `certificate`, speaking the `alpn` protocols.
+fn server_config(certificate: &Issued, alpn: &[&[u8]]) -> ServerConfig {
     let chain = vec![
         CertificateDer::from_pem_slice(certificate.cert_pem.as_bytes()).expect("certificate PEM"),
     ];
@@ -117,12 +117,39 @@ pub async fn serve_https(router: Router, certificate: &Issued, host: &str) -> St
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .expect("server TLS config");
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    config
+}
+
+/// Accepts TLS on a free port of 127.0.0.1 with `certificate` and forwards each connection's
+/// plain bytes to `target`; returns the port.
+pub async fn serve_tls_proxy(certificate: &Issued, target: std::net::SocketAddr) -> u16 {
+    let mut listener = TlsListener {
+        tcp: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        acceptor: TlsAcceptor::from(Arc::new(server_config(certificate, &[]))),
+    };
+    let port = listener.tcp.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let (mut tls, _) = axum::serve::Listener::accept(&mut listener).await;
+            tokio::spawn(async move {
+                if let Ok(mut plain) = TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Serves `router` over HTTPS on 127.0.0.1 with `certificate`, and returns its base URL as
+/// `https://<host>:<port>` (`host` being one of the certificate's names that reaches 127.0.0.1).
+pub async fn serve_https(router: Router, certificate: &Issued, host: &str) -> String {
     let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = tcp.local_addr().unwrap().port();
     let listener = TlsListener {
         tcp,
-        acceptor: TlsAcceptor::from(Arc::new(config)),
+        acceptor: TlsAcceptor::from(Arc::new(server_config(certificate, &[b"http/1.1"]))),
     };
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     format!("https://{host}:{port}")
