@@ -10,9 +10,9 @@
 
 mod auth;
 mod body;
+mod ca_file;
 mod limit;
 mod origin;
-mod tls;
 
 pub use auth::{AuthConfig, Secret};
 pub use body::Oversize;
@@ -324,7 +324,7 @@ impl HttpClient {
             .timeout(config.timeout)
             .user_agent(concat!("concord/", env!("CARGO_PKG_VERSION")));
         if let Some(ca_file) = &config.ca_file {
-            for certificate in tls::load_ca_file(ca_file)? {
+            for certificate in ca_file::load_ca_file(ca_file)? {
                 builder = builder.add_root_certificate(certificate);
             }
         }

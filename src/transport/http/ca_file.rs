@@ -1,5 +1,4 @@
-//! TLS for the shared HTTP client: extra trust anchors from a source's `ca_file`, for servers
-//! behind an internal CA.
+//! The shared HTTP client's `ca_file`: extra trust anchors for servers behind an internal CA.
 //!
 //! Verification always stays on: a `ca_file` adds roots beside the public web roots, it never
 //! replaces the check, and there is no setting that skips it.
