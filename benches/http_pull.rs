@@ -120,7 +120,7 @@ async fn bench(total: usize) -> anyhow::Result<()> {
     };
 
     let started = Instant::now();
-    let mut stream = HttpConnector::new(http.clone()).pull(None);
+    let mut stream = HttpConnector::new(http.clone(), &config.base_dir).pull(None);
     let mut read = 0usize;
     while let Some(item) = stream.next().await {
         if let Pulled::Record(_) = item? {

@@ -32,7 +32,7 @@ type Params = Query<HashMap<String, String>>;
 /// Pulls a source configured by `yaml` (the driver's keys, without `driver:`), to the end.
 async fn pull(yaml: &str, since: Option<Value>) -> Vec<PullResult> {
     let config: HttpConfig = serde_yaml::from_str(yaml).expect("http config parses");
-    HttpConnector::new(config)
+    HttpConnector::new(config, std::path::Path::new("."))
         .pull(since.map(Cursor))
         .collect()
         .await
@@ -741,7 +741,7 @@ streams: [{{ name: customers, path: customers, records: "$.value[*]" }}]
 "#
     ))
     .unwrap();
-    let connector = HttpConnector::new(config);
+    let connector = HttpConnector::new(config, std::path::Path::new("."));
     let pulled = |connector: &HttpConnector| connector.pull(None).collect::<Vec<PullResult>>();
     let bearer = |log: &Log| -> Vec<String> {
         log.all()

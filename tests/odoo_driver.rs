@@ -4,6 +4,8 @@
 mod common;
 #[path = "support/odoo.rs"]
 mod odoo;
+#[path = "support/tls.rs"]
+mod tls;
 
 use std::sync::{Arc, Mutex};
 
@@ -340,4 +342,51 @@ impl std::io::Write for LogWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+#[tokio::test]
+async fn an_odoo_behind_an_internal_ca_is_read_with_ca_file_and_answers_are_capped() {
+    let ca = tls::TestCa::new("ACME Internal Root CA");
+    let (router, _shared) = odoo::router(data());
+    let url = tls::serve_https(router, &ca.issue(&["localhost"]), "localhost").await;
+    let dir = tempfile::tempdir().unwrap();
+    ca.write_pem(dir.path(), "odoo-ca.pem");
+    let connector = |extra: &str| {
+        let yaml = format!(
+            r#"
+driver: odoo
+url: "{url}"
+database: {db}
+username: "{login}"
+password: "{password}"
+retry: {{ max_attempts: 1 }}
+ca_file: odoo-ca.pem
+{extra}
+models:
+  - {{ name: partners, model: res.partner, fields: [name, write_date] }}
+"#,
+            db = odoo::DB,
+            login = odoo::LOGIN,
+            password = odoo::PASSWORD,
+        );
+        let config: DriverConfig = serde_yaml::from_str(&yaml).unwrap();
+        config.connector(dir.path())
+    };
+
+    // The CA file, relative to the config's folder, makes the server trusted.
+    let items = pull(connector("").as_ref(), None).await;
+    assert_eq!(records(&items, "partners").len(), 6, "{items:?}");
+
+    // The shared transport's cap holds for Odoo's answers too.
+    let items = pull(connector("max_response_size: 300").as_ref(), None).await;
+    let errors: Vec<String> = items
+        .iter()
+        .filter_map(|item| item.as_ref().err().map(ToString::to_string))
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("larger than `max_response_size` (300 bytes)")),
+        "{errors:?}"
+    );
 }

@@ -249,8 +249,8 @@ impl DriverConfig {
             DriverConfig::Csv(c) => Box::new(csv::CsvConnector::new(c.clone(), base)),
             DriverConfig::Json(c) => Box::new(json::JsonConnector::new(c.clone(), base)),
             DriverConfig::Idoc(c) => Box::new(idoc::IdocConnector::new(c.clone(), base)),
-            DriverConfig::Http(c) => Box::new(http::HttpConnector::new(c.clone())),
-            DriverConfig::Odoo(c) => Box::new(odoo::OdooConnector::new(c.clone())),
+            DriverConfig::Http(c) => Box::new(http::HttpConnector::new(c.clone(), base)),
+            DriverConfig::Odoo(c) => Box::new(odoo::OdooConnector::new(c.clone(), base)),
             DriverConfig::Sql(c) => Box::new(sql::SqlConnector::new(c.clone(), base)),
             DriverConfig::Exec(c) => Box::new(exec::ExecConnector::new(c.clone(), base)),
         }

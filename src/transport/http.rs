@@ -4,16 +4,22 @@
 //!
 //! Drivers build requests with a closure ([`HttpClient::send`]) so a retried request is built
 //! afresh; the client reads the whole body inside the retry loop, so a connection dropped halfway
-//! through a page is retried like one refused outright.
+//! through a page is retried like one refused outright. A body is read up to
+//! `max_response_size` and no further. TLS is always verified, against the public web roots and
+//! the source's `ca_file`.
 
 mod auth;
+mod body;
+mod ca_file;
 mod limit;
 mod origin;
 
 pub use auth::{AuthConfig, Secret};
+pub use body::Oversize;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,11 +55,16 @@ pub struct TransportConfig {
     pub rate_limit: Option<f64>,
     /// At most this many requests in flight at once.
     pub concurrency: usize,
+    /// A PEM file of CA certificates trusted besides the public web roots (an internal CA);
+    /// resolved against the config file's folder by the driver.
+    pub ca_file: Option<PathBuf>,
+    /// The largest answer body read, in bytes; a larger answer fails its request.
+    pub max_response_size: u64,
 }
 
 impl TransportConfig {
     /// Settings for `base_url` with the defaults: no auth, 30 s timeout, 5 attempts, no rate
-    /// limit, one request at a time.
+    /// limit, one request at a time, the public web roots, answers up to 64 MiB.
     pub fn new(base_url: impl Into<String>) -> TransportConfig {
         TransportConfig {
             base_url: base_url.into(),
@@ -63,6 +74,8 @@ impl TransportConfig {
             retry: RetryConfig::default(),
             rate_limit: None,
             concurrency: 1,
+            ca_file: None,
+            max_response_size: default_max_response_size(),
         }
     }
 }
@@ -70,6 +83,12 @@ impl TransportConfig {
 /// The request timeout unless a source sets one.
 pub fn default_timeout() -> Duration {
     Duration::from_secs(30)
+}
+
+/// The largest answer body unless a source sets one: 64 MiB, far above any sane page of records
+/// and far below what would endanger the process.
+pub fn default_max_response_size() -> u64 {
+    64 * 1024 * 1024
 }
 
 /// Extra headers by name. Their values are printed as `***` by `Debug`: a user may put a
@@ -161,6 +180,25 @@ pub enum TransportError {
     },
     #[error("OAuth2 token from {token_url}: {message}")]
     Token { token_url: String, message: String },
+    #[error("`ca_file` {path} {reason}")]
+    CaFile { path: String, reason: String },
+    #[error(
+        "{method} {path}: the server's TLS certificate was refused ({message}); if an internal CA signed it, set the source's `ca_file` to that CA's PEM file"
+    )]
+    Certificate {
+        method: Method,
+        path: String,
+        message: String,
+    },
+    #[error(
+        "{method} {path}: the answer is larger than `max_response_size` ({limit} bytes): {size}; ask for smaller pages or raise `max_response_size`"
+    )]
+    TooLarge {
+        method: Method,
+        path: String,
+        limit: u64,
+        size: Oversize,
+    },
     #[error(
         "{method} {path}: the answer is not JSON ({message}); check the stream's `path` and the `Accept` header"
     )]
@@ -223,6 +261,8 @@ struct Inner {
     origin: Origin,
     /// The custom headers of every request to `origin`.
     headers: HeaderMap,
+    /// The largest answer body read, in bytes.
+    max_response_size: u64,
 }
 
 /// One failed try, and whether another may cure it.
@@ -231,6 +271,28 @@ struct Failure {
     retryable: bool,
     retry_after: Option<Duration>,
     message: String,
+    /// Why the try failed when it is not the server's status: a refused certificate or an
+    /// oversized answer end the request at once, with an error of their own.
+    fault: Option<Fault>,
+}
+
+/// A failure no retry can cure that is not an HTTP status.
+enum Fault {
+    Certificate,
+    TooLarge(Oversize),
+}
+
+impl Failure {
+    /// A failure before or while reading an answer (no status).
+    fn transport(message: String) -> Failure {
+        Failure {
+            status: None,
+            retryable: true,
+            retry_after: None,
+            message,
+            fault: None,
+        }
+    }
 }
 
 impl HttpClient {
@@ -257,12 +319,23 @@ impl HttpClient {
             }
             headers.insert(header, value);
         }
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .redirect(origin::redirect_policy())
             .timeout(config.timeout)
-            .user_agent(concat!("concord/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("concord/", env!("CARGO_PKG_VERSION")));
+        if let Some(ca_file) = &config.ca_file {
+            for certificate in ca_file::load_ca_file(ca_file)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let client = builder
             .build()
             .map_err(|e| TransportError::Config(e.to_string()))?;
+        if config.max_response_size == 0 {
+            return Err(TransportError::Config(
+                "`max_response_size` must be at least 1 byte".into(),
+            ));
+        }
         let auth = config.auth.as_ref().map(Authenticator::new).transpose()?;
         let mut secrets: Vec<String> = config.auth.iter().flat_map(AuthConfig::secrets).collect();
         secrets.extend(config.headers.0.values().filter(|v| v.len() >= 8).cloned());
@@ -291,6 +364,7 @@ impl HttpClient {
                 secrets,
                 origin: Origin::of(&base),
                 headers,
+                max_response_size: config.max_response_size,
             }),
         })
     }
@@ -397,15 +471,26 @@ impl HttpClient {
                 previous_error = Some(error);
             }
             let message = self.scrub(&failure.message);
-            let give_up = |attempts| match failure.status {
-                Some(status) => TransportError::Status {
+            let give_up = |attempts| match (&failure.fault, failure.status) {
+                (Some(Fault::Certificate), _) => TransportError::Certificate {
+                    method: method.clone(),
+                    path: path.clone(),
+                    message: message.clone(),
+                },
+                (Some(Fault::TooLarge(size)), _) => TransportError::TooLarge {
+                    method: method.clone(),
+                    path: path.clone(),
+                    limit: self.inner.max_response_size,
+                    size: *size,
+                },
+                (None, Some(status)) => TransportError::Status {
                     method: method.clone(),
                     path: path.clone(),
                     status: status.as_u16(),
                     detail: message.clone(),
                     advice: advice(status, failure.retryable),
                 },
-                None => TransportError::Unreachable {
+                (None, None) => TransportError::Unreachable {
                     method: method.clone(),
                     path: path.clone(),
                     message: message.clone(),
@@ -443,39 +528,44 @@ impl HttpClient {
         }
     }
 
-    /// One try: waits for a slot under the concurrency and rate limits, sends, reads the body.
+    /// One try: waits for a slot under the concurrency and rate limits, sends, reads the body
+    /// (at most `max_response_size` bytes of it).
     async fn attempt(&self, request: reqwest::Request) -> Result<HttpResponse, Failure> {
         let _slot = self.inner.in_flight.acquire().await.map_err(|_| Failure {
-            status: None,
             retryable: false,
-            retry_after: None,
-            message: "the client is shutting down".into(),
+            ..Failure::transport("the client is shutting down".into())
         })?;
         if let Some(limiter) = &self.inner.limiter {
             limiter.wait().await;
         }
         let method = request.method().clone();
-        let response = self
-            .inner
-            .client
-            .execute(request)
-            .await
-            .map_err(|e| Failure {
-                status: None,
-                retryable: true,
-                retry_after: None,
-                message: describe(e),
-            })?;
+        let response = self.inner.client.execute(request).await.map_err(|e| {
+            if crate::transport::tls::is_certificate_error(&e) {
+                Failure {
+                    retryable: false,
+                    fault: Some(Fault::Certificate),
+                    ..Failure::transport(describe(e))
+                }
+            } else {
+                Failure::transport(describe(e))
+            }
+        })?;
         let status = response.status();
         let headers = response.headers().clone();
         let url = response.url().clone();
         if status.is_success() {
-            let body = response.bytes().await.map_err(|e| Failure {
-                status: None,
-                retryable: true,
-                retry_after: None,
-                message: format!("the answer broke off: {}", describe(e)),
-            })?;
+            let body = body::read_capped(response, self.inner.max_response_size)
+                .await
+                .map_err(|error| match error {
+                    body::BodyError::TooLarge(size) => Failure {
+                        retryable: false,
+                        fault: Some(Fault::TooLarge(size)),
+                        ..Failure::transport(size.to_string())
+                    },
+                    body::BodyError::Broken(e) => {
+                        Failure::transport(format!("the answer broke off: {}", describe(e)))
+                    }
+                })?;
             return Ok(HttpResponse {
                 method,
                 status,
@@ -488,7 +578,7 @@ impl HttpClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let body = response.text().await.unwrap_or_default();
+        let body = body::read_prefix(response, ERROR_BODY_CHARS * 4).await;
         let quoted: String = body.trim().chars().take(ERROR_BODY_CHARS).collect();
         Err(Failure {
             status: Some(status),
@@ -499,6 +589,7 @@ impl HttpClient {
             } else {
                 format!(" — {quoted}")
             },
+            fault: None,
         })
     }
 

@@ -34,12 +34,18 @@ pub struct OdooData {
 
 pub type Shared = Arc<Mutex<OdooData>>;
 
-/// Starts the server on a free local port; returns its URL and its data.
-pub async fn start(data: OdooData) -> (String, Shared) {
+/// The server's routes over `data`, to serve as a test likes (over HTTPS, say).
+pub fn router(data: OdooData) -> (axum::Router, Shared) {
     let shared: Shared = Arc::new(Mutex::new(data));
     let app = axum::Router::new()
         .route("/jsonrpc", post(jsonrpc))
         .with_state(shared.clone());
+    (app, shared)
+}
+
+/// Starts the server on a free local port; returns its URL and its data.
+pub async fn start(data: OdooData) -> (String, Shared) {
+    let (app, shared) = router(data);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

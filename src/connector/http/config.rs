@@ -2,13 +2,16 @@
 //! (one endpoint each, with its query, pagination and incremental cursor).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::connector::scan::DeleteScan;
-use crate::transport::http::{AuthConfig, Headers, RetryConfig, TransportConfig, default_timeout};
+use crate::transport::http::{
+    AuthConfig, Headers, RetryConfig, TransportConfig, default_max_response_size, default_timeout,
+};
 
 /// Settings of the `http` driver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +40,15 @@ pub struct HttpConfig {
     /// stream are fetched ahead while earlier ones are processed.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// A PEM file with the CA certificate(s) that signed the server's certificate (relative to
+    /// the config file), for servers behind an internal CA; trusted besides the public web roots.
+    /// The certificate is always verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// The largest answer read, in bytes (default 64 MiB): a larger page fails its stream with
+    /// an error naming its size, instead of filling memory.
+    #[serde(default = "default_max_response_size")]
+    pub max_response_size: u64,
     /// The endpoints read, in order, one stream each.
     pub streams: Vec<StreamConfig>,
 }
@@ -56,6 +68,8 @@ impl HttpConfig {
             retry: self.retry.clone(),
             rate_limit: self.rate_limit,
             concurrency: self.concurrency,
+            ca_file: self.ca_file.clone(),
+            max_response_size: self.max_response_size,
         }
     }
 }

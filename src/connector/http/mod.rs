@@ -18,7 +18,7 @@ mod select;
 pub use config::HttpConfig;
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -44,8 +44,10 @@ pub struct HttpConnector {
 }
 
 impl HttpConnector {
-    /// A connector for one configured source.
-    pub fn new(config: HttpConfig) -> Self {
+    /// A connector for one configured source; `base` is the config file's folder, against which
+    /// a relative `ca_file` resolves.
+    pub fn new(mut config: HttpConfig, base: &Path) -> Self {
+        config.ca_file = config.ca_file.map(|file| base.join(file));
         Self { config }
     }
 }

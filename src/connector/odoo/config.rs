@@ -1,11 +1,14 @@
 //! Settings of the `odoo` driver.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::transport::http::{RetryConfig, Secret, TransportConfig, default_timeout};
+use crate::transport::http::{
+    RetryConfig, Secret, TransportConfig, default_max_response_size, default_timeout,
+};
 
 /// Settings of the `odoo` driver: one Odoo database read over JSON-RPC.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +39,14 @@ pub struct OdooConfig {
     /// Retries after connection errors, timeouts, 429 and 5xx answers.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// A PEM file with the CA certificate(s) that signed the server's certificate (relative to
+    /// the config file), for an Odoo behind an internal CA; trusted besides the public web roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// The largest answer read, in bytes (default 64 MiB): a larger one fails its model with an
+    /// error naming its size; lower `page_size` when a page of a model with big fields is over.
+    #[serde(default = "default_max_response_size")]
+    pub max_response_size: u64,
 }
 
 /// One Odoo model read as one stream.
@@ -99,6 +110,8 @@ impl OdooConfig {
         TransportConfig {
             timeout: self.timeout,
             retry: self.retry.clone(),
+            ca_file: self.ca_file.clone(),
+            max_response_size: self.max_response_size,
             ..TransportConfig::new(self.url.clone())
         }
     }

@@ -49,8 +49,10 @@ pub struct OdooConnector {
 }
 
 impl OdooConnector {
-    /// A connector for one configured source.
-    pub fn new(config: OdooConfig) -> Self {
+    /// A connector for one configured source; `base` is the config file's folder, against which
+    /// a relative `ca_file` resolves.
+    pub fn new(mut config: OdooConfig, base: &std::path::Path) -> Self {
+        config.ca_file = config.ca_file.map(|file| base.join(file));
         Self { config }
     }
 }

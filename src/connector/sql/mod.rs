@@ -13,6 +13,7 @@
 //! cannot be read is reported on its own and the rest goes on.
 
 pub mod cursor;
+mod database;
 mod mysql;
 mod page;
 mod placeholders;
@@ -35,8 +36,9 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::{Connector, Cursor, PullResult};
 use cursor::{Param, SqlCursor};
+use database::Database;
 use page::{Out, Page, Stop};
-use placeholders::{Dialect, Placeholder, Rewritten};
+use placeholders::{Dialect, Placeholder};
 
 use crate::url::shown as shown_url;
 
@@ -59,7 +61,8 @@ pub struct SqlConfig {
     pub url: String,
     /// The queries to run, in order; each is a stream mappings select with `stream:`.
     pub streams: Vec<StreamConfig>,
-    /// How long to wait for a connection before trying again (three tries); default `10s`.
+    /// How long to wait for a connection before trying again (three more tries); default `10s`.
+    /// With `statement_timeout`, it also bounds the wait for any answer of the database.
     #[serde(
         default,
         with = "humantime_serde",
@@ -344,129 +347,6 @@ async fn pull_stream(
             return Ok(());
         }
     }
-}
-
-/// A connection pool to one of the supported databases.
-enum Database {
-    Postgres(sqlx::PgPool),
-    MySql(sqlx::MySqlPool),
-    Sqlite(sqlx::SqlitePool),
-}
-
-/// A stream's query, rewritten for the backend and checked by it.
-struct Prepared {
-    rewritten: Rewritten,
-    /// The parameter types PostgreSQL inferred, in bind order (empty for the other backends).
-    postgres_types: Vec<sqlx::postgres::PgTypeInfo>,
-}
-
-impl Database {
-    /// Connects with `timeout` per try and three tries for errors that may pass (a refused or
-    /// dropped connection, a timeout); a refused login or an unknown database fails at once.
-    async fn connect(
-        url: &str,
-        timeout: Duration,
-        limits: tls::Limits<'_>,
-    ) -> Result<Database, String> {
-        use backon::{ExponentialBuilder, Retryable};
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(200))
-            .with_max_times(3)
-            .with_jitter();
-        let attempt = || async {
-            let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
-            match scheme {
-                "postgres" | "postgresql" => postgres::connect(url, timeout, limits)
-                    .await
-                    .map(Database::Postgres),
-                "mysql" | "mariadb" => mysql::connect(url, timeout, limits)
-                    .await
-                    .map(Database::MySql),
-                "sqlite" => sqlite::connect(url, timeout).await.map(Database::Sqlite),
-                _ => Err(sqlx::Error::Configuration(
-                    format!(
-                        "unknown database `{scheme}`: the url must start with postgres://, \
-                         mysql:// or sqlite://"
-                    )
-                    .into(),
-                )),
-            }
-        };
-        attempt
-            .retry(backoff)
-            .when(is_transient)
-            .notify(|error, wait| {
-                tracing::warn!(url = %shown_url(url), %error, ?wait, "database connection failed, trying again");
-            })
-            .await
-            .map_err(|error| error.to_string())
-    }
-
-    fn dialect(&self) -> Dialect {
-        match self {
-            Database::Postgres(_) => Dialect::Postgres,
-            Database::MySql(_) => Dialect::MySql,
-            Database::Sqlite(_) => Dialect::Sqlite,
-        }
-    }
-
-    /// Rewrites the placeholders and has the database check the query.
-    async fn prepare(&self, query: &str) -> Result<Prepared, Stop> {
-        let rewritten = placeholders::rewrite(query, self.dialect());
-        let postgres_types = match self {
-            Database::Postgres(pool) => postgres::parameter_types(pool, &rewritten.sql).await,
-            Database::MySql(pool) => mysql::check(pool, &rewritten.sql)
-                .await
-                .map(|()| Vec::new()),
-            Database::Sqlite(pool) => sqlite::check(pool, &rewritten.sql)
-                .await
-                .map(|()| Vec::new()),
-        }
-        .map_err(|error| Stop::Failed(format!("the query was refused: {error}")))?;
-        Ok(Prepared {
-            rewritten,
-            postgres_types,
-        })
-    }
-
-    /// Runs a prepared query with `params` and hands every row to `page`.
-    async fn fetch(
-        &self,
-        query: &Prepared,
-        params: &[Param],
-        page: &mut Page<'_>,
-    ) -> Result<(), Stop> {
-        match self {
-            Database::Postgres(pool) => {
-                postgres::fetch(
-                    pool,
-                    &query.rewritten.sql,
-                    &query.postgres_types,
-                    params,
-                    page,
-                )
-                .await
-            }
-            Database::MySql(pool) => mysql::fetch(pool, &query.rewritten.sql, params, page).await,
-            Database::Sqlite(pool) => sqlite::fetch(pool, &query.rewritten.sql, params, page).await,
-        }
-    }
-
-    async fn close(self) {
-        match self {
-            Database::Postgres(pool) => pool.close().await,
-            Database::MySql(pool) => pool.close().await,
-            Database::Sqlite(pool) => pool.close().await,
-        }
-    }
-}
-
-/// Errors worth another connection attempt.
-fn is_transient(error: &sqlx::Error) -> bool {
-    matches!(
-        error,
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_)
-    )
 }
 
 /// A database error as the stream's failure message.
