@@ -65,5 +65,7 @@ async fn amqps_refuses_a_broker_signed_by_another_ca() {
         error.contains("invalid peer certificate: UnknownIssuer"),
         "{error}"
     );
+    assert!(error.contains("set `bus.ca_file`"), "{error}");
+    assert!(!error.contains("is RabbitMQ running"), "{error}");
     assert!(!error.contains("guest:guest"), "{error}");
 }

@@ -65,9 +65,14 @@ pub fn parse_url(config: &BusConfig) -> Result<AMQPUri, PublishError> {
 /// Opens a connection and a confirm-mode channel.
 pub async fn open(config: &BusConfig) -> Result<Link, PublishError> {
     let uri = parse_url(config)?;
-    let lost = |source| PublishError::Connect {
-        url: crate::url::shown(&config.url),
-        source,
+    // A refused certificate is told apart from a broker that is down: retrying cannot cure it.
+    let lost = |source: lapin::Error| {
+        let url = crate::url::shown(&config.url);
+        if crate::transport::tls::is_certificate_error(&source) {
+            PublishError::Certificate { url, source }
+        } else {
+            PublishError::Connect { url, source }
+        }
     };
     let properties = ConnectionProperties::default()
         .with_connection_name(config.connection_name.as_str().into());

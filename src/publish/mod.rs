@@ -32,6 +32,14 @@ pub enum PublishError {
         #[source]
         source: lapin::Error,
     },
+    #[error(
+        "the message bus at {url} presented a certificate that is not trusted: {source} (set `bus.ca_file` to the PEM file of the CA that signed it)"
+    )]
+    Certificate {
+        url: String,
+        #[source]
+        source: lapin::Error,
+    },
     #[error("declaring {what} on the bus: {source}")]
     Declare {
         what: String,
@@ -70,7 +78,10 @@ impl PublishError {
     /// needs the operator.
     pub fn is_transient(&self) -> bool {
         match self {
-            PublishError::Url { .. } | PublishError::Encode(_) | PublishError::Store(_) => false,
+            PublishError::Url { .. }
+            | PublishError::Certificate { .. }
+            | PublishError::Encode(_)
+            | PublishError::Store(_) => false,
             PublishError::Declare { source, .. } => !source.is_amqp_error(),
             _ => true,
         }
