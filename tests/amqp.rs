@@ -451,6 +451,55 @@ async fn an_unroutable_event_is_parked_and_the_rest_go_out_once_in_order() {
     assert_eq!(unpublished(&store).await, 0);
 }
 
+/// RabbitMQ acks several publishes at once (`multiple`) under load, and lapin hands a returned
+/// message to whichever of the covered confirms it resolves first: with many returns in a wide
+/// window, the relay must still park exactly the unroutable events and deliver every other one.
+#[tokio::test]
+async fn among_many_returns_in_a_wide_window_exactly_the_unroutable_events_are_parked() {
+    require_broker();
+    let url = broker_url();
+    let (_dir, store) = store().await;
+    let mut config = bus(&url);
+    config.queues[0].bindings = vec!["customer.created".into()];
+    config.confirm_window = 500;
+    let mut events = changes(3000, 1);
+    let mut unroutable = HashSet::new();
+    for (n, event) in events.iter_mut().enumerate() {
+        if n % 7 == 3 {
+            event.operation = Operation::Deleted;
+            unroutable.insert(event.event_id.clone());
+        }
+    }
+    commit(&store, &events).await;
+
+    let mut relay = Relay::new(&store, &config);
+    relay.drain().await.unwrap();
+    let report = relay.report().clone();
+    let deliveries = consume(&url, &config.queues[0].name, Duration::from_millis(500)).await;
+    clean_up(&url, &config).await;
+
+    let parked: HashSet<String> = store
+        .parked_events(10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.event_id)
+        .collect();
+    assert_eq!(parked.len(), unroutable.len(), "{report:?}");
+    assert!(
+        parked == unroutable,
+        "a routable event was parked in place of an unroutable one"
+    );
+    let delivered = once_each_in_version_order(&events, &deliveries);
+    assert_eq!(
+        delivered.len(),
+        events.len() - unroutable.len(),
+        "{report:?}"
+    );
+    assert!(delivered.is_disjoint(&unroutable));
+    assert_eq!(unpublished(&store).await, unroutable.len() as i64);
+}
+
 #[tokio::test]
 async fn an_event_larger_than_the_bus_takes_is_parked_and_the_rest_go_out() {
     require_broker();

@@ -12,12 +12,15 @@
 //! it. Across records, events published after a refused one in the same confirm window may reach
 //! consumers before it is published again; `confirm_window: 1` trades throughput for strict order.
 //!
+//! A returned message is matched to its event by the message ID it carries: lapin attaches it
+//! to whichever confirm it resolves next, which under multiple acks is often another event's.
+//!
 //! Poison events: an event the broker refuses for good — larger than `max_message_size`,
 //! returned as unroutable, or closing the channel with 406 PRECONDITION_FAILED — is parked in the
 //! store with the reason (`concord events parked`, `concord events retry ID`) and the relay goes
 //! on. Only its event ID and routing key are logged, never its body.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -89,6 +92,11 @@ struct Pass<'a> {
     /// Events in flight per golden record: a record's next event waits until this is zero.
     busy: HashMap<String, usize>,
     acked: Vec<i64>,
+    /// Events the broker returned as unroutable, by event ID, whose own confirm has not been
+    /// settled yet. lapin hands a returned message to whichever confirm it resolves next (with a
+    /// multiple ack, any of the tags it covers), so a return is matched to its event by the
+    /// message ID it carries, never by the confirm it came with.
+    returned: HashSet<String>,
     /// The last event settled without a failure: the next pass starts after it.
     after: i64,
 }
@@ -187,6 +195,7 @@ impl<'a> Relay<'a> {
             in_flight: VecDeque::new(),
             busy: HashMap::new(),
             acked: Vec::new(),
+            returned: HashSet::new(),
             after: *after,
         };
         let result = pass.run(self.store, scope, &mut self.report).await;
@@ -429,14 +438,23 @@ impl Pass<'_> {
                 self.busy.remove(&in_flight.golden_id);
             }
         }
-        match confirmation {
-            Ok(Confirmation::Ack(None) | Confirmation::NotRequested) => {
-                report.published += 1;
-                self.after = in_flight.seq;
-                self.acked.push(in_flight.seq);
-                Ok(())
-            }
-            Ok(Confirmation::Ack(Some(_)) | Confirmation::Nack(Some(_))) => {
+        let (acked, returned) = match confirmation {
+            Ok(Confirmation::Ack(returned)) => (Ok(true), returned),
+            Ok(Confirmation::Nack(returned)) => (Ok(false), returned),
+            Ok(Confirmation::NotRequested) => (Ok(true), None),
+            Err(source) => (Err(source), None),
+        };
+        if let Some(message) = returned {
+            let event_id = message
+                .properties
+                .message_id()
+                .as_ref()
+                .map_or_else(|| in_flight.event_id.clone(), |id| id.as_str().to_owned());
+            self.returned.insert(event_id);
+        }
+        let unroutable = self.returned.remove(&in_flight.event_id);
+        match acked {
+            Ok(_) if unroutable => {
                 report.returned += 1;
                 let unroutable = PublishError::Unroutable {
                     event_id: in_flight.event_id.clone(),
@@ -459,7 +477,13 @@ impl Pass<'_> {
                 self.after = in_flight.seq;
                 Ok(())
             }
-            Ok(Confirmation::Nack(None)) => {
+            Ok(true) => {
+                report.published += 1;
+                self.after = in_flight.seq;
+                self.acked.push(in_flight.seq);
+                Ok(())
+            }
+            Ok(false) => {
                 report.nacked += 1;
                 crate::telemetry::event_returned(
                     &in_flight.event_id,
