@@ -216,14 +216,18 @@ pub async fn quality(context: &Context, limit: i64, format: Format) -> Result<Ou
     Ok(Outcome::Done)
 }
 
-/// Quarantined records with their reasons, newest first.
+/// Quarantined records with their reasons, newest first; those a replay stored only with `all`.
 pub async fn quarantine(
     context: &Context,
+    all: bool,
     limit: i64,
     format: Format,
 ) -> Result<Outcome, AppError> {
     let store = open_store(&load(context)?).await?;
-    let entries = store.quarantined(limit).await?;
+    let entries = match all {
+        true => store.quarantined_all(limit).await?,
+        false => store.quarantined(limit).await?,
+    };
     output::listing(format, &entries, cli::quarantine_table);
     Ok(Outcome::Done)
 }

@@ -184,6 +184,9 @@ pub struct QuarantineEntry {
     pub mapping: Option<String>,
     pub reason: String,
     pub payload: Value,
+    /// The stream the record came from (an endpoint, a query, a tap stream), for replaying it
+    /// through the mappings of that stream.
+    pub stream: Option<String>,
 }
 
 /// A stored record's data-quality note: an optional field left empty because its value could not
@@ -234,6 +237,8 @@ pub struct StoredQuarantine {
     #[serde(flatten)]
     pub entry: QuarantineEntry,
     pub at: DateTime<Utc>,
+    /// When `concord quarantine replay` stored the record; kept for audit.
+    pub resolved_at: Option<DateTime<Utc>>,
 }
 
 /// One version of a golden record.
@@ -344,7 +349,7 @@ pub trait Store: Send + Sync {
     async fn history(&self, id: &str) -> Result<Vec<VersionRow>, StoreError>;
     /// Outbox events in order, from `after_seq` on, at most `limit`.
     async fn events(&self, after_seq: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError>;
-    /// Quarantined records, newest first, at most `limit`.
+    /// Open (not replayed) quarantined records, newest first, at most `limit`.
     async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError>;
     /// The sources that hold records in the store (live or deleted), by name.
     async fn stored_sources(&self) -> Result<Vec<String>, StoreError>;
@@ -442,6 +447,25 @@ pub trait Store: Send + Sync {
         term: &str,
         values: &[&str],
     ) -> Result<crate::reconcile::frequency::TermCounts, StoreError>;
+
+    // ---- Quarantine replay (`concord quarantine replay`, migration 0008) ----
+
+    /// Quarantined records, newest first, at most `limit`, resolved ones included
+    /// (`concord quarantine --all`).
+    async fn quarantined_all(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError>;
+    /// Open quarantine entries of `source` that a mapping refused and that hold the record as
+    /// read: what a replay runs through the mappings again. Oldest first, after ID `after_id`,
+    /// at most `limit`.
+    async fn quarantine_to_replay(
+        &self,
+        source: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredQuarantine>, StoreError>;
+    /// Marks replayed entries resolved: their records are stored; the entries stay for audit.
+    async fn resolve_quarantine(&self, ids: &[i64]) -> Result<(), StoreError>;
+    /// A replayed entry that still fails: it takes the new reason and mapping of `entry`.
+    async fn requarantine(&self, id: i64, entry: &QuarantineEntry) -> Result<(), StoreError>;
 }
 
 /// Opens the store a URL names, creating and migrating it when needed.

@@ -12,6 +12,7 @@ mod commit;
 mod fold;
 mod matching;
 mod parked;
+mod quarantine;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -400,31 +401,7 @@ impl Store for PgStore {
     }
 
     async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, run_id, times_seen, source, origin, source_key, mapping, reason, payload, at \
-             FROM quarantine ORDER BY at DESC, id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredQuarantine {
-                    id: row.try_get("id")?,
-                    run_id: row.try_get("run_id")?,
-                    times_seen: row.try_get("times_seen")?,
-                    entry: QuarantineEntry {
-                        source: row.try_get("source")?,
-                        origin: row.try_get("origin")?,
-                        key: row.try_get("source_key")?,
-                        mapping: row.try_get("mapping")?,
-                        reason: row.try_get("reason")?,
-                        payload: from_text(row.try_get("payload")?, "quarantined payload")?,
-                    },
-                    at: row.try_get("at")?,
-                })
-            })
-            .collect()
+        quarantine::list(&self.pool, false, limit).await
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
@@ -444,7 +421,7 @@ impl Store for PgStore {
              (SELECT COUNT(*) FROM outbox) AS events, \
              (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS unpublished, \
              (SELECT at FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1) AS oldest_unpublished, \
-             (SELECT COUNT(*) FROM quarantine) AS quarantined, \
+             (SELECT COUNT(*) FROM quarantine WHERE resolved_at IS NULL) AS quarantined, \
              (SELECT COUNT(*) FROM review WHERE status = 'open') AS open_reviews",
         )
         .fetch_one(&self.pool)
@@ -584,5 +561,26 @@ impl Store for PgStore {
 
     async fn referrers_of(&self, target_ids: &[&str]) -> Result<Vec<String>, StoreError> {
         matching::referrers_of(&self.pool, target_ids).await
+    }
+
+    async fn quarantined_all(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError> {
+        quarantine::list(&self.pool, true, limit).await
+    }
+
+    async fn quarantine_to_replay(
+        &self,
+        source: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredQuarantine>, StoreError> {
+        quarantine::to_replay(&self.pool, source, after_id, limit).await
+    }
+
+    async fn resolve_quarantine(&self, ids: &[i64]) -> Result<(), StoreError> {
+        quarantine::resolve(&self.pool, ids).await
+    }
+
+    async fn requarantine(&self, id: i64, entry: &QuarantineEntry) -> Result<(), StoreError> {
+        quarantine::requarantine(&self.pool, id, entry).await
     }
 }
