@@ -362,7 +362,9 @@ impl Pipeline {
         options: &SyncOptions,
         progress: &dyn Progress,
     ) -> Result<SourceSummary, SyncError> {
-        let span = tracing::info_span!("run", source = name, run_id = tracing::field::Empty);
+        // At warn level, so that a warning from deep inside a driver (a file pattern that matches
+        // nothing) names its source even when only warnings are logged.
+        let span = tracing::warn_span!("run", source = name, run_id = tracing::field::Empty);
         self.run_source(store, name, options, progress)
             .instrument(span)
             .await
