@@ -3,6 +3,7 @@
 //! Relative paths in it (data files, mappings, the SQLite file) resolve against the config file's
 //! own folder, so a copied example runs from anywhere.
 
+pub mod checks;
 pub mod env;
 pub mod matching;
 pub mod profile;
