@@ -180,3 +180,26 @@ fn http_stream_settings_a_run_would_trip_over_are_errors_naming_the_stream() {
         "a good stream passes: {stderr}"
     );
 }
+
+#[test]
+fn a_json_source_records_path_that_does_not_parse_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::write(dir.join("export.json"), r#"{"data": []}"#).unwrap();
+    project(
+        dir,
+        "sqlite://concord.db",
+        r#"  - name: erp
+    driver: json
+    files: export.json
+    records: "$.data["
+    mappings: [m.yaml]
+"#,
+    );
+    let (code, stdout, stderr) = validate(dir);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("error: source `erp`: `records`: invalid JSONPath `$.data[`"),
+        "{stderr}"
+    );
+}

@@ -124,14 +124,18 @@ fn check_pagination(pagination: &Pagination, findings: &mut Findings<'_>) {
     }
 }
 
-/// A path as the http and json drivers read them: a bare field name, or a JSONPath that must
-/// parse.
-pub(super) fn check_path(setting: &str, path: &str, findings: &mut Findings<'_>) {
+/// A path as the http driver reads it: a bare field name, or a JSONPath that must parse.
+fn check_path(setting: &str, path: &str, findings: &mut Findings<'_>) {
     if path.trim().is_empty() {
         findings.error(setting, "is empty");
-    } else if path.starts_with('$')
-        && let Err(error) = Value::Null.query(path)
-    {
+    } else if path.starts_with('$') {
+        check_jsonpath(setting, path, findings);
+    }
+}
+
+/// A JSONPath that must parse (the json driver's `records`).
+pub(super) fn check_jsonpath(setting: &str, path: &str, findings: &mut Findings<'_>) {
+    if let Err(error) = Value::Null.query(path) {
         findings.error(setting, format!("invalid JSONPath `{path}`: {error}"));
     }
 }

@@ -114,7 +114,7 @@ fn check_source(config: &Config, source: &SourceConfig, findings: &mut Findings<
         DriverConfig::Json(c) => {
             files::check(&c.files, base, false, findings);
             if let Some(records) = &c.records {
-                http::check_path("records", records, findings);
+                http::check_jsonpath("records", records, findings);
             }
         }
         DriverConfig::Idoc(c) => files::check(&c.files, base, false, findings),
