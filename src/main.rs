@@ -76,6 +76,21 @@ enum EventsAction {
 }
 
 #[derive(Debug, Subcommand)]
+enum QuarantineAction {
+    /// After a mapping fix: run the records a mapping refused through the current mappings
+    /// again, from their stored payload, and store those that map now (entries resolved, kept
+    /// for audit); those still failing take their new reason.
+    Replay {
+        /// Only this source's entries.
+        #[arg(long)]
+        source: Option<String>,
+        /// Show what would be stored and what still fails; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ReviewAction {
     /// List review items (open ones unless `--all`), each with its evidence.
     List {
@@ -217,8 +232,14 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: i64,
     },
-    /// List quarantined records with their reasons, newest first.
+    /// List quarantined records with their reasons, newest first (`replay` runs them through
+    /// the mappings again).
     Quarantine {
+        #[command(subcommand)]
+        action: Option<QuarantineAction>,
+        /// Also list entries a replay stored (kept for audit).
+        #[arg(long)]
+        all: bool,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         #[arg(long, default_value_t = 100)]
@@ -374,6 +395,15 @@ async fn run(cli: Cli) -> Result<Outcome, AppError> {
             action: ReconcileAction::Rescore { entity, dry_run },
         } => app::rescore(&context, &entity, dry_run).await,
         Command::Quality { format, limit } => app::quality(&context, limit, format).await,
-        Command::Quarantine { format, limit } => app::quarantine(&context, limit, format).await,
+        Command::Quarantine {
+            action: Some(QuarantineAction::Replay { source, dry_run }),
+            ..
+        } => app::quarantine_replay(&context, source, dry_run).await,
+        Command::Quarantine {
+            action: None,
+            all,
+            format,
+            limit,
+        } => app::quarantine(&context, all, limit, format).await,
     }
 }

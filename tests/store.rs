@@ -120,6 +120,7 @@ fn quarantined(origin: &str, key: &str, reason: &str) -> QuarantineEntry {
         mapping: Some("mappings/distributor/customer.yaml".into()),
         reason: reason.into(),
         payload: json!({"Kundennr": key, "Firma": "   ", "PLZ": "7O173"}),
+        stream: None,
     }
 }
 
@@ -142,6 +143,7 @@ on_both!(
     every_version_is_kept_and_each_event_carries_the_version_it_announces,
     events_page_in_order_and_a_publication_is_marked_once,
     the_same_quarantined_failure_is_counted_not_repeated,
+    replayed_quarantine_entries_are_resolved_or_take_their_new_reason,
     live_golden_ids_are_listed_in_byte_order,
     a_merge_moves_keys_and_references_to_the_survivor_and_redirects,
     an_unmerge_relinks_source_records_and_moves_their_keys,
@@ -1133,4 +1135,95 @@ async fn a_store_that_cannot_be_reached_is_named_without_its_password() {
         error.contains("postgres://"),
         "says what is supported: {error}"
     );
+}
+
+async fn replayed_quarantine_entries_are_resolved_or_take_their_new_reason(store: &dyn Store) {
+    let blank = quarantined("distributor/customers.csv:17", "K-0017", "name is required");
+    let zip = QuarantineEntry {
+        stream: Some("customers".into()),
+        ..quarantined(
+            "distributor/customers.csv:18",
+            "K-0018",
+            "postal_code: not a number",
+        )
+    };
+    let unreadable = QuarantineEntry {
+        mapping: None,
+        payload: Value::Null,
+        ..quarantined(
+            "distributor/customers.csv:19",
+            "K-0019",
+            "3 cells, header has 4",
+        )
+    };
+    let other_source = QuarantineEntry {
+        source: "sap".into(),
+        ..quarantined("sap/debmas.xml#1", "4711", "name is required")
+    };
+    commit(
+        store,
+        Batch {
+            run_id: 1,
+            source: "distributor".into(),
+            quarantine: vec![blank, zip.clone(), unreadable, other_source],
+            ..Batch::default()
+        },
+    )
+    .await;
+
+    // Only what a mapping refused, with its payload, of the source asked for, oldest first.
+    let to_replay = store
+        .quarantine_to_replay("distributor", 0, 10)
+        .await
+        .unwrap();
+    let keys: Vec<_> = to_replay.iter().map(|q| q.entry.key.as_deref()).collect();
+    assert_eq!(keys, vec![Some("K-0017"), Some("K-0018")]);
+    assert_eq!(to_replay[1].entry.stream.as_deref(), Some("customers"));
+    let after_first = store
+        .quarantine_to_replay("distributor", to_replay[0].id, 10)
+        .await
+        .unwrap();
+    assert_eq!(after_first.len(), 1);
+
+    store.resolve_quarantine(&[to_replay[0].id]).await.unwrap();
+    let still = QuarantineEntry {
+        reason: "postal_code: `7O173` is not a number".into(),
+        ..zip
+    };
+    store.requarantine(to_replay[1].id, &still).await.unwrap();
+
+    let open = store.quarantined(10).await.unwrap();
+    assert_eq!(open.len(), 3, "the resolved entry is hidden: {open:?}");
+    assert!(
+        open.iter()
+            .all(|q| q.entry.key.as_deref() != Some("K-0017"))
+    );
+    let zip_row = open.iter().find(|q| q.id == to_replay[1].id).unwrap();
+    assert_eq!(zip_row.entry.reason, still.reason);
+    assert_eq!(zip_row.resolved_at, None);
+    assert_eq!(store.counts().await.unwrap().quarantined, 3);
+
+    let all = store.quarantined_all(10).await.unwrap();
+    assert_eq!(all.len(), 4, "kept for audit");
+    let resolved = all.iter().find(|q| q.id == to_replay[0].id).unwrap();
+    assert!(resolved.resolved_at.is_some());
+    let left = store
+        .quarantine_to_replay("distributor", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, to_replay[1].id);
+
+    // The same failure met again by a sync counts on the updated entry, not as a new one.
+    commit(
+        store,
+        Batch {
+            run_id: 2,
+            source: "distributor".into(),
+            quarantine: vec![still.clone()],
+            ..Batch::default()
+        },
+    )
+    .await;
+    assert_eq!(store.quarantined(10).await.unwrap().len(), 3);
 }

@@ -3,17 +3,35 @@
 
 use super::{AppError, Context, Format, Outcome, entity, golden_id, load, open_store, output};
 use crate::cli;
+use crate::config::checks::{self, Severity};
 use crate::mapping::MapOutcome;
 use crate::reconcile;
 use crate::store::{GoldenState, Store, StoredQualityNote};
 use crate::sync::Pipeline;
 
-/// Loads the config and compiles every mapping; a problem is an error naming file:line:col.
+/// Loads the config and compiles every mapping (a problem there is an error naming
+/// file:line:col), then checks what can be checked without running: the store URL, file
+/// patterns, SQL placeholders, http paths and paging. Each finding is printed naming its source,
+/// stream and setting; errors make the command fail, warnings do not.
 pub async fn validate(context: &Context) -> Result<Outcome, AppError> {
     let pipeline = Pipeline::compile(load(context)?)?;
     let config = pipeline.config();
+    let findings = checks::check(config);
+    for finding in &findings {
+        crate::errln!("{finding}");
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = findings.len() - errors;
+    let verdict = match (errors, warnings) {
+        (0, 0) => "ok".to_owned(),
+        (0, w) => format!("ok, {w} warning(s)"),
+        (e, w) => format!("{e} error(s), {w} warning(s)"),
+    };
     output::line(format!(
-        "{}: ok ({} sources)",
+        "{}: {verdict} ({} sources)",
         context.config.display(),
         config.sources.len()
     ));
@@ -25,7 +43,11 @@ pub async fn validate(context: &Context) -> Result<Outcome, AppError> {
             source.priority
         ));
     }
-    Ok(Outcome::Done)
+    Ok(if errors > 0 {
+        Outcome::Incomplete
+    } else {
+        Outcome::Done
+    })
 }
 
 /// The first `limit` raw records of a source beside what the mappings make of them.
@@ -216,14 +238,18 @@ pub async fn quality(context: &Context, limit: i64, format: Format) -> Result<Ou
     Ok(Outcome::Done)
 }
 
-/// Quarantined records with their reasons, newest first.
+/// Quarantined records with their reasons, newest first; those a replay stored only with `all`.
 pub async fn quarantine(
     context: &Context,
+    all: bool,
     limit: i64,
     format: Format,
 ) -> Result<Outcome, AppError> {
     let store = open_store(&load(context)?).await?;
-    let entries = store.quarantined(limit).await?;
+    let entries = match all {
+        true => store.quarantined_all(limit).await?,
+        false => store.quarantined(limit).await?,
+    };
     output::listing(format, &entries, cli::quarantine_table);
     Ok(Outcome::Done)
 }

@@ -7,6 +7,7 @@
 mod inspect;
 pub mod output;
 pub mod publish;
+mod quarantine;
 mod run;
 mod steward;
 mod sync;
@@ -14,6 +15,7 @@ mod sync;
 pub use inspect::{events, explain, preview, quality, quarantine, refs, show, validate};
 pub use output::Format;
 pub use publish::{publish, replay};
+pub use quarantine::quarantine_replay;
 pub use run::run;
 pub use steward::{rescore, review_accept, review_list, review_reject, train, unmerge};
 pub use sync::sync;

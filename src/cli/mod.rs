@@ -2,10 +2,12 @@
 //! the progress bar. Kept out of `main.rs` so each view can be tested with plain values.
 
 mod progress;
+mod replay;
 mod steward;
 mod views;
 
 pub use progress::TerminalProgress;
+pub use replay::replay_report;
 pub use steward::{evidence_lines, explanation, review_list};
 pub use views::{
     event_line, events_table, golden_view, quality_table, quarantine_table, summary_table,

@@ -192,6 +192,13 @@ pub fn quarantine_table(entries: &[StoredQuarantine]) -> String {
         if let Some(mapping) = &q.entry.mapping {
             let _ = writeln!(out, "    mapping: {mapping}");
         }
+        if let Some(resolved) = q.resolved_at {
+            let _ = writeln!(
+                out,
+                "    resolved: replayed and stored at {}",
+                resolved.to_rfc3339()
+            );
+        }
     }
     out
 }

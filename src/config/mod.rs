@@ -3,6 +3,7 @@
 //! Relative paths in it (data files, mappings, the SQLite file) resolve against the config file's
 //! own folder, so a copied example runs from anywhere.
 
+pub mod checks;
 pub mod env;
 pub mod profile;
 pub mod service;
@@ -79,6 +80,29 @@ pub struct SourceConfig {
     /// five minutes without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
+    /// Largest record taken from this source, in bytes (default 16 MiB), measured as its JSON
+    /// text. A bigger one is quarantined with its size (its stored payload cut to a prefix) and
+    /// the run goes on, so one runaway record cannot exhaust memory; the file drivers apply it
+    /// while reading (an IDoc, a JSON item or line, a CSV line), before a record is loaded whole.
+    #[serde(default = "crate::connector::files::default_max_record_size")]
+    pub max_record_size: u64,
+}
+
+impl SourceConfig {
+    /// The file drivers cap a record while reading it, before it is loaded whole: they are given
+    /// the source's `max_record_size`.
+    fn hand_max_record_size_to_driver(&mut self) {
+        let limit = self.max_record_size;
+        match &mut self.driver {
+            DriverConfig::Csv(c) => c.max_record_size = limit,
+            DriverConfig::Json(c) => c.max_record_size = limit,
+            DriverConfig::Idoc(c) => c.max_record_size = limit,
+            DriverConfig::Http(_)
+            | DriverConfig::Odoo(_)
+            | DriverConfig::Sql(_)
+            | DriverConfig::Exec(_) => {}
+        }
+    }
 }
 
 /// A config that cannot be used.
@@ -110,6 +134,7 @@ impl Config {
             for mapping in &mut source.mappings {
                 *mapping = config.base_dir.join(&*mapping);
             }
+            source.hand_max_record_size_to_driver();
         }
         Ok(config)
     }

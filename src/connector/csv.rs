@@ -6,7 +6,10 @@
 //! encoding than UTF-8 (German Excel exports are Windows-1252) are decoded by `encoding:`; a
 //! byte order mark, UTF-8 or UTF-16, is honoured and stripped. In a drop folder, a file with a row
 //! that could not be read or failed its mapping goes to `rejected` once its good rows are stored,
-//! not to `archive`.
+//! not to `archive`. A line longer than the source's `max_record_size` is quarantined with its
+//! size, never loaded whole, and the rows after it are read.
+
+mod line_cap;
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -20,8 +23,10 @@ use quick_xml::encoding::DecodingReader;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use self::line_cap::{LineCap, line_too_long};
 use super::files::{
-    FileCursor, FileStamp, ReadStop, RecordSink, SourceFile, pull_drop_files, pull_files,
+    FileCursor, FileStamp, ReadStop, RecordSink, SourceFile, default_max_record_size,
+    pull_drop_files, pull_files,
 };
 use super::{Connector, ConnectorError, Cursor, PullResult};
 
@@ -55,6 +60,10 @@ pub struct CsvConfig {
     /// Where a drop folder's unreadable files go, relative to the folder.
     #[serde(default = "default_rejected")]
     pub rejected: String,
+    /// The source's `max_record_size`, handed over when the config is loaded: the longest line
+    /// read.
+    #[serde(skip, default = "default_max_record_size")]
+    pub max_record_size: u64,
 }
 
 fn default_archive() -> String {
@@ -214,12 +223,14 @@ fn read_csv_file(
             {
                 input.consume(UTF8_BOM.len());
             }
+            let input = LineCap::new(input, config.max_record_size);
             read_rows(input, (delimiter, quote), file, sink)
         }
         Some(encoding) => {
             let mut decoding = DecodingReader::new(input);
             decoding.set_encoding(encoding);
-            read_rows(decoding, (delimiter, quote), file, sink)
+            let input = LineCap::new(decoding, config.max_record_size);
+            read_rows(input, (delimiter, quote), file, sink)
         }
     }
 }
@@ -245,26 +256,30 @@ fn file_encoding(
     }
 }
 
-/// Reads the rows of decoded UTF-8 input into the sink.
-fn read_rows<R: std::io::Read>(
-    input: R,
+/// Reads the rows of decoded UTF-8 input into the sink. A line over the limit ends the parser
+/// that met it; a fresh one goes on after that line.
+fn read_rows<R: BufRead>(
+    mut input: LineCap<R>,
     (delimiter, quote): (u8, u8),
     file: &SourceFile,
     sink: &mut RecordSink,
 ) -> Result<(), ReadStop> {
-    let mut reader = csv::ReaderBuilder::new()
+    let mut builder = csv::ReaderBuilder::new();
+    builder
         .delimiter(delimiter)
         .quote(quote)
         .has_headers(false)
         .flexible(true)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_reader(input);
+        .terminator(csv::Terminator::Any(b'\n'));
 
     let mut row = csv::ByteRecord::new();
-    let Some(header) = read_row(&mut reader, &mut row, file)? else {
-        return Ok(());
+    let names = {
+        let mut reader = builder.from_reader(&mut input);
+        let Some(header) = read_row(&mut reader, &mut row, file, 0)? else {
+            return Ok(());
+        };
+        header_names(&row, header, file)?
     };
-    let names = header_names(&row, header, file)?;
     if let [only] = names.as_slice()
         && let Some(separator) = [';', '\t', '|'].into_iter().find(|c| only.contains(*c))
     {
@@ -274,8 +289,77 @@ fn read_rows<R: std::io::Read>(
             "the header has one column holding {separator:?}: set `delimiter: {separator:?}` on the source?"
         );
     }
-    while let Some(line) = read_row(&mut reader, &mut row, file)? {
-        if row.len() == 1 && cells(&row).all(<[u8]>::is_empty) {
+    loop {
+        let lines_before = input.lines_read();
+        let mut reader = builder.from_reader(&mut input);
+        match read_body(&mut reader, &names, &mut row, file, sink, lines_before) {
+            Ok(()) => return Ok(()),
+            Err(RowsStop::LineTooLong { line, size }) => {
+                drop(reader);
+                let limit = input.limit();
+                sink.skip(ConnectorError::BadRecord {
+                    path: file.path.clone(),
+                    origin: format!("{}:{line}", file.name),
+                    offset: 0,
+                    key: None,
+                    message: format!(
+                        "line of {size} bytes is larger than max_record_size ({limit}); quarantined unread"
+                    ),
+                    payload: None,
+                })?;
+            }
+            Err(RowsStop::Read(stop)) => return Err(stop),
+        }
+    }
+}
+
+/// Why reading rows with one parser stopped before the end of the file.
+enum RowsStop {
+    /// A line over the limit was read past: a new parser goes on after it.
+    LineTooLong {
+        line: u64,
+        size: u64,
+    },
+    Read(ReadStop),
+}
+
+impl From<ReadStop> for RowsStop {
+    fn from(stop: ReadStop) -> Self {
+        RowsStop::Read(stop)
+    }
+}
+
+/// Reads data rows into the sink until the end of the file or a line over the limit.
+fn read_body<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+    names: &[String],
+    row: &mut csv::ByteRecord,
+    file: &SourceFile,
+    sink: &mut RecordSink,
+    lines_before: u64,
+) -> Result<(), RowsStop> {
+    loop {
+        let line = match reader.read_byte_record(row) {
+            Ok(true) => lines_before + first_line(row, reader.position()),
+            Ok(false) => return Ok(()),
+            Err(error) => {
+                if let csv::ErrorKind::Io(io) = error.kind()
+                    && let Some(long) = line_too_long(io)
+                {
+                    return Err(RowsStop::LineTooLong {
+                        line: long.line,
+                        size: long.size,
+                    });
+                }
+                return Err(RowsStop::Read(read_failure(
+                    reader,
+                    &error,
+                    file,
+                    lines_before,
+                )));
+            }
+        };
+        if row.len() == 1 && cells(row).all(<[u8]>::is_empty) {
             continue;
         }
         if row.len() != names.len() {
@@ -290,7 +374,7 @@ fn read_rows<R: std::io::Read>(
             ))?;
             continue;
         }
-        match row_to_json(&names, &row) {
+        match row_to_json(names, row) {
             Ok(object) => sink.record(format!("{}:{line}", file.name), object)?,
             Err(column) => sink.skip(bad_line(
                 file,
@@ -299,7 +383,6 @@ fn read_rows<R: std::io::Read>(
             ))?,
         }
     }
-    Ok(())
 }
 
 /// The cells of a row. Rows end at `\n` (so that csv's line numbers stay right in files with
@@ -317,17 +400,33 @@ fn read_row<R: std::io::Read>(
     reader: &mut csv::Reader<R>,
     row: &mut csv::ByteRecord,
     file: &SourceFile,
+    lines_before: u64,
 ) -> Result<Option<u64>, ReadStop> {
     match reader.read_byte_record(row) {
-        Ok(true) => Ok(Some(first_line(row, reader.position()))),
+        Ok(true) => Ok(Some(lines_before + first_line(row, reader.position()))),
         Ok(false) => Ok(None),
-        Err(error) => {
-            let line = error
-                .position()
-                .map_or_else(|| reader.position().line(), csv::Position::line);
-            Err(ReadStop::Failed(bad_line(file, line, error.to_string())))
-        }
+        Err(error) => Err(read_failure(reader, &error, file, lines_before)),
     }
+}
+
+/// The error that stops a file the parser cannot read on (a line over the limit in the header
+/// among them).
+fn read_failure<R: std::io::Read>(
+    reader: &csv::Reader<R>,
+    error: &csv::Error,
+    file: &SourceFile,
+    lines_before: u64,
+) -> ReadStop {
+    if let csv::ErrorKind::Io(io) = error.kind()
+        && let Some(long) = line_too_long(io)
+    {
+        let message = format!("line of {} bytes is larger than max_record_size", long.size);
+        return ReadStop::Failed(bad_line(file, long.line, message));
+    }
+    let line = error
+        .position()
+        .map_or_else(|| reader.position().line(), csv::Position::line);
+    ReadStop::Failed(bad_line(file, lines_before + line, error.to_string()))
 }
 
 /// The line a row starts on. csv reports where the blank lines before a row start, so the line
@@ -405,6 +504,7 @@ mod tests {
             folder: None,
             archive: default_archive(),
             rejected: default_rejected(),
+            max_record_size: default_max_record_size(),
         }
     }
 
@@ -413,6 +513,30 @@ mod tests {
         write(dir.path(), "c.csv", content);
         let items = collect(CsvConnector::new(config, dir.path()).pull(None)).await;
         summary(&items)
+    }
+
+    #[tokio::test]
+    async fn a_line_over_max_record_size_is_reported_with_its_size_and_the_next_rows_are_read() {
+        let long = "x".repeat(300);
+        let content = format!("k,name\n1,Anna\n2,{long}\n3,Bert\n\n4,\"Carl\"\n");
+        let config = CsvConfig {
+            max_record_size: 64,
+            ..config(',')
+        };
+        let rows = read(config, content.as_bytes()).await;
+        assert_eq!(
+            rows,
+            vec![
+                r#"c.csv:2 {"k":"1","name":"Anna"}"#.to_owned(),
+                format!(
+                    "error: c.csv:3 at byte 0: line of {} bytes is larger than max_record_size (64); quarantined unread",
+                    2 + long.len()
+                ),
+                r#"c.csv:4 {"k":"3","name":"Bert"}"#.to_owned(),
+                r#"c.csv:6 {"k":"4","name":"Carl"}"#.to_owned(),
+                "checkpoint".to_owned(),
+            ]
+        );
     }
 
     #[tokio::test]

@@ -234,6 +234,8 @@ fn pull_files_of<F>(
 where
     F: Fn(&SourceFile, &mut RecordSink) -> Result<(), ReadStop> + Send + 'static,
 {
+    // The reading thread logs inside the run's span, so its warnings name the source.
+    let span = tracing::Span::current();
     let start = async move {
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
         let mut sink = RecordSink {
@@ -242,6 +244,7 @@ where
             skipped: 0,
         };
         tokio::task::spawn_blocking(move || {
+            let _run = span.enter();
             let since = FileCursor::from_cursor(since);
             read_all(
                 &pattern,

@@ -47,7 +47,8 @@ pub struct JsonConfig {
     pub format: JsonFormat,
     /// Largest record read, in bytes (default 16 MiB): an item, a line, or a document read whole.
     /// A bigger one is quarantined with its size, never loaded, and reading goes on.
-    #[serde(default = "default_max_record_size")]
+    /// The source's `max_record_size`, handed over when the config is loaded.
+    #[serde(skip, default = "default_max_record_size")]
     pub max_record_size: u64,
 }
 

@@ -21,7 +21,7 @@ pub use matching::{
 };
 pub use parked::ParkedEvent;
 pub use postgres::PgStore;
-pub use roles::{Audit, BatchWriter, MatchIndex, Outbox, RunLog, Stewardship, Store};
+pub use roles::{Audit, BatchWriter, MatchIndex, Outbox, Quarantine, RunLog, Stewardship, Store};
 pub use sqlite::SqliteStore;
 
 use std::collections::BTreeMap;
@@ -185,6 +185,9 @@ pub struct QuarantineEntry {
     pub mapping: Option<String>,
     pub reason: String,
     pub payload: Value,
+    /// The stream the record came from (an endpoint, a query, a tap stream), for replaying it
+    /// through the mappings of that stream.
+    pub stream: Option<String>,
 }
 
 /// A stored record's data-quality note: an optional field left empty because its value could not
@@ -235,6 +238,8 @@ pub struct StoredQuarantine {
     #[serde(flatten)]
     pub entry: QuarantineEntry,
     pub at: DateTime<Utc>,
+    /// When `concord quarantine replay` stored the record; kept for audit.
+    pub resolved_at: Option<DateTime<Utc>>,
 }
 
 /// One version of a golden record.

@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    Batch, Counts, Decision, Fields, GoldenState, ParkedEvent, PendingReference, ReferenceWrite,
-    ReviewItem, ReviewStatus, RunStatus, StoreError, StoredEvent, StoredMember, StoredQualityNote,
-    StoredQuarantine, VersionRow, XrefHit,
+    Batch, Counts, Decision, Fields, GoldenState, ParkedEvent, PendingReference, QuarantineEntry,
+    ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, StoreError, StoredEvent, StoredMember,
+    StoredQualityNote, StoredQuarantine, VersionRow, XrefHit,
 };
 use crate::model::EntityKind;
 
@@ -133,13 +133,11 @@ pub trait Outbox: Send + Sync {
     async fn unpark_event(&self, event_id: &str) -> Result<bool, StoreError>;
 }
 
-/// What people inspect after the fact: version history, quarantine, data-quality notes, match decisions and references still waiting.
+/// What people inspect after the fact: version history, data-quality notes, match decisions and references still waiting.
 #[async_trait]
 pub trait Audit: Send + Sync {
     /// The version history of a golden record, oldest first.
     async fn history(&self, id: &str) -> Result<Vec<VersionRow>, StoreError>;
-    /// Quarantined records, newest first, at most `limit`.
-    async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError>;
     /// Data-quality notes, newest first; with `key`, only those of that source record
     /// (`source`, `key`).
     async fn quality_notes(
@@ -176,7 +174,34 @@ pub trait Stewardship: Send + Sync {
     async fn stored_members(&self, entity: EntityKind) -> Result<Vec<StoredMember>, StoreError>;
 }
 
-/// Every role of a store, for the commands that open one and hand its parts on.
-pub trait Store: RunLog + BatchWriter + MatchIndex + Outbox + Audit + Stewardship {}
+/// Records that could not be processed, with their reasons and payloads, and what replaying them
+/// after a mapping fix needs.
+#[async_trait]
+pub trait Quarantine: Send + Sync {
+    /// Open (not replayed) quarantined records, newest first, at most `limit`.
+    async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError>;
+    /// Quarantined records, newest first, at most `limit`, resolved ones included
+    /// (`concord quarantine --all`).
+    async fn quarantined_all(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError>;
+    /// Open quarantine entries of `source` that a mapping refused and that hold the record as
+    /// read: what a replay runs through the mappings again. Oldest first, after ID `after_id`,
+    /// at most `limit`.
+    async fn quarantine_to_replay(
+        &self,
+        source: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredQuarantine>, StoreError>;
+    /// Marks replayed entries resolved: their records are stored; the entries stay for audit.
+    async fn resolve_quarantine(&self, ids: &[i64]) -> Result<(), StoreError>;
+    /// A replayed entry that still fails: it takes the new reason and mapping of `entry`.
+    async fn requarantine(&self, id: i64, entry: &QuarantineEntry) -> Result<(), StoreError>;
+}
 
-impl<T: RunLog + BatchWriter + MatchIndex + Outbox + Audit + Stewardship> Store for T {}
+/// Every role of a store, for the commands that open one and hand its parts on.
+pub trait Store:
+    RunLog + BatchWriter + MatchIndex + Outbox + Audit + Stewardship + Quarantine
+{
+}
+
+impl<T: RunLog + BatchWriter + MatchIndex + Outbox + Audit + Stewardship + Quarantine> Store for T {}

@@ -4,8 +4,11 @@
 //! bounded channel: the store works on one batch while the next is being mapped, and a slow store
 //! slows the reader instead of filling memory.
 
+mod oversize;
+mod replay;
 mod summary;
 
+pub use replay::{ReplayOptions, ReplaySummary, Replayed, ReplayedEntry};
 pub use summary::{NoProgress, Progress, SourceSummary};
 
 use std::collections::HashMap;
@@ -163,6 +166,70 @@ struct Chunk {
     key_scans: Vec<crate::reconcile::scan::SeenKeys>,
 }
 
+impl Chunk {
+    /// Maps one record: into the batch, the quarantine (with its reason) or the unmatched count.
+    fn map_record(
+        &mut self,
+        mappings: &MappingSet,
+        source: &str,
+        raw: RawRecord,
+        usage: &mut PathUsage,
+    ) {
+        match mappings.map_tracked(source, &raw, usage) {
+            MapOutcome::Mapped(record) => {
+                for note in usage.take_notes() {
+                    self.quality.push(QualityEntry {
+                        source: source.to_owned(),
+                        key: record.key.clone(),
+                        origin: raw.origin.clone(),
+                        field: note.field,
+                        reason: note.reason,
+                    });
+                }
+                self.records.push(Incoming::new(record, raw.origin))
+            }
+            MapOutcome::Unmatched => self.unmatched += 1,
+            MapOutcome::Failed(failure) => {
+                telemetry::record_quarantined(
+                    source,
+                    &raw.origin,
+                    failure.key.as_deref(),
+                    &failure.reason,
+                );
+                self.quarantine.push(QuarantineEntry {
+                    source: source.to_owned(),
+                    origin: raw.origin,
+                    key: failure.key,
+                    mapping: Some(failure.mapping.display().to_string()),
+                    reason: failure.reason,
+                    payload: raw.payload,
+                    stream: raw.stream.as_deref().map(str::to_owned),
+                });
+            }
+        }
+    }
+
+    /// A record over the source's `max_record_size`: quarantined unmapped, with its size and a
+    /// prefix of its text, and counted as an error of the run like an unreadable record.
+    fn quarantine_oversized(&mut self, source: &str, raw: RawRecord, size: u64, limit: u64) {
+        let reason = format!(
+            "record of {size} bytes is larger than max_record_size ({limit}); quarantined unmapped, its first {} bytes kept",
+            oversize::PAYLOAD_PREFIX
+        );
+        telemetry::record_quarantined(source, &raw.origin, None, &reason);
+        self.errors.push(format!("{}: {reason}", raw.origin));
+        self.quarantine.push(QuarantineEntry {
+            source: source.to_owned(),
+            payload: oversize::truncated_payload(&raw.payload, size),
+            origin: raw.origin,
+            key: None,
+            mapping: None,
+            reason,
+            stream: raw.stream.as_deref().map(str::to_owned),
+        });
+    }
+}
+
 impl Pipeline {
     /// Compiles every source's mappings; the first broken file stops start-up with its position.
     pub fn compile(config: Config) -> Result<Pipeline, SyncError> {
@@ -292,7 +359,9 @@ impl Pipeline {
         options: &SyncOptions,
         progress: &dyn Progress,
     ) -> Result<SourceSummary, SyncError> {
-        let span = tracing::info_span!("run", source = name, run_id = tracing::field::Empty);
+        // At warn level, so that a warning from deep inside a driver (a file pattern that matches
+        // nothing) names its source even when only warnings are logged.
+        let span = tracing::warn_span!("run", source = name, run_id = tracing::field::Empty);
         self.run_source(store, name, options, progress)
             .instrument(span)
             .await
@@ -330,7 +399,7 @@ impl Pipeline {
             stream,
             mappings,
             name.to_string(),
-            options.batch_size.max(1),
+            (options.batch_size.max(1), source.max_record_size),
             sender,
             options.cancel.clone(),
         ));
@@ -508,7 +577,7 @@ async fn read_and_map(
     mut stream: futures::stream::BoxStream<'static, crate::connector::PullResult>,
     mappings: Arc<MappingSet>,
     source: String,
-    batch_size: usize,
+    (batch_size, max_record_size): (usize, u64),
     sender: mpsc::Sender<Chunk>,
     cancel: CancellationToken,
 ) -> Finished {
@@ -525,36 +594,9 @@ async fn read_and_map(
         match item {
             Ok(Pulled::Record(raw)) => {
                 chunk.read += 1;
-                match mappings.map_tracked(&source, &raw, &mut usage) {
-                    MapOutcome::Mapped(record) => {
-                        for note in usage.take_notes() {
-                            chunk.quality.push(QualityEntry {
-                                source: source.clone(),
-                                key: record.key.clone(),
-                                origin: raw.origin.clone(),
-                                field: note.field,
-                                reason: note.reason,
-                            });
-                        }
-                        chunk.records.push(Incoming::new(record, raw.origin))
-                    }
-                    MapOutcome::Unmatched => chunk.unmatched += 1,
-                    MapOutcome::Failed(failure) => {
-                        telemetry::record_quarantined(
-                            &source,
-                            &raw.origin,
-                            failure.key.as_deref(),
-                            &failure.reason,
-                        );
-                        chunk.quarantine.push(QuarantineEntry {
-                            source: source.clone(),
-                            origin: raw.origin,
-                            key: failure.key,
-                            mapping: Some(failure.mapping.display().to_string()),
-                            reason: failure.reason,
-                            payload: raw.payload,
-                        });
-                    }
+                match oversize::over_limit(&raw.payload, max_record_size) {
+                    Some(size) => chunk.quarantine_oversized(&source, raw, size, max_record_size),
+                    None => chunk.map_record(&mappings, &source, raw, &mut usage),
                 }
             }
             Ok(Pulled::Checkpoint(cursor)) => chunk.checkpoint = Some(cursor),
@@ -586,6 +628,7 @@ async fn read_and_map(
                     mapping: None,
                     reason: message.clone(),
                     payload: error.take_payload(),
+                    stream: None,
                 });
                 chunk.errors.push(message);
             }

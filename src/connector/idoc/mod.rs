@@ -59,7 +59,8 @@ pub struct IdocConfig {
     pub files: String,
     /// Largest IDoc read, in bytes (default 16 MiB): a bigger one is quarantined with its size
     /// and reading goes on with the next, so one runaway IDoc cannot exhaust memory.
-    #[serde(default = "default_max_record_size")]
+    /// The source's `max_record_size`, handed over when the config is loaded.
+    #[serde(skip, default = "default_max_record_size")]
     pub max_record_size: u64,
 }
 

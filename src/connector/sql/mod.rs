@@ -16,7 +16,7 @@ pub mod cursor;
 mod database;
 mod mysql;
 mod page;
-mod placeholders;
+pub mod placeholders;
 mod postgres;
 mod redact;
 mod sqlite;
@@ -259,8 +259,9 @@ async fn scan_keys(
     Ok(())
 }
 
-/// Refuses a stream whose query cannot page with its cursor settings.
-fn check(stream: &StreamConfig) -> Result<(), String> {
+/// Refuses a stream whose query cannot page with its cursor settings; `concord validate` asks
+/// the same before anything runs.
+pub fn check(stream: &StreamConfig) -> Result<(), String> {
     let named = placeholders::rewrite(&stream.query, Dialect::Sqlite);
     let uses = |p| named.uses(p);
     if stream.page_size == 0 {

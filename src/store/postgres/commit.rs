@@ -188,9 +188,9 @@ async fn write_quarantine(
     }
     sqlx::query(
         "INSERT INTO quarantine (fingerprint, times_seen, source, origin, source_key, mapping, reason, \
-         payload, run_id, at) \
+         payload, stream, run_id, at) \
          SELECT u.*, $9, $10 FROM UNNEST($1::bytea[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
-         $6::text[], $7::text[], $8::text[]) AS u \
+         $6::text[], $7::text[], $8::text[], $11::text[]) AS u \
          ON CONFLICT (fingerprint) DO UPDATE SET run_id = excluded.run_id, at = excluded.at, \
          times_seen = quarantine.times_seen + excluded.times_seen",
     )
@@ -212,6 +212,7 @@ async fn write_quarantine(
     )
     .bind(batch.run_id)
     .bind(now)
+    .bind(rows.iter().map(|r| r.1.stream.as_deref()).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
     Ok(())

@@ -12,6 +12,7 @@ mod commit;
 mod fold;
 mod matching;
 mod parked;
+mod quarantine;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -27,9 +28,9 @@ use sqlx::{Row, migrate::Migrator};
 use super::columns::{event_sources, from_text, parse_entity, parse_operation};
 use super::{
     Audit, Batch, BatchWriter, Contributor, Counts, Decision, Event, Fields, GoldenState,
-    MatchIndex, Outbox, QualityEntry, QuarantineEntry, ReferenceWrite, ReviewItem, ReviewStatus,
-    RunLog, RunStatus, Stewardship, StoreError, StoredEvent, StoredQualityNote, StoredQuarantine,
-    VersionRow, XrefHit, lineage_text,
+    MatchIndex, Outbox, QualityEntry, Quarantine, QuarantineEntry, ReferenceWrite, ReviewItem,
+    ReviewStatus, RunLog, RunStatus, Stewardship, StoreError, StoredEvent, StoredQualityNote,
+    StoredQuarantine, VersionRow, XrefHit, lineage_text,
 };
 use crate::model::EntityKind;
 
@@ -194,7 +195,7 @@ impl RunLog for PgStore {
              (SELECT COUNT(*) FROM outbox) AS events, \
              (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS unpublished, \
              (SELECT at FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1) AS oldest_unpublished, \
-             (SELECT COUNT(*) FROM quarantine) AS quarantined, \
+             (SELECT COUNT(*) FROM quarantine WHERE resolved_at IS NULL) AS quarantined, \
              (SELECT COUNT(*) FROM review WHERE status = 'open') AS open_reviews",
         )
         .fetch_one(&self.pool)
@@ -525,34 +526,6 @@ impl Audit for PgStore {
             .collect()
     }
 
-    async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, run_id, times_seen, source, origin, source_key, mapping, reason, payload, at \
-             FROM quarantine ORDER BY at DESC, id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredQuarantine {
-                    id: row.try_get("id")?,
-                    run_id: row.try_get("run_id")?,
-                    times_seen: row.try_get("times_seen")?,
-                    entry: QuarantineEntry {
-                        source: row.try_get("source")?,
-                        origin: row.try_get("origin")?,
-                        key: row.try_get("source_key")?,
-                        mapping: row.try_get("mapping")?,
-                        reason: row.try_get("reason")?,
-                        payload: from_text(row.try_get("payload")?, "quarantined payload")?,
-                    },
-                    at: row.try_get("at")?,
-                })
-            })
-            .collect()
-    }
-
     async fn golden_ids(&self, entity: EntityKind, limit: i64) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query(
             "SELECT id FROM golden WHERE entity = $1 AND NOT deleted AND redirect_to IS NULL ORDER BY id LIMIT $2",
@@ -600,5 +573,33 @@ impl Stewardship for PgStore {
         rows.iter()
             .map(|row| from_text(row.try_get("record")?, "xref record"))
             .collect()
+    }
+}
+
+#[async_trait]
+impl Quarantine for PgStore {
+    async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError> {
+        quarantine::list(&self.pool, false, limit).await
+    }
+
+    async fn quarantined_all(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError> {
+        quarantine::list(&self.pool, true, limit).await
+    }
+
+    async fn quarantine_to_replay(
+        &self,
+        source: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredQuarantine>, StoreError> {
+        quarantine::to_replay(&self.pool, source, after_id, limit).await
+    }
+
+    async fn resolve_quarantine(&self, ids: &[i64]) -> Result<(), StoreError> {
+        quarantine::resolve(&self.pool, ids).await
+    }
+
+    async fn requarantine(&self, id: i64, entry: &QuarantineEntry) -> Result<(), StoreError> {
+        quarantine::requarantine(&self.pool, id, entry).await
     }
 }

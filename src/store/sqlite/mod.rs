@@ -6,6 +6,7 @@
 
 mod matching;
 mod parked;
+mod quarantine;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -22,7 +23,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
     Audit, Batch, BatchWriter, Contributor, Counts, Decision, Event, Fields, GoldenState,
-    MatchIndex, Outbox, PendingReference, QuarantineEntry, ReferenceWrite, ReviewItem,
+    MatchIndex, Outbox, PendingReference, Quarantine, QuarantineEntry, ReferenceWrite, ReviewItem,
     ReviewStatus, RunLog, RunStatus, Stewardship, StoreError, StoredEvent, StoredQuarantine,
     VersionRow, XrefHit, columns, lineage_text,
 };
@@ -216,7 +217,7 @@ impl RunLog for SqliteStore {
              (SELECT COUNT(*) FROM outbox) AS events, \
              (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) AS unpublished, \
              (SELECT at FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1) AS oldest_unpublished, \
-             (SELECT COUNT(*) FROM quarantine) AS quarantined, \
+             (SELECT COUNT(*) FROM quarantine WHERE resolved_at IS NULL) AS quarantined, \
              (SELECT COUNT(*) FROM review WHERE status = 'open') AS open_reviews",
         )
         .fetch_one(&self.pool)
@@ -326,7 +327,7 @@ impl BatchWriter for SqliteStore {
         }
         for rows in batch.quarantine.chunks(ROWS_PER_STATEMENT) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO quarantine (fingerprint, run_id, source, origin, source_key, mapping, reason, payload, at) ",
+                "INSERT INTO quarantine (fingerprint, run_id, source, origin, source_key, mapping, reason, payload, at, stream) ",
             );
             query.push_values(rows, |mut b, q| {
                 b.push_bind(q.fingerprint())
@@ -337,7 +338,8 @@ impl BatchWriter for SqliteStore {
                     .push_bind(&q.mapping)
                     .push_bind(crate::redact::scrub(&q.reason).into_owned())
                     .push_bind(crate::redact::scrub_json(&q.payload).to_string())
-                    .push_bind(&now);
+                    .push_bind(&now)
+                    .push_bind(&q.stream);
             });
             query.push(
                 " ON CONFLICT (fingerprint) DO UPDATE SET run_id = excluded.run_id, at = excluded.at, \
@@ -650,33 +652,6 @@ impl Audit for SqliteStore {
             .collect()
     }
 
-    async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, run_id, times_seen, source, origin, source_key, mapping, reason, payload, at FROM quarantine ORDER BY at DESC, id DESC LIMIT ?",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredQuarantine {
-                    id: row.try_get("id")?,
-                    run_id: row.try_get("run_id")?,
-                    times_seen: row.try_get("times_seen")?,
-                    entry: QuarantineEntry {
-                        source: row.try_get("source")?,
-                        origin: row.try_get("origin")?,
-                        key: row.try_get("source_key")?,
-                        mapping: row.try_get("mapping")?,
-                        reason: row.try_get("reason")?,
-                        payload: from_text(row.try_get("payload")?, "quarantined payload")?,
-                    },
-                    at: parse_time(row.try_get("at")?)?,
-                })
-            })
-            .collect()
-    }
-
     async fn quality_notes(
         &self,
         record: Option<(&str, &str)>,
@@ -761,5 +736,33 @@ impl Stewardship for SqliteStore {
         rows.iter()
             .map(|row| from_text(row.try_get("record")?, "xref record"))
             .collect()
+    }
+}
+
+#[async_trait]
+impl Quarantine for SqliteStore {
+    async fn quarantined(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError> {
+        quarantine::list(&self.pool, false, limit).await
+    }
+
+    async fn quarantined_all(&self, limit: i64) -> Result<Vec<StoredQuarantine>, StoreError> {
+        quarantine::list(&self.pool, true, limit).await
+    }
+
+    async fn quarantine_to_replay(
+        &self,
+        source: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredQuarantine>, StoreError> {
+        quarantine::to_replay(&self.pool, source, after_id, limit).await
+    }
+
+    async fn resolve_quarantine(&self, ids: &[i64]) -> Result<(), StoreError> {
+        quarantine::resolve(&self.pool, ids).await
+    }
+
+    async fn requarantine(&self, id: i64, entry: &QuarantineEntry) -> Result<(), StoreError> {
+        quarantine::requarantine(&self.pool, id, entry).await
     }
 }
