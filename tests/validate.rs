@@ -131,7 +131,9 @@ fn sql_placeholders_the_driver_does_not_bind_are_errors_naming_the_stream() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("error: source `erp` stream `products`: `query`: the query must use :cursor_key, :limit"),
+        stderr.contains(
+            "error: source `erp` stream `products`: `query`: the query must use :cursor_key, :limit"
+        ),
         "{stderr}"
     );
 }
