@@ -50,33 +50,12 @@ use rules::MatchRule;
 use scoring::{Scorable, ScoredRule};
 use view::StoreView;
 
-/// A mapped record on its way into the store, with the forms reconciliation compares it in: its
-/// fields, their stored text and the content hash. They are computed where the record is built
-/// (the reader task), so the writer, the critical stage, only looks the hash up.
+/// A mapped record on its way into the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incoming {
     pub record: SourceRecord,
     /// Where the raw record was read.
     pub origin: String,
-    fields: Fields,
-    text: String,
-    hash: Vec<u8>,
-}
-
-impl Incoming {
-    /// A record read from `origin`, ready to be looked up by its content hash.
-    pub fn new(record: SourceRecord, origin: String) -> Incoming {
-        let fields = record.record.to_fields();
-        let text = record_text(&fields);
-        let hash = content_hash(&text, record.deleted);
-        Incoming {
-            record,
-            origin,
-            fields,
-            text,
-            hash,
-        }
-    }
 }
 
 /// What reconciliation did with a batch.
@@ -204,20 +183,18 @@ impl Reconciler {
 
         let mut changed: Vec<(Incoming, Fields, String, Vec<u8>)> =
             Vec::with_capacity(records.len());
-        for mut incoming in records {
+        for incoming in records {
+            let fields = incoming.record.record.to_fields();
+            let text = record_text(&fields);
+            let hash = content_hash(&text, incoming.record.deleted);
             match hits.get(&incoming.record.key) {
-                Some(hit) if hit.content_hash == incoming.hash => {
+                Some(hit) if hit.content_hash == hash => {
                     stats.unchanged += 1;
                     state
                         .known
                         .insert(source, entity, &incoming.record.key, &hit.golden_id);
                 }
-                _ => {
-                    let fields = std::mem::take(&mut incoming.fields);
-                    let text = std::mem::take(&mut incoming.text);
-                    let hash = std::mem::take(&mut incoming.hash);
-                    changed.push((incoming, fields, text, hash));
-                }
+                _ => changed.push((incoming, fields, text, hash)),
             }
         }
         if changed.is_empty() {

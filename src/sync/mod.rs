@@ -186,7 +186,10 @@ impl Chunk {
                         reason: note.reason,
                     });
                 }
-                self.records.push(Incoming::new(record, raw.origin))
+                self.records.push(Incoming {
+                    record,
+                    origin: raw.origin,
+                })
             }
             MapOutcome::Unmatched => self.unmatched += 1,
             MapOutcome::Failed(failure) => {
