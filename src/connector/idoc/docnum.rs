@@ -3,7 +3,7 @@
 //! content hash drops it.)
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use serde_json::Value;
 
@@ -55,7 +55,7 @@ fn u64_of(bytes: &[u8; 32]) -> u64 {
 /// A hash of the IDoc's content, walked in place: serializing each IDoc only to hash it cost as
 /// much as building it.
 fn content_hash(idoc: &Value) -> u64 {
-    let mut hasher = std::hash::DefaultHasher::new();
+    let mut hasher = foldhash::quality::FixedState::default().build_hasher();
     hash_value(idoc, &mut hasher);
     hasher.finish()
 }
