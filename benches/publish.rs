@@ -26,6 +26,10 @@ use concord::store::{
 #[path = "../tests/support/outbox.rs"]
 mod outbox;
 
+/// The same allocator as the `concord` binary, so the relay's figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data")
 }
