@@ -6,7 +6,7 @@ use crate::cli;
 use crate::config::checks::{self, Severity};
 use crate::mapping::MapOutcome;
 use crate::reconcile;
-use crate::store::{GoldenState, Store, StoredQualityNote};
+use crate::store::{Audit, GoldenState, StoredQualityNote};
 use crate::sync::Pipeline;
 
 /// Loads the config and compiles every mapping (a problem there is an error naming
@@ -203,7 +203,7 @@ pub async fn explain(
 
 /// The data-quality notes of a golden record's source records.
 async fn record_notes(
-    store: &dyn Store,
+    store: &dyn Audit,
     state: &GoldenState,
 ) -> Result<Vec<StoredQualityNote>, AppError> {
     let mut notes = Vec::new();

@@ -26,7 +26,7 @@ use std::time::Duration;
 use crate::config::{Config, ConfigError};
 use crate::model::EntityKind;
 use crate::store::lock::{Lease, LockError, Locks, Scope};
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, MatchIndex, Store, StoreError};
 
 /// What every command is given besides its own arguments.
 #[derive(Debug, Clone)]
@@ -145,7 +145,7 @@ fn entity(name: &str) -> Result<EntityKind, AppError> {
 }
 
 /// The golden ID an argument names: itself, or the golden record of a `SOURCE:KEY`.
-async fn golden_id(store: &dyn Store, kind: EntityKind, id: &str) -> Result<String, AppError> {
+async fn golden_id(store: &dyn MatchIndex, kind: EntityKind, id: &str) -> Result<String, AppError> {
     let Some((source, key)) = id.split_once(':') else {
         return Ok(id.to_string());
     };

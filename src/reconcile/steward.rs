@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::model::EntityKind;
 use crate::store::{
     Batch, Decision, DecisionWrite, Fields, GoldenState, Lineage, MatchKeyWrite, Relink,
-    ReviewItem, ReviewStatus, RunStatus, Store, StoreError,
+    ReviewItem, ReviewStatus, RunStatus, Stewardship, Store, StoreError,
 };
 
 use super::compare::{Comparator, Level};
@@ -366,7 +366,7 @@ async fn commit(store: &dyn Store, batch: Batch, stats: &ReconcileStats) -> Resu
     result
 }
 
-async fn open_review(store: &dyn Store, id: i64) -> Result<ReviewItem, StewardError> {
+async fn open_review(store: &dyn Stewardship, id: i64) -> Result<ReviewItem, StewardError> {
     let item = store.review(id).await?.ok_or(StewardError::NoReview(id))?;
     if item.status != ReviewStatus::Open {
         return Err(StewardError::Decided(id, item.status.as_str()));

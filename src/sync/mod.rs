@@ -28,7 +28,7 @@ use crate::model::RawRecord;
 use crate::reconcile::view::{Pending, StoreView};
 use crate::reconcile::{Incoming, Reconciler};
 use crate::store::lock::{Lease, LockError, Locks};
-use crate::store::{Batch, QualityEntry, QuarantineEntry, RunStatus, Store, StoreError};
+use crate::store::{Batch, QualityEntry, QuarantineEntry, RunLog, RunStatus, Store, StoreError};
 use crate::telemetry;
 
 /// Records per batch (one transaction): large enough to amortise a commit, small enough to keep
@@ -337,13 +337,13 @@ impl Pipeline {
 
     /// Sources whose records are in the store but that the config no longer names (renamed or
     /// removed): their records stay and no run updates them. Said once per run.
-    pub async fn sources_gone(&self, store: &dyn Store) -> Result<Vec<String>, SyncError> {
+    pub async fn sources_gone(&self, store: &dyn RunLog) -> Result<Vec<String>, SyncError> {
         let mut gone = store.stored_sources().await?;
         gone.retain(|name| self.config.source(name).is_none());
         Ok(gone)
     }
 
-    async fn warn_about_sources_gone(&self, store: &dyn Store) -> Result<(), SyncError> {
+    async fn warn_about_sources_gone(&self, store: &dyn RunLog) -> Result<(), SyncError> {
         for name in self.sources_gone(store).await? {
             tracing::warn!(
                 source = name,
