@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::compare::{Comparator, Profile};
+use crate::store::TermCounts;
 
 /// The fields whose values are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -66,29 +67,17 @@ pub const MAX_ADJUSTMENT: f64 = 6.0;
 /// Bits a very common value may lose at most.
 pub const MIN_ADJUSTMENT: f64 = -4.0;
 
-/// Counts of one term: the counts of some values, and the totals over all values.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TermCounts {
-    /// Count per value (only the values asked for).
-    pub counts: HashMap<String, u64>,
-    /// Sum of all counts.
-    pub total: u64,
-    /// Sum of squared counts.
-    pub sum_of_squares: f64,
-}
-
-impl TermCounts {
-    /// The adjustment in bits for an exact agreement on `value`; 0 when nothing is counted yet.
-    pub fn adjustment(&self, value: &str) -> f64 {
-        if self.total == 0 || self.sum_of_squares <= 0.0 {
-            return 0.0;
-        }
-        let count = self.counts.get(value).copied().unwrap_or(0).max(1) as f64;
-        let u = self.sum_of_squares / (self.total as f64 * self.total as f64);
-        let tf = count / self.total as f64;
-        let bits = (u / tf).log2().clamp(MIN_ADJUSTMENT, MAX_ADJUSTMENT);
-        (bits * 100.0).round() / 100.0
+/// The adjustment in bits for an exact agreement on `value`, from the counts of its term; 0 when
+/// nothing is counted yet.
+pub fn adjustment(counts: &TermCounts, value: &str) -> f64 {
+    if counts.total == 0 || counts.sum_of_squares <= 0.0 {
+        return 0.0;
     }
+    let count = counts.counts.get(value).copied().unwrap_or(0).max(1) as f64;
+    let u = counts.sum_of_squares / (counts.total as f64 * counts.total as f64);
+    let tf = count / counts.total as f64;
+    let bits = (u / tf).log2().clamp(MIN_ADJUSTMENT, MAX_ADJUSTMENT);
+    (bits * 100.0).round() / 100.0
 }
 
 /// The counts of every term a batch needs.
@@ -102,7 +91,7 @@ impl Frequencies {
     pub fn adjustment(&self, term: Term, value: &str) -> f64 {
         self.terms
             .get(&term)
-            .map_or(0.0, |counts| counts.adjustment(value))
+            .map_or(0.0, |counts| adjustment(counts, value))
     }
 }
 
@@ -134,17 +123,17 @@ mod tests {
     #[test]
     fn rare_values_gain_and_common_ones_lose() {
         let names = counts(&[("mueller", 500), ("schmidt", 300), ("wojciechowski", 2)]);
-        let rare = names.adjustment("wojciechowski");
-        let common = names.adjustment("mueller");
+        let rare = adjustment(&names, "wojciechowski");
+        let common = adjustment(&names, "mueller");
         assert!(rare > 3.0, "rare {rare}");
         assert!(common < 0.5, "common {common}");
         assert!(rare <= MAX_ADJUSTMENT);
-        assert_eq!(TermCounts::default().adjustment("x"), 0.0);
+        assert_eq!(adjustment(&TermCounts::default(), "x"), 0.0);
     }
 
     #[test]
     fn values_spread_evenly_need_no_adjustment() {
         let even = counts(&[("a", 10), ("b", 10), ("c", 10)]);
-        assert!(even.adjustment("a").abs() < 1e-9);
+        assert!(adjustment(&even, "a").abs() < 1e-9);
     }
 }

@@ -300,7 +300,7 @@ impl StoreView<'_> {
         entity: EntityKind,
         term: &str,
         values: &[&str],
-    ) -> Result<crate::reconcile::frequency::TermCounts, StoreError> {
+    ) -> Result<crate::store::TermCounts, StoreError> {
         self.store.term_counts(entity, term, values).await
     }
 

@@ -48,6 +48,17 @@ impl MatchWrites {
     }
 }
 
+/// Counts of one term: the counts of some values, and the totals over all values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TermCounts {
+    /// Count per value (only the values asked for).
+    pub counts: std::collections::HashMap<String, u64>,
+    /// Sum of all counts.
+    pub total: u64,
+    /// Sum of squared counts.
+    pub sum_of_squares: f64,
+}
+
 /// Occurrences of one value of a term (a family name, a street) to add to its count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TermCountWrite {

@@ -17,7 +17,7 @@ mod sqlite;
 
 pub use matching::{
     BlockKeyWrite, Decision, DecisionWrite, MatchWrites, MergeWrite, ReferenceWrite, Relink,
-    ReviewItem, ReviewStatus, ReviewWrite, StoredMember, TermCountWrite,
+    ReviewItem, ReviewStatus, ReviewWrite, StoredMember, TermCountWrite, TermCounts,
 };
 pub use parked::ParkedEvent;
 pub use postgres::PgStore;

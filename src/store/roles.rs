@@ -104,7 +104,7 @@ pub trait MatchIndex: Send + Sync {
         entity: EntityKind,
         term: &str,
         values: &[&str],
-    ) -> Result<crate::reconcile::frequency::TermCounts, StoreError>;
+    ) -> Result<crate::store::TermCounts, StoreError>;
 }
 
 /// The events waiting for the bus and the relay's bookkeeping of them: read in order, marked once, parked when the broker refuses them for good.

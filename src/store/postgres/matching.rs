@@ -11,7 +11,7 @@ use sqlx::{PgConnection, PgPool, Row};
 
 use super::fold::folded;
 use crate::model::EntityKind;
-use crate::reconcile::frequency::TermCounts;
+use crate::store::TermCounts;
 use crate::store::columns::{from_text, parse_entity};
 use crate::store::{
     Decision, Fields, MatchWrites, PendingReference, ReferenceWrite, ReviewItem, ReviewStatus,

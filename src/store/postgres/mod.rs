@@ -326,7 +326,7 @@ impl MatchIndex for PgStore {
         entity: EntityKind,
         term: &str,
         values: &[&str],
-    ) -> Result<crate::reconcile::frequency::TermCounts, StoreError> {
+    ) -> Result<crate::store::TermCounts, StoreError> {
         matching::term_counts(&self.pool, entity, term, values).await
     }
 

@@ -9,7 +9,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::{ROWS_PER_STATEMENT, from_text, json_array, parse_entity, parse_time};
 use crate::model::EntityKind;
-use crate::reconcile::frequency::TermCounts;
+use crate::store::TermCounts;
 use crate::store::{
     Decision, MatchWrites, PendingReference, ReferenceWrite, ReviewItem, ReviewStatus, StoreError,
     StoredMember,

@@ -508,7 +508,7 @@ impl MatchIndex for SqliteStore {
         entity: EntityKind,
         term: &str,
         values: &[&str],
-    ) -> Result<crate::reconcile::frequency::TermCounts, StoreError> {
+    ) -> Result<crate::store::TermCounts, StoreError> {
         matching::term_counts(&self.pool, entity, term, values).await
     }
 
