@@ -20,3 +20,4 @@ pub mod sync;
 pub mod telemetry;
 pub mod transport;
 pub mod url;
+pub mod yaml;

@@ -195,7 +195,7 @@ async fn the_review_band_goes_to_review_and_a_rejection_is_remembered() {
     assert_eq!((item.source.as_str(), item.key.as_str()), ("erp", "e4"));
     assert!(item.score >= 6.0 && item.score < 12.0, "{item:?}");
 
-    let reconciler = Reconciler::new(&config).unwrap();
+    let reconciler = Reconciler::new(&config.matching()).unwrap();
     reconciler.reject_review(store, item.id).await.unwrap();
     assert!(
         reconciler.reject_review(store, item.id).await.is_err(),
@@ -233,7 +233,7 @@ async fn accepting_a_review_merges_and_redirects() {
     let newer = golden_id(store, "erp", "e4").await;
     let item = store.reviews(Some(ReviewStatus::Open), 10).await.unwrap()[0].clone();
 
-    let stats = Reconciler::new(&config)
+    let stats = Reconciler::new(&config.matching())
         .unwrap()
         .accept_review(store, item.id)
         .await
@@ -338,7 +338,7 @@ async fn an_unmerged_record_stays_apart_through_later_syncs() {
     let merged = golden_id(store, "crm", "c1").await;
     assert_eq!(golden_id(store, "erp", "e1").await, merged);
 
-    let reconciler = Reconciler::new(&config).unwrap();
+    let reconciler = Reconciler::new(&config.matching()).unwrap();
     let (split, stats) = reconciler
         .unmerge(store, EntityKind::Customer, &merged, "erp", "e1")
         .await
@@ -470,7 +470,7 @@ async fn training_estimates_weights_from_the_stored_records() {
     let config = project.config();
     let (store, _) = sync(&config, &SyncOptions::default()).await;
     let written = concord::reconcile::train::train_config(
-        &config,
+        &config.matching(),
         store.as_ref(),
         EntityKind::Customer,
         None,
@@ -489,7 +489,8 @@ async fn training_estimates_weights_from_the_stored_records() {
     // The written file is what the next run reads.
     let text = std::fs::read_to_string(path).unwrap();
     assert!(text.contains("similar_company"), "{text}");
-    concord::reconcile::Reconciler::new(&project.config()).expect("trained weights load");
+    concord::reconcile::Reconciler::new(&project.config().matching())
+        .expect("trained weights load");
 }
 
 #[tokio::test]
@@ -507,7 +508,7 @@ async fn rescore_applies_what_the_current_thresholds_say_after_a_dry_run() {
         "concord.yaml",
         &CONFIG.replace("match_threshold: 12", "match_threshold: 6"),
     );
-    let reconciler = Reconciler::new(&project.config()).unwrap();
+    let reconciler = Reconciler::new(&project.config().matching()).unwrap();
     let dry = reconciler
         .rescore(
             store,
@@ -578,7 +579,7 @@ async fn rescore_splits_a_record_the_old_rule_merged_wrongly_and_it_stays_apart(
     );
 
     project.write("concord.yaml", CONFIG);
-    let reconciler = Reconciler::new(&project.config()).unwrap();
+    let reconciler = Reconciler::new(&project.config().matching()).unwrap();
     let report = reconciler
         .rescore(store, EntityKind::Customer, RescoreOptions::default())
         .await

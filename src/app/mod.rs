@@ -70,7 +70,7 @@ pub enum AppError {
     #[error(transparent)]
     Train(#[from] crate::reconcile::train::TrainError),
     #[error("match rules: {0}")]
-    MatchRules(#[from] crate::config::yaml::YamlError),
+    MatchRules(#[from] crate::yaml::YamlError),
     #[error(transparent)]
     Publish(#[from] crate::publish::PublishError),
     #[error(transparent)]

@@ -28,7 +28,7 @@ pub async fn review_list(
 pub async fn review_accept(context: &Context, id: i64) -> Result<Outcome, AppError> {
     let config = load(context)?;
     let (store, _lease) = open_writer(&config, context, "review accept", Writes::Golden).await?;
-    let stats = Reconciler::new(&config)?
+    let stats = Reconciler::new(&config.matching())?
         .accept_review(store.as_ref(), id)
         .await?;
     output::line(format!(
@@ -42,7 +42,7 @@ pub async fn review_accept(context: &Context, id: i64) -> Result<Outcome, AppErr
 pub async fn review_reject(context: &Context, id: i64) -> Result<Outcome, AppError> {
     let config = load(context)?;
     let (store, _lease) = open_writer(&config, context, "review reject", Writes::Golden).await?;
-    Reconciler::new(&config)?
+    Reconciler::new(&config.matching())?
         .reject_review(store.as_ref(), id)
         .await?;
     output::line(format!(
@@ -62,7 +62,7 @@ pub async fn unmerge(
     let kind = entity(entity_name)?;
     let config = load(context)?;
     let (store, _lease) = open_writer(&config, context, "unmerge", Writes::Golden).await?;
-    let (new_id, stats) = Reconciler::new(&config)?
+    let (new_id, stats) = Reconciler::new(&config.matching())?
         .unmerge(store.as_ref(), kind, id, source, key)
         .await?;
     output::line(format!(
@@ -93,7 +93,7 @@ pub async fn rescore(
         dry_run,
         ..Default::default()
     };
-    let report = Reconciler::new(&config)?
+    let report = Reconciler::new(&config.matching())?
         .rescore(store.as_ref(), kind, options)
         .await?;
     output::print(&report.summary());
@@ -110,8 +110,14 @@ pub async fn train(
     let kind = entity(entity_name)?;
     let config = load(context)?;
     let (store, _lease) = open_writer(&config, context, "reconcile train", Writes::Golden).await?;
-    let written =
-        reconcile::train::train_config(&config, store.as_ref(), kind, output_file, options).await?;
+    let written = reconcile::train::train_config(
+        &config.matching(),
+        store.as_ref(),
+        kind,
+        output_file,
+        options,
+    )
+    .await?;
     for (path, report) in written {
         output::line(format!(
             "{kind} rule `{}`: {} records, {} candidate pairs, {} EM iterations, match share {:.4} → {}",

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use super::yaml::YamlError;
+use crate::yaml::YamlError;
 
 /// Replaces every `${VAR}` / `${VAR:-default}` in `text` with the variable's value. `$$` stands for
 /// a literal `$`. A variable that is unset and has no default is an error naming its position; the

@@ -7,9 +7,8 @@ pub mod checks;
 pub mod env;
 pub mod profile;
 pub mod service;
-pub mod yaml;
 
-use crate::reconcile::rules::{MatchRule, SurvivorshipSpec};
+use crate::reconcile::rules::{MatchRule, Matching, SurvivorshipSpec};
 pub use service::{OperationsConfig, Schedule};
 
 use std::collections::BTreeMap;
@@ -19,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connector::DriverConfig;
 use crate::model::{self, EntityKind};
-use yaml::YamlError;
+use crate::yaml::{self, YamlError};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,12 +148,18 @@ impl Config {
         profile::mapping_files(&self.base_dir, &source.mappings)
     }
 
-    /// The match rules of one entity (none: every source record is its own golden record).
-    pub fn rules(&self, entity: EntityKind) -> &[MatchRule] {
-        self.match_rules
-            .get(&entity)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+    /// What reconciliation needs of this config.
+    pub fn matching(&self) -> Matching<'_> {
+        Matching {
+            rules: &self.match_rules,
+            survivorship: &self.survivorship,
+            priorities: self
+                .sources
+                .iter()
+                .map(|s| (s.name.clone(), s.priority))
+                .collect(),
+            base_dir: &self.base_dir,
+        }
     }
 
     /// The store URL with a relative SQLite path resolved against the config's folder.
@@ -296,8 +301,11 @@ match:
             dir.path().join("maps/debmas.yaml")
         );
         assert_eq!(config.sources[0].priority, 10);
-        assert_eq!(config.rules(EntityKind::Customer)[0].exact, vec!["tax_id"]);
-        assert!(config.rules(EntityKind::Product).is_empty());
+        assert_eq!(
+            config.matching().rules_of(EntityKind::Customer)[0].exact,
+            vec!["tax_id"]
+        );
+        assert!(config.matching().rules_of(EntityKind::Product).is_empty());
     }
 
     #[test]

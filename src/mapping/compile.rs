@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::config::yaml::{YamlError, locate_key};
 use crate::model::{EntityKind, collection_fields, field_names, is_list_field};
+use crate::yaml::{YamlError, locate_key};
 
 use super::lookup::{BUILTIN_NAMES, LookupTable, builtin};
 use super::path::JsonPath;
@@ -88,7 +88,7 @@ pub(super) enum TemplatePart {
 impl CompiledMapping {
     /// Compiles the text of mapping file `file`; every error carries `file:line:col`.
     pub fn parse(file: &Path, text: &str) -> Result<CompiledMapping, YamlError> {
-        let spec: MappingSpec = crate::config::yaml::from_str(file, text)?;
+        let spec: MappingSpec = crate::yaml::from_str(file, text)?;
         Compiler::new(file, text, &spec)?.compile(spec)
     }
 

@@ -19,9 +19,9 @@ use std::path::PathBuf;
 pub use compile::CompiledMapping;
 pub use usage::PathUsage;
 
-use crate::config::yaml::YamlError;
 use crate::model::RawRecord;
 use crate::model::{EntityKind, SourceRecord};
+use crate::yaml::YamlError;
 
 /// A mapping file that cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -61,7 +61,7 @@ mod tests {
 
     #[test]
     fn scalars_keep_their_written_text() {
-        let table: BTreeMap<Scalar, Scalar> = crate::config::yaml::from_str(
+        let table: BTreeMap<Scalar, Scalar> = crate::yaml::from_str(
             std::path::Path::new("l.yaml"),
             "{ 01: active, 003: 1.50, true: yes }\n",
         )

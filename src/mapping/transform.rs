@@ -595,7 +595,7 @@ mod tests {
     use super::*;
 
     fn spec(yaml: &str) -> Result<TransformSpec, String> {
-        crate::config::yaml::from_str::<TransformSpec>(std::path::Path::new("t.yaml"), yaml)
+        crate::yaml::from_str::<TransformSpec>(std::path::Path::new("t.yaml"), yaml)
             .map_err(|e| e.to_string())
     }
 

@@ -32,21 +32,20 @@ use chrono::Utc;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::config::Config;
-use crate::config::yaml::YamlError;
 use crate::model::{EntityKind, SourceRecord};
 use crate::reconcile::rules::SurvivorshipSpec;
 use crate::store::{
     Batch, Contributor, DecisionWrite, EventWrite, Fields, GoldenState, GoldenWrite, MergeWrite,
     Operation, ReviewWrite, StoreError, XrefWrite,
 };
+use crate::yaml::YamlError;
 use clusters::Clusters;
 use compare::Profile;
 use decide::{Scored, ScoredMatcher};
 use frequency::Term;
 use matcher::{Matcher, RecordKeys};
 use refs::KnownKeys;
-use rules::MatchRule;
+use rules::{MatchRule, Matching};
 use scoring::{Scorable, ScoredRule};
 use view::StoreView;
 
@@ -113,16 +112,16 @@ struct BatchState {
 impl Reconciler {
     /// Takes match rules, survivorship and source priorities from the config; reads trained
     /// weights files.
-    pub fn new(config: &Config) -> Result<Reconciler, YamlError> {
+    pub fn new(matching: &Matching<'_>) -> Result<Reconciler, YamlError> {
         let mut exact: BTreeMap<EntityKind, Vec<MatchRule>> = BTreeMap::new();
         let mut scored: BTreeMap<EntityKind, Vec<ScoredRule>> = BTreeMap::new();
-        for (entity, rules) in &config.match_rules {
+        for (entity, rules) in matching.rules {
             for rule in rules {
                 if rule.is_scored() {
                     scored.entry(*entity).or_default().push(ScoredRule::new(
                         *entity,
                         rule,
-                        &config.base_dir,
+                        matching.base_dir,
                     )?);
                 } else {
                     exact.entry(*entity).or_default().push(rule.clone());
@@ -132,12 +131,8 @@ impl Reconciler {
         Ok(Reconciler {
             exact,
             scored,
-            priorities: config
-                .sources
-                .iter()
-                .map(|s| (s.name.clone(), s.priority))
-                .collect(),
-            survivorship: config.survivorship.clone(),
+            priorities: matching.priorities.clone(),
+            survivorship: matching.survivorship.clone(),
         })
     }
 

@@ -2,12 +2,32 @@
 //! reconciliation gives them meaning): how records of one entity find their golden record,
 //! and which value each golden field keeps.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::EntityKind;
 use crate::reconcile::compare::{BlockKey, Comparator, Level};
+
+/// What reconciliation takes from the config file: the match rules and survivorship of each
+/// entity, each source's priority, and the folder weights files resolve against. The config hands
+/// it over (`Config::matching`), so reconciliation never depends on the config file's shape.
+#[derive(Debug, Clone)]
+pub struct Matching<'a> {
+    pub rules: &'a BTreeMap<EntityKind, Vec<MatchRule>>,
+    pub survivorship: &'a BTreeMap<EntityKind, SurvivorshipSpec>,
+    /// Survivorship: when sources disagree on a field, the higher priority wins.
+    pub priorities: HashMap<String, i32>,
+    pub base_dir: &'a Path,
+}
+
+impl Matching<'_> {
+    /// The match rules of one entity (none: every source record is its own golden record).
+    pub fn rules_of(&self, entity: EntityKind) -> &[MatchRule] {
+        self.rules.get(&entity).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
 
 /// A match rule, tried in order with the entity's other rules. Either deterministic (`exact:`
 /// fields whose normalized values must be equal) or scored (`compare:` several fields inside

@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::yaml::{self, YamlError};
 use crate::model::EntityKind;
 use crate::reconcile::compare::{Comparator, Level, Profile, address};
 use crate::reconcile::frequency::{Frequencies, Term, record_terms};
 use crate::reconcile::rules::{
     BlockSpec, ComparisonSpec, DEFAULT_MATCH_SHARE, LevelWeights, MatchRule, bits_to_probability,
 };
+use crate::yaml::{self, YamlError};
 
 use crate::model::Fields;
 

@@ -7,11 +7,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
-use crate::config::yaml::{self, YamlError};
+use super::rules::Matching;
 use crate::model::EntityKind;
 use crate::reconcile::rules::LevelWeights;
 use crate::store::{Fields, Stewardship, StoreError};
+use crate::yaml::{self, YamlError};
 
 use super::compare::Level;
 use super::scoring::{Scorable, ScoredRule, TrainedRule, TrainedWeights, load_weights};
@@ -250,14 +250,14 @@ pub enum TrainError {
 /// Trains every scored rule of `entity` on the stored source records and writes each rule's
 /// weights into its weights file (or `output`), keeping what the file holds for other rules.
 pub async fn train_config(
-    config: &Config,
+    matching: &Matching<'_>,
     store: &dyn Stewardship,
     entity: EntityKind,
     output: Option<&Path>,
     options: TrainOptions,
 ) -> Result<Vec<(PathBuf, TrainReport)>, TrainError> {
-    let rules: Vec<_> = config
-        .rules(entity)
+    let rules: Vec<_> = matching
+        .rules_of(entity)
         .iter()
         .filter(|r| r.is_scored())
         .collect();
@@ -269,10 +269,10 @@ pub async fn train_config(
     for rule in rules {
         let path = match (output, &rule.weights_file) {
             (Some(path), _) => path.to_path_buf(),
-            (None, Some(file)) => config.base_dir.join(file),
+            (None, Some(file)) => matching.base_dir.join(file),
             (None, None) => return Err(TrainError::NoWeightsFile(rule.rule.clone())),
         };
-        let scored = ScoredRule::new(entity, rule, &config.base_dir)?;
+        let scored = ScoredRule::new(entity, rule, matching.base_dir)?;
         let report = train(&scored, records.clone(), options);
         let mut file: TrainedWeights = if path.exists() {
             load_weights(&path)?

@@ -45,7 +45,7 @@ pub enum SyncError {
         error: MappingError,
     },
     #[error("match rules: {0}")]
-    MatchConfig(crate::config::yaml::YamlError),
+    MatchConfig(crate::yaml::YamlError),
     #[error("no source named `{0}` in the config")]
     UnknownSource(String),
     #[error(transparent)]
@@ -249,7 +249,7 @@ impl Pipeline {
                 })?;
             mappings.insert(source.name.clone(), Arc::new(set));
         }
-        let reconciler = Reconciler::new(&config).map_err(SyncError::MatchConfig)?;
+        let reconciler = Reconciler::new(&config.matching()).map_err(SyncError::MatchConfig)?;
         let locks = Locks::for_url(&config.store_url());
         Ok(Pipeline {
             config,
