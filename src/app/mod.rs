@@ -98,10 +98,12 @@ fn load(context: &Context) -> Result<Config, AppError> {
 /// Opens the configured store for reading.
 async fn open_store(config: &Config) -> Result<Box<dyn Store>, AppError> {
     let url = config.store_url();
-    store::open(&url).await.map_err(|source| AppError::Store {
-        url: crate::url::shown(&url),
-        source,
-    })
+    store::open_reader(&url)
+        .await
+        .map_err(|source| AppError::Store {
+            url: crate::url::shown(&url),
+            source,
+        })
 }
 
 /// What a writing command writes, which decides the lock it takes on a shared store.
@@ -132,7 +134,12 @@ async fn open_writer(
         Writes::Outbox => locks.acquire(Scope::Relay, command, context.wait).await?,
         Writes::Golden => locks.write_turn(command).await?,
     };
-    Ok((open_store(config).await?, lease))
+    let url = config.store_url();
+    let store = store::open(&url).await.map_err(|source| AppError::Store {
+        url: crate::url::shown(&url),
+        source,
+    })?;
+    Ok((store, lease))
 }
 
 /// An entity named on the command line.

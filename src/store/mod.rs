@@ -310,6 +310,16 @@ pub struct Counts {
     pub open_reviews: i64,
 }
 
+/// Opens the store a URL names for a command that only reads: on SQLite with a small page cache,
+/// so listing millions of rows holds little memory.
+pub async fn open_reader(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Box::new(SqliteStore::open_reader(url).await?))
+    } else {
+        open(url).await
+    }
+}
+
 /// Opens the store a URL names, creating and migrating it when needed.
 pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {

@@ -31,6 +31,12 @@ use super::{QualityEntry, StoredQualityNote};
 use crate::model::EntityKind;
 use columns::{from_text, parse_entity, parse_operation, to_text};
 
+/// Page cache of a sync's connections: a sync touches many pages of several indexes per batch,
+/// and SQLite's default 2 MB makes it re-read and spill pages all the time.
+const SYNC_CACHE_KIB: u32 = 65_536;
+/// Page cache of a reading command's connections.
+const READER_CACHE_KIB: u32 = 4_096;
+
 /// Rows per multi-row `INSERT`; keeps every statement well under SQLite's bound-parameter limit.
 const ROWS_PER_STATEMENT: usize = 500;
 
@@ -42,8 +48,18 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating when missing) and migrates the database at `url` (`sqlite://PATH` or
-    /// `sqlite::memory:`).
+    /// `sqlite::memory:`), tuned for a sync.
     pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        Self::open_with_cache(url, SYNC_CACHE_KIB).await
+    }
+
+    /// Opens the database for a command that reads (a listing, `show`): a listing reads each
+    /// page once, so a large page cache would only grow its memory with the store's size.
+    pub async fn open_reader(url: &str) -> Result<SqliteStore, StoreError> {
+        Self::open_with_cache(url, READER_CACHE_KIB).await
+    }
+
+    async fn open_with_cache(url: &str, cache_kib: u32) -> Result<SqliteStore, StoreError> {
         let open_error = |source| StoreError::Open {
             url: url.to_string(),
             source,
@@ -56,10 +72,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(false)
-            // A sync touches many pages of several indexes per batch: SQLite's default 2 MB page
-            // cache makes it re-read and spill pages all the time. 64 MB of cache, and WAL
-            // checkpoints every ~40 MB instead of every 4 MB.
-            .pragma("cache_size", "-65536")
+            // WAL checkpoints every ~40 MB instead of every 4 MB.
+            .pragma("cache_size", format!("-{cache_kib}"))
             .pragma("wal_autocheckpoint", "10000")
             .pragma("temp_store", "memory");
         if let Some(parent) = options
