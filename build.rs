@@ -26,7 +26,7 @@ fn main() {
     std::fs::write(out.join("builtin_files.rs"), table).expect("write builtin_files.rs");
 }
 
-/// Every `.yaml` file under `folder`, as (path relative to `root` with `/` separators, absolute path).
+/// Every `.yaml` file under `folder` but mapping tests (`*.test.yaml`), as (path relative to `root` with `/` separators, absolute path).
 fn collect_yaml(root: &Path, folder: &Path, files: &mut Vec<(String, String)>) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
@@ -35,7 +35,9 @@ fn collect_yaml(root: &Path, folder: &Path, files: &mut Vec<(String, String)>) {
         let path = entry.path();
         if path.is_dir() {
             collect_yaml(root, &path, files);
-        } else if path.extension().is_some_and(|e| e == "yaml") {
+        } else if path.extension().is_some_and(|e| e == "yaml")
+            && !path.to_string_lossy().ends_with(".test.yaml")
+        {
             let relative = path.strip_prefix(root).expect("under the root");
             let relative: Vec<String> = relative
                 .components()

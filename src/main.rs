@@ -139,6 +139,11 @@ enum ReconcileAction {
 enum Command {
     /// Check the config and every mapping file; errors name file:line:col.
     Validate,
+    /// Run the mapping tests (`*.test.yaml`) in these files or folders (default: this folder).
+    Test {
+        /// Test files, or folders searched for them.
+        paths: Vec<std::path::PathBuf>,
+    },
     /// Run every source once (or one), store the changes and queue their events.
     Sync {
         /// Only this source.
@@ -316,6 +321,7 @@ async fn run(cli: Cli) -> Result<Outcome, AppError> {
     };
     match cli.command {
         Command::Validate => app::validate(&context).await,
+        Command::Test { paths } => app::test(&paths),
         Command::Sync {
             source,
             full,

@@ -5,6 +5,7 @@
 //! write; commands that only read never wait for it.
 
 mod inspect;
+mod mapping_tests;
 pub mod output;
 pub mod publish;
 mod quarantine;
@@ -13,6 +14,7 @@ mod steward;
 mod sync;
 
 pub use inspect::{events, explain, preview, quality, quarantine, refs, show, validate};
+pub use mapping_tests::test;
 pub use output::Format;
 pub use publish::{publish, replay};
 pub use quarantine::quarantine_replay;

@@ -11,6 +11,7 @@ mod lookup;
 mod path;
 mod scalar;
 mod spec;
+pub mod suite;
 mod transform;
 mod usage;
 
