@@ -321,7 +321,7 @@ async fn run(cli: Cli) -> Result<Outcome, AppError> {
     };
     match cli.command {
         Command::Validate => app::validate(&context).await,
-        Command::Test { paths } => app::test(&paths),
+        Command::Test { paths } => app::test(&paths).await,
         Command::Sync {
             source,
             full,

@@ -98,3 +98,39 @@ fn a_folder_without_tests_or_a_broken_test_file_is_an_error() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("missing.yaml"), "{stderr}");
 }
+
+#[test]
+fn an_idoc_file_is_read_by_the_idoc_driver_and_a_missing_idoc_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(
+        root.join("mappings/sap-idoc/debmas.yaml"),
+        dir.path().join("debmas.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root.join("mappings/sap-idoc/fixtures/debmas07.xml"),
+        dir.path().join("debmas07.xml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("debmas.test.yaml"),
+        "mapping: debmas.yaml\ntests:\n  - name: second\n    input_file: debmas07.xml\n    record: 2\n    expect: { key: \"100002\", fields: { name: Huber Ernst } }\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = concord_test(dir.path(), &[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+
+    std::fs::write(
+        dir.path().join("debmas.test.yaml"),
+        "mapping: debmas.yaml\ntests:\n  - name: third\n    input_file: debmas07.xml\n    record: 3\n    expect: { key: \"100003\" }\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = concord_test(dir.path(), &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("test `third`: ")
+            && stderr.contains("debmas07.xml holds 2 IDoc(s), not a #3"),
+        "{stderr}"
+    );
+}

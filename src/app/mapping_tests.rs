@@ -9,7 +9,7 @@ use crate::mapping::suite;
 
 /// Runs the test files under `paths` (the current folder when none is given). A failing case
 /// makes the command incomplete (exit 1); a test file that cannot be run is an error (exit 2).
-pub fn test(paths: &[PathBuf]) -> Result<Outcome, AppError> {
+pub async fn test(paths: &[PathBuf]) -> Result<Outcome, AppError> {
     let roots = if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -29,7 +29,9 @@ pub fn test(paths: &[PathBuf]) -> Result<Outcome, AppError> {
     }
     let (mut passed, mut failed) = (0, 0);
     for file in &files {
-        let results = suite::run_file(file).map_err(|error| AppError::Usage(error.to_string()))?;
+        let results = suite::run_file(file)
+            .await
+            .map_err(|error| AppError::Usage(error.to_string()))?;
         for result in results {
             if result.passed() {
                 passed += 1;

@@ -14,14 +14,21 @@
 //!   - name: a record without a name is refused
 //!     input_file: fixtures/no-name.json
 //!     expect: { quarantine: "field `name` is required" }
+//!   - name: the second IDoc of a file as SAP's file port wrote it
+//!     input_file: fixtures/debmas.xml
+//!     record: 2
+//!     expect: { key: "100002" }
 //! ```
 
 use std::path::{Path, PathBuf};
 
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{MapOutcome, MappingError, MappingSet};
+use crate::connector::idoc::{IdocConfig, IdocConnector};
+use crate::connector::{Connector, Pulled};
 use crate::model::{EntityKind, RawRecord};
 use crate::yaml::{self, YamlError};
 
@@ -48,9 +55,13 @@ struct TestCase {
     /// The raw record, as the driver delivers it (CSV rows and IDocs in their JSON form).
     #[serde(default)]
     input: Option<Value>,
-    /// A JSON file holding the raw record, relative to the test file.
+    /// A file holding the raw record, relative to the test file: JSON (the record), or SAP IDoc
+    /// XML read by the idoc driver itself, so a file SAP wrote is a fixture as it stands.
     #[serde(default)]
     input_file: Option<PathBuf>,
+    /// Which IDoc of an XML `input_file` (1-based; the first when unset).
+    #[serde(default)]
+    record: Option<usize>,
     /// The stream the record came from, for mappings that select on `stream:`.
     #[serde(default)]
     stream: Option<String>,
@@ -109,29 +120,27 @@ impl CaseResult {
 }
 
 /// Runs every case of one test file.
-pub fn run_file(path: &Path) -> Result<Vec<CaseResult>, SuiteError> {
+pub async fn run_file(path: &Path) -> Result<Vec<CaseResult>, SuiteError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| YamlError::at(path, 0, 0, format!("cannot read test file: {e}")))?;
     let file: TestFile = yaml::from_str(path, &text)?;
     let folder = path.parent().unwrap_or(Path::new("."));
     let mappings = MappingSet::load(&[folder.join(&file.mapping)])?;
     let source = file.source.as_deref().unwrap_or("test");
-    file.tests
-        .iter()
-        .enumerate()
-        .map(|(n, case)| {
-            let payload = input(path, folder, case)?;
-            let raw = RawRecord {
-                origin: format!("{}#{}", path.display(), n + 1),
-                payload,
-                stream: case.stream.as_deref().map(Into::into),
-            };
-            Ok(CaseResult {
-                name: case.name.clone(),
-                differences: compare(&case.expect, mappings.map(source, &raw)),
-            })
-        })
-        .collect()
+    let mut results = Vec::with_capacity(file.tests.len());
+    for (n, case) in file.tests.iter().enumerate() {
+        let payload = input(path, folder, case).await?;
+        let raw = RawRecord {
+            origin: format!("{}#{}", path.display(), n + 1),
+            payload,
+            stream: case.stream.as_deref().map(Into::into),
+        };
+        results.push(CaseResult {
+            name: case.name.clone(),
+            differences: compare(&case.expect, mappings.map(source, &raw)),
+        });
+    }
+    Ok(results)
 }
 
 /// The test files under `path` (itself when it is one), in name order; hidden folders and
@@ -161,7 +170,7 @@ pub fn find(path: &Path) -> Vec<PathBuf> {
     found
 }
 
-fn input(path: &Path, folder: &Path, case: &TestCase) -> Result<Value, SuiteError> {
+async fn input(path: &Path, folder: &Path, case: &TestCase) -> Result<Value, SuiteError> {
     let broken = |reason: String| SuiteError::Case {
         file: path.to_path_buf(),
         name: case.name.clone(),
@@ -169,6 +178,20 @@ fn input(path: &Path, folder: &Path, case: &TestCase) -> Result<Value, SuiteErro
     };
     match (&case.input, &case.input_file) {
         (Some(value), None) => Ok(value.clone()),
+        (None, Some(file)) if file.extension().is_some_and(|e| e == "xml") => {
+            let wanted = case.record.unwrap_or(1);
+            let file = std::path::absolute(folder.join(file))
+                .map_err(|e| broken(format!("{}: {e}", file.display())))?;
+            let mut idocs = idocs(&file).await.map_err(broken)?;
+            if wanted == 0 || wanted > idocs.len() {
+                return Err(broken(format!(
+                    "{} holds {} IDoc(s), not a #{wanted}",
+                    file.display(),
+                    idocs.len()
+                )));
+            }
+            Ok(idocs.swap_remove(wanted - 1))
+        }
         (None, Some(file)) => {
             let file = folder.join(file);
             let text = std::fs::read_to_string(&file)
@@ -180,6 +203,22 @@ fn input(path: &Path, folder: &Path, case: &TestCase) -> Result<Value, SuiteErro
             "give exactly one of `input` and `input_file`".into(),
         )),
     }
+}
+
+/// The IDocs of an XML file, read by the idoc driver as a sync reads them.
+async fn idocs(file: &Path) -> Result<Vec<Value>, String> {
+    let config = IdocConfig::new(file.display().to_string());
+    let connector = IdocConnector::new(config, Path::new("/"));
+    let mut stream = connector.pull(None);
+    let mut records = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(Pulled::Record(raw)) => records.push(raw.payload),
+            Ok(_) => {}
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+    Ok(records)
 }
 
 /// The differences between what a case expects and what the mapping made of its input.
@@ -259,13 +298,15 @@ mod tests {
 
     const MAPPING: &str = "entity: customer\nkey: { path: \"$.id\" }\nfields:\n  name: { path: \"$.name\", transforms: [trim], required: true }\n  tax_id: { path: \"$.vat\", transforms: [trim, upper] }\n";
 
-    #[test]
-    fn a_mapped_record_is_compared_field_by_field() {
+    #[tokio::test]
+    async fn a_mapped_record_is_compared_field_by_field() {
         let dir = project(
             MAPPING,
             "mapping: customers.yaml\ntests:\n  - name: right\n    input: { id: \"7\", name: \" ACME \", vat: de1 }\n    expect: { key: \"7\", fields: { name: ACME, tax_id: DE1 } }\n  - name: wrong\n    input: { id: \"8\", name: ACME, vat: de2 }\n    expect: { key: \"9\", fields: { tax_id: DE1, emails: [a@b.c] } }\n",
         );
-        let results = run_file(&dir.path().join("customers.test.yaml")).unwrap();
+        let results = run_file(&dir.path().join("customers.test.yaml"))
+            .await
+            .unwrap();
         assert!(results[0].passed(), "{:?}", results[0]);
         assert_eq!(
             results[1].differences,
@@ -277,13 +318,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_quarantine_is_expected_by_part_of_its_reason() {
+    #[tokio::test]
+    async fn a_quarantine_is_expected_by_part_of_its_reason() {
         let dir = project(
             MAPPING,
             "mapping: customers.yaml\ntests:\n  - name: refused\n    input: { id: \"7\", name: \"  \" }\n    expect: { quarantine: \"`name`\" }\n  - name: refused but mapped was expected\n    input: { id: \"7\" }\n    expect: { key: \"7\" }\n",
         );
-        let results = run_file(&dir.path().join("customers.test.yaml")).unwrap();
+        let results = run_file(&dir.path().join("customers.test.yaml"))
+            .await
+            .unwrap();
         assert!(results[0].passed(), "{:?}", results[0]);
         assert!(
             results[1].differences[0].starts_with("quarantined: "),
@@ -292,13 +335,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_case_without_input_names_the_file_and_the_test() {
+    #[tokio::test]
+    async fn a_case_without_input_names_the_file_and_the_test() {
         let dir = project(
             MAPPING,
             "mapping: customers.yaml\ntests:\n  - name: empty\n    expect: { unmatched: true }\n",
         );
-        let error = run_file(&dir.path().join("customers.test.yaml")).unwrap_err();
+        let error = run_file(&dir.path().join("customers.test.yaml"))
+            .await
+            .unwrap_err();
         assert!(
             error
                 .to_string()
