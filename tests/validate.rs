@@ -205,3 +205,45 @@ fn a_json_source_records_path_that_does_not_parse_is_an_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_ca_file_that_cannot_serve_and_an_answer_cap_of_zero_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::write(dir.join("erp-ca.pem"), "-----BEGIN PRIVATE KEY-----\nMIIB\n").unwrap();
+    project(
+        dir,
+        "sqlite://concord.db",
+        r#"  - name: erp
+    driver: http
+    base_url: "https://erp.example.com/api"
+    ca_file: certs/missing-ca.pem
+    max_response_size: 0
+    streams:
+      - { name: customers, path: /customers, records: "$.data[*]" }
+    mappings: [m.yaml]
+  - name: db
+    driver: sql
+    url: "postgres://reader@db.example.com/erp"
+    ca_file: erp-ca.pem
+    streams:
+      - { name: customers, query: "SELECT * FROM customers" }
+    mappings: [m.yaml]
+"#,
+    );
+    let (code, stdout, stderr) = validate(dir);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("error: source `erp`: `ca_file`: `ca_file`")
+            && stderr.contains("missing-ca.pem cannot be read"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: source `erp`: `max_response_size`: must be at least 1 byte"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: source `db`: `ca_file`: ") && stderr.contains("erp-ca.pem"),
+        "{stderr}"
+    );
+}

@@ -16,6 +16,7 @@ mod origin;
 
 pub use auth::{AuthConfig, Secret};
 pub use body::Oversize;
+pub use ca_file::load_ca_file;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,5 +1,6 @@
 //! What `concord validate` checks beyond parsing, without running anything: the store URL, each
-//! source's file patterns, SQL queries' placeholders and http streams' paths and paging. Each
+//! source's file patterns, SQL queries' placeholders, http streams' paths and paging, and every
+//! `ca_file` and answer cap. Each
 //! finding names the source (and stream) and the setting; errors would fail a run, warnings
 //! (a store file still to be created, a pattern that matches no file now) would not.
 
@@ -7,6 +8,7 @@ mod files;
 mod http;
 mod sql;
 mod store;
+mod tls;
 
 use super::{Config, SourceConfig};
 use crate::connector::DriverConfig;
@@ -95,6 +97,16 @@ pub fn check(config: &Config) -> Vec<Finding> {
         };
         check_source(config, source, &mut findings);
     }
+    if let Some(bus) = &config.bus {
+        tls::check_ca_file(
+            bus.ca_file.as_ref(),
+            &config.base_dir,
+            &mut Findings {
+                place: "bus".into(),
+                found: &mut found,
+            },
+        );
+    }
     found
 }
 
@@ -118,8 +130,19 @@ fn check_source(config: &Config, source: &SourceConfig, findings: &mut Findings<
             }
         }
         DriverConfig::Idoc(c) => files::check(&c.files, base, false, findings),
-        DriverConfig::Http(c) => http::check(c, findings),
-        DriverConfig::Sql(c) => sql::check(c, findings),
-        DriverConfig::Odoo(_) | DriverConfig::Exec(_) => {}
+        DriverConfig::Http(c) => {
+            http::check(c, findings);
+            tls::check_ca_file(c.ca_file.as_ref(), base, findings);
+            tls::check_response_cap(c.max_response_size, findings);
+        }
+        DriverConfig::Sql(c) => {
+            sql::check(c, findings);
+            tls::check_ca_file(c.ca_file.as_ref(), base, findings);
+        }
+        DriverConfig::Odoo(c) => {
+            tls::check_ca_file(c.ca_file.as_ref(), base, findings);
+            tls::check_response_cap(c.max_response_size, findings);
+        }
+        DriverConfig::Exec(_) => {}
     }
 }

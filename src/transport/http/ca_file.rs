@@ -9,7 +9,7 @@ use super::TransportError;
 
 /// The CA certificates of a PEM file (one or more `BEGIN CERTIFICATE` blocks). A file that
 /// cannot be read, is not PEM or holds no certificate is an error naming it.
-pub(super) fn load_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, TransportError> {
+pub fn load_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, TransportError> {
     let refused = |reason: String| TransportError::CaFile {
         path: path.display().to_string(),
         reason,
