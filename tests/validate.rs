@@ -210,7 +210,11 @@ fn a_json_source_records_path_that_does_not_parse_is_an_error() {
 fn a_ca_file_that_cannot_serve_and_an_answer_cap_of_zero_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    std::fs::write(dir.join("erp-ca.pem"), "-----BEGIN PRIVATE KEY-----\nMIIB\n").unwrap();
+    std::fs::write(
+        dir.join("erp-ca.pem"),
+        "-----BEGIN PRIVATE KEY-----\nMIIB\n",
+    )
+    .unwrap();
     project(
         dir,
         "sqlite://concord.db",
