@@ -166,6 +166,27 @@ struct Chunk {
     key_scans: Vec<crate::reconcile::scan::SeenKeys>,
 }
 
+/// The data-quality notes the mapping of one record left (optional values it could not read), as
+/// entries for the store.
+fn quality_entries(
+    usage: &mut PathUsage,
+    source: &str,
+    key: &str,
+    origin: &str,
+) -> Vec<QualityEntry> {
+    usage
+        .take_notes()
+        .into_iter()
+        .map(|note| QualityEntry {
+            source: source.to_owned(),
+            key: key.to_owned(),
+            origin: origin.to_owned(),
+            field: note.field,
+            reason: note.reason,
+        })
+        .collect()
+}
+
 impl Chunk {
     /// Maps one record: into the batch, the quarantine (with its reason) or the unmatched count.
     fn map_record(
@@ -177,15 +198,8 @@ impl Chunk {
     ) {
         match mappings.map_tracked(source, &raw, usage) {
             MapOutcome::Mapped(record) => {
-                for note in usage.take_notes() {
-                    self.quality.push(QualityEntry {
-                        source: source.to_owned(),
-                        key: record.key.clone(),
-                        origin: raw.origin.clone(),
-                        field: note.field,
-                        reason: note.reason,
-                    });
-                }
+                self.quality
+                    .extend(quality_entries(usage, source, &record.key, &raw.origin));
                 self.records.push(Incoming {
                     record,
                     origin: raw.origin,

@@ -12,7 +12,7 @@ use crate::mapping::{MapOutcome, PathUsage};
 use crate::model::{EntityKind, RawRecord};
 use crate::reconcile::view::StoreView;
 use crate::reconcile::{Incoming, ReconcileStats};
-use crate::store::{Batch, QualityEntry, QuarantineEntry, RunStatus, Store, StoredQuarantine};
+use crate::store::{Batch, QuarantineEntry, RunStatus, Store, StoredQuarantine};
 
 /// Entries replayed per transaction.
 const REPLAY_PAGE: i64 = 1_000;
@@ -150,15 +150,12 @@ impl Pipeline {
                 let raw = raw_record(&entry);
                 let result = match mappings.map_tracked(name, &raw, &mut usage) {
                     MapOutcome::Mapped(record) => {
-                        for note in usage.take_notes() {
-                            batch.quality.push(QualityEntry {
-                                source: name.to_owned(),
-                                key: record.key.clone(),
-                                origin: raw.origin.clone(),
-                                field: note.field,
-                                reason: note.reason,
-                            });
-                        }
+                        batch.quality.extend(super::quality_entries(
+                            &mut usage,
+                            name,
+                            &record.key,
+                            &raw.origin,
+                        ));
                         let result = Replayed::Stored {
                             entity: record.record.kind(),
                             key: record.key.clone(),
