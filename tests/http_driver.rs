@@ -19,11 +19,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use concord::connector::http::{HttpConfig, HttpConnector};
 use concord::connector::{Connector, ConnectorError, Cursor, PullResult, Pulled};
-use concord::sync::{NoProgress, Pipeline, SyncError, SyncOptions};
+use concord::sync::{NoProgress, Pipeline, SyncOptions};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use common::{Project, golden_of, sync};
+use common::{Project, golden_of, source_failure, sync};
 use concord::model::EntityKind;
 use http_server::{Log, serve};
 
@@ -275,13 +275,7 @@ async fn a_server_failing_until_retries_run_out_fails_the_run_and_keeps_the_curs
         .sync(store.as_ref(), &SyncOptions::default(), &NoProgress)
         .await
         .unwrap_err();
-    let SyncError::SourceFailed {
-        source_name,
-        message,
-    } = &error
-    else {
-        panic!("expected SourceFailed, got {error}");
-    };
+    let (source_name, message) = source_failure(&error);
     assert_eq!(source_name, "erp");
     assert!(message.contains("HTTP 502"), "{message}");
     assert!(message.contains("/api/resource/Customer"), "{message}");

@@ -16,11 +16,11 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use concord::store;
-use concord::sync::{NoProgress, Pipeline, SyncError, SyncOptions};
+use concord::sync::{NoProgress, Pipeline, SyncOptions};
 use futures::StreamExt;
 use serde_json::json;
 
-use common::{Project, golden_counts};
+use common::{Project, golden_counts, source_failure};
 use http_server::serve;
 
 const MAPPING: &str = r#"
@@ -112,13 +112,7 @@ async fn sync_with(third: Oversized) -> (String, i64) {
         .expect_err("the oversized page fails the source");
     // Refused at once, not after the request timeout nor after retries.
     assert!(started.elapsed() < Duration::from_secs(10), "{error}");
-    let SyncError::SourceFailed {
-        source_name,
-        message,
-    } = &error
-    else {
-        panic!("expected SourceFailed, got {error}");
-    };
+    let (source_name, message) = source_failure(&error);
     assert_eq!(source_name, "erp");
     assert!(message.contains("stream `customers`"), "{message}");
     assert!(
@@ -129,7 +123,7 @@ async fn sync_with(third: Oversized) -> (String, i64) {
         message.contains("larger than `max_response_size` (65536 bytes)"),
         "{message}"
     );
-    (message.clone(), golden_counts(store.as_ref()).await.0)
+    (message.to_owned(), golden_counts(store.as_ref()).await.0)
 }
 
 #[tokio::test]

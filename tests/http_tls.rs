@@ -13,7 +13,7 @@ use concord::store;
 use concord::sync::{NoProgress, Pipeline, SyncError, SyncOptions};
 use serde_json::json;
 
-use common::{Project, golden_counts};
+use common::{Project, golden_counts, source_failure};
 use tls::{TestCa, serve_https};
 
 const MAPPING: &str = r#"
@@ -100,13 +100,7 @@ async fn without_the_ca_the_certificate_is_refused_and_nothing_is_stored() {
     // At once: a refused certificate is not retried (a retry would wait 1 s first).
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
     let error = outcome.expect_err("an unknown issuer is refused");
-    let SyncError::SourceFailed {
-        source_name,
-        message,
-    } = &error
-    else {
-        panic!("expected SourceFailed, got {error}");
-    };
+    let (source_name, message) = source_failure(&error);
     assert_eq!(source_name, "erp");
     assert!(message.contains("certificate"), "{message}");
     assert!(message.contains("UnknownIssuer"), "{message}");

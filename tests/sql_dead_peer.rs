@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use concord::connector::sql::{SqlConfig, SqlConnector};
 use concord::connector::{Connector, Pulled};
 use concord::store;
-use concord::sync::{NoProgress, Pipeline, SyncError, SyncOptions};
+use concord::sync::{NoProgress, Pipeline, SyncOptions};
 use futures::StreamExt;
 
-use common::{Project, golden_counts};
+use common::{Project, golden_counts, source_failure};
 use private_postgres::PrivatePostgres;
 
 /// A TCP server that accepts every connection and never says a word, holding them open.
@@ -72,13 +72,7 @@ sources:
         .expect_err("the silent database fails its source");
     // Four tries of 300 ms and the backoff between them, not forever.
     assert!(started.elapsed() < Duration::from_secs(10), "{error}");
-    let SyncError::SourceFailed {
-        source_name,
-        message,
-    } = &error
-    else {
-        panic!("expected SourceFailed, got {error}");
-    };
+    let (source_name, message) = source_failure(&error);
     assert_eq!(source_name, "erp_db");
     assert!(
         message.contains("within `connect_timeout` (300ms)") && message.contains("never answers"),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use concord::config::Config;
 use concord::model::EntityKind;
 use concord::store::{self, GoldenState, Store};
-use concord::sync::{NoProgress, Pipeline, SourceSummary, SyncOptions};
+use concord::sync::{NoProgress, Pipeline, SourceSummary, SyncError, SyncOptions};
 
 /// A config plus its data in a temporary folder.
 pub struct Project {
@@ -96,4 +96,16 @@ pub async fn golden_counts(store: &dyn Store) -> (i64, i64, i64, i64) {
 
 pub fn total_events(summaries: &[SourceSummary]) -> u64 {
     summaries.iter().map(|s| s.reconcile.events).sum()
+}
+
+/// The source and message of a run that failed because one source did; any other error fails
+/// the test.
+pub fn source_failure(error: &SyncError) -> (&str, &str) {
+    match error {
+        SyncError::SourceFailed {
+            source_name,
+            message,
+        } => (source_name, message),
+        other => panic!("expected SourceFailed, got {other}"),
+    }
 }
