@@ -100,12 +100,13 @@ fn load(context: &Context) -> Result<Config, AppError> {
 /// Opens the configured store for reading.
 async fn open_store(config: &Config) -> Result<Box<dyn Store>, AppError> {
     let url = config.store_url();
-    store::open_reader(&url)
-        .await
-        .map_err(|source| AppError::Store {
-            url: crate::url::shown(&url),
-            source,
-        })
+    store::open_reader(&url).await.map_err(store_error(&url))
+}
+
+/// A store that could not be opened, named by its URL without secrets.
+fn store_error(url: &str) -> impl FnOnce(StoreError) -> AppError {
+    let url = crate::url::shown(url);
+    move |source| AppError::Store { url, source }
 }
 
 /// What a writing command writes, which decides the lock it takes on a shared store.
@@ -128,7 +129,8 @@ async fn open_writer(
     command: &str,
     writes: Writes,
 ) -> Result<(Box<dyn Store>, Lease), AppError> {
-    let locks = Locks::for_url(&config.store_url());
+    let url = config.store_url();
+    let locks = Locks::for_url(&url);
     let lease = match writes {
         _ if locks.is_whole_store() => locks.acquire(Scope::Store, command, context.wait).await?,
         // The run takes each source's lock and each batch's turn as it reaches them.
@@ -136,11 +138,7 @@ async fn open_writer(
         Writes::Outbox => locks.acquire(Scope::Relay, command, context.wait).await?,
         Writes::Golden => locks.write_turn(command).await?,
     };
-    let url = config.store_url();
-    let store = store::open(&url).await.map_err(|source| AppError::Store {
-        url: crate::url::shown(&url),
-        source,
-    })?;
+    let store = store::open(&url).await.map_err(store_error(&url))?;
     Ok((store, lease))
 }
 
