@@ -1,4 +1,4 @@
-//! A private PostgreSQL 15 server for one test, for what the shared server must not be changed
+//! A private PostgreSQL server for one test (the newest installed under `/usr/lib/postgresql`), for what the shared server must not be changed
 //! for (TLS with a test CA's certificate): `initdb` into a temporary folder, `postgres` on a free
 //! port of 127.0.0.1 with trust authentication, both run as the `postgres` OS user (PostgreSQL
 //! refuses to run as root). It can be paused (SIGSTOP to its processes, by their ids) to play a
@@ -9,9 +9,33 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-const BIN: &str = "/usr/lib/postgresql/15/bin";
+/// The server programs of the newest PostgreSQL installed (Debian keeps each major version in
+/// `/usr/lib/postgresql/<version>/bin`).
+fn bin() -> PathBuf {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL's server programs are installed under /usr/lib/postgresql")
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions
+        .pop()
+        .expect("a PostgreSQL with initdb under /usr/lib/postgresql/<version>/bin")
+        .1
+}
+
+/// The path of one server program, as a string for `runuser`.
+fn program_path(program: &str) -> String {
+    static BIN: LazyLock<PathBuf> = LazyLock::new(bin);
+    BIN.join(program).display().to_string()
+}
 
 /// A running private server.
 pub struct PrivatePostgres {
@@ -30,7 +54,7 @@ pub struct ServerTls<'a> {
 /// when it fails.
 fn as_postgres(program: &str, args: &[&str]) {
     let output = Command::new("runuser")
-        .args(["-u", "postgres", "--", &format!("{BIN}/{program}")])
+        .args(["-u", "postgres", "--", &program_path(program)])
         .args(args)
         .output()
         .expect("runuser runs");
@@ -103,7 +127,7 @@ impl PrivatePostgres {
         );
         let port = free_port();
         let server = Command::new("runuser")
-            .args(["-u", "postgres", "--", &format!("{BIN}/postgres")])
+            .args(["-u", "postgres", "--", &program_path("postgres")])
             .args(["-D", &data_arg, "-p", &port.to_string(), "-k"])
             .arg(dir.path())
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
@@ -120,7 +144,7 @@ impl PrivatePostgres {
     fn wait_ready(&self) {
         let started = Instant::now();
         loop {
-            let ready = Command::new(format!("{BIN}/pg_isready"))
+            let ready = Command::new(program_path("pg_isready"))
                 .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q"])
                 .status()
                 .is_ok_and(|status| status.success());
@@ -203,7 +227,7 @@ impl Drop for PrivatePostgres {
         self.resume();
         let data = self.data_dir().display().to_string();
         let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--", &format!("{BIN}/pg_ctl")])
+            .args(["-u", "postgres", "--", &program_path("pg_ctl")])
             .args(["stop", "-D", &data, "-m", "immediate", "-w"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
