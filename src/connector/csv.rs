@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use self::line_cap::{LineCap, line_too_long};
 use super::files::{
-    FileCursor, FileStamp, ReadStop, RecordSink, SourceFile, default_max_record_size,
+    FileCursor, FileStamp, ReadStop, RecordSink, SourceFile, Start, default_max_record_size,
     pull_drop_files, pull_files,
 };
 use super::{Connector, ConnectorError, Cursor, PullResult};
@@ -102,18 +102,29 @@ impl CsvConnector {
     }
 }
 
-impl Connector for CsvConnector {
-    fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult> {
+impl CsvConnector {
+    /// Streams the files' records from `start`; both ways of pulling come here.
+    fn read(&self, start: Start) -> BoxStream<'static, PullResult> {
         let config = self.config.clone();
         let read =
             move |file: &SourceFile, sink: &mut RecordSink| read_csv_file(&config, file, sink);
         match &self.config.folder {
             Some(folder) => {
                 let pattern = format!("{}/{}", folder.trim_end_matches('/'), self.config.files);
-                pull_drop_files(pattern, self.base.clone(), since, read)
+                pull_drop_files(pattern, self.base.clone(), start, read)
             }
-            None => pull_files(self.config.files.clone(), self.base.clone(), since, read),
+            None => pull_files(self.config.files.clone(), self.base.clone(), start, read),
         }
+    }
+}
+
+impl Connector for CsvConnector {
+    fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult> {
+        self.read(Start::After(since))
+    }
+
+    fn pull_full(&self, known: Option<Cursor>) -> BoxStream<'static, PullResult> {
+        self.read(Start::Verify(known))
     }
 
     /// Moves a drop folder's stored files to `archive` and its rejected ones to `rejected`.
@@ -165,7 +176,7 @@ fn move_out(path: &Path, stamp: &FileStamp, target: &Path) {
     let Ok(metadata) = std::fs::metadata(path) else {
         return;
     };
-    if FileStamp::of(&metadata) != *stamp {
+    if !FileStamp::of(&metadata).same_size_and_time(stamp) {
         return;
     }
     let (Some(stem), Some(name)) = (path.file_stem(), path.file_name()) else {

@@ -45,8 +45,8 @@ pub struct SourceFile {
     pub name: String,
 }
 
-/// Size and modification time of a file when it was read: a file whose stamp is unchanged is not
-/// read again.
+/// Size, modification time and content hash of a file when it was read: a file whose stamp is
+/// unchanged is not read again, nor is one whose content hash is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStamp {
     /// Length in bytes.
@@ -55,21 +55,56 @@ pub struct FileStamp {
     /// the file is always read again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
+    /// BLAKE3 of the content as it was read (hex); absent for drop folders, for a file that
+    /// changed while it was read and in cursors written before hashes were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 impl FileStamp {
-    /// The stamp of a file as it is now.
+    /// The stamp of a file as it is now, without its content hash.
     pub fn of(metadata: &std::fs::Metadata) -> Self {
         let modified = metadata.modified().ok().map(rfc3339_nanos);
         Self {
             len: metadata.len(),
             modified,
+            hash: None,
         }
     }
 
-    /// Whether a file with this stamp was already read as `earlier`.
+    /// Whether size and modification time are the ones of `earlier` (the hash aside).
+    pub fn same_size_and_time(&self, earlier: &FileStamp) -> bool {
+        self.len == earlier.len && self.modified == earlier.modified
+    }
+
+    /// Whether a file with this stamp was already read as `earlier`, by size and time alone.
     fn unchanged_since(&self, earlier: &FileStamp) -> bool {
-        self.modified.is_some() && self == earlier
+        self.modified.is_some() && self.same_size_and_time(earlier)
+    }
+}
+
+/// The BLAKE3 hash of a file's content, hex: hashing runs at several GB/s, so an unchanged file
+/// costs one pass over its bytes instead of a parse, a mapping and a store lookup per record.
+fn content_hash(path: &Path) -> std::io::Result<String> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(std::fs::File::open(path)?)?;
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Where a file pull starts.
+#[derive(Debug, Clone)]
+pub enum Start {
+    /// After the cursor (from the beginning when `None`): a file read before is left out when its
+    /// size and modification time are unchanged, or else when its content hash is.
+    After(Option<Cursor>),
+    /// From the beginning, for `sync --full`: size and time are not trusted, and a file is left
+    /// out only when its content hash is the one it had when the cursor recorded it as read.
+    Verify(Option<Cursor>),
+}
+
+impl From<Option<Cursor>> for Start {
+    fn from(cursor: Option<Cursor>) -> Self {
+        Start::After(cursor)
     }
 }
 
@@ -118,10 +153,30 @@ impl FileCursor {
 impl SourceFile {
     /// The file could not be read (any more): the error that stops it.
     pub fn io_error(&self, source: std::io::Error) -> ReadStop {
-        ReadStop::Failed(ConnectorError::Io {
+        ReadStop::Failed(self.io_error_of(source))
+    }
+
+    fn io_error_of(&self, source: std::io::Error) -> ConnectorError {
+        ConnectorError::Io {
             path: self.path.clone(),
             source,
-        })
+        }
+    }
+}
+
+/// The stamp to record for a file just read: its content hash is dropped when the file changed
+/// while it was read, since the records read may then not be the content that was hashed.
+fn still_as_hashed(file: &SourceFile, stamp: FileStamp) -> FileStamp {
+    let unchanged = std::fs::metadata(&file.path)
+        .map(|metadata| FileStamp::of(&metadata).same_size_and_time(&stamp))
+        .unwrap_or(false);
+    if unchanged {
+        stamp
+    } else {
+        FileStamp {
+            hash: None,
+            ..stamp
+        }
     }
 }
 
@@ -199,7 +254,7 @@ impl RecordSink {
 pub fn pull_files<F>(
     pattern: String,
     base: PathBuf,
-    since: Option<Cursor>,
+    since: Start,
     read_file: F,
 ) -> BoxStream<'static, PullResult>
 where
@@ -215,7 +270,7 @@ where
 pub fn pull_drop_files<F>(
     pattern: String,
     base: PathBuf,
-    since: Option<Cursor>,
+    since: Start,
     read_file: F,
 ) -> BoxStream<'static, PullResult>
 where
@@ -227,7 +282,7 @@ where
 fn pull_files_of<F>(
     pattern: String,
     base: PathBuf,
-    since: Option<Cursor>,
+    since: Start,
     track_rejected: bool,
     read_file: F,
 ) -> BoxStream<'static, PullResult>
@@ -245,11 +300,10 @@ where
         };
         tokio::task::spawn_blocking(move || {
             let _run = span.enter();
-            let since = FileCursor::from_cursor(since);
             read_all(
                 &pattern,
                 &base,
-                &since,
+                since,
                 track_rejected,
                 &read_file,
                 &mut sink,
@@ -264,7 +318,7 @@ where
 fn read_all<F>(
     pattern: &str,
     base: &Path,
-    since: &FileCursor,
+    start: Start,
     track_rejected: bool,
     read_file: &F,
     sink: &mut RecordSink,
@@ -291,28 +345,59 @@ fn read_all<F>(
         }
     }
 
+    let (since, verify) = match start {
+        Start::After(cursor) => (FileCursor::from_cursor(cursor), false),
+        Start::Verify(cursor) => (FileCursor::from_cursor(cursor), true),
+    };
     let mut cursor = FileCursor::default();
     let mut to_read = Vec::new();
+    let mut unchanged_by_hash = 0usize;
     for file in files {
         let stamp = match std::fs::metadata(&file.path) {
             Ok(metadata) => FileStamp::of(&metadata),
             Err(source) => {
-                let error = ConnectorError::Io {
-                    path: file.path,
-                    source,
-                };
-                if sink.send(Err(error)).is_err() {
+                if sink.send(Err(file.io_error_of(source))).is_err() {
                     return;
                 }
                 continue;
             }
         };
-        match since.files.get(&file.name) {
-            Some(earlier) if stamp.unchanged_since(earlier) => {
-                cursor.files.insert(file.name, stamp);
-            }
-            _ => to_read.push((file, stamp)),
+        let earlier = since.files.get(&file.name);
+        if let Some(earlier) = earlier.filter(|e| !verify && stamp.unchanged_since(e)) {
+            let hash = earlier.hash.clone();
+            cursor.files.insert(file.name, FileStamp { hash, ..stamp });
+            continue;
         }
+        // A drop folder's files leave it once stored, so there is nothing to hash them against.
+        if track_rejected {
+            to_read.push((file, stamp));
+            continue;
+        }
+        let hash = match content_hash(&file.path) {
+            Ok(hash) => hash,
+            Err(source) => {
+                if sink.send(Err(file.io_error_of(source))).is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let stamp = FileStamp {
+            hash: Some(hash),
+            ..stamp
+        };
+        if earlier.is_some_and(|e| e.hash.is_some() && e.hash == stamp.hash) {
+            unchanged_by_hash += 1;
+            cursor.files.insert(file.name, stamp);
+        } else {
+            to_read.push((file, stamp));
+        }
+    }
+    if unchanged_by_hash > 0 {
+        tracing::info!(
+            files = unchanged_by_hash,
+            "files with the content hash they had when last read are not read again"
+        );
     }
 
     let mut last_sent: Option<FileCursor> = None;
@@ -320,6 +405,7 @@ fn read_all<F>(
         let skipped_before = sink.skipped;
         match read_file(&file, sink) {
             Ok(()) => {
+                let stamp = still_as_hashed(&file, stamp);
                 if track_rejected && sink.skipped > skipped_before {
                     cursor.rejected.insert(file.name, stamp);
                 } else {
@@ -348,7 +434,7 @@ fn read_all<F>(
     // failed after the last checkpoint are recorded as rejected.
     let unsent = match &last_sent {
         Some(sent) => *sent != cursor,
-        None => cursor != *since,
+        None => cursor != since,
     };
     if unsent {
         let _ = sink.send(Ok(Pulled::Checkpoint(cursor.to_cursor())));
@@ -506,7 +592,7 @@ pub(crate) mod tests {
         let items = collect(pull_files(
             "in/*.txt".into(),
             dir.path().into(),
-            None,
+            Start::After(None),
             line_reader,
         ))
         .await;
@@ -540,7 +626,7 @@ pub(crate) mod tests {
         let first = collect(pull_files(
             "*.txt".into(),
             dir.path().into(),
-            None,
+            Start::After(None),
             line_reader,
         ))
         .await;
@@ -550,7 +636,7 @@ pub(crate) mod tests {
         let second = collect(pull_files(
             "*.txt".into(),
             dir.path().into(),
-            cursor,
+            Start::After(cursor),
             line_reader,
         ))
         .await;
@@ -564,11 +650,84 @@ pub(crate) mod tests {
         let third = collect(pull_files(
             "*.txt".into(),
             dir.path().into(),
-            last_cursor(&second),
+            Start::After(last_cursor(&second)),
             line_reader,
         ))
         .await;
         assert!(third.is_empty(), "{:?}", summary(&third));
+    }
+
+    /// Rewrites a file with new content of the same length and puts its modification time back.
+    fn rewrite_keeping_stamp(dir: &Path, name: &str, content: &[u8]) {
+        let path = dir.join(name);
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        write(dir, name, content);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_full_pull_reads_only_the_files_whose_content_changed_whatever_their_stamp() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.txt", b"a1\n");
+        write(dir.path(), "b.txt", b"b1\n");
+        let pull = |start: Start| {
+            collect(pull_files(
+                "*.txt".into(),
+                dir.path().into(),
+                start,
+                line_reader,
+            ))
+        };
+        let cursor = last_cursor(&pull(Start::After(None)).await);
+
+        rewrite_keeping_stamp(dir.path(), "b.txt", b"b9\n");
+        let incremental = pull(Start::After(cursor.clone())).await;
+        assert!(incremental.is_empty(), "size and time alone see no change");
+
+        let full = pull(Start::Verify(cursor)).await;
+        assert_eq!(summary(&full), ["b.txt:1 \"b9\"", "checkpoint"]);
+        let again = pull(Start::Verify(last_cursor(&full))).await;
+        assert!(again.is_empty(), "{:?}", summary(&again));
+
+        let unhashed = pull(Start::Verify(None)).await;
+        assert_eq!(
+            summary(&unhashed).len(),
+            4,
+            "without a cursor everything is read"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_file_written_again_with_the_same_content_is_not_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.txt", b"a1\n");
+        let pull = |cursor: Option<Cursor>| {
+            collect(pull_files(
+                "*.txt".into(),
+                dir.path().into(),
+                Start::After(cursor),
+                line_reader,
+            ))
+        };
+        let first = pull(None).await;
+        let stamp = last_cursor(&first).unwrap().0["files"]["a.txt"].clone();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write(dir.path(), "a.txt", b"a1\n");
+
+        let second = pull(last_cursor(&first)).await;
+        assert_eq!(
+            summary(&second),
+            ["checkpoint"],
+            "only the new stamp is kept"
+        );
+        let restamped = last_cursor(&second).unwrap().0["files"]["a.txt"].clone();
+        assert_ne!(restamped["modified"], stamp["modified"]);
+        assert_eq!(restamped["hash"], stamp["hash"]);
     }
 
     #[tokio::test]
@@ -579,7 +738,7 @@ pub(crate) mod tests {
         let items = collect(pull_files(
             "*.txt".into(),
             dir.path().into(),
-            None,
+            Start::After(None),
             line_reader,
         ))
         .await;
@@ -600,7 +759,7 @@ pub(crate) mod tests {
         let missing = collect(pull_files(
             "nope.txt".into(),
             dir.path().into(),
-            None,
+            Start::After(None),
             line_reader,
         ))
         .await;
@@ -611,7 +770,7 @@ pub(crate) mod tests {
         let none = collect(pull_files(
             "*.txt".into(),
             dir.path().into(),
-            None,
+            Start::After(None),
             line_reader,
         ))
         .await;
@@ -626,7 +785,7 @@ pub(crate) mod tests {
         let first = collect(pull_files(
             "*.txt".into(),
             dir.path().into(),
-            None,
+            Start::After(None),
             line_reader,
         ))
         .await;
@@ -634,7 +793,7 @@ pub(crate) mod tests {
         let second = collect(pull_files(
             "*.txt".into(),
             dir.path().into(),
-            last_cursor(&first),
+            Start::After(last_cursor(&first)),
             line_reader,
         ))
         .await;
@@ -672,7 +831,7 @@ pub(crate) mod tests {
         let items = collect(pull_files(
             "in/*.txt".into(),
             dir.path().into(),
-            None,
+            Start::After(None),
             line_reader,
         ))
         .await;
@@ -687,7 +846,7 @@ pub(crate) mod tests {
         let plain = collect(pull_files(
             "in/b.txt".into(),
             dir.path().into(),
-            None,
+            Start::After(None),
             line_reader,
         ))
         .await;
@@ -723,7 +882,7 @@ pub(crate) mod tests {
         let items = collect(pull_drop_files(
             "*.txt".into(),
             dir.path().into(),
-            None,
+            Start::After(None),
             skipping_reader,
         ))
         .await;
@@ -737,7 +896,7 @@ pub(crate) mod tests {
         let plain = collect(pull_files(
             "*.txt".into(),
             dir.path().into(),
-            None,
+            Start::After(None),
             skipping_reader,
         ))
         .await;

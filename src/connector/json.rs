@@ -28,7 +28,7 @@ use serde_json::Value;
 
 use self::record::parse_record;
 use self::scan::{Captured, JsonScanner, ScanError, read_line};
-use super::files::{ReadStop, RecordSink, SourceFile, default_max_record_size, pull_files};
+use super::files::{ReadStop, RecordSink, SourceFile, Start, default_max_record_size, pull_files};
 use super::{Connector, ConnectorError, Cursor, PullResult};
 
 /// Settings of the `json` driver.
@@ -81,13 +81,14 @@ impl JsonConnector {
     }
 }
 
-impl Connector for JsonConnector {
-    fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult> {
+impl JsonConnector {
+    /// Streams the files' records from `start`; both ways of pulling come here.
+    fn read(&self, start: Start) -> BoxStream<'static, PullResult> {
         let config = self.config.clone();
         pull_files(
             self.config.files.clone(),
             self.base.clone(),
-            since,
+            start,
             move |file, sink| {
                 let mut reader = FileReader {
                     config: &config,
@@ -101,6 +102,16 @@ impl Connector for JsonConnector {
                 }
             },
         )
+    }
+}
+
+impl Connector for JsonConnector {
+    fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult> {
+        self.read(Start::After(since))
+    }
+
+    fn pull_full(&self, known: Option<Cursor>) -> BoxStream<'static, PullResult> {
+        self.read(Start::Verify(known))
     }
 }
 

@@ -162,6 +162,14 @@ pub trait Connector: Send + Sync {
     /// between them.
     fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult>;
 
+    /// Streams everything, for `sync --full`; `known` is the cursor of the last run with the same
+    /// mappings and read settings. A driver that can prove part of its source unchanged by its
+    /// content (a file with the content hash it had when it was read) leaves that part out, so an
+    /// unchanged record costs no parse, mapping or store lookup. Reads everything by default.
+    fn pull_full(&self, _known: Option<Cursor>) -> BoxStream<'static, PullResult> {
+        self.pull(None)
+    }
+
     /// Called once the batch that reached `cursor` is committed to the store: a driver that acts
     /// on its source only when records are safe (moving a processed file out of a drop folder)
     /// does it here. Does nothing by default.

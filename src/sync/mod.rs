@@ -75,7 +75,8 @@ pub enum SyncError {
 pub struct SyncOptions {
     /// Only this source; every source when `None`.
     pub source: Option<String>,
-    /// Ignore stored cursors and read everything (unchanged records are still skipped by hash).
+    /// Ignore stored cursors and read everything; files with an unchanged content hash and
+    /// unchanged records are still skipped.
     pub full: bool,
     pub batch_size: usize,
     /// Stops reading when cancelled; the batch being written still commits whole.
@@ -397,20 +398,20 @@ impl Pipeline {
         let run_id = store.begin_run(name, options.full).await?;
         let fingerprint = mappings.fingerprint();
         let read_settings = source.driver.read_fingerprint();
-        let since = if options.full {
-            None
-        } else {
-            resume_cursor(
-                store.checkpoint(name).await?,
-                (&fingerprint, &read_settings),
-                name,
-            )
-        };
+        let since = resume_cursor(
+            store.checkpoint(name).await?,
+            (&fingerprint, &read_settings),
+            name,
+        );
         tracing::Span::current().record("run_id", run_id);
-        telemetry::run_started(name, run_id, options.full, since.is_some());
+        telemetry::run_started(name, run_id, options.full, since.is_some() && !options.full);
 
         let connector = source.driver.connector(&self.config.base_dir);
-        let stream = connector.pull(since);
+        let stream = if options.full {
+            connector.pull_full(since)
+        } else {
+            connector.pull(since)
+        };
         let (sender, mut receiver) = mpsc::channel::<Chunk>(1);
         let reader = tokio::spawn(read_and_map(
             stream,

@@ -44,7 +44,7 @@ use serde_json::Value;
 
 use self::docnum::DocnumRegistry;
 use self::resume::{Found, Resume, next_idoc};
-use super::files::{ReadStop, RecordSink, SourceFile, default_max_record_size, pull_files};
+use super::files::{ReadStop, RecordSink, SourceFile, Start, default_max_record_size, pull_files};
 use super::xml_json::{XmlJsonBuilder, local_name};
 use super::{Connector, ConnectorError, Cursor, PullResult};
 
@@ -90,14 +90,15 @@ impl IdocConnector {
     }
 }
 
-impl Connector for IdocConnector {
-    fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult> {
+impl IdocConnector {
+    /// Streams the files' records from `start`; both ways of pulling come here.
+    fn read(&self, start: Start) -> BoxStream<'static, PullResult> {
         let docnums = Arc::new(Mutex::new(DocnumRegistry::default()));
         let limit = self.config.max_record_size;
         pull_files(
             self.config.files.clone(),
             self.base.clone(),
-            since,
+            start,
             move |file, sink| {
                 let mut docnums = docnums.lock().unwrap_or_else(|e| e.into_inner());
                 let mut run = IdocRun {
@@ -109,6 +110,16 @@ impl Connector for IdocConnector {
                 run.read_file()
             },
         )
+    }
+}
+
+impl Connector for IdocConnector {
+    fn pull(&self, since: Option<Cursor>) -> BoxStream<'static, PullResult> {
+        self.read(Start::After(since))
+    }
+
+    fn pull_full(&self, known: Option<Cursor>) -> BoxStream<'static, PullResult> {
+        self.read(Start::Verify(known))
     }
 }
 
