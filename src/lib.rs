@@ -15,6 +15,7 @@ pub mod model;
 pub mod publish;
 pub mod reconcile;
 pub mod redact;
+pub mod schema;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

@@ -144,6 +144,15 @@ enum Command {
         /// Test files, or folders searched for them.
         paths: Vec<std::path::PathBuf>,
     },
+    /// Print a generated schema: `config`, `profile`, `mapping` (JSON Schemas of the files, for
+    /// editors), `events` (one JSON Schema per event type) or `asyncapi` (the bus as AsyncAPI 3).
+    Schema {
+        /// What to print.
+        what: Option<String>,
+        /// Write every schema into this folder instead of printing one.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
     /// Run every source once (or one), store the changes and queue their events.
     Sync {
         /// Only this source.
@@ -322,6 +331,9 @@ async fn run(cli: Cli) -> Result<Outcome, AppError> {
     match cli.command {
         Command::Validate => app::validate(&context).await,
         Command::Test { paths } => app::test(&paths).await,
+        Command::Schema { what, output } => {
+            app::schema(&context, what.as_deref(), output.as_deref()).await
+        }
         Command::Sync {
             source,
             full,

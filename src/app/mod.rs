@@ -10,6 +10,7 @@ pub mod output;
 pub mod publish;
 mod quarantine;
 mod run;
+mod schema;
 mod steward;
 mod sync;
 
@@ -19,6 +20,7 @@ pub use output::Format;
 pub use publish::{publish, replay};
 pub use quarantine::quarantine_replay;
 pub use run::run;
+pub use schema::schema;
 pub use steward::{rescore, review_accept, review_list, review_reject, train, unmerge};
 pub use sync::sync;
 

@@ -21,7 +21,7 @@ use crate::model::{self, EntityKind};
 use crate::yaml::{self, YamlError};
 
 /// The whole configuration file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Where golden records, cross-references, lineage, checkpoints, quarantine and the outbox live.
@@ -49,7 +49,7 @@ pub struct Config {
 }
 
 /// The unified store.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// `sqlite://concord.db` (a path relative to the config file, created when missing),
@@ -58,7 +58,7 @@ pub struct StoreConfig {
 }
 
 /// One source system.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SourceConfig {
     /// A short unique name: it prefixes cross-references, lineage and checkpoints, so never rename
     /// a source that has been synced.

@@ -37,7 +37,7 @@ pub fn builtin_profiles() -> Vec<&'static str> {
 }
 
 /// A connector profile file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// The profile's name, as sources write it in `profile:`; must match the file name.
@@ -49,6 +49,7 @@ pub struct Profile {
     #[serde(default)]
     pub requires: Vec<String>,
     /// A partial source: any key a source may have except `name`.
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub source: Mapping,
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// When `concord run` pulls a source: `every` a fixed interval or at the times of a `cron`
 /// expression, each delayed by up to `jitter`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// Run this long after the previous run started (`30s`, `5m`, `1h`); a run that takes longer
@@ -20,6 +20,7 @@ pub struct Schedule {
         with = "humantime_serde",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<String>")]
     pub every: Option<Duration>,
     /// Or at the times of a cron expression, in UTC: five fields (`*/15 * * * *`), or six with
     /// seconds first.
@@ -32,6 +33,7 @@ pub struct Schedule {
         with = "humantime_serde",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<String>")]
     pub jitter: Option<Duration>,
 }
 
@@ -84,7 +86,7 @@ impl Schedule {
 }
 
 /// How the service runs and is watched.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OperationsConfig {
     /// Address of `/healthz`, `/readyz` and `/metrics` (Prometheus text), e.g. `127.0.0.1:9464`;
@@ -94,18 +96,22 @@ pub struct OperationsConfig {
     /// How long SIGTERM or Ctrl-C waits for the batches and confirms in flight before the
     /// process exits anyway (what was not committed is read again by the next run).
     #[serde(default = "default_grace", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub shutdown_grace: Duration,
     /// How often the relay looks at the outbox when no run has just committed.
     #[serde(default = "default_relay_interval", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub relay_interval: Duration,
     /// The longest wait before a failing source is tried again (the wait doubles from the
     /// schedule's own interval up to this).
     #[serde(default = "default_max_backoff", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub max_backoff: Duration,
     /// How often an instance on a shared (PostgreSQL) store tries to take over the sources
     /// another instance holds: an instance that died loses them at once, one whose host vanished
     /// within the store server's TCP keepalive time.
     #[serde(default = "default_takeover", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub takeover_every: Duration,
 }
 

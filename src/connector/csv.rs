@@ -33,7 +33,7 @@ use super::{Connector, ConnectorError, Cursor, PullResult};
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Settings of the `csv` driver.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CsvConfig {
     /// File path or glob, relative to the config file.

@@ -32,7 +32,7 @@ use super::files::{ReadStop, RecordSink, SourceFile, Start, default_max_record_s
 use super::{Connector, ConnectorError, Cursor, PullResult};
 
 /// Settings of the `json` driver.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JsonConfig {
     /// File path or glob, relative to the config file.
@@ -53,7 +53,9 @@ pub struct JsonConfig {
 }
 
 /// How a JSON file holds its records.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum JsonFormat {
     /// By the file's extension: `.jsonl` and `.ndjson` are JSON lines, others one document.

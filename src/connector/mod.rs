@@ -183,7 +183,7 @@ pub trait Connector: Send + Sync {
 
 /// The settings of one driver, chosen by `driver:` in a source's config. Registered here, in one
 /// place, and matched exhaustively.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "driver", rename_all = "snake_case")]
 pub enum DriverConfig {
     /// Delimited text files with a header row.

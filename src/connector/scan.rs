@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// A stream's key-scan settings: `deletes: { scan: every 24h, max_share: 0.1 }`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteScan {
     /// How often the keys are scanned: `every 24h` (any duration: `every 30m`, `every 7d`) or
@@ -45,6 +45,20 @@ pub enum ScanEvery {
     Interval(Duration),
     /// On every n-th run.
     Runs(u64),
+}
+
+impl schemars::JsonSchema for ScanEvery {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ScanEvery".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^\\s*every\\s+\\S",
+            "examples": ["every 24h", "every 10 runs"]
+        })
+    }
 }
 
 impl TryFrom<String> for ScanEvery {

@@ -396,7 +396,7 @@ const COUNTRIES: &[(&str, &str, &[&str])] = &[
 ];
 
 /// A lookup table written in a mapping file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupDef {
     pub table: BTreeMap<Scalar, Scalar>,

@@ -18,6 +18,7 @@ mod usage;
 use std::path::PathBuf;
 
 pub use compile::CompiledMapping;
+pub use spec::MappingSpec;
 pub use usage::PathUsage;
 
 use crate::model::RawRecord;

@@ -28,8 +28,9 @@ use jsonpath_rust::query::js_path_process;
 use serde_json::Value;
 
 /// A compiled JSONPath, keeping its text for error messages.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String")]
+#[schemars(with = "String")]
 pub struct JsonPath {
     text: String,
     plan: Plan,

@@ -14,9 +14,11 @@ use super::scalar::Scalar;
 use super::transform::{LookupRef, Pattern, TransformSpec};
 
 /// One mapping file as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MappingSpec {
+    /// The canonical entity this mapping produces.
+    #[schemars(with = "crate::model::EntityKind")]
     pub entity: String,
     /// Only records of this stream of the source (an endpoint, table or tap stream).
     #[serde(default)]
@@ -37,6 +39,19 @@ pub struct MappingSpec {
 /// `when:` is one condition or a list of conditions that must all hold.
 #[derive(Debug)]
 pub struct When(pub Vec<ConditionSpec>);
+
+impl schemars::JsonSchema for When {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "When".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let condition = generator.subschema_for::<ConditionSpec>();
+        schemars::json_schema!({
+            "anyOf": [condition.clone(), { "type": "array", "items": condition }]
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for When {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -60,7 +75,7 @@ impl<'de> Deserialize<'de> for When {
 }
 
 /// A test on the value at `path`; exactly one of the tests is given (checked in `compile`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConditionSpec {
     pub path: JsonPath,
@@ -75,7 +90,7 @@ pub struct ConditionSpec {
 }
 
 /// How one canonical field (or the key, or `changed_at`) is filled.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldSpec {
     #[serde(default)]

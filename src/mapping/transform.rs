@@ -353,6 +353,75 @@ fn parse_decimal(value: &str, separator: char) -> Result<Decimal, String> {
     Ok(if negative { -number } else { number })
 }
 
+/// Transforms written as a plain name.
+const PLAIN_TRANSFORMS: &[&str] = &[
+    "trim",
+    "upper",
+    "lower",
+    "strip_leading_zeros",
+    "collapse_spaces",
+    "sap_date",
+    "odata_date",
+    "decimal",
+    "date",
+    "datetime",
+];
+
+impl schemars::JsonSchema for TransformSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Transform".into()
+    }
+
+    /// A plain name, or a map with exactly one key, the transform's name, and its parameter.
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let one_key = |name: &str, parameter: schemars::Schema| {
+            schemars::json_schema!({
+                "type": "object",
+                "properties": { (name): parameter },
+                "required": [name],
+                "additionalProperties": false
+            })
+        };
+        let date_format = schemars::json_schema!({
+            "anyOf": [
+                { "type": "string", "description": "a chrono format such as `%d.%m.%Y`" },
+                {
+                    "type": "object",
+                    "properties": { "format": { "type": "string" } },
+                    "required": ["format"],
+                    "additionalProperties": false
+                }
+            ]
+        });
+        let scalar = generator.subschema_for::<Scalar>();
+        let variants = vec![
+            schemars::json_schema!({ "type": "string", "enum": PLAIN_TRANSFORMS }),
+            one_key("replace", generator.subschema_for::<ReplaceParams>()),
+            one_key("lookup", generator.subschema_for::<LookupRef>()),
+            one_key("date", date_format),
+            one_key("datetime", generator.subschema_for::<DatetimeParams>()),
+            one_key("decimal", generator.subschema_for::<DecimalParams>()),
+            one_key("prefix", scalar.clone()),
+            one_key("suffix", scalar.clone()),
+            one_key("split", scalar.clone()),
+            one_key("multiply", scalar),
+        ];
+        schemars::json_schema!({ "anyOf": variants })
+    }
+}
+
+impl schemars::JsonSchema for LookupRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LookupRef".into()
+    }
+
+    /// A table's name (built in or under `lookups:`), or a table written inline.
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let inline = generator.subschema_for::<LookupDef>();
+        schemars::json_schema!({ "anyOf": [{ "type": "string" }, inline] })
+    }
+}
+
 impl<'de> Deserialize<'de> for TransformSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(TransformVisitor)
@@ -488,7 +557,7 @@ fn unknown_transform(name: &str) -> String {
     format!("unknown transform `{name}`{hint}")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ReplaceParams {
     pattern: Pattern,
@@ -497,8 +566,9 @@ struct ReplaceParams {
 }
 
 /// A regex compiled at load time.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String")]
+#[schemars(with = "String")]
 pub struct Pattern(pub Regex);
 
 impl TryFrom<String> for Pattern {
@@ -518,7 +588,7 @@ struct FormatParam(String);
 
 impl<'de> Deserialize<'de> for FormatParam {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
+        #[derive(Deserialize, schemars::JsonSchema)]
         #[serde(deny_unknown_fields)]
         struct Long {
             format: String,
@@ -541,22 +611,23 @@ impl<'de> Deserialize<'de> for FormatParam {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct DatetimeParams {
     format: String,
     timezone: Option<TimeZoneName>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct DecimalParams {
     separator: Scalar,
 }
 
 /// An IANA timezone checked at load time.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String")]
+#[schemars(with = "String")]
 struct TimeZoneName(Tz);
 
 impl TryFrom<String> for TimeZoneName {

@@ -13,7 +13,7 @@ use super::EntityKind;
 pub type Fields = Map<String, Value>;
 
 /// Where one field of a golden record came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FieldSource {
     pub source: String,
     pub key: String,
@@ -26,7 +26,7 @@ pub struct FieldSource {
 pub type Lineage = BTreeMap<String, FieldSource>;
 
 /// What happened to a golden record; the second half of an event's routing key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
     Created,
@@ -48,7 +48,7 @@ impl Operation {
 }
 
 /// A change event, written to the outbox with the change it reports.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Event {
     /// Unique and stable: consumers de-duplicate on it.
     pub event_id: String,

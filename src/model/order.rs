@@ -3,7 +3,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// A sales order with its lines.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Order {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -31,13 +31,14 @@ pub struct Order {
         skip_serializing_if = "Option::is_none",
         with = "rust_decimal::serde::str_option"
     )]
+    #[schemars(with = "Option<String>")]
     pub total_amount: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<OrderLine>,
 }
 
 /// One line of an order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,6 +59,7 @@ pub struct OrderLine {
         skip_serializing_if = "Option::is_none",
         with = "rust_decimal::serde::str_option"
     )]
+    #[schemars(with = "Option<String>")]
     pub quantity: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
@@ -66,17 +68,19 @@ pub struct OrderLine {
         skip_serializing_if = "Option::is_none",
         with = "rust_decimal::serde::str_option"
     )]
+    #[schemars(with = "Option<String>")]
     pub unit_price: Option<Decimal>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "rust_decimal::serde::str_option"
     )]
+    #[schemars(with = "Option<String>")]
     pub amount: Option<Decimal>,
 }
 
 /// A bill of materials: what one unit (or `base_quantity` units) of a product is made of.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bom {
     /// The parent product's key in the same source.
@@ -96,6 +100,7 @@ pub struct Bom {
         skip_serializing_if = "Option::is_none",
         with = "rust_decimal::serde::str_option"
     )]
+    #[schemars(with = "Option<String>")]
     pub base_quantity: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_unit: Option<String>,
@@ -106,7 +111,7 @@ pub struct Bom {
 }
 
 /// One component line of a BOM.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BomItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +130,7 @@ pub struct BomItem {
         skip_serializing_if = "Option::is_none",
         with = "rust_decimal::serde::str_option"
     )]
+    #[schemars(with = "Option<String>")]
     pub quantity: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,

@@ -2,7 +2,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// A product or material.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Product {
     /// Stock keeping unit: the article or material number shared across systems.
@@ -21,6 +21,7 @@ pub struct Product {
         skip_serializing_if = "Option::is_none",
         with = "rust_decimal::serde::str_option"
     )]
+    #[schemars(with = "Option<String>")]
     pub list_price: Option<Decimal>,
     /// ISO 4217 currency of the list price.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -9,6 +9,7 @@ use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use serde_json::{Map, Value, json};
 
 use super::config::{BusConfig, Mode};
+use crate::model::{EntityKind, Operation};
 use crate::store::Event;
 
 /// The `content_type` of a structured-mode message.
@@ -28,7 +29,12 @@ pub struct Message {
 
 /// The routing key of an event: `<entity>.<operation>`.
 pub fn routing_key(event: &Event) -> String {
-    format!("{}.{}", event.entity.as_str(), event.operation.as_str())
+    routing_key_of(event.entity, event.operation)
+}
+
+/// The routing key of events of one entity and operation.
+pub fn routing_key_of(entity: EntityKind, operation: Operation) -> String {
+    format!("{}.{}", entity.as_str(), operation.as_str())
 }
 
 /// The CloudEvents `type` of an event: `com.concord.<entity>.<operation>`.

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The message bus (RabbitMQ, AMQP 0-9-1) change events are published to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BusConfig {
     /// `amqp://USER:PASSWORD@HOST:PORT/VHOST` or `amqps://…` (the vhost `/` is written `%2f`).
@@ -70,7 +70,7 @@ pub struct BusConfig {
 }
 
 /// A consumer queue declared at start-up.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueConfig {
     /// The queue's name, e.g. `crm.customers`.
@@ -88,7 +88,9 @@ pub struct QueueConfig {
 }
 
 /// The CloudEvents content mode.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     #[default]
@@ -97,7 +99,9 @@ pub enum Mode {
 }
 
 /// The prefix of CloudEvents attribute headers in binary mode.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum HeaderPrefix {
     #[default]
     #[serde(rename = "cloudEvents_")]

@@ -32,7 +32,7 @@ impl Matching<'_> {
 /// A match rule, tried in order with the entity's other rules. Either deterministic (`exact:`
 /// fields whose normalized values must be equal) or scored (`compare:` several fields inside
 /// `blocking:` blocks, the weighted sum checked against two thresholds).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchRule {
     /// The rule's name, shown in lineage, explanations and review items.
@@ -176,7 +176,7 @@ pub const DEFAULT_MATCH_THRESHOLD: f64 = 12.0;
 pub const DEFAULT_REVIEW_THRESHOLD: f64 = 6.0;
 
 /// One blocking entry: a single key, or several combined.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum BlockSpec {
     One(BlockKey),
@@ -194,7 +194,7 @@ impl BlockSpec {
 }
 
 /// One comparison of a scored rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComparisonSpec {
     /// The comparator (`company_name`, `person_name`, `address`, `email`, `phone`, `tax_id`, ...).
@@ -246,7 +246,7 @@ impl ComparisonSpec {
 
 /// The weight added to a pair's total for each level of one comparison, in bits (log2 of how
 /// much likelier the level is for a true match than for a non-match).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LevelWeights {
     /// The same value after normalization.
@@ -278,7 +278,9 @@ impl LevelWeights {
 }
 
 /// How the golden value of a field is chosen among the source records that have one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// The highest source priority, then the most recent.
@@ -295,7 +297,7 @@ pub enum Strategy {
 }
 
 /// Survivorship of one entity.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SurvivorshipSpec {
     /// The strategy of fields not named in `fields`.

@@ -94,7 +94,7 @@ pub fn default_max_response_size() -> u64 {
 
 /// Extra headers by name. Their values are printed as `***` by `Debug`: a user may put a
 /// credential in a header of their own.
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Headers(pub BTreeMap<String, String>);
 
@@ -108,7 +108,7 @@ impl fmt::Debug for Headers {
 
 /// When and how often a failed request is tried again: after a connection error, a timeout, a
 /// 429 or a 5xx answer. `Retry-After` (seconds or an HTTP date) replaces the computed delay.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetryConfig {
     /// Tries in all, the first included; 1 means no retry.
@@ -116,10 +116,12 @@ pub struct RetryConfig {
     pub max_attempts: usize,
     /// Delay before the first retry; it doubles with each further one, with random jitter.
     #[serde(default = "default_initial_delay", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub initial_delay: Duration,
     /// The longest delay between tries; a server asking (by `Retry-After`) for a longer wait
     /// fails the request instead of stalling the run.
     #[serde(default = "default_max_delay", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub max_delay: Duration,
 }
 

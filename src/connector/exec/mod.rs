@@ -48,7 +48,7 @@ const INHERITED_ENV: [&str; 4] = ["PATH", "HOME", "LANG", "TZ"];
 const BATCH: usize = 512;
 
 /// Settings of the `exec` driver.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecConfig {
     /// The program and its arguments, e.g. `["tap-postgres", "--config", "tap-config.json"]`.
@@ -73,6 +73,7 @@ pub struct ExecConfig {
         with = "humantime_serde",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<String>")]
     pub timeout: Option<Duration>,
 }
 

@@ -14,7 +14,7 @@ use crate::transport::http::{
 };
 
 /// Settings of the `http` driver.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// Scheme, host and optional path prefix, e.g. `https://erp.example.com`; streams' paths are
@@ -29,6 +29,7 @@ pub struct HttpConfig {
     pub headers: Headers,
     /// How long one request may take, e.g. `30s`.
     #[serde(default = "default_timeout", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub timeout: Duration,
     /// Retries after connection errors, timeouts, 429 and 5xx answers.
     #[serde(default)]
@@ -75,7 +76,7 @@ impl HttpConfig {
 }
 
 /// One endpoint of the source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StreamConfig {
     /// The stream's name: records carry it, mappings select it with `stream:`, and the cursor
@@ -116,7 +117,7 @@ pub struct StreamConfig {
 }
 
 /// Where a listed record's whole document is read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Documents {
     /// The path documents live under, relative to `base_url`; the record's key is appended as
@@ -131,7 +132,9 @@ pub struct Documents {
 }
 
 /// The request method of a stream.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     /// Parameters in the query string.
@@ -142,7 +145,7 @@ pub enum HttpMethod {
 }
 
 /// How a stream's pages are requested, chosen by `type:`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Pagination {
     /// Offset and limit parameters (Frappe/ERPNext `limit_start`/`limit_page_length`, OData
@@ -199,7 +202,7 @@ fn default_first_page() -> u64 {
 }
 
 /// How a stream reads only what changed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Incremental {
     /// The record's change time: a field name (`modified`) or a JSONPath
@@ -215,6 +218,7 @@ pub struct Incremental {
     /// with older change times, e.g. `10m`. Re-read unchanged records are dropped by their
     /// content hash.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub lookback: Duration,
     /// A chrono format for `{{cursor}}` (e.g. `%Y-%m-%dT%H:%M:%SZ`); unset: the form the source
     /// sent its change times in.

@@ -52,7 +52,7 @@ use super::{Connector, ConnectorError, Cursor, PullResult};
 const READ_BUFFER: usize = 256 * 1024;
 
 /// Settings of the `idoc` driver.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdocConfig {
     /// File path or glob, relative to the config file.

@@ -11,7 +11,7 @@ use crate::transport::http::{
 };
 
 /// Settings of the `odoo` driver: one Odoo database read over JSON-RPC.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OdooConfig {
     /// The Odoo server's address (`https://odoo.example.com`); requests go to `<url>/jsonrpc`.
@@ -32,9 +32,11 @@ pub struct OdooConfig {
     /// transactions that committed late with older change times; records read twice are dropped
     /// by their content hash.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub lookback: Duration,
     /// How long one request may take.
     #[serde(default = "default_timeout", with = "humantime_serde")]
+    #[schemars(with = "String")]
     pub timeout: Duration,
     /// Retries after connection errors, timeouts, 429 and 5xx answers.
     #[serde(default)]
@@ -50,7 +52,7 @@ pub struct OdooConfig {
 }
 
 /// One Odoo model read as one stream.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OdooModel {
     /// The stream's name, which mappings select with `stream:` (e.g. `partners`).
@@ -76,7 +78,7 @@ pub struct OdooModel {
 }
 
 /// The target records of a many2one field, read per page and nested into each record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OdooRelated {
     /// The many2one field of the record (`partner_id`).
@@ -88,7 +90,7 @@ pub struct OdooRelated {
 }
 
 /// Child records of another model, nested into their parent under `lines`, ordered by `id`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OdooLines {
     /// The child model (`sale.order.line`, `mrp.bom.line`).

@@ -52,7 +52,7 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Settings of the `sql` driver.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SqlConfig {
     /// `postgres://user:password@host/db`, `mysql://…` (MySQL and MariaDB) or `sqlite://file.db`
@@ -68,6 +68,7 @@ pub struct SqlConfig {
         with = "humantime_serde",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<String>")]
     pub connect_timeout: Option<Duration>,
     /// How long one query may run on the server before the server cancels it and the run fails;
     /// default `5m`.
@@ -76,6 +77,7 @@ pub struct SqlConfig {
         with = "humantime_serde",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<String>")]
     pub statement_timeout: Option<Duration>,
     /// A PEM file with the CA that signed the database server's certificate (relative to the
     /// config file), for servers behind an internal CA. TLS is verified against it, or against
@@ -97,7 +99,7 @@ impl fmt::Debug for SqlConfig {
 }
 
 /// One query of an sql source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StreamConfig {
     /// The stream's name: it becomes each record's stream, which mappings select with
@@ -124,7 +126,7 @@ fn default_page_size() -> u32 {
 }
 
 /// Which columns a stream's keyset pagination follows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CursorConfig {
     /// The change-time column (or any value that only grows when a row changes), as the query
@@ -142,6 +144,7 @@ pub struct CursorConfig {
         with = "humantime_serde",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<String>")]
     pub lookback: Option<Duration>,
 }
 

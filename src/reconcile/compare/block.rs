@@ -10,7 +10,7 @@ use crate::model::Fields;
 
 /// A blocking key kind; written in YAML as e.g.
 /// `blocking: [postal_code, name_prefix, name_phonetic, email, phone, tax_id]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockKey {
     /// Each address's postal code, with its country when given: `pc:DE-10115` (`pc:10115`

@@ -31,7 +31,19 @@ pub use block::BlockKey;
 pub use profile::Profile;
 
 /// How alike two values are, graded. The order is from strongest agreement to no evidence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// The same value after normalization.
@@ -97,7 +109,7 @@ impl Graded {
 }
 
 /// A comparison a scored rule may use; written in YAML as `using: company_name`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Comparator {
     /// `name` without legal form, words in any order: the same words exact, Jaro-Winkler or

@@ -29,6 +29,20 @@ const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
+impl schemars::JsonSchema for Secret {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Secret".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "writeOnly": true,
+            "description": "A credential; write `${ENV_VAR}` so it stays out of the file."
+        })
+    }
+}
+
 impl Secret {
     /// Wraps a credential.
     pub fn new(value: impl Into<String>) -> Secret {
@@ -62,7 +76,7 @@ impl Serialize for Secret {
 }
 
 /// How requests to a source authenticate, chosen by `type:`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AuthConfig {
     /// HTTP Basic (`Authorization: Basic base64(username:password)`), as SAP S/4HANA and
