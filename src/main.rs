@@ -172,8 +172,13 @@ enum Command {
     Preview {
         #[arg(long)]
         source: String,
-        #[arg(long, default_value_t = 5)]
-        limit: usize,
+        /// Records to read (default: 5; with --diff, the whole source).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Show what a sync would change in the store instead: each golden record's fields
+        /// before and after, new records, merges, events and quarantine. Writes nothing.
+        #[arg(long)]
+        diff: bool,
     },
     /// Show a golden record with each field's source and its history.
     Show {
@@ -348,7 +353,14 @@ async fn run(cli: Cli) -> Result<Outcome, AppError> {
             app::sync(&context, options).await
         }
         Command::Run => app::run(&context).await,
-        Command::Preview { source, limit } => app::preview(&context, &source, limit).await,
+        Command::Preview {
+            source,
+            limit,
+            diff: true,
+        } => app::preview_diff(&context, &source, limit).await,
+        Command::Preview { source, limit, .. } => {
+            app::preview(&context, &source, limit.unwrap_or(5)).await
+        }
         Command::Show { entity, id, format } => app::show(&context, &entity, &id, format).await,
         Command::Publish => app::publish(&context).await,
         Command::Events {

@@ -51,6 +51,23 @@ pub async fn validate(context: &Context) -> Result<Outcome, AppError> {
 }
 
 /// The first `limit` raw records of a source beside what the mappings make of them.
+/// What a sync of `source` would change in the store under the current mappings and match
+/// rules, record by record and field by field; nothing is written.
+pub async fn preview_diff(
+    context: &Context,
+    source: &str,
+    limit: Option<usize>,
+) -> Result<Outcome, AppError> {
+    let config = load(context)?;
+    let store = open_store(&config).await?;
+    let pipeline = Pipeline::compile(config)?;
+    let preview = pipeline
+        .preview_changes(store.as_ref(), source, limit)
+        .await?;
+    output::print(&cli::change_preview(source, &preview));
+    Ok(Outcome::Done)
+}
+
 pub async fn preview(context: &Context, source: &str, limit: usize) -> Result<Outcome, AppError> {
     let pipeline = Pipeline::compile(load(context)?)?;
     for row in pipeline.preview(source, limit).await? {

@@ -14,7 +14,9 @@ mod schema;
 mod steward;
 mod sync;
 
-pub use inspect::{events, explain, preview, quality, quarantine, refs, show, validate};
+pub use inspect::{
+    events, explain, preview, preview_diff, quality, quarantine, refs, show, validate,
+};
 pub use mapping_tests::test;
 pub use output::Format;
 pub use publish::{publish, replay};

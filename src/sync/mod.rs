@@ -4,10 +4,12 @@
 //! bounded channel: the store works on one batch while the next is being mapped, and a slow store
 //! slows the reader instead of filling memory.
 
+mod diff;
 mod oversize;
 mod replay;
 mod summary;
 
+pub use diff::{ChangePreview, FieldChange, GoldenChange};
 pub use replay::{ReplayOptions, ReplaySummary, Replayed, ReplayedEntry};
 pub use summary::{NoProgress, Progress, SourceSummary};
 
