@@ -20,4 +20,5 @@ pub mod sync;
 pub mod telemetry;
 pub mod transport;
 pub mod url;
+pub mod web;
 pub mod yaml;
