@@ -484,3 +484,64 @@ async fn without_logins_configured_the_page_reads_but_changes_nothing() {
     assert!(search.contains("&lt;script&gt;alert"), "{search}");
     assert!(!search.contains("<script>alert"));
 }
+
+/// `concord serve --hash-password` makes the hash; the config's `serve:` block takes it as
+/// written; `concord serve` then admits that user and no one else.
+#[tokio::test]
+async fn concord_serve_takes_its_logins_from_the_config() {
+    let project = project();
+    let (_store, _) = sync(&project.config(), &SyncOptions::default()).await;
+    let concord = env!("CARGO_BIN_EXE_concord");
+    let mut hasher = Command::new(concord)
+        .args(["serve", "--hash-password"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    writeln!(hasher.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let hashed = hasher.wait_with_output().unwrap();
+    assert!(hashed.status.success());
+    let hash = String::from_utf8(hashed.stdout).unwrap().trim().to_string();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let config = format!(
+        "{CONFIG}serve:\n  listen: 127.0.0.1:{port}\n  auth:\n    users:\n      - {{ name: ada, password_hash: '{hash}' }}\n    secure_cookie: true\n"
+    );
+    project.write("concord.yaml", &config);
+    let mut server = Command::new(concord)
+        .arg("--config")
+        .arg(project.path("concord.yaml"))
+        .arg("serve")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = no_redirects();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/login")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let login = |password: &'static str| {
+        client
+            .post(format!("{base}/login"))
+            .form(&[("name", "ada"), ("password", password)])
+            .send()
+    };
+    let (wrong, right) = (login("guess").await, login(PASSWORD).await);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(up, "concord serve answers");
+    assert_eq!(wrong.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let right = right.unwrap();
+    assert_eq!(right.status(), StatusCode::SEE_OTHER);
+    let cookie = right.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+}

@@ -89,3 +89,20 @@ impl AuthConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_serve_block_reads_with_its_defaults_and_a_misspelt_key_is_refused() {
+        let text = "listen: 127.0.0.1:8080\nauth:\n  header: X-Remote-User\n  trusted_proxies: [127.0.0.1]\n";
+        let config: ServeConfig = serde_yaml::from_str(text).unwrap();
+        let auth = config.auth.unwrap();
+        assert_eq!(auth.session_idle, Duration::from_secs(8 * 3600));
+        assert!(!auth.secure_cookie);
+        assert_eq!(auth.problem(), None);
+        let misspelt = serde_yaml::from_str::<ServeConfig>("auth: { user: [] }").unwrap_err();
+        assert!(misspelt.to_string().contains("user"), "{misspelt}");
+    }
+}
