@@ -398,3 +398,41 @@ async fn postgres_finds_what_sqlite_finds() {
         })
         .await;
 }
+
+/// `concord run` serves the API beside /healthz on its operations address.
+#[tokio::test]
+async fn concord_run_serves_the_api_on_its_operations_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = quickstart_project(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("operations: {{ listen: \"127.0.0.1:{port}\" }}\n"));
+    std::fs::write(&config, text).unwrap();
+    let mut service = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("concord run starts");
+    let url = format!("http://127.0.0.1:{port}/api/customers/sap:100001");
+    let mut answer = None;
+    for _ in 0..300 {
+        if let Ok(response) = reqwest::get(&url).await
+            && response.status() == StatusCode::OK
+        {
+            answer = response.json::<Value>().await.ok();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;
+    let _ = service.kill();
+    let _ = service.wait();
+    let answer = answer.expect("the API answers once the first sync is stored");
+    assert_eq!(answer["record"]["name"], MULLER);
+    assert_eq!(health.unwrap().status(), StatusCode::OK);
+}
