@@ -41,7 +41,13 @@ pub struct Auth {
     /// Verified in place of an unknown user's hash, so a wrong name takes as long as a wrong
     /// password.
     decoy: String,
+    /// Password checks at once: each takes argon2's memory (19 MiB by default), so a flood of
+    /// logins queues instead of exhausting the machine.
+    checks: tokio::sync::Semaphore,
 }
+
+/// Password checks run at once, at most.
+const PARALLEL_CHECKS: usize = 2;
 
 /// A random token of 32 bytes, as hex.
 pub fn token() -> Result<String, getrandom::Error> {
@@ -72,6 +78,7 @@ impl Auth {
             sessions: Mutex::default(),
             secret,
             decoy,
+            checks: tokio::sync::Semaphore::new(PARALLEL_CHECKS),
         })
     }
 
@@ -160,6 +167,11 @@ impl Auth {
             },
         );
         Some(token)
+    }
+
+    /// A turn at checking a password: [`Auth::login`] waits for one, so a flood of logins queues.
+    pub async fn check_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.checks.acquire().await.ok()
     }
 
     /// Ends the session of a request's cookie.

@@ -163,10 +163,18 @@ fn record_link(entity: EntityKind, id: &str) -> String {
     format!("/records/{}/{}", entity.as_str(), encode(id))
 }
 
+/// A field's value for people: text as it is, a list one item a line, an object (an address, a
+/// contact) as `key: value` pairs.
 fn value_text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         Value::Null => String::new(),
+        Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join("\n"),
+        Value::Object(fields) => fields
+            .iter()
+            .map(|(key, value)| format!("{key}: {}", value_text(value)))
+            .collect::<Vec<_>>()
+            .join(", "),
         other => other.to_string(),
     }
 }

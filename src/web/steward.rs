@@ -78,7 +78,8 @@ pub struct Login {
 
 async fn login(State(web): State<Arc<Web>>, Form(form): Form<Login>) -> Response {
     let next = local(form.next.as_deref()).to_string();
-    // argon2 is slow on purpose: off the async workers.
+    // argon2 is slow on purpose: off the async workers, a few at a time.
+    let _turn = web.auth.check_turn().await;
     let checker = web.clone();
     let token = tokio::task::spawn_blocking(move || checker.auth.login(&form.name, &form.password))
         .await
