@@ -32,7 +32,12 @@ pub struct Next {
 /// Where to go after logging in: a path on this site, never another site.
 fn local(next: Option<&str>) -> &str {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control) =>
+        {
             path
         }
         _ => "/",
@@ -180,5 +185,25 @@ async fn decide(
                 ),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local;
+
+    #[test]
+    fn after_a_login_only_paths_of_this_site_are_followed() {
+        assert_eq!(local(Some("/reviews?x=1")), "/reviews?x=1");
+        for elsewhere in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "/reviews\r\nSet-Cookie: x=y",
+            "reviews",
+        ] {
+            assert_eq!(local(Some(elsewhere)), "/", "{elsewhere:?}");
+        }
+        assert_eq!(local(None), "/");
     }
 }
