@@ -43,6 +43,10 @@ pub struct Config {
     /// How `concord run` serves: health and metrics address, shutdown grace, relay pace.
     #[serde(default)]
     pub operations: OperationsConfig,
+    /// The read-only API and the steward page (`concord serve`, and `concord run` on the
+    /// operations address): its address and who may log in.
+    #[serde(default)]
+    pub serve: crate::web::ServeConfig,
     /// The folder of the config file; relative paths resolve against it. Set by [`Config::load`].
     #[serde(skip)]
     pub base_dir: PathBuf,
