@@ -10,7 +10,9 @@ use super::PgStore;
 use crate::model::EntityKind;
 use crate::store::StoreError;
 use crate::store::columns::{from_text, parse_entity};
-use crate::store::directory::{Directory, GoldenSummary, RunRow, SearchQuery, Term};
+use crate::store::directory::{
+    Directory, GoldenSummary, RunRow, SearchQuery, Term, push_conditions,
+};
 
 /// The current version of live golden records, the record as `jsonb` in `r`.
 const LIVE: &str = "SELECT * FROM (SELECT g.id, g.entity, g.version, g.updated_at, v.record, \
@@ -96,21 +98,7 @@ impl Directory for PgStore {
         }
         let mut builder = QueryBuilder::<Postgres>::new(LIVE);
         builder.push_bind(entity.as_str()).push(") s WHERE TRUE");
-        let (any, all): (Vec<_>, Vec<_>) = terms.into_iter().partition(|(_, _, any)| *any);
-        if !any.is_empty() {
-            builder.push(" AND (");
-            for (i, (term, value, _)) in any.into_iter().enumerate() {
-                if i > 0 {
-                    builder.push(" OR ");
-                }
-                push_term(&mut builder, term, value);
-            }
-            builder.push(")");
-        }
-        for (term, value, _) in all {
-            builder.push(" AND ");
-            push_term(&mut builder, term, value);
-        }
+        push_conditions(&mut builder, terms, push_term);
         builder.push(" ORDER BY id LIMIT ").push_bind(limit);
         let rows = builder.build().fetch_all(&self.pool).await?;
         rows.iter().map(summary).collect()
