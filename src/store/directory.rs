@@ -153,6 +153,31 @@ pub trait Directory: Send + Sync {
     async fn runs(&self, limit: i64) -> Result<Vec<RunRow>, StoreError>;
 }
 
+/// Appends the search's conditions to a query whose `WHERE` clause is open: the terms of `q`
+/// joined by `OR` in one group, every explicit term by `AND`. Each engine writes a single term
+/// its own way (`push_term`).
+pub(super) fn push_conditions<'args, DB: sqlx::Database>(
+    builder: &mut sqlx::QueryBuilder<'args, DB>,
+    terms: Vec<(Term, String, bool)>,
+    push_term: impl Fn(&mut sqlx::QueryBuilder<'args, DB>, Term, String),
+) {
+    let (any, all): (Vec<_>, Vec<_>) = terms.into_iter().partition(|(_, _, any)| *any);
+    if !any.is_empty() {
+        builder.push(" AND (");
+        for (i, (term, value, _)) in any.into_iter().enumerate() {
+            if i > 0 {
+                builder.push(" OR ");
+            }
+            push_term(builder, term, value);
+        }
+        builder.push(")");
+    }
+    for (term, value, _) in all {
+        builder.push(" AND ");
+        push_term(builder, term, value);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,30 +206,5 @@ mod tests {
             ..Default::default()
         };
         assert!(blank.is_empty());
-    }
-}
-
-/// Appends the search's conditions to a query whose `WHERE` clause is open: the terms of `q`
-/// joined by `OR` in one group, every explicit term by `AND`. Each engine writes a single term
-/// its own way (`push_term`).
-pub(super) fn push_conditions<'args, DB: sqlx::Database>(
-    builder: &mut sqlx::QueryBuilder<'args, DB>,
-    terms: Vec<(Term, String, bool)>,
-    push_term: impl Fn(&mut sqlx::QueryBuilder<'args, DB>, Term, String),
-) {
-    let (any, all): (Vec<_>, Vec<_>) = terms.into_iter().partition(|(_, _, any)| *any);
-    if !any.is_empty() {
-        builder.push(" AND (");
-        for (i, (term, value, _)) in any.into_iter().enumerate() {
-            if i > 0 {
-                builder.push(" OR ");
-            }
-            push_term(builder, term, value);
-        }
-        builder.push(")");
-    }
-    for (term, value, _) in all {
-        builder.push(" AND ");
-        push_term(builder, term, value);
     }
 }
