@@ -384,7 +384,7 @@ async fn run(cli: Cli) -> Result<Outcome, AppError> {
             };
             app::sync(&context, options).await
         }
-        Command::Run => app::run(&context).await,
+        Command::Run => app::run(&context, Box::new(concord::web::service_routes)).await,
         Command::Preview {
             source,
             limit,
@@ -396,8 +396,8 @@ async fn run(cli: Cli) -> Result<Outcome, AppError> {
         Command::Serve {
             hash_password: true,
             ..
-        } => app::hash_password(),
-        Command::Serve { listen, .. } => app::serve(&context, listen).await,
+        } => concord::web::command::hash_password(),
+        Command::Serve { listen, .. } => concord::web::command::serve(&context, listen).await,
         Command::Find {
             query,
             entity,

@@ -12,7 +12,6 @@ pub mod publish;
 mod quarantine;
 mod run;
 mod schema;
-mod serve;
 mod steward;
 mod sync;
 
@@ -26,8 +25,8 @@ pub use output::Format;
 pub use publish::{publish, replay};
 pub use quarantine::quarantine_replay;
 pub use run::run;
+pub use run::stop_on_signal;
 pub use schema::schema;
-pub use serve::{hash_password, serve};
 pub use steward::{
     decide_review, decide_review_in_service, rescore, review_accept, review_list, review_reject,
     train, unmerge,
@@ -108,12 +107,12 @@ impl AppError {
 }
 
 /// Loads the config a command names.
-fn load(context: &Context) -> Result<Config, AppError> {
+pub(crate) fn load(context: &Context) -> Result<Config, AppError> {
     Ok(Config::load(&context.config)?)
 }
 
 /// Opens the configured store for reading.
-async fn open_store(config: &Config) -> Result<Box<dyn Store>, AppError> {
+pub(crate) async fn open_store(config: &Config) -> Result<Box<dyn Store>, AppError> {
     let url = config.store_url();
     store::open_reader(&url).await.map_err(store_error(&url))
 }

@@ -11,17 +11,17 @@ use crate::sync::Pipeline;
 
 /// Runs the service under the store's writer lock (on SQLite the whole store for the service's
 /// life; on PostgreSQL each source and the relay as the service takes them).
-pub async fn run(context: &Context) -> Result<Outcome, AppError> {
+pub async fn run(context: &Context, extra: daemon::ExtraRoutes) -> Result<Outcome, AppError> {
     let pipeline = Arc::new(Pipeline::compile(load(context)?)?);
     let (store, _lease) = open_writer(pipeline.config(), context, "run", Writes::Sources).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    daemon::serve(pipeline, Arc::from(store), shutdown).await?;
+    daemon::serve(pipeline, Arc::from(store), extra, shutdown).await?;
     Ok(Outcome::Done)
 }
 
 /// Cancels `shutdown` on the first SIGTERM or SIGINT.
-pub(super) async fn stop_on_signal(shutdown: CancellationToken) {
+pub async fn stop_on_signal(shutdown: CancellationToken) {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut signal) => {

@@ -6,6 +6,7 @@
 pub mod checks;
 pub mod env;
 pub mod profile;
+pub mod serve;
 pub mod service;
 
 use crate::reconcile::rules::{MatchRule, Matching, SurvivorshipSpec};
@@ -46,7 +47,7 @@ pub struct Config {
     /// The read-only API and the steward page (`concord serve`, and `concord run` on the
     /// operations address): its address and who may log in.
     #[serde(default)]
-    pub serve: crate::web::ServeConfig,
+    pub serve: serve::ServeConfig,
     /// The folder of the config file; relative paths resolve against it. Set by [`Config::load`].
     #[serde(skip)]
     pub base_dir: PathBuf,

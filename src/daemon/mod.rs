@@ -26,7 +26,7 @@ use crate::store::Store;
 use crate::store::lock::{Lease, LockError, Scope};
 use crate::sync::{NoProgress, Pipeline, SyncError, SyncOptions};
 
-pub use ops::Health;
+pub use ops::{Health, serve_with_peers};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -41,11 +41,17 @@ pub enum DaemonError {
     Auth(String),
 }
 
+/// Routes a front end adds to the operations address (the API and the steward page), built by
+/// the caller once the service's store and pipeline exist; an error is a bad setting.
+pub type ExtraRoutes =
+    Box<dyn FnOnce(Arc<dyn Store>, Arc<Pipeline>) -> Result<axum::Router, String> + Send>;
+
 /// Runs until `shutdown` is cancelled, then lets the batches and confirms in flight finish for
 /// up to the configured grace period.
 pub async fn serve(
     pipeline: Arc<Pipeline>,
     store: Arc<dyn Store>,
+    extra: ExtraRoutes,
     shutdown: CancellationToken,
 ) -> Result<(), DaemonError> {
     let config = pipeline.config();
@@ -63,15 +69,10 @@ pub async fn serve(
             .await
             .map_err(|source| DaemonError::Listen { addr, source })?;
         info!(%addr, "operations endpoint: /healthz, /readyz, /metrics, the API and the steward page");
-        let web = crate::web::Web {
-            store: store.clone(),
-            auth: crate::web::Auth::new(config.serve.auth.clone()).map_err(DaemonError::Auth)?,
-            writer: crate::web::Writer::Service(pipeline.clone()),
-        };
-        let web = crate::web::router(Arc::new(web));
+        let extra = extra(store.clone(), pipeline.clone()).map_err(DaemonError::Auth)?;
         let (health, shutdown) = (health.clone(), shutdown.clone());
         tasks.spawn(async move {
-            if let Err(error) = ops::serve(listener, health, web, shutdown).await {
+            if let Err(error) = ops::serve(listener, health, extra, shutdown).await {
                 error!(%error, "operations endpoint stopped");
             }
         });

@@ -32,11 +32,11 @@ impl Health {
     }
 }
 
-/// Serves until `shutdown` is cancelled, beside `web` (the API and the steward page).
+/// Serves until `shutdown` is cancelled, beside `extra` (the API and the steward page).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     health: Arc<Health>,
-    web: Router,
+    extra: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let app = Router::new()
@@ -44,8 +44,23 @@ pub async fn serve(
         .route("/readyz", get(ready))
         .route("/metrics", get(render))
         .with_state(health)
-        .merge(web);
-    crate::web::serve(listener, app, shutdown).await
+        .merge(extra);
+    serve_with_peers(listener, app, shutdown).await
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, telling handlers each
+/// connection's peer address (a trusted proxy is known by it).
+pub async fn serve_with_peers(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
 }
 
 /// Binds the configured address, so a taken port fails start-up rather than later.

@@ -12,7 +12,7 @@ use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 use subtle::ConstantTimeEq;
 
-use super::config::AuthConfig;
+use crate::config::serve::AuthConfig;
 
 /// Name of the session cookie.
 pub const COOKIE_NAME: &str = "concord_session";
@@ -212,7 +212,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::config::UserConfig;
+    use crate::config::serve::UserConfig;
 
     fn auth() -> Auth {
         Auth::new(Some(AuthConfig {

@@ -13,7 +13,7 @@
 
 mod api;
 pub mod auth;
-pub mod config;
+pub mod command;
 mod pages;
 pub mod problem;
 mod steward;
@@ -24,14 +24,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use tokio_util::sync::CancellationToken;
 
 use crate::app::{AppError, Context};
 use crate::store::Store;
 use crate::sync::Pipeline;
 
+pub use crate::config::serve::{AuthConfig, ServeConfig, UserConfig};
 pub use auth::{Auth, Viewer};
-pub use config::{AuthConfig, ServeConfig, UserConfig};
 
 /// How a steward's decision reaches the store.
 pub enum Writer {
@@ -105,22 +104,18 @@ pub fn router(web: Arc<Web>) -> Router {
     .with_state(web)
 }
 
+/// The API and the steward page for `concord run`'s operations address: decisions take the
+/// service's own turn at the store (the daemon's [`crate::daemon::ExtraRoutes`]).
+pub fn service_routes(store: Arc<dyn Store>, pipeline: Arc<Pipeline>) -> Result<Router, String> {
+    let auth = Auth::new(pipeline.config().serve.auth.clone())?;
+    Ok(router(Arc::new(Web {
+        store,
+        auth,
+        writer: Writer::Service(pipeline),
+    })))
+}
+
 /// The OpenAPI document of the API, as served at `/api/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     api::routes().split_for_parts().1
-}
-
-/// Serves `router` on `listener` until `shutdown` is cancelled, telling handlers each
-/// connection's peer address (a trusted proxy is known by it).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await
 }

@@ -88,6 +88,10 @@ pub async fn serve(config_path: &Path, auth: Option<AuthConfig>) -> Served {
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let shutdown = CancellationToken::new();
     let router = web::router(Arc::new(web));
-    tokio::spawn(web::serve(listener, router, shutdown.clone()));
+    tokio::spawn(concord::daemon::serve_with_peers(
+        listener,
+        router,
+        shutdown.clone(),
+    ));
     Served { base, shutdown }
 }

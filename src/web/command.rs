@@ -1,4 +1,5 @@
-//! `concord serve`: the read-only API and the steward page, until SIGTERM or Ctrl-C.
+//! `concord serve`: the read-only API and the steward page, until SIGTERM or Ctrl-C. The web
+//! front end sits above the application layer, so its command lives here, not in `app`.
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -7,8 +8,9 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::{AppError, Context, Outcome, load, open_store, output};
-use crate::web::{self, Auth, Web, Writer};
+use super::{Auth, Web, Writer, router};
+use crate::app::{AppError, Context, Outcome, load, open_store, output, stop_on_signal};
+use crate::daemon::serve_with_peers;
 
 /// Serves on `listen` (or `serve.listen` of the config). Reads need no lock; a steward's
 /// decision takes the writer lock as `concord review accept` does, waiting `--wait` for it.
@@ -34,8 +36,8 @@ pub async fn serve(context: &Context, listen: Option<SocketAddr>) -> Result<Outc
     info!(addr = %shown, read_only = !web.auth.enabled(), "serving the API and the steward page");
     crate::errln!("serving http://{shown}/ (API at /api, OpenAPI at /api/openapi.json)");
     let shutdown = CancellationToken::new();
-    tokio::spawn(super::run::stop_on_signal(shutdown.clone()));
-    web::serve(listener, web::router(web), shutdown)
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    serve_with_peers(listener, router(web), shutdown)
         .await
         .map_err(|source| crate::daemon::DaemonError::Listen { addr, source })?;
     Ok(Outcome::Done)
@@ -53,7 +55,7 @@ pub fn hash_password() -> Result<Outcome, AppError> {
     if password.is_empty() {
         return Err(AppError::Usage("give the password on stdin".into()));
     }
-    let hash = web::auth::hash_password(password).map_err(AppError::Usage)?;
+    let hash = super::auth::hash_password(password).map_err(AppError::Usage)?;
     output::line(hash);
     Ok(Outcome::Done)
 }
