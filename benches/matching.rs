@@ -118,7 +118,9 @@ fn splink_python() -> Option<PathBuf> {
 /// reports it), scores its clusters like Concord's and prints both with their ratios.
 fn side_by_side(dir: &Path, persons: bool, concord: &Outcome) -> anyhow::Result<()> {
     let Some(python) = splink_python() else {
-        println!("splink: no benches/splink/.venv, skipped (see benches/splink/README.md)");
+        println!(
+            "splink: no benches/splink/.venv, skipped (README, Matching quality: Splink side by side)"
+        );
         return Ok(());
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/splink/run_splink.py");

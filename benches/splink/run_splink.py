@@ -279,6 +279,11 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--threshold", type=float, default=0.95)
     parser.add_argument("--persons", action="store_true")
+    parser.add_argument(
+        "--memory-limit",
+        default="4GB",
+        help="DuckDB's memory_limit (it spills to disk beyond it); its default is 80%% of RAM",
+    )
     args = parser.parse_args()
     reset_peak_rss()
     started = time.monotonic()
@@ -297,7 +302,7 @@ def main():
     del rows
     read_seconds = time.monotonic() - started
 
-    db_api = DuckDBAPI(duckdb.connect())
+    db_api = DuckDBAPI(duckdb.connect(config={"memory_limit": args.memory_limit}))
     linker = Linker(db_api.register(frame), settings, log_level=None)
     linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
