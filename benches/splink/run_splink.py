@@ -302,7 +302,11 @@ def main():
     del rows
     read_seconds = time.monotonic() - started
 
-    db_api = DuckDBAPI(duckdb.connect(config={"memory_limit": args.memory_limit}))
+    os.makedirs(args.out, exist_ok=True)
+    spill = os.path.join(args.out, "duckdb-spill")
+    db_api = DuckDBAPI(
+        duckdb.connect(config={"memory_limit": args.memory_limit, "temp_directory": spill})
+    )
     linker = Linker(db_api.register(frame), settings, log_level=None)
     linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
