@@ -169,6 +169,41 @@ async fn spelling_variants_merge_and_sister_companies_stay_apart() {
     );
 }
 
+/// One record per batch: every candidate comes from the run's cache (block index and packed
+/// members kept between batches) or from the store behind it, never from the batch itself; the
+/// decisions are those of one large batch.
+#[tokio::test]
+async fn one_record_per_batch_decides_as_one_batch_does() {
+    let project = project(
+        &[
+            muller_crm(),
+            json!({"id": "c2", "name": "Acme Holding GmbH", "vat": "DE111111111", "street": "Ring",
+                   "no": "1", "zip": "10115", "city": "Berlin", "country": "DE"}),
+        ],
+        &[
+            muller_erp(),
+            json!({"id": "e2", "name": "Maschinenbau Müller GmbH", "street": "Hauptstrasse", "no": "5",
+                   "zip": "70173", "city": "Stuttgart", "country": "DE", "phone": "+49 711 123456"}),
+            json!({"id": "e3", "name": "Acme Holding GmbH", "vat": "DE222222222", "street": "Ring",
+                   "no": "1", "zip": "10115", "city": "Berlin", "country": "DE"}),
+        ],
+    );
+    let options = SyncOptions {
+        batch_size: 1,
+        ..SyncOptions::default()
+    };
+    let (store, _) = sync(&project.config(), &options).await;
+    let store = store.as_ref();
+    let muller = golden_id(store, "crm", "c1").await;
+    assert_eq!(golden_id(store, "erp", "e1").await, muller);
+    assert_eq!(golden_id(store, "erp", "e2").await, muller);
+    assert_ne!(
+        golden_id(store, "crm", "c2").await,
+        golden_id(store, "erp", "e3").await
+    );
+    assert_eq!(goldens(store, EntityKind::Customer).await.len(), 3);
+}
+
 fn review_pair() -> (Value, Value) {
     (
         json!({"id": "c3", "name": "Schmidt & Partner KG", "street": "Friedrichstraße", "no": "10",

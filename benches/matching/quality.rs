@@ -171,6 +171,50 @@ async fn open_store(db: &Path) -> Result<SqlitePool, QualityError> {
         .await?)
 }
 
+/// Places records in clusters, in the order they are read: cluster names become indexes.
+struct Placement<'a> {
+    truth: &'a Truth,
+    cluster_index: HashMap<String, u32>,
+    cluster_ids: Vec<String>,
+    placed: Vec<Placed>,
+    unknown: usize,
+}
+
+impl<'a> Placement<'a> {
+    fn new(truth: &'a Truth) -> Placement<'a> {
+        Placement {
+            truth,
+            cluster_index: HashMap::new(),
+            cluster_ids: Vec::new(),
+            placed: Vec::with_capacity(truth.records.len()),
+            unknown: 0,
+        }
+    }
+
+    /// One record of `source` with `key` found in `cluster`.
+    fn place(&mut self, source: String, key: String, cluster: String) {
+        let Some(&entity) = self.truth.records.get(&record_key(&source, &key)) else {
+            self.unknown += 1;
+            return;
+        };
+        let next = self.cluster_index.len() as u32;
+        let ids = &mut self.cluster_ids;
+        let golden = *self
+            .cluster_index
+            .entry(cluster.clone())
+            .or_insert_with(|| {
+                ids.push(cluster);
+                next
+            });
+        self.placed.push(Placed {
+            golden,
+            entity,
+            source,
+            key,
+        });
+    }
+}
+
 /// Reads the customer clusters from the SQLite store at `db` and scores them against `truth`.
 pub async fn measure(db: &Path, truth: &Truth) -> Result<Report, QualityError> {
     let pool = open_store(db).await?;
@@ -180,34 +224,49 @@ pub async fn measure(db: &Path, truth: &Truth) -> Result<Report, QualityError> {
             .map_ok(|row| (row.get::<String, _>(0), row.get::<String, _>(1)))
             .try_collect()
             .await?;
-    let mut golden_index: HashMap<String, u32> = HashMap::new();
-    let mut golden_ids: Vec<String> = Vec::new();
-    let mut placed: Vec<Placed> = Vec::with_capacity(truth.records.len());
-    let mut unknown = 0;
+    let mut placement = Placement::new(truth);
     let mut rows =
         sqlx::query("SELECT source, source_key, golden_id FROM xref WHERE entity = 'customer'")
             .fetch(&pool);
     while let Some(row) = rows.try_next().await? {
         let (source, key, golden): (String, String, String) = (row.get(0), row.get(1), row.get(2));
-        let Some(&entity) = truth.records.get(&record_key(&source, &key)) else {
-            unknown += 1;
-            continue;
-        };
-        let survivor = follow(&redirects, golden);
-        let next = golden_index.len() as u32;
-        let golden = *golden_index.entry(survivor.clone()).or_insert_with(|| {
-            golden_ids.push(survivor);
-            next
-        });
-        placed.push(Placed {
-            golden,
-            entity,
-            source,
-            key,
-        });
+        placement.place(source, key, follow(&redirects, golden));
     }
     drop(rows);
+    let (mut report, false_merges, split) = tally(&mut placement);
+    report.review_rows = review_rows(&pool).await?;
+    let Placement {
+        placed,
+        cluster_ids,
+        ..
+    } = &placement;
+    report.false_merge_examples =
+        false_merge_examples(&pool, truth, placed, &false_merges, cluster_ids).await?;
+    report.missed_examples = missed_examples(&pool, truth, placed, &split, cluster_ids).await?;
+    pool.close().await;
+    Ok(report)
+}
 
+/// Scores clusters another tool wrote (`source,key,cluster` CSV with a header) against `truth`,
+/// by the same pairwise counting as [`measure`] (without examples).
+pub fn measure_csv(path: &Path, truth: &Truth) -> Result<Report, QualityError> {
+    let failed = |source| QualityError::Truth {
+        file: path.display().to_string(),
+        source,
+    };
+    let mut placement = Placement::new(truth);
+    for row in csv::Reader::from_path(path).map_err(failed)?.records() {
+        let row = row.map_err(failed)?;
+        placement.place(row[0].to_string(), row[1].to_string(), row[2].to_string());
+    }
+    Ok(tally(&mut placement).0)
+}
+
+/// Counts the pairs of the placed records: the report, the wrongly merged clusters (ranges of
+/// `placed` after sorting) and the split customers.
+fn tally(placement: &mut Placement<'_>) -> (Report, Vec<(usize, usize)>, Vec<u32>) {
+    let truth = placement.truth;
+    let placed = &mut placement.placed;
     let mut entity_sizes = vec![0u64; truth.entities.len()];
     for &entity in truth.records.values() {
         entity_sizes[entity as usize] += 1;
@@ -216,18 +275,18 @@ pub async fn measure(db: &Path, truth: &Truth) -> Result<Report, QualityError> {
     placed.sort_unstable_by_key(|p| (p.golden, p.entity));
 
     let mut report = Report {
-        golden_records: golden_ids.len(),
+        golden_records: placement.cluster_ids.len(),
         true_entities: entity_sizes.iter().filter(|&&n| n > 0).count(),
         predicted_pairs: 0,
         true_pairs,
         correct_pairs: 0,
-        not_stored: truth.records.len() - placed.len(),
-        unknown,
+        not_stored: truth.records.len().saturating_sub(placed.len()),
+        unknown: placement.unknown,
         false_merge_clusters: 0,
         false_pairs_by_relation: Vec::new(),
         missed_pairs_by_kind: Vec::new(),
         split_entities: 0,
-        review_rows: review_rows(&pool).await?,
+        review_rows: None,
         false_merge_examples: Vec::new(),
         missed_examples: Vec::new(),
     };
@@ -262,7 +321,7 @@ pub async fn measure(db: &Path, truth: &Truth) -> Result<Report, QualityError> {
 
     // Missed pairs: records of one customer in different golden records.
     let mut by_entity: Vec<Vec<u32>> = vec![Vec::new(); truth.entities.len()];
-    for p in &placed {
+    for p in placed.iter() {
         by_entity[p.entity as usize].push(p.golden);
     }
     let mut missed_by_kind: HashMap<String, u64> = HashMap::new();
@@ -288,12 +347,7 @@ pub async fn measure(db: &Path, truth: &Truth) -> Result<Report, QualityError> {
     }
     report.split_entities = split.len();
     report.missed_pairs_by_kind = sorted(missed_by_kind);
-
-    report.false_merge_examples =
-        false_merge_examples(&pool, truth, &placed, &false_merges, &golden_ids).await?;
-    report.missed_examples = missed_examples(&pool, truth, &placed, &split, &golden_ids).await?;
-    pool.close().await;
-    Ok(report)
+    (report, false_merges, split)
 }
 
 /// The surviving golden ID: redirects followed to their end (a cycle stops where it closes).

@@ -7,10 +7,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::json;
 
 use crate::model::EntityKind;
-use crate::store::{BlockKeyWrite, Fields, StoreError, TermCountWrite};
+use crate::store::{BlockKeyWrite, StoreError, TermCountWrite};
 
+use super::cache::Candidates;
 use super::clusters::Clusters;
 use super::compare::Profile;
+use super::compare::packed::Packed;
 use super::frequency::{Frequencies, Term};
 use super::scoring::{Evidence, Scorable, ScoredRule, Verdict};
 use super::view::StoreView;
@@ -38,6 +40,20 @@ pub struct ScoredMatcher<'a> {
     frequencies: Option<Frequencies>,
 }
 
+/// Block value → golden IDs.
+type BlockMap = HashMap<String, Vec<String>>;
+/// Golden ID → its members, prepared.
+type CandidateMap = HashMap<String, Vec<Scorable>>;
+
+/// The fields the rules' `text` comparisons read: the only texts a cached record keeps.
+pub fn text_fields(rules: &[ScoredRule]) -> Vec<&str> {
+    rules
+        .iter()
+        .flat_map(|r| &r.comparisons)
+        .filter_map(|c| c.spec.field.as_deref())
+        .collect()
+}
+
 /// The outcome of scoring a new record.
 pub enum Scored {
     /// Merge into this golden record.
@@ -58,6 +74,7 @@ impl<'a> ScoredMatcher<'a> {
         rules: &'a [ScoredRule],
         block_values: &[Vec<String>],
         terms: &[(Term, String)],
+        cache: Option<&mut Candidates>,
     ) -> Result<ScoredMatcher<'a>, StoreError> {
         let adjusted: HashSet<Term> = rules
             .iter()
@@ -79,24 +96,17 @@ impl<'a> ScoredMatcher<'a> {
             }
             Some(frequencies)
         };
-        let values: HashSet<&str> = block_values.iter().flatten().map(String::as_str).collect();
-        let values: Vec<&str> = values.into_iter().collect();
-        let blocks = if rules.is_empty() || values.is_empty() {
-            HashMap::new()
+        let mut values: Vec<&str> = block_values.iter().flatten().map(String::as_str).collect();
+        values.sort_unstable();
+        values.dedup();
+        let (blocks, candidates) = if rules.is_empty() || values.is_empty() {
+            (HashMap::new(), HashMap::new())
         } else {
-            store.block_lookup(entity, &values).await?
+            match cache {
+                Some(cache) => Self::from_cache(store, entity, rules, &values, cache).await?,
+                None => Self::from_store(store, entity, &values).await?,
+            }
         };
-        let ids: HashSet<&str> = blocks.values().flatten().map(String::as_str).collect();
-        let ids: Vec<&str> = ids.into_iter().collect();
-        let members = store.member_records(&ids).await?;
-        let profiles = super::parallel::map(&members, |(_, fields)| Profile::new(fields));
-        let mut candidates: HashMap<String, Vec<Scorable>> = HashMap::new();
-        for ((id, fields), profile) in members.into_iter().zip(profiles) {
-            candidates
-                .entry(id)
-                .or_default()
-                .push(Scorable::prepared(fields, profile, None));
-        }
         Ok(ScoredMatcher {
             entity,
             rules,
@@ -108,9 +118,79 @@ impl<'a> ScoredMatcher<'a> {
         })
     }
 
+    /// The golden records sharing `values` and their members, read from the store and prepared.
+    async fn from_store(
+        store: &StoreView<'_>,
+        entity: EntityKind,
+        values: &[&str],
+    ) -> Result<(BlockMap, CandidateMap), StoreError> {
+        let blocks = store.block_lookup(entity, values).await?;
+        let ids: HashSet<&str> = blocks.values().flatten().map(String::as_str).collect();
+        let ids: Vec<&str> = ids.into_iter().collect();
+        let members = store.member_records(&ids).await?;
+        let profiles = super::parallel::map(&members, |(_, fields)| Profile::new(fields));
+        let mut candidates: CandidateMap = HashMap::new();
+        for ((id, _), profile) in members.into_iter().zip(profiles) {
+            candidates
+                .entry(id)
+                .or_default()
+                .push(Scorable::prepared(profile, None));
+        }
+        Ok((blocks, candidates))
+    }
+
+    /// The same from the run's cache: only block values and golden records it has not seen are
+    /// read from the store, and kept.
+    async fn from_cache(
+        store: &StoreView<'_>,
+        entity: EntityKind,
+        rules: &[ScoredRule],
+        values: &[&str],
+        cache: &mut Candidates,
+    ) -> Result<(BlockMap, CandidateMap), StoreError> {
+        let unknown = cache.unknown_values(values);
+        if !unknown.is_empty() {
+            let found = store.block_lookup(entity, &unknown).await?;
+            cache.learn_blocks(&unknown, &found);
+        }
+        let mut blocks: BlockMap = HashMap::with_capacity(values.len());
+        for value in values {
+            let ids = cache.block(value);
+            if !ids.is_empty() {
+                blocks.insert(value.to_string(), ids);
+            }
+        }
+        let mut ids: Vec<&str> = blocks.values().flatten().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let unloaded = cache.unloaded(&ids);
+        if !unloaded.is_empty() {
+            let members = store.member_records(&unloaded).await?;
+            let text_fields = text_fields(rules);
+            let packed = super::parallel::map(&members, |(id, fields)| {
+                (id.clone(), Packed::new(&Profile::new(fields), &text_fields))
+            });
+            cache.learn_members(&unloaded, &packed);
+        }
+        let cache = &*cache;
+        let profiles = super::parallel::map(&ids, |id| cache.members(id));
+        let candidates = ids
+            .iter()
+            .zip(profiles)
+            .map(|(id, profiles)| {
+                let members = profiles
+                    .into_iter()
+                    .map(|p| Scorable::prepared(p, None))
+                    .collect();
+                (id.to_string(), members)
+            })
+            .collect();
+        Ok((blocks, candidates))
+    }
+
     /// A new record ready to be scored, with the term-frequency adjustments of its values.
-    pub fn scorable(&self, fields: Fields, profile: Profile) -> Scorable {
-        Scorable::prepared(fields, profile, self.frequencies.as_ref())
+    pub fn scorable(&self, profile: Profile) -> Scorable {
+        Scorable::prepared(profile, self.frequencies.as_ref())
     }
 
     /// Counts a new record's family name and streets towards the term frequencies.

@@ -8,6 +8,7 @@
 //! record are relinked to the survivor, and references that were waiting for a record are linked
 //! when it arrives.
 
+pub mod cache;
 pub mod clusters;
 pub mod compare;
 pub mod decide;
@@ -27,6 +28,7 @@ pub mod train;
 pub mod view;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::Utc;
 use serde::Serialize;
@@ -39,8 +41,10 @@ use crate::store::{
     Operation, ReviewWrite, StoreError, XrefWrite,
 };
 use crate::yaml::YamlError;
+use cache::{Candidates, MatchCache};
 use clusters::Clusters;
 use compare::Profile;
+use compare::packed::Packed;
 use decide::{Scored, ScoredMatcher};
 use frequency::Term;
 use matcher::{Matcher, RecordKeys};
@@ -83,6 +87,9 @@ pub struct Reconciler {
     scored: BTreeMap<EntityKind, Vec<ScoredRule>>,
     priorities: HashMap<String, i32>,
     survivorship: BTreeMap<EntityKind, SurvivorshipSpec>,
+    /// Block index and prepared members kept between the batches of a run (taken out for the
+    /// length of a batch, so the lock is never held across a store query).
+    cache: Arc<Mutex<MatchCache>>,
 }
 
 /// A source record ready for its golden record.
@@ -133,6 +140,7 @@ impl Reconciler {
             scored,
             priorities: matching.priorities.clone(),
             survivorship: matching.survivorship.clone(),
+            cache: Arc::default(),
         })
     }
 
@@ -155,10 +163,25 @@ impl Reconciler {
         stats: &mut ReconcileStats,
     ) -> Result<(), StoreError> {
         let mut state = BatchState::default();
+        let mut cache =
+            std::mem::take(&mut *self.cache.lock().unwrap_or_else(PoisonError::into_inner));
         for (entity, records) in group_by_entity(records) {
-            self.apply_entity(store, source, entity, records, &mut state, batch, stats)
-                .await?;
+            let candidates = match self.scored_rules(entity) {
+                [] => None,
+                _ => cache.for_run(batch.run_id, entity),
+            };
+            self.apply_entity(
+                store,
+                source,
+                (entity, candidates),
+                records,
+                &mut state,
+                batch,
+                stats,
+            )
+            .await?;
         }
+        *self.cache.lock().unwrap_or_else(PoisonError::into_inner) = cache;
         self.relink_referrers(store, &mut state, batch, stats).await
     }
 
@@ -167,7 +190,7 @@ impl Reconciler {
         &self,
         store: &StoreView<'_>,
         source: &str,
-        entity: EntityKind,
+        (entity, mut cache): (EntityKind, Option<&mut Candidates>),
         records: Vec<Incoming>,
         state: &mut BatchState,
         batch: &mut Batch,
@@ -240,8 +263,19 @@ impl Reconciler {
             })
             .collect();
         let all_terms: Vec<(Term, String)> = new_terms.iter().flatten().cloned().collect();
-        let mut scored =
-            ScoredMatcher::prepare(store, entity, scored_rules, &new_blocks, &all_terms).await?;
+        let mut scored = ScoredMatcher::prepare(
+            store,
+            entity,
+            scored_rules,
+            &new_blocks,
+            &all_terms,
+            cache.as_deref_mut(),
+        )
+        .await?;
+        let text_fields = decide::text_fields(scored_rules);
+        // What the cache learns from this batch: per record, its golden ID, whether it is new,
+        // and its packed profile.
+        let mut learnt: Vec<(String, bool, Option<Packed>)> = Vec::new();
 
         let mut prepared = Vec::with_capacity(changed.len());
         let mut reviews: Vec<(String, scoring::Evidence, String)> = Vec::new();
@@ -254,6 +288,11 @@ impl Reconciler {
         {
             scored.count_terms(terms);
             let key = incoming.record.key.clone();
+            let is_new_record = !hits.contains_key(&key);
+            let packed = match (&cache, &profile) {
+                (Some(_), Some(p)) if is_new_record => Some(Packed::new(p, &text_fields)),
+                _ => None,
+            };
             let mut scorable = None;
             let golden_id = match hits.get(&key) {
                 Some(hit) => state.clusters.find(&hit.golden_id),
@@ -282,7 +321,7 @@ impl Reconciler {
                         }
                         state.clusters.find(&target)
                     } else if let Some(profile) = profile {
-                        let record = scored.scorable(fields.clone(), profile);
+                        let record = scored.scorable(profile);
                         let outcome = scored.score(&record, &state.clusters);
                         scorable = Some(record);
                         match outcome {
@@ -319,6 +358,9 @@ impl Reconciler {
             if scored.is_active() {
                 scored.register(blocks, &golden_id, scorable);
             }
+            if cache.is_some() {
+                learnt.push((golden_id.clone(), is_new_record, packed));
+            }
             state.known.insert(source, entity, &key, &golden_id);
             if is_new_key(&hits, &key)
                 && matches!(entity, EntityKind::Customer | EntityKind::Product)
@@ -334,6 +376,15 @@ impl Reconciler {
                 golden_id,
             });
         }
+        // The first record of each golden record, for the review items raised by its records.
+        let mut first_record: HashMap<String, &str> = HashMap::new();
+        if !reviews.is_empty() {
+            for p in &prepared {
+                first_record
+                    .entry(state.clusters.find(&p.golden_id))
+                    .or_insert(p.key.as_str());
+            }
+        }
         for (candidate, evidence, id) in reviews {
             stats.review += 1;
             let candidate = state.clusters.find(&candidate);
@@ -341,10 +392,9 @@ impl Reconciler {
             if candidate == id {
                 continue;
             }
-            let (record_source, record_key) = prepared
-                .iter()
-                .find(|p| state.clusters.find(&p.golden_id) == id)
-                .map(|p| (source.to_string(), p.key.clone()))
+            let (record_source, record_key) = first_record
+                .get(&id)
+                .map(|key| (source.to_string(), key.to_string()))
                 .unwrap_or_default();
             push_decision(
                 batch,
@@ -366,6 +416,10 @@ impl Reconciler {
                 score: evidence.total,
                 evidence: serde_json::to_value(&evidence).unwrap_or_default(),
             });
+        }
+        drop(first_record);
+        if let Some(cache) = cache {
+            learn(cache, entity, state, &scored.writes, learnt);
         }
         batch.match_keys.append(&mut exact.writes);
         batch.matching.block_keys.append(&mut scored.writes);
@@ -402,10 +456,9 @@ impl Reconciler {
             _ => {
                 let records = store.golden_records(&ids).await?;
                 match (records.get(&target), records.get(&other)) {
-                    (Some(a), Some(b)) => steward::identifiers_conflict(
-                        &Scorable::new(a.clone()),
-                        &Scorable::new(b.clone()),
-                    ),
+                    (Some(a), Some(b)) => {
+                        steward::identifiers_conflict(&Scorable::new(a), &Scorable::new(b))
+                    }
                     _ => None,
                 }
             }
@@ -479,6 +532,7 @@ impl Reconciler {
             .collect();
 
         let mut touched: Vec<String> = Vec::new();
+        let mut touched_set: HashSet<String> = HashSet::new();
         let mut merged_into: HashMap<String, Vec<String>> = HashMap::new();
         for (loser, survivor) in &losers {
             let contributors = states
@@ -501,13 +555,13 @@ impl Reconciler {
             for contributor in contributors {
                 upsert_contributor(&mut target.contributors, contributor);
             }
-            if !touched.contains(survivor) {
+            if touched_set.insert(survivor.clone()) {
                 touched.push(survivor.clone());
             }
         }
         for p in prepared {
             let id = state.clusters.find(&p.golden_id);
-            if !touched.contains(&id) {
+            if touched_set.insert(id.clone()) {
                 touched.push(id.clone());
             }
             let target = golden_state(&mut states, &id, entity);
@@ -733,6 +787,36 @@ impl Reconciler {
         let goldens = store.load_goldens(&ids).await?;
         self.write_goldens(store, goldens, &HashMap::new(), state, batch, stats)
             .await
+    }
+}
+
+/// Tells the run's cache what a batch changed: merges, the block values it gave golden records,
+/// its new records' prepared profiles, and the golden records whose stored records changed.
+fn learn(
+    cache: &mut Candidates,
+    entity: EntityKind,
+    state: &BatchState,
+    block_writes: &[crate::store::BlockKeyWrite],
+    learnt: Vec<(String, bool, Option<Packed>)>,
+) {
+    for (loser, survivor) in state.clusters.losers() {
+        if loser.starts_with(entity.id_prefix()) {
+            cache.merge(&loser, &survivor, state.minted.contains(&loser));
+        }
+    }
+    for write in block_writes {
+        cache.add_block(&write.value, &state.clusters.find(&write.golden_id));
+    }
+    for (golden_id, is_new, packed) in learnt {
+        let golden_id = state.clusters.find(&golden_id);
+        match (is_new, packed) {
+            (true, Some(packed)) => {
+                let minted = state.minted.contains(&golden_id);
+                cache.add_member(&golden_id, packed, minted);
+            }
+            (true, None) => {}
+            (false, _) => cache.forget_members(&golden_id),
+        }
     }
 }
 

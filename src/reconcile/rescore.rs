@@ -277,10 +277,9 @@ impl Reconciler {
                     .collect()
             })
             .collect();
-        let scorables = members
-            .iter()
-            .zip(profiles)
-            .map(|(m, p)| Scorable::prepared(m.record.clone(), p, Some(&frequencies)))
+        let scorables = profiles
+            .into_iter()
+            .map(|p| Scorable::prepared(p, Some(&frequencies)))
             .collect();
         Ok(Prepared {
             members,

@@ -304,28 +304,22 @@ fn adjustment(c: &Weighted, level: Level, left: &Scorable, right: &Scorable) -> 
     (level == Level::Exact).then(|| left.adjustment(term, &right.profile))
 }
 
-/// A record prepared for comparison: its fields and their normalized profile, built once, with
-/// the term-frequency adjustments of its own values (zero until frequencies are known).
+/// A record prepared for comparison: its normalized profile, built once, with the term-frequency
+/// adjustments of its own values (zero until frequencies are known).
 #[derive(Debug, Clone)]
 pub struct Scorable {
-    pub fields: Fields,
     pub profile: Profile,
     /// Bits an exact agreement on each of its counted values adds.
     pub terms: Vec<(Term, String, f64)>,
 }
 
 impl Scorable {
-    pub fn new(fields: Fields) -> Scorable {
-        let profile = Profile::new(&fields);
-        Scorable::prepared(fields, profile, None)
+    pub fn new(fields: &Fields) -> Scorable {
+        Scorable::prepared(Profile::new(fields), None)
     }
 
     /// A record whose profile is built, with adjustments from `frequencies` when given.
-    pub fn prepared(
-        fields: Fields,
-        profile: Profile,
-        frequencies: Option<&Frequencies>,
-    ) -> Scorable {
+    pub fn prepared(profile: Profile, frequencies: Option<&Frequencies>) -> Scorable {
         let terms = match frequencies {
             Some(frequencies) => record_terms(&profile)
                 .into_iter()
@@ -337,11 +331,7 @@ impl Scorable {
                 .collect(),
             None => Vec::new(),
         };
-        Scorable {
-            fields,
-            profile,
-            terms,
-        }
+        Scorable { profile, terms }
     }
 
     /// The adjustment for an exact agreement with `other` on `term`: the family name, or the

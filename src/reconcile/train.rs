@@ -55,7 +55,7 @@ impl Default for TrainOptions {
 /// Estimates the weights of one scored rule from source records.
 pub fn train(rule: &ScoredRule, records: Vec<Fields>, options: TrainOptions) -> TrainReport {
     let count = records.len();
-    let scorables: Vec<Scorable> = records.into_iter().map(Scorable::new).collect();
+    let scorables: Vec<Scorable> = records.iter().map(Scorable::new).collect();
     let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
     for (index, record) in scorables.iter().enumerate() {
         for value in rule.block_values_of(&record.profile) {

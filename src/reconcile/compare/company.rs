@@ -250,6 +250,44 @@ const PREFIX_FORMS: &[(&str, &str)] = &[
 
 /// Takes the legal form off the end (or, for the few forms written first, the start) of a
 /// name's words. A name that is nothing but a legal form keeps its words.
+/// A spelled-out legal form cut off by a field length (SAP's NAME1 holds 35 characters:
+/// `Ostsee Logistik Gesellschaft mit be`): the name's last two or more words are the form's first
+/// words, the last of them perhaps cut short, or one long form word is cut. Only forms spelled out at length are read so (a
+/// short one such as `GmbH & Co` is what it says). Returns how many words the form takes.
+fn truncated_form(words: &[&str]) -> Option<(usize, &'static str)> {
+    const SPELLED_OUT: usize = 20;
+    // One long word cut short (`Kommanditgesells`): a prefix this long names one form.
+    const WORD_PREFIX: usize = 8;
+    if let [.., _, last] = words
+        && last.len() >= WORD_PREFIX
+        && let Some((_, code)) = SUFFIX_FORMS.iter().find(|(pattern, _)| {
+            matches!(pattern, [one] if one.len() > last.len() && one.starts_with(last))
+        })
+    {
+        return Some((1, code));
+    }
+    for (pattern, code) in SUFFIX_FORMS {
+        if pattern.iter().map(|w| w.len()).sum::<usize>() < SPELLED_OUT {
+            continue;
+        }
+        for taken in (2..pattern.len()).rev() {
+            if words.len() <= taken {
+                continue;
+            }
+            let tail = &words[words.len() - taken..];
+            let (whole, last) = tail.split_at(taken - 1);
+            if whole == &pattern[..taken - 1]
+                && last
+                    .first()
+                    .is_some_and(|w| pattern[taken - 1].starts_with(w))
+            {
+                return Some((taken, code));
+            }
+        }
+    }
+    None
+}
+
 fn take_legal_form(words: &mut Vec<&str>) -> Option<&'static str> {
     for (pattern, code) in SUFFIX_FORMS {
         if words.len() > pattern.len() && words.ends_with(pattern) {
@@ -259,6 +297,10 @@ fn take_legal_form(words: &mut Vec<&str>) -> Option<&'static str> {
             }
             return Some(code);
         }
+    }
+    if let Some((cut, code)) = truncated_form(words) {
+        words.truncate(words.len() - cut);
+        return Some(code);
     }
     if words.len() > 1 {
         let first = words.first().copied().unwrap_or_default();
@@ -280,6 +322,25 @@ mod tests {
 
     fn level(a: &str, b: &str) -> Level {
         name(a).grade(&name(b)).level
+    }
+
+    #[test]
+    fn a_legal_form_cut_off_by_a_field_length_is_still_the_form() {
+        let cut = name("Ostsee Logistik Gesellschaft mit be");
+        assert_eq!(cut.legal_form, Some("gmbh"));
+        assert_eq!(cut.joined, name("Ostsee Logistik GmbH").joined);
+        assert_eq!(
+            level("Ostsee Logistik Gesellschaft mit", "Ostsee Logistik GmbH"),
+            Level::Exact
+        );
+        // One word is no evidence of a cut form: "Mit" may be part of the name.
+        assert_eq!(name("Gesellschaft Mit").legal_form, None);
+        assert_eq!(name("Ostsee Logistik Gesellschaft").legal_form, None);
+        assert_eq!(
+            name("Alpina Metallbau Kommanditgesells").legal_form,
+            Some("kg")
+        );
+        assert_eq!(name("Alpina Metallbau Komm").legal_form, None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod company;
 pub mod date;
 pub mod email;
 pub mod ids;
+pub mod packed;
 pub mod person;
 pub mod phone;
 pub mod profile;

@@ -1,0 +1,285 @@
+//! What scored matching keeps between the batches of one sync run, so that a batch does not read
+//! and normalize again what the batches before it already prepared: which golden records hold
+//! each block value, and the prepared (packed) source records of each golden record.
+//!
+//! Valid for one run only: while a run holds the store's writer lock, the store changes only
+//! through the run's own batches, and every batch tells the cache what it changed. A new run (or
+//! a dry run, which has no run ID) starts from an empty cache and fills it from the store as its
+//! batches ask. Block values are kept as 64-bit hashes with golden records as 32-bit slots, so the
+//! index of a million records stays in tens of megabytes; two values sharing a hash only put more
+//! candidates in front of the scorer, which still decides by comparing the records.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
+
+use super::compare::Profile;
+use super::compare::packed::Packed;
+use crate::model::EntityKind;
+
+/// The fixed seed of block value hashes: the same value hashes alike in every batch.
+const HASH_SEED: u64 = 0x5eed_b10c;
+
+/// The cache of one run, per entity.
+#[derive(Debug, Default)]
+pub struct MatchCache {
+    run_id: i64,
+    entities: BTreeMap<EntityKind, Candidates>,
+}
+
+impl MatchCache {
+    /// The candidates of `entity` for run `run_id`: emptied first when the cache was filled by
+    /// another run. `None` for a run without an ID (a dry run), which must not keep anything.
+    pub fn for_run(&mut self, run_id: i64, entity: EntityKind) -> Option<&mut Candidates> {
+        if run_id <= 0 {
+            return None;
+        }
+        if self.run_id != run_id {
+            self.entities.clear();
+            self.run_id = run_id;
+        }
+        Some(self.entities.entry(entity).or_default())
+    }
+}
+
+/// Block index and prepared members of one entity's golden records.
+#[derive(Debug, Default)]
+pub struct Candidates {
+    /// Block value hash → slots of the golden records holding it, for every value asked so far.
+    blocks: HashMap<u64, Vec<u32>>,
+    /// Slot → golden ID.
+    ids: Vec<Box<str>>,
+    slots: HashMap<Box<str>, u32>,
+    /// Slot → its live source records, packed; `None` until read from the store (or after a
+    /// change made them stale).
+    members: Vec<Option<Vec<Packed>>>,
+    /// Slot merged away → the slot it went to.
+    merged: HashMap<u32, u32>,
+}
+
+fn hash(value: &str) -> u64 {
+    foldhash::fast::FixedState::with_seed(HASH_SEED).hash_one(value)
+}
+
+impl Candidates {
+    fn slot(&mut self, id: &str) -> u32 {
+        if let Some(&slot) = self.slots.get(id) {
+            return slot;
+        }
+        let slot = self.ids.len() as u32;
+        self.ids.push(id.into());
+        self.slots.insert(id.into(), slot);
+        self.members.push(None);
+        slot
+    }
+
+    /// Where a slot's records are now, after merges.
+    fn resolve(&self, mut slot: u32) -> u32 {
+        for _ in 0..64 {
+            match self.merged.get(&slot) {
+                Some(&next) if next != slot => slot = next,
+                _ => break,
+            }
+        }
+        slot
+    }
+
+    /// The values among `values` the cache has not seen: to be looked up in the store.
+    pub fn unknown_values<'v>(&self, values: &[&'v str]) -> Vec<&'v str> {
+        values
+            .iter()
+            .copied()
+            .filter(|v| !self.blocks.contains_key(&hash(v)))
+            .collect()
+    }
+
+    /// Remembers the store's golden records for values asked (a value the store does not know
+    /// holds none).
+    pub fn learn_blocks(&mut self, asked: &[&str], found: &HashMap<String, Vec<String>>) {
+        for value in asked {
+            let ids = found.get(*value).map(Vec::as_slice).unwrap_or(&[]);
+            let slots: Vec<u32> = ids.iter().map(|id| self.slot(id)).collect();
+            let entry = self.blocks.entry(hash(value)).or_default();
+            for slot in slots {
+                if !entry.contains(&slot) {
+                    entry.push(slot);
+                }
+            }
+        }
+    }
+
+    /// The golden IDs holding a value, after merges, each once.
+    pub fn block(&self, value: &str) -> Vec<String> {
+        let mut slots: Vec<u32> = self
+            .blocks
+            .get(&hash(value))
+            .into_iter()
+            .flatten()
+            .map(|&s| self.resolve(s))
+            .collect();
+        let mut seen = Vec::with_capacity(slots.len());
+        slots.retain(|s| {
+            let new = !seen.contains(s);
+            seen.push(*s);
+            new
+        });
+        slots
+            .into_iter()
+            .filter_map(|s| self.ids.get(s as usize).map(|id| id.to_string()))
+            .collect()
+    }
+
+    /// Which of these golden records have no prepared members yet.
+    pub fn unloaded<'i>(&self, ids: &[&'i str]) -> Vec<&'i str> {
+        ids.iter()
+            .copied()
+            .filter(|id| {
+                self.slots
+                    .get(*id)
+                    .and_then(|&s| self.members.get(s as usize))
+                    .is_none_or(Option::is_none)
+            })
+            .collect()
+    }
+
+    /// Keeps the prepared members of golden records read from the store: every ID asked gets a
+    /// (perhaps empty) list.
+    pub fn learn_members(&mut self, asked: &[&str], members: &[(String, Packed)]) {
+        for id in asked {
+            let slot = self.slot(id) as usize;
+            self.members[slot] = Some(Vec::new());
+        }
+        for (id, packed) in members {
+            let slot = self.slot(id) as usize;
+            self.members[slot]
+                .get_or_insert_with(Vec::new)
+                .push(packed.clone());
+        }
+    }
+
+    /// The prepared members of a golden record, unpacked.
+    pub fn members(&self, id: &str) -> Vec<Profile> {
+        self.slots
+            .get(id)
+            .and_then(|&s| self.members.get(s as usize))
+            .and_then(Option::as_ref)
+            .map(|list| list.iter().map(Packed::unpack).collect())
+            .unwrap_or_default()
+    }
+
+    /// A block value a batch gave a golden record; only values already asked for are kept (the
+    /// store answers for the others).
+    pub fn add_block(&mut self, value: &str, golden_id: &str) {
+        let key = hash(value);
+        if !self.blocks.contains_key(&key) {
+            return;
+        }
+        let slot = self.slot(golden_id);
+        if let Some(entry) = self.blocks.get_mut(&key)
+            && !entry.contains(&slot)
+        {
+            entry.push(slot);
+        }
+    }
+
+    /// A new source record of a golden record: kept when the golden record's members are known
+    /// (or it was created by this batch, `minted`).
+    pub fn add_member(&mut self, golden_id: &str, packed: Packed, minted: bool) {
+        let slot = self.slot(golden_id) as usize;
+        match &mut self.members[slot] {
+            Some(list) => list.push(packed),
+            None if minted => self.members[slot] = Some(vec![packed]),
+            None => {}
+        }
+    }
+
+    /// A golden record's members changed in a way the cache cannot follow (a source record
+    /// updated or deleted): they are read again when next needed.
+    pub fn forget_members(&mut self, golden_id: &str) {
+        if let Some(&slot) = self.slots.get(golden_id) {
+            self.members[slot as usize] = None;
+        }
+    }
+
+    /// Golden record `loser` was merged into `survivor`. A loser the cache never saw either was
+    /// created by the batch (`minted`: its records are added one by one) or its records are not
+    /// among the survivor's packed members, which are then read again when needed.
+    pub fn merge(&mut self, loser: &str, survivor: &str, minted: bool) {
+        let Some(&loser) = self.slots.get(loser) else {
+            if !minted {
+                self.forget_members(survivor);
+            }
+            return;
+        };
+        let survivor = self.slot(survivor);
+        if loser == survivor {
+            return;
+        }
+        self.merged.insert(loser, survivor);
+        let moved = self.members[loser as usize].take();
+        match (&mut self.members[survivor as usize], moved) {
+            (Some(list), Some(moved)) => list.extend(moved),
+            (survivor, _) => *survivor = None,
+        }
+    }
+
+    /// Golden records known and packed members held, for tests and diagnostics.
+    pub fn sizes(&self) -> (usize, usize) {
+        let members = self.members.iter().flatten().map(Vec::len).sum();
+        (self.ids.len(), members)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn packed(name: &str) -> Packed {
+        let record = json!({ "name": name });
+        let fields = record.as_object().cloned().unwrap_or_default();
+        Packed::new(&Profile::new(&fields), &[])
+    }
+
+    #[test]
+    fn a_cache_serves_one_run_only() {
+        let mut cache = MatchCache::default();
+        assert!(cache.for_run(0, EntityKind::Customer).is_none());
+        let candidates = cache.for_run(7, EntityKind::Customer).expect("run 7");
+        candidates.learn_blocks(&["np:acme"], &HashMap::new());
+        assert!(candidates.unknown_values(&["np:acme"]).is_empty());
+        let again = cache.for_run(8, EntityKind::Customer).expect("run 8");
+        assert_eq!(again.unknown_values(&["np:acme"]), vec!["np:acme"]);
+    }
+
+    #[test]
+    fn blocks_and_members_follow_the_batches() {
+        let mut c = Candidates::default();
+        let found = HashMap::from([("np:acme".to_string(), vec!["cus_1".to_string()])]);
+        c.learn_blocks(&["np:acme", "np:zeta"], &found);
+        assert_eq!(c.block("np:acme"), vec!["cus_1"]);
+        assert!(c.block("np:zeta").is_empty());
+        assert_eq!(c.unloaded(&["cus_1"]), vec!["cus_1"]);
+        c.learn_members(&["cus_1"], &[("cus_1".to_string(), packed("Acme GmbH"))]);
+        assert!(c.unloaded(&["cus_1"]).is_empty());
+        assert_eq!(c.members("cus_1")[0].company.joined, "acme");
+
+        // A batch adds a golden record to a known block and ignores unknown values.
+        c.add_block("np:acme", "cus_2");
+        c.add_block("np:other", "cus_2");
+        assert_eq!(c.block("np:acme"), vec!["cus_1", "cus_2"]);
+        assert!(c.unknown_values(&["np:other"]) == vec!["np:other"]);
+        c.add_member("cus_2", packed("Acme AG"), true);
+        c.add_member("cus_3", packed("Acme SE"), false);
+        assert_eq!(c.members("cus_2").len(), 1);
+        assert!(c.members("cus_3").is_empty());
+
+        // A merge sends the block to the survivor once, with both members.
+        c.merge("cus_9", "cus_1", true);
+        assert!(c.unloaded(&["cus_1"]).is_empty());
+        c.merge("cus_2", "cus_1", false);
+        assert_eq!(c.block("np:acme"), vec!["cus_1"]);
+        assert_eq!(c.members("cus_1").len(), 2);
+        c.forget_members("cus_1");
+        assert_eq!(c.unloaded(&["cus_1"]), vec!["cus_1"]);
+    }
+}
