@@ -21,4 +21,5 @@ pub mod sync;
 pub mod telemetry;
 pub mod transport;
 pub mod url;
+pub mod value;
 pub mod yaml;

@@ -5,6 +5,7 @@ use super::{AppError, Context, Format, Outcome, entity, golden_id, load, open_st
 use crate::cli;
 use crate::config::checks::{self, Severity};
 use crate::mapping::MapOutcome;
+use crate::model::EntityKind;
 use crate::reconcile;
 use crate::store::{Audit, GoldenState, StoredQualityNote};
 use crate::sync::Pipeline;
@@ -123,9 +124,20 @@ pub async fn show(
     let history = store.history(&id).await?;
     let notes = record_notes(store.as_ref(), &state).await?;
     let pending = store.pending_reference_list(Some(&id), 1000).await?;
+    let value = match kind {
+        EntityKind::Customer => store
+            .customer_values(Some(&[id.as_str()]))
+            .await?
+            .into_iter()
+            .next(),
+        _ => None,
+    };
     match format {
         Format::Table => {
             output::print(&cli::golden_view(&state, &history));
+            if kind == EntityKind::Customer {
+                output::print(&cli::customer_value_view(value.as_ref()));
+            }
             if !pending.is_empty() {
                 output::line("pending references:");
                 output::print(&reconcile::refs::pending_table(&pending, chrono::Utc::now()));
@@ -136,7 +148,7 @@ pub async fn show(
             }
         }
         Format::Jsonl => output::line(
-            serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": history, "pending_references": pending, "quality_notes": notes})
+            serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": history, "pending_references": pending, "quality_notes": notes, "value": value})
                 .to_string(),
         ),
     }

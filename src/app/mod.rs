@@ -13,6 +13,7 @@ mod run;
 mod schema;
 mod steward;
 mod sync;
+mod value;
 
 pub use inspect::{
     events, explain, preview, preview_diff, quality, quarantine, refs, show, validate,
@@ -25,6 +26,7 @@ pub use run::run;
 pub use schema::schema;
 pub use steward::{rescore, review_accept, review_list, review_reject, train, unmerge};
 pub use sync::sync;
+pub use value::value;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -81,6 +83,8 @@ pub enum AppError {
     Publish(#[from] crate::publish::PublishError),
     #[error(transparent)]
     Daemon(#[from] crate::daemon::DaemonError),
+    #[error(transparent)]
+    Value(#[from] crate::value::ValueError),
     #[error("{0}")]
     Usage(String),
 }

@@ -37,7 +37,15 @@ pub async fn sync(context: &Context, options: SyncOptions) -> Result<Outcome, Ap
     let summaries = pipeline
         .sync(store.as_ref(), &options, progress.as_ref())
         .await?;
+    let pass = super::value::after_sync(
+        pipeline.locks(),
+        store.as_ref(),
+        &config.value,
+        &options.command,
+    )
+    .await?;
     output::print(&cli::summary_table(&summaries));
+    output::line(super::value::summary_line(&pass));
     let counts = store.counts().await?;
     let golden: Vec<String> = counts
         .golden

@@ -9,6 +9,7 @@
 
 pub mod metrics;
 mod ops;
+mod value;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -69,6 +70,17 @@ pub async fn serve(
         });
     }
     let committed = Arc::new(Notify::new());
+    let runs = Arc::new(Notify::new());
+    tasks.spawn(
+        value::ValueRunner {
+            pipeline: pipeline.clone(),
+            store: store.clone(),
+            runs: runs.clone(),
+            committed: committed.clone(),
+            shutdown: shutdown.clone(),
+        }
+        .run(),
+    );
     for source in &config.sources {
         let schedule = source.schedule.clone().unwrap_or_else(|| {
             info!(
@@ -85,6 +97,7 @@ pub async fn serve(
             schedule,
             operations: operations.clone(),
             committed: committed.clone(),
+            runs: runs.clone(),
             shutdown: shutdown.clone(),
         };
         tasks.spawn(runner.run());
@@ -141,6 +154,8 @@ struct SourceRunner {
     schedule: Schedule,
     operations: OperationsConfig,
     committed: Arc<Notify>,
+    /// Wakes the customer value pass after each run.
+    runs: Arc<Notify>,
     shutdown: CancellationToken,
 }
 
@@ -183,6 +198,7 @@ impl SourceRunner {
             {
                 Ok(summary) => {
                     failures = 0;
+                    self.runs.notify_one();
                     metrics::run_succeeded(&summary);
                     if summary.reconcile.events > 0 {
                         self.committed.notify_one();
@@ -197,6 +213,7 @@ impl SourceRunner {
                     metrics::run_failed(&self.name, started.elapsed());
                     // What was read before the failure is committed and its events queued.
                     self.committed.notify_one();
+                    self.runs.notify_one();
                     warn!(
                         source = self.name,
                         failures,

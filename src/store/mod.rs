@@ -14,6 +14,7 @@ mod parked;
 mod postgres;
 mod roles;
 mod sqlite;
+mod value;
 
 pub use matching::{
     BlockKeyWrite, Decision, DecisionWrite, MatchWrites, MergeWrite, ReferenceWrite, Relink,
@@ -23,6 +24,7 @@ pub use parked::ParkedEvent;
 pub use postgres::PgStore;
 pub use roles::{Audit, BatchWriter, MatchIndex, Outbox, Quarantine, RunLog, Stewardship, Store};
 pub use sqlite::SqliteStore;
+pub use value::{CustomerValues, ValueEvent, ValueWrite};
 
 use std::collections::BTreeMap;
 

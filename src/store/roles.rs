@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::CustomerValues;
 use super::{
     Batch, Counts, Decision, Fields, GoldenState, ParkedEvent, PendingReference, QuarantineEntry,
     ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, StoreError, StoredEvent, StoredMember,
@@ -200,8 +201,12 @@ pub trait Quarantine: Send + Sync {
 
 /// Every role of a store, for the commands that open one and hand its parts on.
 pub trait Store:
-    RunLog + BatchWriter + MatchIndex + Outbox + Audit + Stewardship + Quarantine
+    RunLog + BatchWriter + MatchIndex + Outbox + Audit + Stewardship + Quarantine + CustomerValues
 {
 }
 
-impl<T: RunLog + BatchWriter + MatchIndex + Outbox + Audit + Stewardship + Quarantine> Store for T {}
+impl<
+    T: RunLog + BatchWriter + MatchIndex + Outbox + Audit + Stewardship + Quarantine + CustomerValues,
+> Store for T
+{
+}

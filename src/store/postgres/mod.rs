@@ -13,6 +13,7 @@ mod fold;
 mod matching;
 mod parked;
 mod quarantine;
+mod value;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -97,7 +98,7 @@ fn contributor(row: &PgRow) -> Result<(String, Contributor), StoreError> {
 
 /// Outbox rows with the version each announces: the event's payload.
 const EVENT_SELECT: &str = "SELECT o.seq, o.event_id, o.entity, o.operation, o.golden_id, o.version, o.at, \
-     o.published_at, o.merged, v.record, v.lineage, v.changed \
+     o.published_at, o.merged, o.detail, v.record, v.lineage, v.changed \
      FROM outbox o JOIN golden_version v ON v.id = o.golden_id AND v.version = o.version";
 
 fn stored_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
@@ -117,6 +118,10 @@ fn stored_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
             merged: match row.try_get::<Option<&str>, _>("merged")? {
                 Some(text) => from_text(text, "event merged IDs")?,
                 None => Vec::new(),
+            },
+            detail: match row.try_get::<Option<&str>, _>("detail")? {
+                Some(text) => Some(from_text(text, "event detail")?),
+                None => None,
             },
             at: row.try_get("at")?,
         },

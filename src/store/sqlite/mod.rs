@@ -7,6 +7,7 @@
 mod matching;
 mod parked;
 mod quarantine;
+mod value;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -134,7 +135,7 @@ fn contributor(row: &SqliteRow) -> Result<(String, Contributor), StoreError> {
 
 /// Outbox rows with the version each announces: the event's payload.
 const EVENT_SELECT: &str = "SELECT o.seq, o.event_id, o.entity, o.operation, o.golden_id, o.version, o.at, \
-     o.published_at, o.merged, v.record, v.lineage, v.changed \
+     o.published_at, o.merged, o.detail, v.record, v.lineage, v.changed \
      FROM outbox o JOIN golden_version v ON v.id = o.golden_id AND v.version = o.version";
 
 fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
@@ -155,6 +156,10 @@ fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
             merged: match row.try_get::<Option<String>, _>("merged")? {
                 Some(text) => from_text(&text, "event merged IDs")?,
                 None => Vec::new(),
+            },
+            detail: match row.try_get::<Option<String>, _>("detail")? {
+                Some(text) => Some(from_text(&text, "event detail")?),
+                None => None,
             },
             at: parse_time(row.try_get("at")?)?,
         },
