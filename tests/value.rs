@@ -132,13 +132,15 @@ async fn history(store: &dyn Store) {
             false,
         ),
     ]);
-    goldens.push(golden(
+    let mut renamed = golden(
         "cus_g",
         EntityKind::Customer,
         2,
         json!({"name": "G GmbH"}),
         false,
-    ));
+    );
+    renamed.changed = vec!["name".into()];
+    goldens.push(renamed);
     events.push(created("cus_g", 2));
     let batch = Batch {
         run_id,
@@ -383,6 +385,12 @@ async fn a_new_order_changes_a_tier_and_time_churns_a_customer(store: &dyn Store
     assert_eq!(body["subject"], "cus_g");
     assert_eq!(body["recordversion"], 2);
     assert_eq!(body["data"]["record"], json!({"name": "G GmbH"}));
+    assert_eq!(
+        body["data"]["changed"],
+        json!([]),
+        "the record did not change"
+    );
+    assert_eq!(body["data"]["sources"], json!({}));
     assert_eq!(body["data"]["tier"], json!({"from": "lead", "to": "gold"}));
     assert_eq!(
         body["data"]["value"],
@@ -454,3 +462,150 @@ on_both!(
     a_new_order_changes_a_tier_and_time_churns_a_customer,
     a_dry_run_writes_nothing_and_deleted_customers_lose_their_value,
 );
+
+/// The quickstart in a folder of its own, without a bus, for the command line.
+fn quickstart_project() -> tempfile::TempDir {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let source = root.join("examples/quickstart");
+    for entry in walk(&source) {
+        let target = dir.path().join(entry.strip_prefix(&source).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, &target).unwrap();
+    }
+    let config = std::fs::read_to_string(source.join("concord.yaml")).unwrap();
+    let without_bus: Vec<&str> = config
+        .lines()
+        .skip_while(|line| !line.starts_with("sources:"))
+        .collect();
+    let text = format!(
+        "store: {{ url: \"sqlite://concord.db\" }}\n{}\n",
+        without_bus.join("\n")
+    )
+    .replace(
+        "../../mappings",
+        &root.join("mappings").display().to_string(),
+    );
+    std::fs::write(dir.path().join("concord.yaml"), text).unwrap();
+    dir
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        match path.is_dir() {
+            true => files.extend(walk(&path)),
+            false => files.push(path),
+        }
+    }
+    files
+}
+
+fn concord(dir: &std::path::Path, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+        .current_dir(dir)
+        .env_remove("CONCORD_CONFIG")
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{args:?}: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn sync_values_the_customers_and_show_and_value_see_it() {
+    let project = quickstart_project();
+    let dir = project.path();
+    let synced = concord(dir, &["sync"]);
+    assert!(
+        synced.contains("customer value: 13 customers (1 platinum, 12 lead, 8 prospect, 5 churned); 6 tier or stage changes queued as events"),
+        "{synced}"
+    );
+    assert!(
+        synced.contains("note: revenue in CHF, GBP is left out of tiering"),
+        "{synced}"
+    );
+
+    // Its orders of 13 and 15 May 2024 make SAP's 100001 the biggest customer, long churned.
+    let shown: Value = serde_json::from_str(&concord(
+        dir,
+        &["show", "customer", "sap:100001", "--format", "jsonl"],
+    ))
+    .unwrap();
+    assert_eq!(shown["value"]["tier"], "platinum");
+    assert_eq!(shown["value"]["stage"], "churned");
+    assert_eq!(shown["value"]["order_count"], 2);
+    assert_eq!(shown["value"]["revenue"], json!({"EUR": "13639.15"}));
+    let table = concord(dir, &["show", "customer", "sap:100001"]);
+    assert!(
+        table.contains("  tier                 platinum\n"),
+        "{table}"
+    );
+    assert!(
+        table.contains("  stage                churned\n"),
+        "{table}"
+    );
+
+    let events = concord(dir, &["events", "--format", "jsonl", "--limit", "1000"]);
+    let count = |key: &str| events.lines().filter(|l| l.contains(key)).count();
+    assert_eq!(
+        (count("\"tier_changed\""), count("\"stage_changed\"")),
+        (1, 5)
+    );
+
+    let again = concord(dir, &["value"]);
+    assert!(
+        again.contains("0 values were written, 0 events were queued"),
+        "{again}"
+    );
+    let dry = concord(dir, &["value", "--dry-run"]);
+    assert!(
+        dry.contains("13 customers valued, tiers ranked in EUR"),
+        "{dry}"
+    );
+}
+
+#[tokio::test]
+async fn the_service_values_the_customers_after_a_source_run() {
+    let project = quickstart_project();
+    let dir = project.path();
+    // Created and migrated before the service starts, so the two never migrate it at once.
+    let store = concord::store::open(&backend::sqlite_url(dir))
+        .await
+        .unwrap();
+    let mut service = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+        .current_dir(dir)
+        .env_remove("CONCORD_CONFIG")
+        .args(["run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut valued = Vec::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok(values) = store.customer_values(None).await
+            && values
+                .iter()
+                .any(|v| v.tier == Tier::Platinum && v.order_count == 2)
+        {
+            valued = values;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    service.kill().unwrap();
+    service.wait().unwrap();
+    assert!(
+        valued
+            .iter()
+            .any(|v| v.tier == Tier::Platinum && v.order_count == 2),
+        "{valued:?}"
+    );
+}

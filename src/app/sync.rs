@@ -46,6 +46,9 @@ pub async fn sync(context: &Context, options: SyncOptions) -> Result<Outcome, Ap
     .await?;
     output::print(&cli::summary_table(&summaries));
     output::line(super::value::summary_line(&pass));
+    for note in &pass.notes {
+        output::line(format!("  note: {note}"));
+    }
     let counts = store.counts().await?;
     let golden: Vec<String> = counts
         .golden

@@ -117,7 +117,7 @@ pub fn events_table(events: &[StoredEvent]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>6}  {:<27}  {:<18}  {:<36}  {:>3}  {:<9}  changed",
+        "{:>6}  {:<27}  {:<22}  {:<36}  {:>3}  {:<9}  changed",
         "seq", "time", "routing key", "golden id", "ver", "published"
     );
     for e in events {
@@ -129,7 +129,7 @@ pub fn events_table(events: &[StoredEvent]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:>6}  {:<27}  {:<18}  {:<36}  {:>3}  {:<9}  {}",
+            "{:>6}  {:<27}  {:<22}  {:<36}  {:>3}  {:<9}  {}",
             e.seq,
             e.event
                 .at

@@ -45,6 +45,9 @@ impl ValueRunner {
             let config = &self.pipeline.config().value;
             match crate::value::refresh(self.store.as_ref(), config, Utc::now(), false).await {
                 Ok(pass) => {
+                    for note in &pass.notes {
+                        warn!("customer value: {note}");
+                    }
                     info!(
                         customers = pass.customers,
                         values_written = pass.values_written,

@@ -35,7 +35,7 @@ pub struct Pass {
     /// Values written (new or changed figures).
     pub values_written: usize,
     pub events: usize,
-    /// What was left out and why.
+    /// What was left out and why; the caller says each once (printed or logged).
     pub notes: Vec<String>,
 }
 
@@ -121,9 +121,6 @@ pub async fn refresh(
     let facts = store.order_facts().await?;
     let ids: Vec<String> = customers.iter().map(|(id, _)| id.clone()).collect();
     let computed = compute(config, &ids, &facts, now.date_naive());
-    for note in &computed.notes {
-        tracing::warn!("customer value: {note}");
-    }
     let previous = store.customer_values(None).await?;
     let versions: HashMap<String, i64> = customers.into_iter().collect();
     let write = plan(&previous, &computed, &versions, now);

@@ -102,7 +102,15 @@ const EVENT_SELECT: &str = "SELECT o.seq, o.event_id, o.entity, o.operation, o.g
      FROM outbox o JOIN golden_version v ON v.id = o.golden_id AND v.version = o.version";
 
 fn stored_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
-    let changed: Vec<String> = from_text(row.try_get("changed")?, "event changed fields")?;
+    let detail: Option<Fields> = match row.try_get::<Option<&str>, _>("detail")? {
+        Some(text) => Some(from_text(text, "event detail")?),
+        None => None,
+    };
+    // An event with a detail (a value event) reports no change of the record it carries.
+    let changed: Vec<String> = match detail {
+        Some(_) => Vec::new(),
+        None => from_text(row.try_get("changed")?, "event changed fields")?,
+    };
     let sources = event_sources(lineage_text::decode(row.try_get("lineage")?)?, &changed);
     Ok(StoredEvent {
         seq: row.try_get("seq")?,
@@ -119,10 +127,7 @@ fn stored_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
                 Some(text) => from_text(text, "event merged IDs")?,
                 None => Vec::new(),
             },
-            detail: match row.try_get::<Option<&str>, _>("detail")? {
-                Some(text) => Some(from_text(text, "event detail")?),
-                None => None,
-            },
+            detail,
             at: row.try_get("at")?,
         },
         published_at: row.try_get("published_at")?,
