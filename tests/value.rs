@@ -609,3 +609,28 @@ async fn the_service_values_the_customers_after_a_source_run() {
         "{valued:?}"
     );
 }
+
+#[test]
+fn a_value_section_that_cannot_hold_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("concord.yaml");
+    std::fs::write(
+        &path,
+        "store: { url: \"sqlite://concord.db\" }\nsources:\n  - { name: crm, driver: csv, files: \"in/*.csv\", mappings: [m.yaml] }\nvalue:\n  tiers: { platinum: 0.9, gold: 0.8 }\n",
+    )
+    .unwrap();
+    let error = concord::config::Config::load(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains(":4:"), "{error}");
+    assert!(error.contains("value.tiers: shares must rise"), "{error}");
+    std::fs::write(
+        &path,
+        "store: { url: \"sqlite://concord.db\" }\nsources:\n  - { name: crm, driver: csv, files: \"in/*.csv\", mappings: [m.yaml] }\nvalue:\n  churn: 30d\n",
+    )
+    .unwrap();
+    let error = concord::config::Config::load(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("churn"), "unknown keys are refused: {error}");
+}

@@ -271,3 +271,70 @@ impl LeftOut {
         notes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(
+        customer: &str,
+        date: Option<&str>,
+        currency: Option<&str>,
+        total: Option<&str>,
+    ) -> OrderFact {
+        OrderFact {
+            order_id: format!("ord_{customer}_{date:?}"),
+            customer_id: customer.into(),
+            order_date: date.map(str::to_string),
+            currency: currency.map(str::to_string),
+            total_amount: total.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn unreadable_order_values_cost_only_themselves_and_are_said() {
+        let customers = vec!["cus_a".to_string()];
+        let facts = vec![
+            fact("cus_a", Some("2025-01-10"), Some("eur"), Some("100.50")),
+            fact("cus_a", Some("31.02.2025"), Some("EUR"), Some("n/a")),
+            fact("cus_a", None, None, Some("10")),
+            fact("cus_gone", Some("2025-01-01"), Some("EUR"), Some("5")),
+        ];
+        let today = NaiveDate::from_ymd_opt(2025, 2, 1).unwrap();
+        let computed = compute(&ValueConfig::default(), &customers, &facts, today);
+        let value = &computed.values[0];
+        assert_eq!(value.order_count, 3, "every linked order counts");
+        assert_eq!(
+            value.revenue.get("EUR").map(|a| a.to_string()).as_deref(),
+            Some("100.50")
+        );
+        assert_eq!(value.first_order, NaiveDate::from_ymd_opt(2025, 1, 10));
+        assert_eq!(
+            (value.tier, value.stage),
+            (Tier::Platinum, Stage::Formation)
+        );
+        assert_eq!(
+            computed.notes,
+            vec![
+                "1 orders with an order_date that is not a date (YYYY-MM-DD): left out of first, last and recency",
+                "1 orders with a total_amount that is not a number: left out of revenue",
+                "1 orders with a total_amount but no currency: left out of revenue",
+                "1 orders with a customer_id that is no live golden customer: left out",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_largest_customer_is_platinum_even_above_the_whole_share() {
+        let customers = vec!["cus_a".to_string(), "cus_b".to_string()];
+        let facts = vec![
+            fact("cus_a", Some("2025-01-10"), Some("EUR"), Some("900")),
+            fact("cus_b", Some("2025-01-10"), Some("EUR"), Some("100")),
+        ];
+        let today = NaiveDate::from_ymd_opt(2025, 2, 1).unwrap();
+        let computed = compute(&ValueConfig::default(), &customers, &facts, today);
+        let tiers: Vec<Tier> = computed.values.iter().map(|v| v.tier).collect();
+        // Before B: 90 % of revenue, past gold's 80 % but under iron's 95 %.
+        assert_eq!(tiers, [Tier::Platinum, Tier::Iron]);
+    }
+}
