@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use concord::model::EntityKind;
 use concord::publish::{BusConfig, cloudevents};
 use concord::schema::event_schema;
-use concord::store::{Batch, EventWrite, Fields, GoldenWrite, Operation, Store, StoredEvent};
+use concord::store::{
+    Batch, EventWrite, Fields, GoldenWrite, MatchWrites, MergeWrite, Operation, Store, StoredEvent,
+};
 use concord::value::{CustomerValue, Stage, Tier, ValueConfig, refresh};
 
 use backend::on_both;
@@ -457,7 +459,52 @@ async fn a_dry_run_writes_nothing_and_deleted_customers_lose_their_value(store: 
     assert_eq!(ids, ["cus_a", "cus_b", "cus_c", "cus_d", "cus_g"]);
 }
 
+async fn orders_of_a_customer_merged_away_count_for_the_one_it_was_merged_into(store: &dyn Store) {
+    history(store).await;
+    refresh(store, &config(), noon(2025, 6, 30), false)
+        .await
+        .unwrap();
+    let run_id = store.begin_run("erp", false).await.unwrap();
+    let batch = Batch {
+        run_id,
+        source: "erp".into(),
+        matching: MatchWrites {
+            // B into D, then D into A: B's orders follow the chain to A.
+            merges: vec![
+                MergeWrite {
+                    entity: EntityKind::Customer,
+                    loser: "cus_b".into(),
+                    survivor: "cus_d".into(),
+                },
+                MergeWrite {
+                    entity: EntityKind::Customer,
+                    loser: "cus_d".into(),
+                    survivor: "cus_a".into(),
+                },
+            ],
+            ..MatchWrites::default()
+        },
+        ..Batch::default()
+    };
+    store.commit(&batch).await.unwrap();
+    refresh(store, &config(), noon(2025, 6, 30), false)
+        .await
+        .unwrap();
+    let values = store.customer_values(None).await.unwrap();
+    let a = values.iter().find(|v| v.golden_id == "cus_a").unwrap();
+    assert_eq!(
+        (a.order_count, a.first_order, a.revenue.clone()),
+        (10, date("2024-01-10"), amounts(&[("EUR", "9000.00")]))
+    );
+    assert!(
+        values
+            .iter()
+            .all(|v| v.golden_id != "cus_b" && v.golden_id != "cus_d")
+    );
+}
+
 on_both!(
+    orders_of_a_customer_merged_away_count_for_the_one_it_was_merged_into,
     first_pass_values_every_customer_with_one_event_per_tier_and_stage,
     a_new_order_changes_a_tier_and_time_churns_a_customer,
     a_dry_run_writes_nothing_and_deleted_customers_lose_their_value,

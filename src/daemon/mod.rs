@@ -5,7 +5,8 @@
 //! without holding the others back. Runs take turns at the store's writer (see
 //! [`crate::sync`]), and on a shared store each source and the relay are held by one instance at
 //! a time: an instance that finds one held tries again every `takeover_every`, and takes it over
-//! once its holder is gone.
+//! once its holder is gone. After source runs one task values the customers (see
+//! [`crate::value`]), a pass at a time.
 
 pub mod metrics;
 mod ops;

@@ -2,6 +2,8 @@
 //! per golden customer (table `customer_value`, migration 0009) and the tier and stage events it
 //! writes with them.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -47,8 +49,10 @@ pub trait CustomerValues: Send + Sync {
     /// The live golden customers (neither deleted nor merged away) with their current versions,
     /// by ID.
     async fn live_customers(&self) -> Result<Vec<(String, i64)>, StoreError>;
-    /// Every live golden order linked to a customer, read from the record's JSON; an order linked
-    /// to a customer since merged away is given the customer it was merged into.
+    /// Customers merged away → the customer each was merged into (which may itself have been
+    /// merged since).
+    async fn customer_redirects(&self) -> Result<HashMap<String, String>, StoreError>;
+    /// Every live golden order linked to a customer, read from the record's JSON.
     async fn order_facts(&self) -> Result<Vec<OrderFact>, StoreError>;
     /// The stored values, by golden ID; only those of `ids` when given.
     async fn customer_values(&self, ids: Option<&[&str]>)

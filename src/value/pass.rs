@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::compute::{Computed, compute};
 use super::config::ValueConfig;
-use super::figures::{CustomerValue, Stage, Tier};
+use super::figures::{CustomerValue, OrderFact, Stage, Tier};
 use crate::model::Operation;
 use crate::store::{CustomerValues, Fields, StoreError, ValueEvent, ValueWrite};
 
@@ -108,6 +108,20 @@ pub fn plan(
     write
 }
 
+/// Gives an order linked to a customer since merged away to the customer its chain of merges
+/// ends at, so its revenue is not lost with the merged ID.
+fn follow_merges(facts: &mut [OrderFact], redirects: &HashMap<String, String>) {
+    for fact in facts {
+        // A chain is at most as long as the merges stored; the bound also ends a corrupt cycle.
+        for _ in 0..=redirects.len() {
+            match redirects.get(&fact.customer_id) {
+                Some(target) => fact.customer_id = target.clone(),
+                None => break,
+            }
+        }
+    }
+}
+
 /// Runs one pass as of `now`: values every live customer from its linked orders and, unless
 /// `dry_run`, stores what changed and queues its events in one transaction. The caller holds the
 /// writer lock (or the write turn on a shared store) when not a dry run.
@@ -118,7 +132,8 @@ pub async fn refresh(
     dry_run: bool,
 ) -> Result<Pass, ValueError> {
     let customers = store.live_customers().await?;
-    let facts = store.order_facts().await?;
+    let mut facts = store.order_facts().await?;
+    follow_merges(&mut facts, &store.customer_redirects().await?);
     let ids: Vec<String> = customers.iter().map(|(id, _)| id.clone()).collect();
     let computed = compute(config, &ids, &facts, now.date_naive());
     let previous = store.customer_values(None).await?;

@@ -2,6 +2,8 @@
 //! over the current versions of the golden orders, values and their events written in one
 //! transaction, each table with one `UNNEST` statement.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -11,17 +13,14 @@ use crate::store::columns::{from_text, to_text};
 use crate::store::{CustomerValues, StoreError, ValueWrite};
 use crate::value::{CustomerValue, OrderFact, Stage, Tier};
 
-/// The order fields a value pass reads, as text whatever their JSON type. The customer an order
-/// names may have been merged away: its value goes to the record it was merged into.
-const ORDER_FACTS: &str = "SELECT f.order_id, COALESCE(c.redirect_to, f.customer_id) AS customer_id, \
-     f.order_date, f.currency, f.total_amount FROM ( \
+/// The order fields a value pass reads, as text whatever their JSON type.
+const ORDER_FACTS: &str = "SELECT f.* FROM ( \
        SELECT o.id AS order_id, r->>'customer_id' AS customer_id, r->>'order_date' AS order_date, \
        r->>'currency' AS currency, r->>'total_amount' AS total_amount \
        FROM golden o JOIN golden_version v ON v.id = o.id AND v.version = o.version \
        CROSS JOIN LATERAL (SELECT v.record::json AS r) AS j \
        WHERE o.entity = 'order' AND NOT o.deleted AND o.redirect_to IS NULL \
-     ) AS f LEFT JOIN golden c ON c.id = f.customer_id \
-     WHERE f.customer_id IS NOT NULL ORDER BY f.order_id";
+     ) AS f WHERE f.customer_id IS NOT NULL ORDER BY f.order_id";
 
 fn customer_value(row: &PgRow) -> Result<CustomerValue, StoreError> {
     let tier: String = row.try_get("tier")?;
@@ -54,6 +53,17 @@ impl CustomerValues for PgStore {
         .await?;
         rows.iter()
             .map(|row| Ok((row.try_get("id")?, row.try_get("version")?)))
+            .collect()
+    }
+
+    async fn customer_redirects(&self) -> Result<HashMap<String, String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, redirect_to FROM golden WHERE entity = 'customer' AND redirect_to IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("redirect_to")?)))
             .collect()
     }
 

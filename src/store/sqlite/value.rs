@@ -1,6 +1,7 @@
 //! Customer values (migration 0009) on SQLite: order facts read with `json_extract` over the
 //! current versions of the golden orders, values and their events written in one transaction.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -13,15 +14,13 @@ use crate::store::columns::{from_text, to_text};
 use crate::store::{CustomerValues, StoreError, ValueWrite};
 use crate::value::{CustomerValue, OrderFact, Stage, Tier};
 
-/// The order fields a value pass reads, as text whatever their JSON type. The customer an order
-/// names may have been merged away: its value goes to the record it was merged into.
+/// The order fields a value pass reads, as text whatever their JSON type.
 const ORDER_FACTS: &str = "SELECT o.id AS order_id, \
-     COALESCE(c.redirect_to, CAST(json_extract(v.record, '$.customer_id') AS TEXT)) AS customer_id, \
+     CAST(json_extract(v.record, '$.customer_id') AS TEXT) AS customer_id, \
      CAST(json_extract(v.record, '$.order_date') AS TEXT) AS order_date, \
      CAST(json_extract(v.record, '$.currency') AS TEXT) AS currency, \
      CAST(json_extract(v.record, '$.total_amount') AS TEXT) AS total_amount \
      FROM golden o JOIN golden_version v ON v.id = o.id AND v.version = o.version \
-     LEFT JOIN golden c ON c.id = json_extract(v.record, '$.customer_id') \
      WHERE o.entity = 'order' AND o.deleted = 0 AND o.redirect_to IS NULL \
      AND json_extract(v.record, '$.customer_id') IS NOT NULL ORDER BY o.id";
 
@@ -65,6 +64,17 @@ impl CustomerValues for SqliteStore {
         .await?;
         rows.iter()
             .map(|row| Ok((row.try_get("id")?, row.try_get("version")?)))
+            .collect()
+    }
+
+    async fn customer_redirects(&self) -> Result<HashMap<String, String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, redirect_to FROM golden WHERE entity = 'customer' AND redirect_to IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("redirect_to")?)))
             .collect()
     }
 
