@@ -1,6 +1,6 @@
 //! Full-sync benchmark: generates two overlapping sources (SAP IDoc and ERPNext JSON lines) and
-//! syncs them into a fresh store, then syncs again with nothing changed, then measures the IDoc
-//! reader alone on one large file.
+//! syncs them into a fresh store, then syncs again with nothing changed (`--full`), then again
+//! with 1% of the ERPNext lines edited, then measures the IDoc reader alone on one large file.
 //!
 //! `cargo bench --bench sync -- [CUSTOMERS ...] [--idoc-mb N]` (default: 100000 1000000, 200 MB).
 //! Generated data is kept under `benches/data/` and reused. Each size is synced into a fresh
@@ -68,15 +68,55 @@ async fn bench_sync(customers: usize, engine: Engine) -> anyhow::Result<()> {
     let second = started.elapsed().as_secs_f64();
     let second_events: u64 = again.iter().map(|s| s.reconcile.events).sum();
 
+    let (third, third_read, third_events) =
+        resync_with_one_percent_changed(&dir, &pipeline, store.as_ref()).await?;
+
     println!(
         "sync {customers} customers into {}: {read} records in {first:.1}s = {:.0} records/s, {events} events; \
-         unchanged re-sync (--full) {second:.1}s with {second_events} events; peak RSS {:.0} MiB",
+         unchanged re-sync (--full) {second:.1}s with {second_events} events; \
+         re-sync with 1% of the ERPNext lines changed {third:.1}s ({third_read} records read, {third_events} events); \
+         peak RSS {:.0} MiB",
         bench_store.engine,
         read as f64 / first,
         peak_rss_mib()
     );
     drop(store);
     bench_store.remove().await
+}
+
+/// Edits every hundredth line of the ERPNext export (a new mobile number), syncs, and puts the
+/// file back: the file's hash changed, so it is read, and its unchanged records are dropped by
+/// their content hash. Returns the time, the records read and the events.
+async fn resync_with_one_percent_changed(
+    dir: &Path,
+    pipeline: &Pipeline,
+    store: &dyn concord::store::Store,
+) -> anyhow::Result<(f64, u64, u64)> {
+    let file = dir.join("erpnext/customers.jsonl");
+    let original = std::fs::read(&file)?;
+    let mut edited = Vec::with_capacity(original.len() + original.len() / 50);
+    for (n, line) in original.split_inclusive(|b| *b == b'\n').enumerate() {
+        if n % 100 == 0 {
+            let text =
+                String::from_utf8_lossy(line).replacen("\"mobile_no\":\"", "\"mobile_no\":\"+0", 1);
+            edited.extend_from_slice(text.as_bytes());
+        } else {
+            edited.extend_from_slice(line);
+        }
+    }
+    std::fs::write(&file, &edited)?;
+    let started = Instant::now();
+    let result = pipeline
+        .sync(store, &SyncOptions::default(), &NoProgress)
+        .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    std::fs::write(&file, &original)?;
+    let summaries = result?;
+    Ok((
+        elapsed,
+        summaries.iter().map(|s| s.read).sum(),
+        summaries.iter().map(|s| s.reconcile.events).sum(),
+    ))
 }
 
 /// The store a sync is measured on, empty at the start.

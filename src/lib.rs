@@ -22,4 +22,5 @@ pub mod telemetry;
 pub mod transport;
 pub mod url;
 pub mod value;
+pub mod web;
 pub mod yaml;

@@ -180,6 +180,38 @@ enum Command {
         #[arg(long)]
         diff: bool,
     },
+    /// Serve the read-only API (`/api/…`, OpenAPI at `/api/openapi.json`) and the steward page.
+    Serve {
+        /// The address to listen on (default: `serve.listen` of the config).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Print the argon2 hash of the password read from stdin (for `serve.auth.users`), and
+        /// exit.
+        #[arg(long)]
+        hash_password: bool,
+    },
+    /// Find golden records by name, tax ID, email or phone (what `GET /api/customers?q=` finds).
+    Find {
+        /// Looks in every field: part of a name, or a whole tax ID, email or phone.
+        query: Option<String>,
+        /// customer or product.
+        #[arg(long, default_value = "customer")]
+        entity: String,
+        /// Part of the name (every option given must match).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        tax_id: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Compared by its last digits (at least 5).
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Show a golden record with each field's source and its history.
     Show {
         /// customer, product, order or bom.
@@ -368,6 +400,30 @@ async fn run(cli: Cli) -> Result<Outcome, AppError> {
         } => app::preview_diff(&context, &source, limit).await,
         Command::Preview { source, limit, .. } => {
             app::preview(&context, &source, limit.unwrap_or(5)).await
+        }
+        Command::Serve {
+            hash_password: true,
+            ..
+        } => app::hash_password(),
+        Command::Serve { listen, .. } => app::serve(&context, listen).await,
+        Command::Find {
+            query,
+            entity,
+            name,
+            tax_id,
+            email,
+            phone,
+            limit,
+            format,
+        } => {
+            let query = concord::store::SearchQuery {
+                any: query,
+                name,
+                tax_id,
+                email,
+                phone,
+            };
+            app::find(&context, &entity, &query, limit, format).await
         }
         Command::Show { entity, id, format } => app::show(&context, &entity, &id, format).await,
         Command::Value { dry_run } => app::value(&context, dry_run).await,

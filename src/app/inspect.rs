@@ -7,7 +7,7 @@ use crate::config::checks::{self, Severity};
 use crate::mapping::MapOutcome;
 use crate::model::EntityKind;
 use crate::reconcile;
-use crate::store::{Audit, GoldenState, StoredQualityNote};
+use crate::store::{Audit, GoldenState, PendingReference, Store, StoredQualityNote, VersionRow};
 use crate::sync::Pipeline;
 
 /// Loads the config and compiles every mapping (a problem there is an error naming
@@ -98,20 +98,41 @@ fn pretty<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("(not printable: {e})"))
 }
 
-/// A golden record, by golden ID or `SOURCE:KEY`, with each field's source and its versions.
-pub async fn show(
-    context: &Context,
-    entity_name: &str,
-    id: &str,
-    format: Format,
-) -> Result<Outcome, AppError> {
-    let kind = entity(entity_name)?;
-    let store = open_store(&load(context)?).await?;
-    let asked = golden_id(store.as_ref(), kind, id).await?;
-    let id = store.resolve_id(&asked).await?.unwrap_or(asked.clone());
-    if id != asked {
-        crate::errln!("{asked} was merged into {id}");
+/// A golden record as `show` and the HTTP API give it: the record with each field's source, its
+/// versions, its data-quality notes and the references it still waits for.
+#[derive(Debug, Clone)]
+pub struct RecordView {
+    /// The ID asked for, when it was merged into `state.id`.
+    pub merged_away: Option<String>,
+    pub state: GoldenState,
+    pub history: Vec<VersionRow>,
+    pub notes: Vec<StoredQualityNote>,
+    pub pending: Vec<PendingReference>,
+    /// A customer's value, tier and stage; `None` for other entities and before a value pass.
+    pub value: Option<crate::value::CustomerValue>,
+}
+
+impl RecordView {
+    /// The view as one JSON object (`show --format jsonl`, `GET /api/customers/{id}`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let state = &self.state;
+        let mut json = serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": self.history, "pending_references": self.pending, "quality_notes": self.notes});
+        if state.entity == EntityKind::Customer {
+            json["value"] = serde_json::json!(self.value);
+        }
+        json
     }
+}
+
+/// Gathers a golden record by golden ID (an ID merged away leads to its survivor) or
+/// `SOURCE:KEY`; [`AppError::NotFound`] when the store has no such record of `kind`.
+pub async fn golden_record(
+    store: &dyn Store,
+    kind: EntityKind,
+    id: &str,
+) -> Result<RecordView, AppError> {
+    let asked = golden_id(store, kind, id).await?;
+    let id = store.resolve_id(&asked).await?.unwrap_or(asked.clone());
     let Some(state) = store
         .load_goldens(&[id.as_str()])
         .await?
@@ -119,10 +140,12 @@ pub async fn show(
         .next()
         .filter(|s| s.entity == kind)
     else {
-        return Err(AppError::Usage(format!("no {kind} with golden ID `{id}`")));
+        return Err(AppError::NotFound(format!(
+            "no {kind} with golden ID `{id}`"
+        )));
     };
     let history = store.history(&id).await?;
-    let notes = record_notes(store.as_ref(), &state).await?;
+    let notes = record_notes(store, &state).await?;
     let pending = store.pending_reference_list(Some(&id), 1000).await?;
     let value = match kind {
         EntityKind::Customer => store
@@ -132,25 +155,48 @@ pub async fn show(
             .next(),
         _ => None,
     };
+    Ok(RecordView {
+        merged_away: (id != asked).then_some(asked),
+        state,
+        history,
+        notes,
+        pending,
+        value,
+    })
+}
+
+/// A golden record, by golden ID or `SOURCE:KEY`, with each field's source and its versions.
+pub async fn show(
+    context: &Context,
+    entity_name: &str,
+    id: &str,
+    format: Format,
+) -> Result<Outcome, AppError> {
+    let kind = entity(entity_name)?;
+    let store = open_store(&load(context)?).await?;
+    let view = golden_record(store.as_ref(), kind, id).await?;
+    if let Some(asked) = &view.merged_away {
+        crate::errln!("{asked} was merged into {}", view.state.id);
+    }
     match format {
         Format::Table => {
-            output::print(&cli::golden_view(&state, &history));
+            output::print(&cli::golden_view(&view.state, &view.history));
             if kind == EntityKind::Customer {
-                output::print(&cli::customer_value_view(value.as_ref()));
+                output::print(&cli::customer_value_view(view.value.as_ref()));
             }
-            if !pending.is_empty() {
+            if !view.pending.is_empty() {
                 output::line("pending references:");
-                output::print(&reconcile::refs::pending_table(&pending, chrono::Utc::now()));
+                output::print(&reconcile::refs::pending_table(
+                    &view.pending,
+                    chrono::Utc::now(),
+                ));
             }
-            if !notes.is_empty() {
+            if !view.notes.is_empty() {
                 output::line("data-quality notes:");
-                output::print(&cli::quality_table(&notes));
+                output::print(&cli::quality_table(&view.notes));
             }
         }
-        Format::Jsonl => output::line(
-            serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": history, "pending_references": pending, "quality_notes": notes, "value": value})
-                .to_string(),
-        ),
+        Format::Jsonl => output::line(view.to_json().to_string()),
     }
     Ok(Outcome::Done)
 }

@@ -4,6 +4,7 @@
 //! Every command that writes takes the store's writer lock before it reads anything it will
 //! write; commands that only read never wait for it.
 
+mod find;
 mod inspect;
 mod mapping_tests;
 pub mod output;
@@ -11,12 +12,15 @@ pub mod publish;
 mod quarantine;
 mod run;
 mod schema;
+mod serve;
 mod steward;
 mod sync;
 mod value;
 
+pub use find::{find, headline, search};
 pub use inspect::{
-    events, explain, preview, preview_diff, quality, quarantine, refs, show, validate,
+    RecordView, events, explain, golden_record, preview, preview_diff, quality, quarantine, refs,
+    show, validate,
 };
 pub use mapping_tests::test;
 pub use output::Format;
@@ -24,7 +28,11 @@ pub use publish::{publish, replay};
 pub use quarantine::quarantine_replay;
 pub use run::run;
 pub use schema::schema;
-pub use steward::{rescore, review_accept, review_list, review_reject, train, unmerge};
+pub use serve::{hash_password, serve};
+pub use steward::{
+    decide_review, decide_review_in_service, rescore, review_accept, review_list, review_reject,
+    train, unmerge,
+};
 pub use sync::sync;
 pub use value::value;
 
@@ -87,6 +95,9 @@ pub enum AppError {
     Value(#[from] crate::value::ValueError),
     #[error("{0}")]
     Usage(String),
+    /// What was asked for is not in the store (the HTTP API answers 404).
+    #[error("{0}")]
+    NotFound(String),
 }
 
 impl AppError {
@@ -167,7 +178,7 @@ async fn golden_id(store: &dyn MatchIndex, kind: EntityKind, id: &str) -> Result
     let hits = store.xref_lookup(source, kind, &[key]).await?;
     match hits.get(key) {
         Some(hit) => Ok(hit.golden_id.clone()),
-        None => Err(AppError::Usage(format!(
+        None => Err(AppError::NotFound(format!(
             "source `{source}` has delivered no {kind} with key `{key}`"
         ))),
     }

@@ -7,8 +7,10 @@ use super::{
     AppError, Context, Format, Outcome, Writes, entity, load, open_store, open_writer, output,
 };
 use crate::cli;
-use crate::reconcile::{self, Reconciler};
+use crate::reconcile::{self, ReconcileStats, Reconciler};
 use crate::store::ReviewStatus;
+use crate::store::Store;
+use crate::sync::Pipeline;
 
 /// The review queue (open items unless `all`).
 pub async fn review_list(
@@ -26,11 +28,7 @@ pub async fn review_list(
 
 /// Merges the pair of a review item.
 pub async fn review_accept(context: &Context, id: i64) -> Result<Outcome, AppError> {
-    let config = load(context)?;
-    let (store, _lease) = open_writer(&config, context, "review accept", Writes::Golden).await?;
-    let stats = Reconciler::new(&config.matching())?
-        .accept_review(store.as_ref(), id)
-        .await?;
+    let stats = decide_review(context, id, true).await?;
     output::line(format!(
         "review #{id} accepted: {} merged, {} events",
         stats.merged, stats.events
@@ -40,11 +38,7 @@ pub async fn review_accept(context: &Context, id: i64) -> Result<Outcome, AppErr
 
 /// Keeps the pair of a review item apart for good.
 pub async fn review_reject(context: &Context, id: i64) -> Result<Outcome, AppError> {
-    let config = load(context)?;
-    let (store, _lease) = open_writer(&config, context, "review reject", Writes::Golden).await?;
-    Reconciler::new(&config.matching())?
-        .reject_review(store.as_ref(), id)
-        .await?;
+    decide_review(context, id, false).await?;
     output::line(format!(
         "review #{id} rejected: the pair will never be merged automatically"
     ));
@@ -136,4 +130,52 @@ pub async fn train(
         }
     }
     Ok(Outcome::Done)
+}
+
+/// Accepts (merges) or rejects review item `id` under the store's writer lock: `concord review
+/// accept/reject` and the steward page of `concord serve`.
+pub async fn decide_review(
+    context: &Context,
+    id: i64,
+    accept: bool,
+) -> Result<ReconcileStats, AppError> {
+    let config = load(context)?;
+    let command = if accept {
+        "review accept"
+    } else {
+        "review reject"
+    };
+    let (store, _lease) = open_writer(&config, context, command, Writes::Golden).await?;
+    let reconciler = Reconciler::new(&config.matching())?;
+    decide(&reconciler, store.as_ref(), id, accept).await
+}
+
+/// [`decide_review`] inside `concord run`, which holds the store already: the decision waits for
+/// the service's turn at the store, as a source's batch does.
+pub async fn decide_review_in_service(
+    pipeline: &Pipeline,
+    store: &dyn Store,
+    id: i64,
+    accept: bool,
+) -> Result<ReconcileStats, AppError> {
+    let command = if accept {
+        "review accept"
+    } else {
+        "review reject"
+    };
+    let _turn = pipeline.write_turn(command).await?;
+    let reconciler = Reconciler::new(&pipeline.config().matching())?;
+    decide(&reconciler, store, id, accept).await
+}
+
+async fn decide(
+    reconciler: &Reconciler,
+    store: &dyn Store,
+    id: i64,
+    accept: bool,
+) -> Result<ReconcileStats, AppError> {
+    Ok(match accept {
+        true => reconciler.accept_review(store, id).await?,
+        false => reconciler.reject_review(store, id).await?,
+    })
 }

@@ -47,6 +47,10 @@ pub struct Config {
     /// shares and the lifecycle thresholds; computed after each sync and by `concord value`.
     #[serde(default)]
     pub value: crate::value::ValueConfig,
+    /// The read-only API and the steward page (`concord serve`, and `concord run` on the
+    /// operations address): its address and who may log in.
+    #[serde(default)]
+    pub serve: crate::web::ServeConfig,
     /// The folder of the config file; relative paths resolve against it. Set by [`Config::load`].
     #[serde(skip)]
     pub base_dir: PathBuf,

@@ -39,6 +39,8 @@ pub enum DaemonError {
         #[source]
         source: std::io::Error,
     },
+    #[error("serve.auth: {0}")]
+    Auth(String),
 }
 
 /// Runs until `shutdown` is cancelled, then lets the batches and confirms in flight finish for
@@ -62,10 +64,16 @@ pub async fn serve(
         let listener = ops::bind(addr)
             .await
             .map_err(|source| DaemonError::Listen { addr, source })?;
-        info!(%addr, "operations endpoint: /healthz, /readyz, /metrics");
+        info!(%addr, "operations endpoint: /healthz, /readyz, /metrics, the API and the steward page");
+        let web = crate::web::Web {
+            store: store.clone(),
+            auth: crate::web::Auth::new(config.serve.auth.clone()).map_err(DaemonError::Auth)?,
+            writer: crate::web::Writer::Service(pipeline.clone()),
+        };
+        let web = crate::web::router(Arc::new(web));
         let (health, shutdown) = (health.clone(), shutdown.clone());
         tasks.spawn(async move {
-            if let Err(error) = ops::serve(listener, health, shutdown).await {
+            if let Err(error) = ops::serve(listener, health, web, shutdown).await {
                 error!(%error, "operations endpoint stopped");
             }
         });

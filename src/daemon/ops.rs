@@ -32,20 +32,20 @@ impl Health {
     }
 }
 
-/// Serves until `shutdown` is cancelled.
+/// Serves until `shutdown` is cancelled, beside `web` (the API and the steward page).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     health: Arc<Health>,
+    web: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(render))
-        .with_state(health);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+        .with_state(health)
+        .merge(web);
+    crate::web::serve(listener, app, shutdown).await
 }
 
 /// Binds the configured address, so a taken port fails start-up rather than later.

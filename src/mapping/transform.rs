@@ -353,19 +353,8 @@ fn parse_decimal(value: &str, separator: char) -> Result<Decimal, String> {
     Ok(if negative { -number } else { number })
 }
 
-/// Transforms written as a plain name.
-const PLAIN_TRANSFORMS: &[&str] = &[
-    "trim",
-    "upper",
-    "lower",
-    "strip_leading_zeros",
-    "collapse_spaces",
-    "sap_date",
-    "odata_date",
-    "decimal",
-    "date",
-    "datetime",
-];
+/// Transforms that are only written with a parameter (`{ prefix: "X" }`), never as a plain name.
+const NEEDS_PARAMETER: [&str; 6] = ["replace", "lookup", "prefix", "suffix", "split", "multiply"];
 
 impl schemars::JsonSchema for TransformSpec {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -394,8 +383,12 @@ impl schemars::JsonSchema for TransformSpec {
             ]
         });
         let scalar = generator.subschema_for::<Scalar>();
+        let plain: Vec<&str> = TRANSFORM_NAMES
+            .into_iter()
+            .filter(|name| !NEEDS_PARAMETER.contains(name))
+            .collect();
         let variants = vec![
-            schemars::json_schema!({ "type": "string", "enum": PLAIN_TRANSFORMS }),
+            schemars::json_schema!({ "type": "string", "enum": plain }),
             one_key("replace", generator.subschema_for::<ReplaceParams>()),
             one_key("lookup", generator.subschema_for::<LookupRef>()),
             one_key("date", date_format),
@@ -456,7 +449,7 @@ impl<'de> Visitor<'de> for TransformVisitor {
                 format: DatetimeFormat::Rfc3339,
                 timezone: Tz::UTC,
             },
-            "replace" | "lookup" | "prefix" | "suffix" | "split" | "multiply" => {
+            _ if NEEDS_PARAMETER.contains(&name) => {
                 return Err(E::custom(format!(
                     "transform `{name}` needs a parameter: `{{ {name}: ... }}`"
                 )));

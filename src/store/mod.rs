@@ -7,6 +7,7 @@
 //! (`roles.rs`): each caller takes the narrowest one it needs.
 
 mod columns;
+pub mod directory;
 mod lineage_text;
 pub mod lock;
 mod matching;
@@ -16,6 +17,7 @@ mod roles;
 mod sqlite;
 mod value;
 
+pub use directory::{Directory, GoldenSummary, RunRow, SearchQuery};
 pub use matching::{
     BlockKeyWrite, Decision, DecisionWrite, MatchWrites, MergeWrite, ReferenceWrite, Relink,
     ReviewItem, ReviewStatus, ReviewWrite, StoredMember, TermCountWrite, TermCounts,

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::CustomerValues;
+use super::directory::Directory;
 use super::{
     Batch, Counts, Decision, Fields, GoldenState, ParkedEvent, PendingReference, QuarantineEntry,
     ReferenceWrite, ReviewItem, ReviewStatus, RunStatus, StoreError, StoredEvent, StoredMember,
@@ -201,12 +202,28 @@ pub trait Quarantine: Send + Sync {
 
 /// Every role of a store, for the commands that open one and hand its parts on.
 pub trait Store:
-    RunLog + BatchWriter + MatchIndex + Outbox + Audit + Stewardship + Quarantine + CustomerValues
+    RunLog
+    + BatchWriter
+    + MatchIndex
+    + Outbox
+    + Audit
+    + Stewardship
+    + Quarantine
+    + Directory
+    + CustomerValues
 {
 }
 
 impl<
-    T: RunLog + BatchWriter + MatchIndex + Outbox + Audit + Stewardship + Quarantine + CustomerValues,
+    T: RunLog
+        + BatchWriter
+        + MatchIndex
+        + Outbox
+        + Audit
+        + Stewardship
+        + Quarantine
+        + Directory
+        + CustomerValues,
 > Store for T
 {
 }

@@ -112,7 +112,7 @@ pub struct Pipeline {
 
 /// A source run's right to reconcile and commit: this process's turn, and on a shared store
 /// (PostgreSQL) the turn among all instances.
-struct WriteTurn {
+pub struct WriteTurn {
     _local: OwnedMutexGuard<()>,
     _shared: Lease,
 }
@@ -295,7 +295,7 @@ impl Pipeline {
     }
 
     /// Waits for this run's turn at reconciling and committing.
-    async fn write_turn(&self, command: &str) -> Result<WriteTurn, SyncError> {
+    pub async fn write_turn(&self, command: &str) -> Result<WriteTurn, SyncError> {
         let local = self.write_turn.clone().lock_owned().await;
         let shared = self.locks.write_turn(command).await?;
         Ok(WriteTurn {

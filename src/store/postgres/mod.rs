@@ -9,6 +9,7 @@
 //! never collide with other users of the database; the second key says what is locked.
 
 mod commit;
+mod directory;
 mod fold;
 mod matching;
 mod parked;

@@ -4,6 +4,7 @@
 //! batch: one statement per row is several times slower on SQLite (see DESIGN.md). Key lookups pass
 //! their keys as one JSON array expanded by `json_each`, so a batch needs one query per table.
 
+mod directory;
 mod matching;
 mod parked;
 mod quarantine;
