@@ -68,6 +68,7 @@ fn event(n: usize) -> Event {
         record,
         sources,
         merged: Vec::new(),
+        detail: None,
         at: Utc::now(),
     }
 }

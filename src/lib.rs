@@ -21,5 +21,6 @@ pub mod sync;
 pub mod telemetry;
 pub mod transport;
 pub mod url;
+pub mod value;
 pub mod web;
 pub mod yaml;

@@ -221,6 +221,14 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Value every golden customer from its linked orders (also done after each sync): revenue,
+    /// order count, first and last order, average order value, value tier and lifecycle stage;
+    /// a change of tier or stage queues `customer.tier_changed` / `customer.stage_changed`.
+    Value {
+        /// Show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Publish the events waiting in the outbox to the message bus, once, in order.
     Publish,
     /// List outbox events in order.
@@ -418,6 +426,7 @@ async fn run(cli: Cli) -> Result<Outcome, AppError> {
             app::find(&context, &entity, &query, limit, format).await
         }
         Command::Show { entity, id, format } => app::show(&context, &entity, &id, format).await,
+        Command::Value { dry_run } => app::value(&context, dry_run).await,
         Command::Publish => app::publish(&context).await,
         Command::Events {
             action: Some(EventsAction::Replay { since, from }),

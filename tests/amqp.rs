@@ -106,6 +106,7 @@ fn changes(records: usize, versions: i64) -> Vec<Event> {
                 record,
                 sources,
                 merged: Vec::new(),
+                detail: None,
                 at: Utc::now(),
             });
         }

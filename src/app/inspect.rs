@@ -108,13 +108,19 @@ pub struct RecordView {
     pub history: Vec<VersionRow>,
     pub notes: Vec<StoredQualityNote>,
     pub pending: Vec<PendingReference>,
+    /// A customer's value, tier and stage; `None` for other entities and before a value pass.
+    pub value: Option<crate::value::CustomerValue>,
 }
 
 impl RecordView {
     /// The view as one JSON object (`show --format jsonl`, `GET /api/customers/{id}`).
     pub fn to_json(&self) -> serde_json::Value {
         let state = &self.state;
-        serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": self.history, "pending_references": self.pending, "quality_notes": self.notes})
+        let mut json = serde_json::json!({"id": state.id, "entity": state.entity, "version": state.version, "deleted": state.deleted, "record": state.record, "lineage": state.lineage, "history": self.history, "pending_references": self.pending, "quality_notes": self.notes});
+        if state.entity == EntityKind::Customer {
+            json["value"] = serde_json::json!(self.value);
+        }
+        json
     }
 }
 
@@ -141,12 +147,21 @@ pub async fn golden_record(
     let history = store.history(&id).await?;
     let notes = record_notes(store, &state).await?;
     let pending = store.pending_reference_list(Some(&id), 1000).await?;
+    let value = match kind {
+        EntityKind::Customer => store
+            .customer_values(Some(&[id.as_str()]))
+            .await?
+            .into_iter()
+            .next(),
+        _ => None,
+    };
     Ok(RecordView {
         merged_away: (id != asked).then_some(asked),
         state,
         history,
         notes,
         pending,
+        value,
     })
 }
 
@@ -166,6 +181,9 @@ pub async fn show(
     match format {
         Format::Table => {
             output::print(&cli::golden_view(&view.state, &view.history));
+            if kind == EntityKind::Customer {
+                output::print(&cli::customer_value_view(view.value.as_ref()));
+            }
             if !view.pending.is_empty() {
                 output::line("pending references:");
                 output::print(&reconcile::refs::pending_table(

@@ -14,6 +14,7 @@ mod run;
 mod schema;
 mod steward;
 mod sync;
+mod value;
 
 pub use find::{find, headline, search};
 pub use inspect::{
@@ -32,6 +33,7 @@ pub use steward::{
     train, unmerge,
 };
 pub use sync::sync;
+pub use value::value;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -88,6 +90,8 @@ pub enum AppError {
     Publish(#[from] crate::publish::PublishError),
     #[error(transparent)]
     Daemon(#[from] crate::daemon::DaemonError),
+    #[error(transparent)]
+    Value(#[from] crate::value::ValueError),
     #[error("{0}")]
     Usage(String),
     /// What was asked for is not in the store (the HTTP API answers 404).

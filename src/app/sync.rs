@@ -37,7 +37,20 @@ pub async fn sync(context: &Context, options: SyncOptions) -> Result<Outcome, Ap
     let summaries = pipeline
         .sync(store.as_ref(), &options, progress.as_ref())
         .await?;
+    // The records are stored whatever becomes of the value pass: their summary comes first.
+    let pass = super::value::after_sync(
+        pipeline.locks(),
+        store.as_ref(),
+        &config.value,
+        &options.command,
+    )
+    .await;
     output::print(&cli::summary_table(&summaries));
+    let pass = pass?;
+    output::line(super::value::summary_line(&pass));
+    for note in &pass.notes {
+        output::line(format!("  note: {note}"));
+    }
     let counts = store.counts().await?;
     let golden: Vec<String> = counts
         .golden

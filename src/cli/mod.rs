@@ -12,5 +12,6 @@ pub use progress::TerminalProgress;
 pub use replay::replay_report;
 pub use steward::{evidence_lines, explanation, review_list};
 pub use views::{
-    event_line, events_table, golden_view, quality_table, quarantine_table, summary_table,
+    customer_value_view, event_line, events_table, golden_view, quality_table, quarantine_table,
+    summary_table,
 };

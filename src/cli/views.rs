@@ -117,7 +117,7 @@ pub fn events_table(events: &[StoredEvent]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>6}  {:<27}  {:<18}  {:<36}  {:>3}  {:<9}  changed",
+        "{:>6}  {:<27}  {:<22}  {:<36}  {:>3}  {:<9}  changed",
         "seq", "time", "routing key", "golden id", "ver", "published"
     );
     for e in events {
@@ -129,7 +129,7 @@ pub fn events_table(events: &[StoredEvent]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:>6}  {:<27}  {:<18}  {:<36}  {:>3}  {:<9}  {}",
+            "{:>6}  {:<27}  {:<22}  {:<36}  {:>3}  {:<9}  {}",
             e.seq,
             e.event
                 .at
@@ -200,5 +200,39 @@ pub fn quarantine_table(entries: &[StoredQuarantine]) -> String {
             );
         }
     }
+    out
+}
+
+/// A customer's value: tier, stage and the figures they come from, for `concord show customer`.
+pub fn customer_value_view(value: Option<&crate::value::CustomerValue>) -> String {
+    let mut out = String::new();
+    let Some(value) = value else {
+        let _ = writeln!(out, "value: not computed yet (`concord value`)");
+        return out;
+    };
+    let per_currency = |amounts: &std::collections::BTreeMap<String, rust_decimal::Decimal>| {
+        let parts: Vec<String> = amounts.iter().map(|(c, a)| format!("{a} {c}")).collect();
+        match parts.is_empty() {
+            true => "-".to_string(),
+            false => parts.join(", "),
+        }
+    };
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or("-".into());
+    let _ = writeln!(out, "value:");
+    let _ = writeln!(out, "  tier                 {}", value.tier.as_str());
+    let _ = writeln!(out, "  stage                {}", value.stage.as_str());
+    let _ = writeln!(out, "  orders               {}", value.order_count);
+    let _ = writeln!(out, "  first order          {}", date(value.first_order));
+    let _ = writeln!(out, "  last order           {}", date(value.last_order));
+    let _ = writeln!(
+        out,
+        "  revenue              {}",
+        per_currency(&value.revenue)
+    );
+    let _ = writeln!(
+        out,
+        "  average order value  {}",
+        per_currency(&value.average_order_value)
+    );
     out
 }

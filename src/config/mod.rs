@@ -44,6 +44,10 @@ pub struct Config {
     /// How `concord run` serves: health and metrics address, shutdown grace, relay pace.
     #[serde(default)]
     pub operations: OperationsConfig,
+    /// Customer value and lifecycle: the currency tiers are ranked in, exchange rates, tier
+    /// shares and the lifecycle thresholds; computed after each sync and by `concord value`.
+    #[serde(default)]
+    pub value: crate::value::ValueConfig,
     /// The read-only API and the steward page (`concord serve`, and `concord run` on the
     /// operations address): its address and who may log in.
     #[serde(default)]
@@ -183,6 +187,9 @@ impl Config {
         };
         if self.sources.is_empty() {
             return Err(at("sources", "no sources configured".into()));
+        }
+        if let Some(problem) = self.value.problem() {
+            return Err(at("value", problem));
         }
         let mut names = std::collections::HashSet::new();
         for source in &self.sources {

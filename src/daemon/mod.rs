@@ -5,10 +5,12 @@
 //! without holding the others back. Runs take turns at the store's writer (see
 //! [`crate::sync`]), and on a shared store each source and the relay are held by one instance at
 //! a time: an instance that finds one held tries again every `takeover_every`, and takes it over
-//! once its holder is gone.
+//! once its holder is gone. After source runs one task values the customers (see
+//! [`crate::value`]), a pass at a time.
 
 pub mod metrics;
 mod ops;
+mod value;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -78,6 +80,17 @@ pub async fn serve(
         });
     }
     let committed = Arc::new(Notify::new());
+    let runs = Arc::new(Notify::new());
+    tasks.spawn(
+        value::ValueRunner {
+            pipeline: pipeline.clone(),
+            store: store.clone(),
+            runs: runs.clone(),
+            committed: committed.clone(),
+            shutdown: shutdown.clone(),
+        }
+        .run(),
+    );
     for source in &config.sources {
         let schedule = source.schedule.clone().unwrap_or_else(|| {
             info!(
@@ -94,6 +107,7 @@ pub async fn serve(
             schedule,
             operations: operations.clone(),
             committed: committed.clone(),
+            runs: runs.clone(),
             shutdown: shutdown.clone(),
         };
         tasks.spawn(runner.run());
@@ -150,6 +164,8 @@ struct SourceRunner {
     schedule: Schedule,
     operations: OperationsConfig,
     committed: Arc<Notify>,
+    /// Wakes the customer value pass after each run.
+    runs: Arc<Notify>,
     shutdown: CancellationToken,
 }
 
@@ -192,6 +208,7 @@ impl SourceRunner {
             {
                 Ok(summary) => {
                     failures = 0;
+                    self.runs.notify_one();
                     metrics::run_succeeded(&summary);
                     if summary.reconcile.events > 0 {
                         self.committed.notify_one();
@@ -206,6 +223,7 @@ impl SourceRunner {
                     metrics::run_failed(&self.name, started.elapsed());
                     // What was read before the failure is committed and its events queued.
                     self.committed.notify_one();
+                    self.runs.notify_one();
                     warn!(
                         source = self.name,
                         failures,

@@ -34,6 +34,12 @@ pub enum Operation {
     Deleted,
     /// Other golden records were folded into this one; their IDs redirect to it from now on.
     Merged,
+    /// A customer's value tier changed (a value pass): the data carries `tier: {from, to}` and
+    /// the customer's figures as `value`.
+    TierChanged,
+    /// A customer's lifecycle stage changed (a value pass): the data carries `stage: {from, to}`
+    /// and the customer's figures as `value`.
+    StageChanged,
 }
 
 impl Operation {
@@ -43,6 +49,8 @@ impl Operation {
             Operation::Updated => "updated",
             Operation::Deleted => "deleted",
             Operation::Merged => "merged",
+            Operation::TierChanged => "tier_changed",
+            Operation::StageChanged => "stage_changed",
         }
     }
 }
@@ -64,5 +72,9 @@ pub struct Event {
     /// For a `merged` event: the golden IDs folded into this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged: Vec<String>,
+    /// Further keys of the event's data, for events that report more than a new version
+    /// (`tier_changed`: `tier` and `value`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Fields>,
     pub at: DateTime<Utc>,
 }

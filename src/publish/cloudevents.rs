@@ -43,7 +43,8 @@ pub fn event_type(event: &Event) -> String {
 }
 
 /// The event's data: the record after the change, the fields that changed and their sources;
-/// a `merged` event also names the golden IDs folded into this one (they redirect here now).
+/// a `merged` event also names the golden IDs folded into this one (they redirect here now), and
+/// a value event adds its detail (`tier: {from, to}` and the customer's figures as `value`).
 fn data(event: &Event) -> Value {
     let mut data = json!({
         "record": event.record,
@@ -52,6 +53,11 @@ fn data(event: &Event) -> Value {
     });
     if !event.merged.is_empty() {
         data["merged"] = json!(event.merged);
+    }
+    if let (Some(detail), Value::Object(data)) = (&event.detail, &mut data) {
+        for (key, value) in detail {
+            data.insert(key.clone(), value.clone());
+        }
     }
     data
 }
@@ -153,6 +159,7 @@ mod tests {
             record,
             sources,
             merged: Vec::new(),
+            detail: None,
             at: chrono::Utc.with_ymd_and_hms(2024, 5, 14, 8, 0, 0).unwrap(),
         }
     }

@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 
 use crate::model::{Bom, Customer, EntityKind, FieldSource, Operation, Order, Product};
 use crate::publish::cloudevents::{DATA_CONTENT_TYPE, routing_key_of};
+use crate::value::{CustomerValue, Stage, Tier};
 
-/// Every operation an event announces.
+/// Every operation an event of any entity announces.
 pub const OPERATIONS: [Operation; 4] = [
     Operation::Created,
     Operation::Updated,
@@ -16,11 +17,24 @@ pub const OPERATIONS: [Operation; 4] = [
     Operation::Merged,
 ];
 
+/// The operations only customer events announce: a value pass's changes.
+pub const CUSTOMER_VALUE_OPERATIONS: [Operation; 2] =
+    [Operation::TierChanged, Operation::StageChanged];
+
 /// Every event type as its routing key (`customer.created`, …), entity by entity.
 pub fn event_types() -> Vec<(EntityKind, Operation)> {
     EntityKind::ALL
         .into_iter()
-        .flat_map(|entity| OPERATIONS.map(|operation| (entity, operation)))
+        .flat_map(|entity| {
+            let value = match entity {
+                EntityKind::Customer => &CUSTOMER_VALUE_OPERATIONS[..],
+                _ => &[],
+            };
+            OPERATIONS
+                .into_iter()
+                .chain(value.iter().copied())
+                .map(move |operation| (entity, operation))
+        })
         .collect()
 }
 
@@ -91,6 +105,25 @@ pub fn data_schema(
             "description": "Golden IDs folded into this record; they redirect here from now on."
         });
         data["required"] = json!(["record", "changed", "sources", "merged"]);
+    }
+    let change = match operation {
+        Operation::TierChanged => Some(("tier", generator.subschema_for::<Tier>())),
+        Operation::StageChanged => Some(("stage", generator.subschema_for::<Stage>())),
+        _ => None,
+    };
+    if let Some((key, names)) = change {
+        data["properties"][key] = json!({
+            "type": "object",
+            "required": ["from", "to"],
+            "properties": {
+                "from": { "allOf": [names.clone()], "description": "Before this pass; a customer valued for the first time was `lead` and `prospect`." },
+                "to": names
+            },
+            "additionalProperties": false,
+            "description": format!("The customer's {key} before and after.")
+        });
+        data["properties"]["value"] = json!(generator.subschema_for::<CustomerValue>());
+        data["required"] = json!(["record", "changed", "sources", key, "value"]);
     }
     data
 }

@@ -15,6 +15,7 @@ mod parked;
 mod postgres;
 mod roles;
 mod sqlite;
+mod value;
 
 pub use directory::{Directory, GoldenSummary, RunRow, SearchQuery};
 pub use matching::{
@@ -25,6 +26,7 @@ pub use parked::ParkedEvent;
 pub use postgres::PgStore;
 pub use roles::{Audit, BatchWriter, MatchIndex, Outbox, Quarantine, RunLog, Stewardship, Store};
 pub use sqlite::SqliteStore;
+pub use value::{CustomerValues, ValueEvent, ValueWrite};
 
 use std::collections::BTreeMap;
 

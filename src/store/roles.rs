@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::CustomerValues;
 use super::directory::Directory;
 use super::{
     Batch, Counts, Decision, Fields, GoldenState, ParkedEvent, PendingReference, QuarantineEntry,
@@ -201,11 +202,28 @@ pub trait Quarantine: Send + Sync {
 
 /// Every role of a store, for the commands that open one and hand its parts on.
 pub trait Store:
-    RunLog + BatchWriter + MatchIndex + Outbox + Audit + Stewardship + Quarantine + Directory
+    RunLog
+    + BatchWriter
+    + MatchIndex
+    + Outbox
+    + Audit
+    + Stewardship
+    + Quarantine
+    + Directory
+    + CustomerValues
 {
 }
 
-impl<T: RunLog + BatchWriter + MatchIndex + Outbox + Audit + Stewardship + Quarantine + Directory>
-    Store for T
+impl<
+    T: RunLog
+        + BatchWriter
+        + MatchIndex
+        + Outbox
+        + Audit
+        + Stewardship
+        + Quarantine
+        + Directory
+        + CustomerValues,
+> Store for T
 {
 }

@@ -14,6 +14,7 @@ mod fold;
 mod matching;
 mod parked;
 mod quarantine;
+mod value;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -98,11 +99,19 @@ fn contributor(row: &PgRow) -> Result<(String, Contributor), StoreError> {
 
 /// Outbox rows with the version each announces: the event's payload.
 const EVENT_SELECT: &str = "SELECT o.seq, o.event_id, o.entity, o.operation, o.golden_id, o.version, o.at, \
-     o.published_at, o.merged, v.record, v.lineage, v.changed \
+     o.published_at, o.merged, o.detail, v.record, v.lineage, v.changed \
      FROM outbox o JOIN golden_version v ON v.id = o.golden_id AND v.version = o.version";
 
 fn stored_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
-    let changed: Vec<String> = from_text(row.try_get("changed")?, "event changed fields")?;
+    let detail: Option<Fields> = match row.try_get::<Option<&str>, _>("detail")? {
+        Some(text) => Some(from_text(text, "event detail")?),
+        None => None,
+    };
+    // An event with a detail (a value event) reports no change of the record it carries.
+    let changed: Vec<String> = match detail {
+        Some(_) => Vec::new(),
+        None => from_text(row.try_get("changed")?, "event changed fields")?,
+    };
     let sources = event_sources(lineage_text::decode(row.try_get("lineage")?)?, &changed);
     Ok(StoredEvent {
         seq: row.try_get("seq")?,
@@ -119,6 +128,7 @@ fn stored_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
                 Some(text) => from_text(text, "event merged IDs")?,
                 None => Vec::new(),
             },
+            detail,
             at: row.try_get("at")?,
         },
         published_at: row.try_get("published_at")?,

@@ -1,0 +1,163 @@
+//! Customer values (migration 0009) on PostgreSQL, as on SQLite: order facts read with `->>`
+//! over the current versions of the golden orders, values and their events written in one
+//! transaction, each table with one `UNNEST` statement.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::{LOCK_CLASS, OUTBOX_ORDER_LOCK, PgStore};
+use crate::store::columns::{from_text, to_text};
+use crate::store::{CustomerValues, StoreError, ValueWrite};
+use crate::value::{CustomerValue, OrderFact, Stage, Tier};
+
+/// The order fields a value pass reads, as text whatever their JSON type.
+const ORDER_FACTS: &str = "SELECT f.* FROM ( \
+       SELECT o.id AS order_id, r->>'customer_id' AS customer_id, r->>'order_date' AS order_date, \
+       r->>'currency' AS currency, r->>'total_amount' AS total_amount \
+       FROM golden o JOIN golden_version v ON v.id = o.id AND v.version = o.version \
+       CROSS JOIN LATERAL (SELECT v.record::json AS r) AS j \
+       WHERE o.entity = 'order' AND NOT o.deleted AND o.redirect_to IS NULL \
+     ) AS f WHERE f.customer_id IS NOT NULL ORDER BY f.order_id";
+
+fn customer_value(row: &PgRow) -> Result<CustomerValue, StoreError> {
+    let tier: String = row.try_get("tier")?;
+    let stage: String = row.try_get("stage")?;
+    Ok(CustomerValue {
+        golden_id: row.try_get("golden_id")?,
+        tier: Tier::parse(&tier)
+            .ok_or_else(|| StoreError::Corrupt(format!("customer value tier `{tier}`")))?,
+        stage: Stage::parse(&stage)
+            .ok_or_else(|| StoreError::Corrupt(format!("customer value stage `{stage}`")))?,
+        order_count: row.try_get("order_count")?,
+        first_order: row.try_get("first_order")?,
+        last_order: row.try_get("last_order")?,
+        revenue: from_text(row.try_get("revenue")?, "customer revenue")?,
+        average_order_value: from_text(
+            row.try_get("average_order_value")?,
+            "customer average order value",
+        )?,
+    })
+}
+
+#[async_trait]
+impl CustomerValues for PgStore {
+    async fn live_customers(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, version FROM golden WHERE entity = 'customer' AND NOT deleted \
+             AND redirect_to IS NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("version")?)))
+            .collect()
+    }
+
+    async fn customer_redirects(&self) -> Result<HashMap<String, String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, redirect_to FROM golden WHERE entity = 'customer' AND redirect_to IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("redirect_to")?)))
+            .collect()
+    }
+
+    async fn order_facts(&self) -> Result<Vec<OrderFact>, StoreError> {
+        let rows = sqlx::query(ORDER_FACTS).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(OrderFact {
+                    order_id: row.try_get("order_id")?,
+                    customer_id: row.try_get("customer_id")?,
+                    order_date: row.try_get("order_date")?,
+                    currency: row.try_get("currency")?,
+                    total_amount: row.try_get("total_amount")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn customer_values(
+        &self,
+        ids: Option<&[&str]>,
+    ) -> Result<Vec<CustomerValue>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT golden_id, tier, stage, order_count, first_order, last_order, revenue, \
+             average_order_value FROM customer_value \
+             WHERE $1::text[] IS NULL OR golden_id = ANY($1) ORDER BY golden_id",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(customer_value).collect()
+    }
+
+    async fn write_values(&self, write: &ValueWrite) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !write.values.is_empty() {
+            let values = &write.values;
+            sqlx::query(
+                "INSERT INTO customer_value (golden_id, tier, stage, order_count, first_order, \
+                 last_order, revenue, average_order_value, updated_at) \
+                 SELECT u.*, $9 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], \
+                 $5::date[], $6::date[], $7::text[], $8::text[]) AS u \
+                 ON CONFLICT (golden_id) DO UPDATE SET tier = excluded.tier, stage = excluded.stage, \
+                 order_count = excluded.order_count, first_order = excluded.first_order, \
+                 last_order = excluded.last_order, revenue = excluded.revenue, \
+                 average_order_value = excluded.average_order_value, updated_at = excluded.updated_at",
+            )
+            .bind(values.iter().map(|v| v.golden_id.as_str()).collect::<Vec<_>>())
+            .bind(values.iter().map(|v| v.tier.as_str()).collect::<Vec<_>>())
+            .bind(values.iter().map(|v| v.stage.as_str()).collect::<Vec<_>>())
+            .bind(values.iter().map(|v| v.order_count).collect::<Vec<_>>())
+            .bind(values.iter().map(|v| v.first_order).collect::<Vec<_>>())
+            .bind(values.iter().map(|v| v.last_order).collect::<Vec<_>>())
+            .bind(values.iter().map(|v| to_text(&v.revenue)).collect::<Vec<_>>())
+            .bind(
+                values
+                    .iter()
+                    .map(|v| to_text(&v.average_order_value))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(write.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !write.removed.is_empty() {
+            sqlx::query("DELETE FROM customer_value WHERE golden_id = ANY($1)")
+                .bind(&write.removed)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let events = &write.events;
+        if !events.is_empty() {
+            // As every outbox writer: sequence numbers become visible in the order they are drawn.
+            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind(LOCK_CLASS)
+                .bind(OUTBOX_ORDER_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO outbox (event_id, entity, operation, golden_id, version, detail, at) \
+                 SELECT event_id, 'customer', operation, golden_id, version, detail, $6 \
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) \
+                 WITH ORDINALITY AS u(event_id, operation, golden_id, version, detail, n) ORDER BY n",
+            )
+            .bind(events.iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.operation.as_str()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.golden_id.as_str()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.version).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| to_text(&e.detail)).collect::<Vec<_>>())
+            .bind(write.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,62 @@
+//! The store's role for customer value: the order facts a value pass reads, the values it keeps
+//! per golden customer (table `customer_value`, migration 0009) and the tier and stage events it
+//! writes with them.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{Fields, Operation, StoreError};
+use crate::value::{CustomerValue, OrderFact};
+
+/// A `customer.tier_changed` or `customer.stage_changed` event as a value pass writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueEvent {
+    /// Unique and stable: consumers de-duplicate on it.
+    pub event_id: String,
+    pub operation: Operation,
+    pub golden_id: String,
+    /// The customer's current version: the event carries that record.
+    pub version: i64,
+    /// Keys added to the event's data: the change (`tier: {from, to}`) and the figures (`value`).
+    pub detail: Fields,
+    pub at: DateTime<Utc>,
+}
+
+/// What one value pass changes, written in one transaction: values stored and events queued
+/// together or not at all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValueWrite {
+    /// Values new or different from the stored ones.
+    pub values: Vec<CustomerValue>,
+    /// Customers no longer live (deleted, merged away): their values go.
+    pub removed: Vec<String>,
+    pub events: Vec<ValueEvent>,
+    pub at: DateTime<Utc>,
+}
+
+impl ValueWrite {
+    /// True when committing would write nothing.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty() && self.removed.is_empty() && self.events.is_empty()
+    }
+}
+
+/// What a value pass reads and writes.
+#[async_trait]
+pub trait CustomerValues: Send + Sync {
+    /// The live golden customers (neither deleted nor merged away) with their current versions,
+    /// by ID.
+    async fn live_customers(&self) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Customers merged away → the customer each was merged into (which may itself have been
+    /// merged since).
+    async fn customer_redirects(&self) -> Result<HashMap<String, String>, StoreError>;
+    /// Every live golden order linked to a customer, read from the record's JSON.
+    async fn order_facts(&self) -> Result<Vec<OrderFact>, StoreError>;
+    /// The stored values, by golden ID; only those of `ids` when given.
+    async fn customer_values(&self, ids: Option<&[&str]>)
+    -> Result<Vec<CustomerValue>, StoreError>;
+    /// Stores a pass's values and queues its events in one transaction.
+    async fn write_values(&self, write: &ValueWrite) -> Result<(), StoreError>;
+}
