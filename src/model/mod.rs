@@ -9,12 +9,14 @@ mod golden;
 mod order;
 mod product;
 mod raw;
+mod value;
 
 pub use customer::{Address, Contact, Customer, CustomerType};
 pub use golden::{Event, FieldSource, Fields, Lineage, Operation};
 pub use order::{Bom, BomItem, Order, OrderLine};
 pub use product::Product;
 pub use raw::RawRecord;
+pub use value::{CustomerValue, OrderFact, Stage, Tier};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -6,8 +6,8 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
 use crate::model::{Bom, Customer, EntityKind, FieldSource, Operation, Order, Product};
+use crate::model::{CustomerValue, Stage, Tier};
 use crate::publish::cloudevents::{DATA_CONTENT_TYPE, routing_key_of};
-use crate::value::{CustomerValue, Stage, Tier};
 
 /// Every operation an event of any entity announces.
 pub const OPERATIONS: [Operation; 4] = [

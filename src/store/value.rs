@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{Fields, Operation, StoreError};
-use crate::value::{CustomerValue, OrderFact};
+use crate::model::{CustomerValue, OrderFact};
 
 /// A `customer.tier_changed` or `customer.stage_changed` event as a value pass writes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,4 +59,34 @@ pub trait CustomerValues: Send + Sync {
     -> Result<Vec<CustomerValue>, StoreError>;
     /// Stores a pass's values and queues its events in one transaction.
     async fn write_values(&self, write: &ValueWrite) -> Result<(), StoreError>;
+}
+
+/// An order's facts from a row of either engine's order-facts query (every column read as text).
+pub(super) fn order_fact<'r, R: sqlx::Row>(row: &'r R) -> Result<OrderFact, StoreError>
+where
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(OrderFact {
+        order_id: row.try_get("order_id")?,
+        customer_id: row.try_get("customer_id")?,
+        order_date: row.try_get("order_date")?,
+        currency: row.try_get("currency")?,
+        total_amount: row.try_get("total_amount")?,
+    })
+}
+
+/// The two columns of a row as a pair, on either engine (a golden ID and its version, or its
+/// redirect).
+pub(super) fn pair<'r, R: sqlx::Row, A, B>(
+    row: &'r R,
+    (first, second): (&'r str, &'r str),
+) -> Result<(A, B), StoreError>
+where
+    &'r str: sqlx::ColumnIndex<R>,
+    A: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    B: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok((row.try_get(first)?, row.try_get(second)?))
 }

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::config::ValueConfig;
-use super::figures::{CustomerValue, OrderFact, Stage, Tier};
+use crate::model::{CustomerValue, OrderFact, Stage, Tier};
 
 /// What one pass computed: a value per live customer, and what it had to leave out.
 #[derive(Debug, Clone, PartialEq)]

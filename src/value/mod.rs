@@ -6,10 +6,9 @@
 
 mod compute;
 mod config;
-mod figures;
 mod pass;
 
+pub use crate::model::{CustomerValue, OrderFact, Stage, Tier};
 pub use compute::{Computed, compute};
 pub use config::{TierShares, ValueConfig};
-pub use figures::{CustomerValue, OrderFact, Stage, Tier};
 pub use pass::{Pass, ValueError, plan, refresh};

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::compute::{Computed, compute};
 use super::config::ValueConfig;
-use super::figures::{CustomerValue, OrderFact, Stage, Tier};
 use crate::model::Operation;
+use crate::model::{CustomerValue, OrderFact, Stage, Tier};
 use crate::store::{CustomerValues, Fields, StoreError, ValueEvent, ValueWrite};
 
 /// A value pass that could not be done.

@@ -9,9 +9,10 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::{LOCK_CLASS, OUTBOX_ORDER_LOCK, PgStore};
+use crate::model::{CustomerValue, OrderFact, Stage, Tier};
 use crate::store::columns::{from_text, to_text};
+use crate::store::value::{order_fact, pair};
 use crate::store::{CustomerValues, StoreError, ValueWrite};
-use crate::value::{CustomerValue, OrderFact, Stage, Tier};
 
 /// The order fields a value pass reads, as text whatever their JSON type.
 const ORDER_FACTS: &str = "SELECT f.* FROM ( \
@@ -52,7 +53,7 @@ impl CustomerValues for PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| Ok((row.try_get("id")?, row.try_get("version")?)))
+            .map(|row| pair(row, ("id", "version")))
             .collect()
     }
 
@@ -63,23 +64,13 @@ impl CustomerValues for PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| Ok((row.try_get("id")?, row.try_get("redirect_to")?)))
+            .map(|row| pair(row, ("id", "redirect_to")))
             .collect()
     }
 
     async fn order_facts(&self) -> Result<Vec<OrderFact>, StoreError> {
         let rows = sqlx::query(ORDER_FACTS).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(OrderFact {
-                    order_id: row.try_get("order_id")?,
-                    customer_id: row.try_get("customer_id")?,
-                    order_date: row.try_get("order_date")?,
-                    currency: row.try_get("currency")?,
-                    total_amount: row.try_get("total_amount")?,
-                })
-            })
-            .collect()
+        rows.iter().map(order_fact).collect()
     }
 
     async fn customer_values(

@@ -10,9 +10,10 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{ROWS_PER_STATEMENT, SqliteStore, json_array, time_text};
+use crate::model::{CustomerValue, OrderFact, Stage, Tier};
 use crate::store::columns::{from_text, to_text};
+use crate::store::value::{order_fact, pair};
 use crate::store::{CustomerValues, StoreError, ValueWrite};
-use crate::value::{CustomerValue, OrderFact, Stage, Tier};
 
 /// The order fields a value pass reads, as text whatever their JSON type.
 const ORDER_FACTS: &str = "SELECT o.id AS order_id, \
@@ -63,7 +64,7 @@ impl CustomerValues for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| Ok((row.try_get("id")?, row.try_get("version")?)))
+            .map(|row| pair(row, ("id", "version")))
             .collect()
     }
 
@@ -74,23 +75,13 @@ impl CustomerValues for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| Ok((row.try_get("id")?, row.try_get("redirect_to")?)))
+            .map(|row| pair(row, ("id", "redirect_to")))
             .collect()
     }
 
     async fn order_facts(&self) -> Result<Vec<OrderFact>, StoreError> {
         let rows = sqlx::query(ORDER_FACTS).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(OrderFact {
-                    order_id: row.try_get("order_id")?,
-                    customer_id: row.try_get("customer_id")?,
-                    order_date: row.try_get("order_date")?,
-                    currency: row.try_get("currency")?,
-                    total_amount: row.try_get("total_amount")?,
-                })
-            })
-            .collect()
+        rows.iter().map(order_fact).collect()
     }
 
     async fn customer_values(

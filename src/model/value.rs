@@ -1,4 +1,5 @@
-//! What a value pass computes per golden customer, as stored and published.
+//! What a value pass computes per golden customer, as stored and published: shared by the
+//! value pass that computes it, the store that keeps it and the views and events that show it.
 
 use std::collections::BTreeMap;
 
