@@ -4,15 +4,16 @@
 //! batch: one statement per row is several times slower on SQLite (see DESIGN.md). Key lookups pass
 //! their keys as one JSON array expanded by `json_each`, so a batch needs one query per table.
 
+mod commit;
 mod directory;
 mod matching;
+mod outbox;
 mod parked;
 mod quarantine;
 mod value;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,17 +22,16 @@ use serde_json::Value;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{Row, SqlitePool};
 
 use super::{
-    Audit, Batch, BatchWriter, Contributor, Counts, Decision, Event, Fields, GoldenState,
-    MatchIndex, Outbox, PendingReference, Quarantine, QuarantineEntry, ReferenceWrite, ReviewItem,
-    ReviewStatus, RunLog, RunStatus, Stewardship, StoreError, StoredEvent, StoredQuarantine,
-    VersionRow, XrefHit, columns, lineage_text,
+    Audit, Contributor, Counts, Decision, Fields, GoldenState, MatchIndex, PendingReference,
+    Quarantine, QuarantineEntry, ReferenceWrite, ReviewItem, ReviewStatus, RunLog, RunStatus,
+    Stewardship, StoreError, StoredQuarantine, VersionRow, XrefHit, columns, lineage_text,
 };
 use super::{QualityEntry, StoredQualityNote};
 use crate::model::EntityKind;
-use columns::{from_text, parse_entity, parse_operation, to_text};
+use columns::{from_text, parse_entity};
 
 /// Page cache of a sync's connections: a sync touches many pages of several indexes per batch,
 /// and SQLite's default 2 MB makes it re-read and spill pages all the time.
@@ -134,45 +134,6 @@ fn contributor(row: &SqliteRow) -> Result<(String, Contributor), StoreError> {
     ))
 }
 
-/// Outbox rows with the version each announces: the event's payload.
-const EVENT_SELECT: &str = "SELECT o.seq, o.event_id, o.entity, o.operation, o.golden_id, o.version, o.at, \
-     o.published_at, o.merged, o.detail, v.record, v.lineage, v.changed \
-     FROM outbox o JOIN golden_version v ON v.id = o.golden_id AND v.version = o.version";
-
-fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
-    let published_at: Option<String> = row.try_get("published_at")?;
-    let detail: Option<Fields> = match row.try_get::<Option<String>, _>("detail")? {
-        Some(text) => Some(from_text(&text, "event detail")?),
-        None => None,
-    };
-    // An event with a detail (a value event) reports no change of the record it carries.
-    let changed: Vec<String> = match detail {
-        Some(_) => Vec::new(),
-        None => from_text(row.try_get("changed")?, "event changed fields")?,
-    };
-    let lineage = columns::event_sources(lineage_text::decode(row.try_get("lineage")?)?, &changed);
-    Ok(StoredEvent {
-        seq: row.try_get("seq")?,
-        event: Event {
-            event_id: row.try_get("event_id")?,
-            entity: parse_entity(row.try_get("entity")?)?,
-            operation: parse_operation(row.try_get("operation")?)?,
-            golden_id: row.try_get("golden_id")?,
-            version: row.try_get("version")?,
-            changed,
-            record: from_text(row.try_get("record")?, "event record")?,
-            sources: lineage,
-            merged: match row.try_get::<Option<String>, _>("merged")? {
-                Some(text) => from_text(&text, "event merged IDs")?,
-                None => Vec::new(),
-            },
-            detail,
-            at: parse_time(row.try_get("at")?)?,
-        },
-        published_at: published_at.as_deref().map(parse_time).transpose()?,
-    })
-}
-
 #[async_trait]
 impl RunLog for SqliteStore {
     async fn begin_run(&self, source: &str, full: bool) -> Result<i64, StoreError> {
@@ -255,162 +216,6 @@ impl RunLog for SqliteStore {
         counts.quarantined = row.try_get("quarantined")?;
         counts.open_reviews = row.try_get("open_reviews")?;
         Ok(counts)
-    }
-}
-
-#[async_trait]
-impl BatchWriter for SqliteStore {
-    async fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
-        let now = time_text(&Utc::now());
-        let mut tx = self.pool.begin().await?;
-        matching::apply_merges(&mut tx, &batch.matching, &now).await?;
-        for rows in batch.xrefs.chunks(ROWS_PER_STATEMENT) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO xref (source, entity, source_key, golden_id, content_hash, record, changed_at, deleted, origin, run_id, updated_at, field_times) ",
-            );
-            query.push_values(rows, |mut b, x| {
-                b.push_bind(&x.source)
-                    .push_bind(x.entity.as_str())
-                    .push_bind(&x.key)
-                    .push_bind(&x.golden_id)
-                    .push_bind(&x.content_hash)
-                    .push_bind(&x.record_text)
-                    .push_bind(x.changed_at.as_ref().map(time_text))
-                    .push_bind(x.deleted)
-                    .push_bind(&x.origin)
-                    .push_bind(batch.run_id)
-                    .push_bind(&now)
-                    .push_bind(serde_json::to_string(&x.field_times).ok());
-            });
-            query.push(
-                " ON CONFLICT (source, entity, source_key) DO UPDATE SET golden_id = excluded.golden_id, \
-                 content_hash = excluded.content_hash, record = excluded.record, changed_at = excluded.changed_at, \
-                 deleted = excluded.deleted, origin = excluded.origin, run_id = excluded.run_id, updated_at = excluded.updated_at, \
-                 field_times = excluded.field_times",
-            );
-            query.build().execute(&mut *tx).await?;
-        }
-        for rows in batch.match_keys.chunks(ROWS_PER_STATEMENT) {
-            let mut query: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO match_key (entity, rule, value, golden_id) ");
-            query.push_values(rows, |mut b, k| {
-                b.push_bind(k.entity.as_str())
-                    .push_bind(&k.rule)
-                    .push_bind(&k.value)
-                    .push_bind(&k.golden_id);
-            });
-            query.push(" ON CONFLICT (entity, rule, value) DO NOTHING");
-            query.build().execute(&mut *tx).await?;
-        }
-        for rows in batch.goldens.chunks(ROWS_PER_STATEMENT) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO golden (id, entity, version, deleted, created_at, updated_at) ",
-            );
-            query.push_values(rows, |mut b, g| {
-                b.push_bind(&g.id)
-                    .push_bind(g.entity.as_str())
-                    .push_bind(g.version)
-                    .push_bind(g.deleted)
-                    .push_bind(&now)
-                    .push_bind(&now);
-            });
-            query.push(
-                " ON CONFLICT (id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted, \
-                 updated_at = excluded.updated_at",
-            );
-            query.build().execute(&mut *tx).await?;
-
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO golden_version (id, version, record, lineage, changed, deleted, run_id, at) ",
-            );
-            query.push_values(rows, |mut b, g| {
-                b.push_bind(&g.id)
-                    .push_bind(g.version)
-                    .push_bind(to_text(&g.record))
-                    .push_bind(lineage_text::encode(&g.lineage))
-                    .push_bind(to_text(&g.changed))
-                    .push_bind(g.deleted)
-                    .push_bind(batch.run_id)
-                    .push_bind(&now);
-            });
-            query.build().execute(&mut *tx).await?;
-        }
-        for rows in batch.events.chunks(ROWS_PER_STATEMENT) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO outbox (event_id, entity, operation, golden_id, version, merged, at) ",
-            );
-            query.push_values(rows, |mut b, e| {
-                b.push_bind(&e.event_id)
-                    .push_bind(e.entity.as_str())
-                    .push_bind(e.operation.as_str())
-                    .push_bind(&e.golden_id)
-                    .push_bind(e.version)
-                    .push_bind((!e.merged.is_empty()).then(|| to_text(&e.merged)))
-                    .push_bind(time_text(&e.at));
-            });
-            query.build().execute(&mut *tx).await?;
-        }
-        for rows in batch.quarantine.chunks(ROWS_PER_STATEMENT) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO quarantine (fingerprint, run_id, source, origin, source_key, mapping, reason, payload, at, stream) ",
-            );
-            query.push_values(rows, |mut b, q| {
-                b.push_bind(q.fingerprint())
-                    .push_bind(batch.run_id)
-                    .push_bind(&q.source)
-                    .push_bind(&q.origin)
-                    .push_bind(&q.key)
-                    .push_bind(&q.mapping)
-                    .push_bind(crate::redact::scrub(&q.reason).into_owned())
-                    .push_bind(crate::redact::scrub_json(&q.payload).to_string())
-                    .push_bind(&now)
-                    .push_bind(&q.stream);
-            });
-            query.push(
-                " ON CONFLICT (fingerprint) DO UPDATE SET run_id = excluded.run_id, at = excluded.at, \
-                 times_seen = quarantine.times_seen + 1",
-            );
-            query.build().execute(&mut *tx).await?;
-        }
-        for rows in batch.quality.chunks(ROWS_PER_STATEMENT) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO quality_note (run_id, source, source_key, field, origin, reason, at) ",
-            );
-            query.push_values(rows, |mut b, q| {
-                b.push_bind(batch.run_id)
-                    .push_bind(&q.source)
-                    .push_bind(&q.key)
-                    .push_bind(&q.field)
-                    .push_bind(&q.origin)
-                    .push_bind(&q.reason)
-                    .push_bind(&now);
-            });
-            query.push(
-                " ON CONFLICT (source, source_key, field) DO UPDATE SET run_id = excluded.run_id, \
-                 origin = excluded.origin, reason = excluded.reason, at = excluded.at",
-            );
-            query.build().execute(&mut *tx).await?;
-        }
-        matching::write(&mut tx, &batch.matching, batch.run_id, &now).await?;
-        if let Some(cursor) = &batch.checkpoint {
-            sqlx::query(
-                "INSERT INTO checkpoint (source, cursor, run_id, updated_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, run_id = excluded.run_id, updated_at = excluded.updated_at",
-            )
-            .bind(&batch.source)
-            .bind(cursor.to_string())
-            .bind(batch.run_id)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    fn spawn_commit(&self, batch: Arc<Batch>) -> tokio::task::JoinHandle<Result<(), StoreError>> {
-        let store = self.clone();
-        tokio::spawn(async move { store.commit(&batch).await })
     }
 }
 
@@ -576,80 +381,6 @@ impl MatchIndex for SqliteStore {
 
     async fn referrers_of(&self, target_ids: &[&str]) -> Result<Vec<String>, StoreError> {
         matching::referrers_of(&self.pool, target_ids).await
-    }
-}
-
-#[async_trait]
-impl Outbox for SqliteStore {
-    async fn events(&self, after_seq: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "{EVENT_SELECT} WHERE o.seq > ? ORDER BY o.seq LIMIT ?"
-        ))
-        .bind(after_seq)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(stored_event).collect()
-    }
-
-    async fn pending_events(
-        &self,
-        after_seq: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "{EVENT_SELECT} WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.seq > ? \
-             ORDER BY o.seq LIMIT ?"
-        ))
-        .bind(after_seq)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(stored_event).collect()
-    }
-
-    async fn mark_published(&self, seqs: &[i64]) -> Result<(), StoreError> {
-        if seqs.is_empty() {
-            return Ok(());
-        }
-        let seqs_json = Value::Array(seqs.iter().map(|&s| Value::from(s)).collect()).to_string();
-        sqlx::query(
-            "UPDATE outbox SET published_at = ? \
-             WHERE published_at IS NULL AND seq IN (SELECT value FROM json_each(?))",
-        )
-        .bind(time_text(&Utc::now()))
-        .bind(seqs_json)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn first_seq_since(&self, time: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
-        let row = sqlx::query("SELECT MIN(seq) AS seq FROM outbox WHERE at >= ?")
-            .bind(time_text(&time))
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get("seq")?)
-    }
-
-    async fn event_seq(&self, event_id: &str) -> Result<Option<i64>, StoreError> {
-        let row = sqlx::query("SELECT seq FROM outbox WHERE event_id = ?")
-            .bind(event_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok(r.try_get("seq")?)).transpose()
-    }
-
-    async fn park_event(&self, seq: i64, reason: &str) -> Result<(), StoreError> {
-        parked::park(&self.pool, seq, reason).await
-    }
-
-    async fn parked_events(&self, limit: i64) -> Result<Vec<super::ParkedEvent>, StoreError> {
-        parked::list(&self.pool, limit).await
-    }
-
-    async fn unpark_event(&self, event_id: &str) -> Result<bool, StoreError> {
-        parked::unpark(&self.pool, event_id).await
     }
 }
 
