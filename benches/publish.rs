@@ -3,9 +3,10 @@
 //! bodies go out through Python's `pika` (in its own virtualenv under `benches/data/venv`), once
 //! waiting for each confirm in turn and once with a window of outstanding confirms.
 //!
-//! `cargo bench --bench publish -- [EVENTS] [--pika-single N]` against the broker at
+//! `cargo bench --bench publish -- [EVENTS] [--pika-single N] [--rounds N]` against the broker at
 //! `CONCORD_BENCH_AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`). `--pika-single`
-//! caps the events of the confirm-per-message run, which is slow (default: all of them).
+//! caps the events of the confirm-per-message run, which is slow (default: all of them); the relay
+//! and pika's windowed run alternate `--rounds` times (default 3) and the medians are reported.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -65,7 +66,7 @@ fn event(n: usize) -> Event {
         golden_id: format!("cus_{n:08}"),
         version: 1,
         changed: vec!["name".into(), "tax_id".into(), "emails".into()],
-        record,
+        record: serde_json::value::to_raw_value(&record).expect("a map serializes"),
         sources,
         merged: Vec::new(),
         detail: None,
@@ -175,6 +176,42 @@ fn pika(
         .context("pika printed no rate")
 }
 
+/// One relay run over the whole outbox: the first drains it, the later ones replay it (the same
+/// read, publish, confirm and mark path over events already published once).
+async fn relay_round(
+    store: &SqliteStore,
+    config: &BusConfig,
+    events: usize,
+    round: usize,
+) -> Result<f64> {
+    let started = Instant::now();
+    let mut relay = Relay::new(store, config);
+    let report = if round == 0 {
+        relay.drain().await?.clone()
+    } else {
+        relay.replay(1).await?.clone()
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let unpublished = store.counts().await?.unpublished_events;
+    if report.published != events as u64 || unpublished != 0 {
+        bail!(
+            "relay published {} of {events}, {unpublished} left",
+            report.published
+        );
+    }
+    let rate = events as f64 / seconds;
+    println!(
+        "  concord relay: messages={events} seconds={seconds:.3} rate={rate:.0} (window {})",
+        config.confirm_window
+    );
+    Ok(rate)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 async fn purge(url: &str, queue: &str) -> Result<()> {
     let connection = Connection::connect(url, ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
@@ -207,10 +244,18 @@ async fn clean_up(url: &str, config: &BusConfig) -> Result<()> {
 async fn main() -> Result<()> {
     let mut events = 100_000;
     let mut pika_single = None;
+    let mut rounds = 3;
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--pika-single" => pika_single = args.next().and_then(|n| n.parse().ok()),
+            "--rounds" => {
+                rounds = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(rounds)
+                    .max(1)
+            }
             other => {
                 events = other
                     .parse()
@@ -243,29 +288,23 @@ async fn main() -> Result<()> {
         quorum: false,
         dead_letter: false,
     }];
-    let started = Instant::now();
-    let mut relay = Relay::new(&store, &config);
-    let report = relay.drain().await?.clone();
-    let seconds = started.elapsed().as_secs_f64();
-    let unpublished = store.counts().await?.unpublished_events;
-    if report.published != events as u64 || unpublished != 0 {
-        bail!(
-            "relay published {} of {events}, {unpublished} left",
-            report.published
-        );
-    }
-    let concord_rate = events as f64 / seconds;
-    println!(
-        "  concord relay: messages={events} seconds={seconds:.3} rate={concord_rate:.0} (window {})",
-        config.confirm_window
-    );
-    purge(&url, &config.queues[0].name).await?;
-
     let bodies = dir.join("bodies.tsv");
     write_bodies(&store, &config, &bodies).await?;
     let python = python_venv()?;
-    let window_rate = pika(&python, &url, &config.exchange, &bodies, "window", events)?;
-    purge(&url, &config.queues[0].name).await?;
+
+    // Rounds alternate the relay and pika, so a change in the machine's load between them shows
+    // as a spread of the ratios instead of skewing one side.
+    let mut ratios = Vec::new();
+    let (mut concord_rates, mut window_rates) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let concord_rate = relay_round(&store, &config, events, round).await?;
+        purge(&url, &config.queues[0].name).await?;
+        let window_rate = pika(&python, &url, &config.exchange, &bodies, "window", events)?;
+        purge(&url, &config.queues[0].name).await?;
+        ratios.push(concord_rate / window_rate);
+        concord_rates.push(concord_rate);
+        window_rates.push(window_rate);
+    }
     let single_rate = pika(
         &python,
         &url,
@@ -276,11 +315,19 @@ async fn main() -> Result<()> {
     )?;
     clean_up(&url, &config).await?;
 
-    println!("\nevents/s, persistent, publisher confirms, {events} events");
+    let (concord_rate, window_rate) = (median(&mut concord_rates), median(&mut window_rates));
+    println!(
+        "\nevents/s, persistent, publisher confirms, {events} events, median of {rounds} rounds"
+    );
     println!("  concord (outbox read + publish + confirm + mark sent): {concord_rate:>8.0}");
     println!(
-        "  pika, window of 1000 confirms:                         {window_rate:>8.0}  (concord x{:.2})",
-        concord_rate / window_rate
+        "  pika, window of 1000 confirms:                         {window_rate:>8.0}  (concord x{:.2}, rounds {})",
+        median(&mut ratios),
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     println!(
         "  pika, one confirm per message:                         {single_rate:>8.0}  (concord x{:.2})",

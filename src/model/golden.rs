@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::EntityKind;
@@ -56,7 +57,7 @@ impl Operation {
 }
 
 /// A change event, written to the outbox with the change it reports.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
     /// Unique and stable: consumers de-duplicate on it.
     pub event_id: String,
@@ -65,8 +66,10 @@ pub struct Event {
     pub golden_id: String,
     pub version: i64,
     pub changed: Vec<String>,
-    /// The golden record after the change.
-    pub record: Fields,
+    /// The golden record after the change, as the store holds it: every reader of events (the
+    /// relay, `concord events`, the change feed) passes it on as written, so it is never parsed
+    /// into a map on the way.
+    pub record: Box<RawValue>,
     /// The sources of the changed fields.
     pub sources: Lineage,
     /// For a `merged` event: the golden IDs folded into this one.

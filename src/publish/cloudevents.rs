@@ -6,11 +6,12 @@
 
 use lapin::BasicProperties;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 
 use super::config::{BusConfig, Mode};
 use crate::model::{EntityKind, Operation};
-use crate::store::Event;
+use crate::store::{Event, Fields, Lineage};
+use serde_json::value::RawValue;
 
 /// The `content_type` of a structured-mode message.
 pub const STRUCTURED_CONTENT_TYPE: &str = "application/cloudevents+json";
@@ -45,42 +46,80 @@ pub fn event_type(event: &Event) -> String {
 /// The event's data: the record after the change, the fields that changed and their sources;
 /// a `merged` event also names the golden IDs folded into this one (they redirect here now), and
 /// a value event adds its detail (`tier: {from, to}` and the customer's figures as `value`).
-fn data(event: &Event) -> Value {
-    let mut data = json!({
-        "record": event.record,
-        "changed": event.changed,
-        "sources": event.sources,
-    });
-    if !event.merged.is_empty() {
-        data["merged"] = json!(event.merged);
-    }
-    if let (Some(detail), Value::Object(data)) = (&event.detail, &mut data) {
-        for (key, value) in detail {
-            data.insert(key.clone(), value.clone());
+/// Serialized straight from the stored event: no copy of the record is built on the way.
+#[derive(Serialize)]
+struct Data<'a> {
+    record: &'a RawValue,
+    changed: &'a [String],
+    sources: &'a Lineage,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    merged: &'a [String],
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a Fields>,
+}
+
+impl<'a> Data<'a> {
+    fn of(event: &'a Event) -> Data<'a> {
+        Data {
+            record: &event.record,
+            changed: &event.changed,
+            sources: &event.sources,
+            merged: &event.merged,
+            detail: event.detail.as_ref(),
         }
     }
-    data
 }
 
 /// The context attributes other than `data` and `datacontenttype`, in the binding's order.
 /// `recordversion` (an extension) lets consumers drop a stale copy of a record.
-fn attributes(event: &Event, config: &BusConfig) -> [(&'static str, Value); 7] {
-    [
-        ("specversion", json!("1.0")),
-        ("id", json!(event.event_id)),
-        ("source", json!(config.source)),
-        ("type", json!(event_type(event))),
-        ("subject", json!(event.golden_id)),
-        (
-            "time",
-            json!(
-                event
-                    .at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-            ),
-        ),
-        ("recordversion", json!(event.version)),
-    ]
+#[derive(Serialize)]
+struct Attributes<'a> {
+    specversion: &'static str,
+    id: &'a str,
+    source: &'a str,
+    #[serde(rename = "type")]
+    event_type: String,
+    subject: &'a str,
+    time: String,
+    recordversion: i64,
+}
+
+impl<'a> Attributes<'a> {
+    fn of(event: &'a Event, config: &'a BusConfig) -> Attributes<'a> {
+        Attributes {
+            specversion: "1.0",
+            id: &event.event_id,
+            source: &config.source,
+            event_type: event_type(event),
+            subject: &event.golden_id,
+            time: event
+                .at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            recordversion: event.version,
+        }
+    }
+
+    /// The attributes as (name, text) pairs, for binary mode's headers.
+    fn as_texts(&self) -> [(&'static str, String); 7] {
+        [
+            ("specversion", self.specversion.to_string()),
+            ("id", self.id.to_string()),
+            ("source", self.source.to_string()),
+            ("type", self.event_type.clone()),
+            ("subject", self.subject.to_string()),
+            ("time", self.time.clone()),
+            ("recordversion", self.recordversion.to_string()),
+        ]
+    }
+}
+
+/// A structured-mode message body: the attributes, then `datacontenttype` and `data`.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    #[serde(flatten)]
+    attributes: Attributes<'a>,
+    datacontenttype: &'static str,
+    data: Data<'a>,
 }
 
 /// Encodes an event as a persistent AMQP message in the configured mode.
@@ -90,34 +129,27 @@ pub fn encode(event: &Event, config: &BusConfig) -> Message {
         .with_message_id(ShortString::from(event.event_id.as_str()))
         .with_timestamp(u64::try_from(event.at.timestamp()).unwrap_or(0))
         .with_app_id(ShortString::from(APP_ID));
+    let attributes = Attributes::of(event, config);
     let (body, properties) = match config.mode {
-        Mode::Structured => {
-            let mut envelope = Map::new();
-            for (name, value) in attributes(event, config) {
-                envelope.insert(name.to_string(), value);
-            }
-            envelope.insert("datacontenttype".into(), json!(DATA_CONTENT_TYPE));
-            envelope.insert("data".into(), data(event));
-            (
-                Value::Object(envelope).to_string(),
-                base.with_content_type(ShortString::from(STRUCTURED_CONTENT_TYPE)),
-            )
-        }
+        Mode::Structured => (
+            to_body(&Envelope {
+                attributes,
+                datacontenttype: DATA_CONTENT_TYPE,
+                data: Data::of(event),
+            }),
+            base.with_content_type(ShortString::from(STRUCTURED_CONTENT_TYPE)),
+        ),
         Mode::Binary => {
             let prefix = config.header_prefix.as_str();
             let mut headers = FieldTable::default();
-            for (name, value) in attributes(event, config) {
-                let text = match value {
-                    Value::String(text) => text,
-                    other => other.to_string(),
-                };
+            for (name, text) in attributes.as_texts() {
                 headers.insert(
                     ShortString::from(format!("{prefix}{name}")),
                     AMQPValue::LongString(LongString::from(text)),
                 );
             }
             (
-                data(event).to_string(),
+                to_body(&Data::of(event)),
                 base.with_content_type(ShortString::from(DATA_CONTENT_TYPE))
                     .with_headers(headers),
             )
@@ -125,9 +157,16 @@ pub fn encode(event: &Event, config: &BusConfig) -> Message {
     };
     Message {
         routing_key: routing_key(event),
-        body: body.into_bytes(),
+        body,
         properties,
     }
+}
+
+/// Serializes a body. Maps with string keys, strings and numbers cannot fail to serialize.
+fn to_body(value: &impl Serialize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut body, value).expect("a JSON map always serializes");
+    body
 }
 
 #[cfg(test)]
@@ -136,6 +175,7 @@ mod tests {
     use crate::model::EntityKind;
     use crate::store::{FieldSource, Lineage, Operation};
     use chrono::TimeZone;
+    use serde_json::{Map, Value, json};
 
     fn event() -> Event {
         let mut record = Map::new();
@@ -156,7 +196,7 @@ mod tests {
             golden_id: "cus_1".into(),
             version: 3,
             changed: vec!["name".into()],
-            record,
+            record: serde_json::value::to_raw_value(&record).unwrap(),
             sources,
             merged: Vec::new(),
             detail: None,

@@ -172,7 +172,7 @@ pub struct EventWrite {
 }
 
 /// An outbox row: an event with its position and whether it has been published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct StoredEvent {
     pub seq: i64,
     #[serde(flatten)]

@@ -158,7 +158,7 @@ async fn outcome(store: &dyn Store) -> Outcome {
                 "changed": e.changed,
                 "sources": e.sources,
                 "merged": e.merged.len(),
-                "record": namer.rename(&Value::Object(e.record)).await,
+                "record": namer.rename(&serde_json::from_str(e.record.get()).unwrap()).await,
             }));
         }
     }

@@ -11,7 +11,8 @@ pub fn batch_of(events: &[Event]) -> Batch {
             id: event.golden_id.clone(),
             entity: event.entity,
             version: event.version,
-            record: event.record.clone(),
+            record: serde_json::from_str(event.record.get())
+                .expect("an event record is a JSON object"),
             lineage: event.sources.clone(),
             deleted: event.operation == Operation::Deleted,
             changed: event.changed.clone(),
