@@ -9,6 +9,9 @@ fn main() {
     let root =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
+    // sqlx::migrate! embeds the migrations when the crate compiles; a build script that names
+    // what it watches turns off cargo's default of watching everything, so they are named too.
+    println!("cargo:rerun-if-changed=migrations");
     for folder in ["connectors", "mappings"] {
         println!("cargo:rerun-if-changed={folder}");
         collect_yaml(&root, &root.join(folder), &mut files);
