@@ -326,6 +326,14 @@ async fn a_steward_logs_in_finds_a_record_sees_its_lineage_and_accepts_a_review(
     drop(served);
 }
 
+fn has_session_cookie(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("concord_session="))
+}
+
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -333,18 +341,50 @@ fn no_redirects() -> reqwest::Client {
         .unwrap()
 }
 
-/// Logs in over HTTP; the session cookie and the page's CSRF token.
-async fn log_in(client: &reqwest::Client, served: &Served) -> (String, String) {
-    let response = client
-        .post(served.url("/login"))
+/// The value of the form field `name` in a page.
+fn form_value(page: &str, name: &str) -> String {
+    page.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a field `{name}` in the form"))
+        .to_string()
+}
+
+/// Opens the login form at `base`: the cookie that pairs it with this client, and its token.
+async fn login_form(client: &reqwest::Client, base: &str) -> (String, String) {
+    let form = client.get(format!("{base}/login")).send().await.unwrap();
+    let cookie = form.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.starts_with("concord_login=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let token = form_value(&form.text().await.unwrap(), "form_token");
+    (cookie, token)
+}
+
+/// Posts the login form at `base` as a browser that was shown it.
+async fn post_login(client: &reqwest::Client, base: &str, password: &str) -> reqwest::Response {
+    let (cookie, token) = login_form(client, base).await;
+    client
+        .post(format!("{base}/login"))
+        .header("cookie", cookie)
         .form(&[
             ("name", "ada"),
-            ("password", PASSWORD),
+            ("password", password),
             ("next", "/reviews"),
+            ("form_token", token.as_str()),
         ])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Logs in over HTTP; the session cookie and the page's CSRF token.
+async fn log_in(client: &reqwest::Client, served: &Served) -> (String, String) {
+    let response = post_login(client, served.url("").trim_end_matches('/'), PASSWORD).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let cookie = response.headers()["set-cookie"]
         .to_str()
@@ -364,13 +404,7 @@ async fn log_in(client: &reqwest::Client, served: &Served) -> (String, String) {
         .text()
         .await
         .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF token in the form")
-        .to_string();
-    (cookie, csrf)
+    (cookie, form_value(&page, "csrf"))
 }
 
 #[tokio::test]
@@ -382,14 +416,39 @@ async fn changes_need_a_login_and_the_form_token_and_wrong_passwords_are_refused
     let client = no_redirects();
     let accept = served.url(&format!("/reviews/{}/accept", item.id));
 
-    let wrong = client
-        .post(served.url("/login"))
-        .form(&[("name", "ada"), ("password", "guess")])
-        .send()
-        .await
-        .unwrap();
+    let base = served.url("");
+    let base = base.trim_end_matches('/');
+    let wrong = post_login(&client, base, "guess").await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    assert!(wrong.headers().get("set-cookie").is_none());
+    assert!(
+        !has_session_cookie(&wrong),
+        "a wrong password opens no session"
+    );
+
+    // Login CSRF: the right password in a form this browser was not shown (posted from another
+    // site: no pairing cookie, or another form's) opens no session.
+    let (cookie, token) = login_form(&client, base).await;
+    let (other_cookie, _) = login_form(&client, base).await;
+    for (cookie, token) in [
+        (None, Some(token.as_str())),
+        (Some(cookie.as_str()), None),
+        (Some(other_cookie.as_str()), Some(token.as_str())),
+        (Some("concord_login="), Some("")),
+    ] {
+        let mut request = client.post(served.url("/login"));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let mut form = vec![("name", "ada"), ("password", PASSWORD)];
+        form.extend(token.map(|token| ("form_token", token)));
+        let refused = request.form(&form).send().await.unwrap();
+        assert_eq!(
+            refused.status(),
+            StatusCode::FORBIDDEN,
+            "{cookie:?} {token:?}"
+        );
+        assert!(!has_session_cookie(&refused), "{cookie:?} {token:?}");
+    }
 
     let anonymous = client
         .post(&accept)
@@ -534,18 +593,12 @@ async fn concord_serve_takes_its_logins_from_the_config() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let login = |password: &'static str| {
-        client
-            .post(format!("{base}/login"))
-            .form(&[("name", "ada"), ("password", password)])
-            .send()
-    };
-    let (wrong, right) = (login("guess").await, login(PASSWORD).await);
+    assert!(up, "concord serve answers");
+    let wrong = post_login(&client, &base, "guess").await;
+    let right = post_login(&client, &base, PASSWORD).await;
     let _ = server.kill();
     let _ = server.wait();
-    assert!(up, "concord serve answers");
-    assert_eq!(wrong.unwrap().status(), StatusCode::UNAUTHORIZED);
-    let right = right.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(right.status(), StatusCode::SEE_OTHER);
     let cookie = right.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.ends_with("; Secure"), "{cookie}");

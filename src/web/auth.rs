@@ -16,6 +16,10 @@ use crate::config::serve::AuthConfig;
 
 /// Name of the session cookie.
 pub const COOKIE_NAME: &str = "concord_session";
+/// The cookie that pairs a login form with the browser it was shown to: a login posted from
+/// another site carries neither it (SameSite=Strict) nor the form's copy, so no one can log a
+/// victim's browser into the attacker's account (login CSRF).
+pub const LOGIN_COOKIE_NAME: &str = "concord_login";
 
 /// A logged-in user and the token their forms must carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +195,22 @@ impl Auth {
     pub fn cleared_cookie(&self) -> String {
         format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
     }
+
+    /// The `Set-Cookie` value that pairs a login form, holding `token`, with this browser.
+    pub fn login_form_cookie(&self, token: &str) -> String {
+        let secure = if self.secure_cookie() { "; Secure" } else { "" };
+        format!("{LOGIN_COOKIE_NAME}={token}; Path=/login; HttpOnly; SameSite=Strict{secure}")
+    }
+}
+
+/// True when a posted login form carries the token of the form this browser was shown.
+pub fn login_form_ok(headers: &HeaderMap, sent: Option<&str>) -> bool {
+    match (cookie(headers, LOGIN_COOKIE_NAME), sent) {
+        (Some(kept), Some(sent)) if !kept.is_empty() => {
+            bool::from(sent.as_bytes().ct_eq(kept.as_bytes()))
+        }
+        _ => false,
+    }
 }
 
 /// True when a form's token is the viewer's (compared in constant time).
@@ -199,13 +219,17 @@ pub fn csrf_ok(viewer: &Viewer, sent: Option<&str>) -> bool {
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE_NAME)
+}
+
+fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_string())
 }
 

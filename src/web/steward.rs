@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use maud::html;
 use serde::Deserialize;
 
-use super::auth::csrf_ok;
+use super::auth::{csrf_ok, login_form_ok};
 use super::pages::{encode, layout, login_required, respond};
 use super::problem::Problem;
 use super::{Caller, Web};
@@ -48,30 +48,55 @@ fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
-fn form_page(web: &Web, next: &str, failed: bool) -> Response {
-    let status = if failed {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::OK
+/// Why the login form is shown again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    First,
+    WrongPassword,
+    /// The form posted is not one this browser was shown: from another site, or too old.
+    Unpaired,
+}
+
+/// The login form, paired with this browser by a fresh token in a cookie and in the form.
+fn form_page(web: &Web, next: &str, shown: Shown) -> Response {
+    let status = match shown {
+        Shown::First => StatusCode::OK,
+        Shown::WrongPassword => StatusCode::UNAUTHORIZED,
+        Shown::Unpaired => StatusCode::FORBIDDEN,
+    };
+    let Ok(form_token) = super::auth::token() else {
+        return Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no randomness for a login form",
+        )
+        .into_response();
     };
     let body = html! {
         @if !web.auth.has_passwords() {
             p.note { "No password logins are configured here." }
         } @else {
-            @if failed { p.error #login-failed { "Wrong name or password." } }
+            @if shown == Shown::WrongPassword { p.error #login-failed { "Wrong name or password." } }
+            @if shown == Shown::Unpaired {
+                p.error #login-unpaired { "This login form was not the one shown here (it came from another site, or cookies are off); log in again." }
+            }
             form method="post" action="/login" {
                 input type="hidden" name="next" value=(next);
+                input type="hidden" name="form_token" value=(form_token);
                 p { label { "Name " input type="text" name="name" autocomplete="username" required autofocus; } }
                 p { label { "Password " input type="password" name="password" autocomplete="current-password" required; } }
                 button type="submit" #log-in { "Log in" }
             }
         }
     };
-    respond(status, layout(web, None, "Log in", body))
+    let mut response = respond(status, layout(web, None, "Log in", body));
+    if let Ok(cookie) = web.auth.login_form_cookie(&form_token).parse() {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 async fn login_form(State(web): State<Arc<Web>>, Query(next): Query<Next>) -> Response {
-    form_page(&web, local(next.next.as_deref()), false)
+    form_page(&web, local(next.next.as_deref()), Shown::First)
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,10 +104,18 @@ pub struct Login {
     name: String,
     password: String,
     next: Option<String>,
+    form_token: Option<String>,
 }
 
-async fn login(State(web): State<Arc<Web>>, Form(form): Form<Login>) -> Response {
+async fn login(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    Form(form): Form<Login>,
+) -> Response {
     let next = local(form.next.as_deref()).to_string();
+    if !login_form_ok(&headers, form.form_token.as_deref()) {
+        return form_page(&web, &next, Shown::Unpaired);
+    }
     // argon2 is slow on purpose: off the async workers, a few at a time.
     let _turn = web.auth.check_turn().await;
     let checker = web.clone();
@@ -99,7 +132,7 @@ async fn login(State(web): State<Arc<Web>>, Form(form): Form<Login>) -> Response
             )
                 .into_response()
         }
-        None => form_page(&web, &next, true),
+        None => form_page(&web, &next, Shown::WrongPassword),
     }
 }
 
