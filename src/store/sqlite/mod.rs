@@ -90,8 +90,31 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(open_error)?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        migrate(&pool).await?;
         Ok(SqliteStore { pool })
+    }
+}
+
+/// Times a migration that failed is tried again (see [`migrate`]).
+const MIGRATION_ATTEMPTS: u32 = 20;
+
+/// Brings the schema up to date. Two processes opening a new store at once (a daemon and a
+/// listing, two cron jobs) both find a migration missing; SQLite lets one apply it and the
+/// other's copy then fails ("table already exists") and is rolled back. Trying again finds it
+/// applied and goes on, so each process waits for the other instead of failing.
+async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    let migrator = sqlx::migrate!("migrations/sqlite");
+    let mut attempt = 1;
+    loop {
+        match migrator.run(pool).await {
+            Err(sqlx::migrate::MigrateError::ExecuteMigration(..))
+                if attempt < MIGRATION_ATTEMPTS =>
+            {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            result => return Ok(result?),
+        }
     }
 }
 
@@ -520,5 +543,29 @@ impl Quarantine for SqliteStore {
 
     async fn requarantine(&self, id: i64, entry: &QuarantineEntry) -> Result<(), StoreError> {
         quarantine::requarantine(&self.pool, id, entry).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two commands started at once on a store that does not exist yet (a daemon and a listing,
+    /// two cron jobs) both migrate it; both must open it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stores_opened_at_once_on_a_new_file_all_open() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/concord.db", dir.path().display());
+            let opening: Vec<_> = (0..4)
+                .map(|_| {
+                    let url = url.clone();
+                    tokio::spawn(async move { SqliteStore::open(&url).await.map(|_| ()) })
+                })
+                .collect();
+            for opened in opening {
+                opened.await.unwrap().unwrap();
+            }
+        }
     }
 }
