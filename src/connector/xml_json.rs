@@ -70,9 +70,13 @@ struct Frame {
     has_children: bool,
 }
 
-/// The local part of a qualified name: `ns0:IDOC` → `IDOC`.
+/// The local part of a qualified name: `ns0:IDOC` → `IDOC`. Called for every tag, so the short
+/// name is scanned byte by byte rather than through a general substring search.
 pub fn local_name(name: &str) -> &str {
-    name.rsplit_once(':').map_or(name, |(_, local)| local)
+    match name.bytes().rposition(|b| b == b':') {
+        Some(colon) => &name[colon + 1..],
+        None => name,
+    }
 }
 
 impl Frame {
