@@ -151,8 +151,12 @@ const SUFFIX_FORMS: &[(&[&str], &str)] = &[
     (&["gmbh", "co", "kgaa"], "gmbh_co_kgaa"),
     (&["ag", "co", "kgaa"], "ag_co_kgaa"),
     (&["gmbh", "co", "kg"], "gmbh_co_kg"),
+    (&["gmbh", "u", "co", "kg"], "gmbh_co_kg"),
+    (&["gmbh", "und", "co", "kg"], "gmbh_co_kg"),
     (&["gmbh", "cokg"], "gmbh_co_kg"),
     (&["ag", "co", "kg"], "ag_co_kg"),
+    (&["ag", "u", "co", "kg"], "ag_co_kg"),
+    (&["ag", "und", "co", "kg"], "ag_co_kg"),
     (&["ug", "haftungsbeschraenkt"], "ug"),
     (&["ug", "haftungsbeschrankt"], "ug"),
     (&["offene", "handelsgesellschaft"], "ohg"),
@@ -181,6 +185,7 @@ const SUFFIX_FORMS: &[(&[&str], &str)] = &[
     (&["spolka", "z", "oo"], "sp_zoo"),
     (&["sa", "rl"], "sarl"),
     (&["ges", "mbh"], "gmbh"),
+    (&["gesellschaft", "mbh"], "gmbh"),
     (&["a", "s"], "as"),
     (&["gmbh"], "gmbh"),
     (&["gesmbh"], "gmbh"),
@@ -371,6 +376,16 @@ mod tests {
         assert_eq!(name("Foo Co., Ltd.").tokens, vec!["foo"]);
         assert_eq!(name("Bar GmbH & Co. KG").legal_form, Some("gmbh_co_kg"));
         assert_eq!(name("Bar GmbH & Co. KG").tokens, vec!["bar"]);
+        assert_eq!(name("Bar GmbH u. Co. KG").legal_form, Some("gmbh_co_kg"));
+        assert_eq!(name("Bar GmbH und Co KG").tokens, vec!["bar"]);
+        assert_eq!(
+            name("Bar Haustechnik Gesellschaft mbH").legal_form,
+            Some("gmbh")
+        );
+        assert_eq!(
+            name("Bar Haustechnik Gesellschaft mbH").tokens,
+            vec!["bar", "haustechnik"]
+        );
     }
 
     #[test]

@@ -95,6 +95,7 @@ impl TaxId {
         if prefix == Some("AT") && body.len() == 9 && body.starts_with('U') {
             body.remove(0);
         }
+
         (!body.is_empty()).then_some(TaxId { prefix, body })
     }
 
@@ -103,14 +104,26 @@ impl TaxId {
         format!("{}{}", self.prefix.unwrap_or_default(), self.body)
     }
 
-    /// The same ID: equal bodies and no conflicting prefixes.
+    /// The same ID: equal bodies and no conflicting prefixes. A Spanish company's number (CIF)
+    /// starts with a letter for its legal form; written without its prefix, the letter often
+    /// goes with it, so `ESB12345678` and `12345678` read in Spain are the same.
     pub fn same(&self, other: &TaxId) -> bool {
-        self.body == other.body
-            && match (self.prefix, other.prefix) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            }
+        let prefixes_agree = match (self.prefix, other.prefix) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
+        prefixes_agree
+            && (self.body == other.body
+                || (self.prefix.or(other.prefix) == Some("ES")
+                    && (cif_digits(&self.body) == Some(other.body.as_str())
+                        || cif_digits(&other.body) == Some(self.body.as_str()))))
     }
+}
+
+/// The eight digits of a Spanish CIF written with its leading letter (`B12345678`).
+fn cif_digits(body: &str) -> Option<&str> {
+    let digits = body.strip_prefix(|c: char| c.is_ascii_alphabetic())?;
+    (digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 
 /// The VAT prefix of an ISO country code.
@@ -231,6 +244,23 @@ mod tests {
             Some("ESB12345678")
         );
         assert_eq!(tax("U12345678", Some("AT")), tax("ATU 12345678", None));
+        let cif = tax("ESB12345678", None);
+        assert_eq!(
+            grade_tax_ids(cif.as_ref(), tax("12345678", Some("ES")).as_ref()).level,
+            Level::Exact
+        );
+        assert_eq!(
+            grade_tax_ids(cif.as_ref(), tax("12345679", Some("ES")).as_ref()).level,
+            Level::Far
+        );
+        assert_eq!(
+            grade_tax_ids(
+                tax("DEB12345678", None).as_ref(),
+                tax("12345678", Some("DE")).as_ref()
+            )
+            .level,
+            Level::Far
+        );
         assert_eq!(
             tax("12-3456789", Some("US")).map(|t| t.key()).as_deref(),
             Some("123456789")
