@@ -10,33 +10,45 @@ use serde::{Deserialize, Serialize};
 
 use super::{FieldSource, Lineage, StoreError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Stored {
     from: Vec<(String, String, Option<DateTime<Utc>>)>,
     fields: BTreeMap<String, usize>,
 }
 
+/// [`Stored`] borrowing from the lineage it encodes: written with every golden version, so
+/// encoding copies no string.
+#[derive(Serialize)]
+struct Encoded<'a> {
+    from: Vec<(&'a str, &'a str, Option<DateTime<Utc>>)>,
+    /// In the lineage's (sorted) field order.
+    #[serde(serialize_with = "as_map")]
+    fields: Vec<(&'a str, usize)>,
+}
+
+fn as_map<S: serde::Serializer>(fields: &[(&str, usize)], out: S) -> Result<S::Ok, S::Error> {
+    out.collect_map(fields.iter().map(|(field, index)| (field, index)))
+}
+
 /// Lineage as stored text.
 pub fn encode(lineage: &Lineage) -> String {
-    let mut stored = Stored {
+    let mut encoded = Encoded {
         from: Vec::new(),
-        fields: BTreeMap::new(),
+        fields: Vec::with_capacity(lineage.len()),
     };
     for (field, source) in lineage {
-        let index = match stored.from.iter().position(|(s, k, at)| {
+        let known = encoded.from.iter().position(|(s, k, at)| {
             *s == source.source && *k == source.key && *at == source.changed_at
-        }) {
-            Some(index) => index,
-            None => {
-                stored
-                    .from
-                    .push((source.source.clone(), source.key.clone(), source.changed_at));
-                stored.from.len() - 1
-            }
-        };
-        stored.fields.insert(field.clone(), index);
+        });
+        let index = known.unwrap_or_else(|| {
+            encoded
+                .from
+                .push((&source.source, &source.key, source.changed_at));
+            encoded.from.len() - 1
+        });
+        encoded.fields.push((field, index));
     }
-    serde_json::to_string(&stored).unwrap_or_else(|_| "{}".to_string())
+    serde_json::to_string(&encoded).unwrap_or_else(|_| "{}".to_string())
 }
 
 /// Lineage from stored text.
