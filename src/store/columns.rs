@@ -1,8 +1,64 @@
 //! Column values both engines store alike: JSON as text (read back as the same text, so a
 //! record keeps its field order), entity and operation names, and an event's sources.
 
-use super::{Lineage, Operation, StoreError};
+use chrono::{DateTime, Utc};
+use sqlx::{Decode, Row, Type};
+
+use super::{Event, Fields, Lineage, Operation, StoreError, StoredEvent, lineage_text};
 use crate::model::EntityKind;
+
+/// Outbox rows with the version each announces: the event's payload. The same on both engines.
+pub const EVENT_SELECT: &str = "SELECT o.seq, o.event_id, o.entity, o.operation, o.golden_id, o.version, o.at, \
+     o.published_at, o.merged, o.detail, v.record, v.lineage, v.changed \
+     FROM outbox o JOIN golden_version v ON v.id = o.golden_id AND v.version = o.version";
+
+/// An [`EVENT_SELECT`] row as an event, on either engine. Each engine stores times its own way,
+/// so it decodes `at` and `published_at` itself and hands them in.
+pub fn stored_event<'r, R: Row>(
+    row: &'r R,
+    at: DateTime<Utc>,
+    published_at: Option<DateTime<Utc>>,
+) -> Result<StoredEvent, StoreError>
+where
+    &'r str: sqlx::ColumnIndex<R> + Decode<'r, R::Database> + Type<R::Database>,
+    Option<&'r str>: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let detail: Option<Fields> = match row.try_get::<Option<&str>, _>("detail")? {
+        Some(text) => Some(from_text(text, "event detail")?),
+        None => None,
+    };
+    // An event with a detail (a value event) reports no change of the record it carries.
+    let changed: Vec<String> = match detail {
+        Some(_) => Vec::new(),
+        None => from_text(row.try_get::<&str, _>("changed")?, "event changed fields")?,
+    };
+    let sources = event_sources(
+        lineage_text::decode(row.try_get::<&str, _>("lineage")?)?,
+        &changed,
+    );
+    Ok(StoredEvent {
+        seq: row.try_get("seq")?,
+        event: Event {
+            event_id: row.try_get("event_id")?,
+            entity: parse_entity(row.try_get::<&str, _>("entity")?)?,
+            operation: parse_operation(row.try_get::<&str, _>("operation")?)?,
+            golden_id: row.try_get("golden_id")?,
+            version: row.try_get("version")?,
+            changed,
+            record: from_text(row.try_get::<&str, _>("record")?, "event record")?,
+            sources,
+            merged: match row.try_get::<Option<&str>, _>("merged")? {
+                Some(text) => from_text(text, "event merged IDs")?,
+                None => Vec::new(),
+            },
+            detail,
+            at,
+        },
+        published_at,
+    })
+}
 
 /// A value as stored JSON text.
 pub fn to_text<T: serde::Serialize>(value: &T) -> String {

@@ -5,46 +5,12 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::super::columns::{event_sources, from_text, parse_entity, parse_operation};
-use super::super::{Event, Fields, Outbox, ParkedEvent, StoreError, StoredEvent, lineage_text};
+use super::super::columns::{self, EVENT_SELECT};
+use super::super::{Outbox, ParkedEvent, StoreError, StoredEvent};
 use super::{PgStore, parked};
 
-/// Outbox rows with the version each announces: the event's payload.
-const EVENT_SELECT: &str = "SELECT o.seq, o.event_id, o.entity, o.operation, o.golden_id, o.version, o.at, \
-     o.published_at, o.merged, o.detail, v.record, v.lineage, v.changed \
-     FROM outbox o JOIN golden_version v ON v.id = o.golden_id AND v.version = o.version";
-
 fn stored_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
-    let detail: Option<Fields> = match row.try_get::<Option<&str>, _>("detail")? {
-        Some(text) => Some(from_text(text, "event detail")?),
-        None => None,
-    };
-    // An event with a detail (a value event) reports no change of the record it carries.
-    let changed: Vec<String> = match detail {
-        Some(_) => Vec::new(),
-        None => from_text(row.try_get("changed")?, "event changed fields")?,
-    };
-    let sources = event_sources(lineage_text::decode(row.try_get("lineage")?)?, &changed);
-    Ok(StoredEvent {
-        seq: row.try_get("seq")?,
-        event: Event {
-            event_id: row.try_get("event_id")?,
-            entity: parse_entity(row.try_get("entity")?)?,
-            operation: parse_operation(row.try_get("operation")?)?,
-            golden_id: row.try_get("golden_id")?,
-            version: row.try_get("version")?,
-            changed,
-            record: from_text(row.try_get("record")?, "event record")?,
-            sources,
-            merged: match row.try_get::<Option<&str>, _>("merged")? {
-                Some(text) => from_text(text, "event merged IDs")?,
-                None => Vec::new(),
-            },
-            detail,
-            at: row.try_get("at")?,
-        },
-        published_at: row.try_get("published_at")?,
-    })
+    columns::stored_event(row, row.try_get("at")?, row.try_get("published_at")?)
 }
 
 #[async_trait]

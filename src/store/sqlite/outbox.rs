@@ -6,49 +6,17 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::super::{
-    Event, Fields, Outbox, ParkedEvent, StoreError, StoredEvent, columns, lineage_text,
-};
+use super::super::columns::{self, EVENT_SELECT};
+use super::super::{Outbox, ParkedEvent, StoreError, StoredEvent};
 use super::{SqliteStore, parked, parse_time, time_text};
-use columns::{from_text, parse_entity, parse_operation};
-
-/// Outbox rows with the version each announces: the event's payload.
-const EVENT_SELECT: &str = "SELECT o.seq, o.event_id, o.entity, o.operation, o.golden_id, o.version, o.at, \
-     o.published_at, o.merged, o.detail, v.record, v.lineage, v.changed \
-     FROM outbox o JOIN golden_version v ON v.id = o.golden_id AND v.version = o.version";
 
 fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
-    let published_at: Option<String> = row.try_get("published_at")?;
-    let detail: Option<Fields> = match row.try_get::<Option<String>, _>("detail")? {
-        Some(text) => Some(from_text(&text, "event detail")?),
-        None => None,
-    };
-    // An event with a detail (a value event) reports no change of the record it carries.
-    let changed: Vec<String> = match detail {
-        Some(_) => Vec::new(),
-        None => from_text(row.try_get("changed")?, "event changed fields")?,
-    };
-    let lineage = columns::event_sources(lineage_text::decode(row.try_get("lineage")?)?, &changed);
-    Ok(StoredEvent {
-        seq: row.try_get("seq")?,
-        event: Event {
-            event_id: row.try_get("event_id")?,
-            entity: parse_entity(row.try_get("entity")?)?,
-            operation: parse_operation(row.try_get("operation")?)?,
-            golden_id: row.try_get("golden_id")?,
-            version: row.try_get("version")?,
-            changed,
-            record: from_text(row.try_get("record")?, "event record")?,
-            sources: lineage,
-            merged: match row.try_get::<Option<String>, _>("merged")? {
-                Some(text) => from_text(&text, "event merged IDs")?,
-                None => Vec::new(),
-            },
-            detail,
-            at: parse_time(row.try_get("at")?)?,
-        },
-        published_at: published_at.as_deref().map(parse_time).transpose()?,
-    })
+    let published_at: Option<&str> = row.try_get("published_at")?;
+    columns::stored_event(
+        row,
+        parse_time(row.try_get("at")?)?,
+        published_at.map(parse_time).transpose()?,
+    )
 }
 
 #[async_trait]
