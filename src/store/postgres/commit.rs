@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::fold::folded;
-use super::{LOCK_CLASS, OUTBOX_ORDER_LOCK, matching};
+use super::{lock_outbox_order, matching};
 use crate::store::columns::to_text;
 use crate::store::{Batch, StoreError, lineage_text};
 
@@ -258,11 +258,7 @@ async fn write_events(tx: &mut PgConnection, batch: &Batch) -> Result<(), StoreE
     if events.is_empty() {
         return Ok(());
     }
-    sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-        .bind(LOCK_CLASS)
-        .bind(OUTBOX_ORDER_LOCK)
-        .execute(&mut *tx)
-        .await?;
+    lock_outbox_order(tx).await?;
     sqlx::query(
         "INSERT INTO outbox (event_id, entity, operation, golden_id, version, merged, at) \
          SELECT event_id, entity, operation, golden_id, version, merged, at \

@@ -42,6 +42,18 @@ pub const LOCK_CLASS: i32 = 0x636f_6e63;
 /// Second key of the lock that outbox writers hold from their insert to their commit.
 pub const OUTBOX_ORDER_LOCK: i32 = 1;
 
+/// Takes the lock every outbox writer holds from its insert to its commit, so sequence numbers
+/// become visible in the order they are drawn (a reader after seq N never later finds a smaller
+/// one committed).
+async fn lock_outbox_order(tx: &mut sqlx::PgConnection) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+        .bind(LOCK_CLASS)
+        .bind(OUTBOX_ORDER_LOCK)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 /// Connections per process: the sync's reads beside the batch being committed, and the relay.
 const POOL_SIZE: u32 = 4;
 

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::{LOCK_CLASS, OUTBOX_ORDER_LOCK, PgStore};
+use super::{PgStore, lock_outbox_order};
 use crate::model::{CustomerValue, OrderFact, Stage, Tier};
 use crate::store::columns::{from_text, to_text};
 use crate::store::value::{order_fact, pair};
@@ -127,12 +127,7 @@ impl CustomerValues for PgStore {
         }
         let events = &write.events;
         if !events.is_empty() {
-            // As every outbox writer: sequence numbers become visible in the order they are drawn.
-            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-                .bind(LOCK_CLASS)
-                .bind(OUTBOX_ORDER_LOCK)
-                .execute(&mut *tx)
-                .await?;
+            lock_outbox_order(&mut tx).await?;
             sqlx::query(
                 "INSERT INTO outbox (event_id, entity, operation, golden_id, version, detail, at) \
                  SELECT event_id, 'customer', operation, golden_id, version, detail, $6 \
