@@ -99,17 +99,19 @@ impl<'a> Attributes<'a> {
         }
     }
 
-    /// The attributes as (name, text) pairs, for binary mode's headers.
-    fn as_texts(&self) -> [(&'static str, String); 7] {
-        [
-            ("specversion", self.specversion.to_string()),
-            ("id", self.id.to_string()),
-            ("source", self.source.to_string()),
-            ("type", self.event_type.clone()),
-            ("subject", self.subject.to_string()),
-            ("time", self.time.clone()),
-            ("recordversion", self.recordversion.to_string()),
-        ]
+    /// The attributes as (name, text) pairs, for binary mode's headers: taken from their
+    /// serialization, so both modes name and order them alike.
+    fn as_texts(&self) -> Vec<(String, String)> {
+        let Ok(serde_json::Value::Object(attributes)) = serde_json::to_value(self) else {
+            return Vec::new();
+        };
+        attributes
+            .into_iter()
+            .map(|(name, value)| match value {
+                serde_json::Value::String(text) => (name, text),
+                other => (name, other.to_string()),
+            })
+            .collect()
     }
 }
 
