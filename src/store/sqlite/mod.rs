@@ -85,37 +85,63 @@ impl SqliteStore {
         {
             std::fs::create_dir_all(parent).map_err(|e| open_error(sqlx::Error::Io(e)))?;
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(if in_memory { 1 } else { 2 })
-            .connect_with(options)
-            .await
-            .map_err(open_error)?;
-        migrate(&pool).await?;
-        Ok(SqliteStore { pool })
+        let give_up_at = std::time::Instant::now() + OPEN_RACE_WINDOW;
+        loop {
+            match connect_and_migrate(url, options.clone(), in_memory).await {
+                Err(e)
+                    if std::time::Instant::now() < give_up_at
+                        && another_opener_holds_the_file(&e) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                result => return result.map(|pool| SqliteStore { pool }),
+            }
+        }
     }
 }
 
-/// Times a migration that failed is tried again (see [`migrate`]).
-const MIGRATION_ATTEMPTS: u32 = 20;
+/// How long an open that lost a race with another opener is tried again (see
+/// [`another_opener_holds_the_file`]). A store held busy past its busy timeout by a long
+/// write is not a race: that attempt ends after the window and its error is returned.
+const OPEN_RACE_WINDOW: Duration = Duration::from_secs(5);
 
-/// Brings the schema up to date. Two processes opening a new store at once (a daemon and a
-/// listing, two cron jobs) both find a migration missing; SQLite lets one apply it and the
-/// other's copy then fails ("table already exists") and is rolled back. Trying again finds it
-/// applied and goes on, so each process waits for the other instead of failing.
-async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    let migrator = sqlx::migrate!("migrations/sqlite");
-    let mut attempt = 1;
-    loop {
-        match migrator.run(pool).await {
-            Err(sqlx::migrate::MigrateError::ExecuteMigration(..))
-                if attempt < MIGRATION_ATTEMPTS =>
-            {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            result => return Ok(result?),
+async fn connect_and_migrate(
+    url: &str,
+    options: SqliteConnectOptions,
+    in_memory: bool,
+) -> Result<SqlitePool, StoreError> {
+    let pool = SqlitePoolOptions::new()
+        .max_connections(if in_memory { 1 } else { 2 })
+        .connect_with(options)
+        .await
+        .map_err(|source| StoreError::Open {
+            url: url.to_string(),
+            source,
+        })?;
+    sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+    Ok(pool)
+}
+
+/// Two processes opening a new store at once (a daemon and a listing, two cron jobs) race
+/// to set it up: switching a new file to WAL can fail with "database is locked" without
+/// waiting for the busy timeout, and the slower process's copy of a migration fails with
+/// "table already exists" and is rolled back. Both mean another opener is setting the file up;
+/// opening again finds it done.
+fn another_opener_holds_the_file(error: &StoreError) -> bool {
+    use sqlx::migrate::MigrateError;
+    const SQLITE_BUSY: i32 = 5;
+    let source = match error {
+        StoreError::Migrate(MigrateError::ExecuteMigration(..)) => return true,
+        StoreError::Open { source, .. } | StoreError::Migrate(MigrateError::Execute(source)) => {
+            source
         }
-    }
+        _ => return false,
+    };
+    source
+        .as_database_error()
+        .and_then(|db| db.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == SQLITE_BUSY)
 }
 
 fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
