@@ -536,6 +536,91 @@ async fn an_event_larger_than_the_bus_takes_is_parked_and_the_rest_go_out() {
     );
 }
 
+/// Sets the local RabbitMQ's `max_message_size` (a broker-wide setting, so the limit is far
+/// above any other test's messages) and puts the old value back when dropped, even on a panic.
+struct BrokerMessageLimit(String);
+
+impl BrokerMessageLimit {
+    fn set(bytes: usize) -> BrokerMessageLimit {
+        let old = rabbitmqctl_eval("application:get_env(rabbit, max_message_size).");
+        let old = old
+            .trim()
+            .strip_prefix("{ok,")
+            .and_then(|v| v.strip_suffix('}'))
+            .unwrap_or_else(|| panic!("rabbitmqctl said {old}"))
+            .to_string();
+        rabbitmqctl_eval(&format!(
+            "application:set_env(rabbit, max_message_size, {bytes})."
+        ));
+        BrokerMessageLimit(old)
+    }
+}
+
+impl Drop for BrokerMessageLimit {
+    fn drop(&mut self) {
+        rabbitmqctl_eval(&format!(
+            "application:set_env(rabbit, max_message_size, {}).",
+            self.0
+        ));
+    }
+}
+
+fn rabbitmqctl_eval(expression: &str) -> String {
+    let output = std::process::Command::new("rabbitmqctl")
+        .args(["eval", expression])
+        .output()
+        .expect("rabbitmqctl (the local broker's control tool) runs");
+    assert!(
+        output.status.success(),
+        "rabbitmqctl eval {expression}: {output:?}"
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The broker, not the config, knows the smaller limit: it closes the channel with 406 on the
+/// large event, and every confirm in the window fails with that one error. Only the event that
+/// closed it may be parked; the others are published (some twice: routed before the close,
+/// never acked — consumers deduplicate by event ID).
+#[tokio::test]
+async fn a_channel_closed_on_one_event_in_a_window_parks_that_event_alone() {
+    require_broker();
+    let url = broker_url();
+    let (_dir, store) = store().await;
+    let config = bus(&url);
+    let mut events = changes(60, 1);
+    let mut record = record_of(&events[25]);
+    record["notes"] = json!("x".repeat(100_000));
+    events[25].record = serde_json::value::to_raw_value(&record).unwrap();
+    commit(&store, &events).await;
+
+    let report = {
+        let _limit = BrokerMessageLimit::set(65_536);
+        let mut relay = Relay::new(&store, &config);
+        relay.drain().await.unwrap();
+        relay.report().clone()
+    };
+    let deliveries = consume(&url, &config.queues[0].name, Duration::from_millis(500)).await;
+    clean_up(&url, &config).await;
+
+    assert_eq!((report.published, report.parked), (59, 1), "{report:?}");
+    let parked = store.parked_events(10).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].event_id, events[25].event_id);
+    assert!(
+        parked[0].reason.contains("PRECONDITION_FAILED"),
+        "{}",
+        parked[0].reason
+    );
+    let delivered: HashSet<String> = deliveries.iter().map(message_id).collect();
+    let expected: HashSet<String> = events
+        .iter()
+        .filter(|e| e.event_id != events[25].event_id)
+        .map(|e| e.event_id.clone())
+        .collect();
+    assert_eq!(delivered, expected);
+    assert_eq!(unpublished(&store).await, 1, "only the parked event is left");
+}
+
 #[tokio::test]
 async fn an_unreachable_broker_leaves_the_events_queued_and_never_shows_the_password() {
     let (_dir, store) = store().await;

@@ -21,11 +21,13 @@
 //! on. Only its event ID and routing key are logged, never its body.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use futures::FutureExt;
+use lapin::Confirmation;
 use lapin::options::BasicPublishOptions;
-use lapin::{Confirmation, PublisherConfirm};
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -65,6 +67,8 @@ pub struct Relay<'a> {
     store: &'a dyn Outbox,
     config: &'a BusConfig,
     report: Report,
+    /// Events up to this `seq` are published one at a time (see [`Pass::isolate_through`]).
+    isolate_through: i64,
 }
 
 /// A published event waiting for its confirm.
@@ -73,7 +77,41 @@ struct InFlight {
     event_id: String,
     routing_key: String,
     golden_id: String,
-    confirm: PublisherConfirm,
+    delivery: Delivery,
+    /// Published with nothing else in flight until it settled, so a channel closed on it was
+    /// closed by it.
+    alone: bool,
+}
+
+/// One event's way to the broker: its frames written by lapin's I/O thread, then its confirm.
+type Delivery = Pin<Box<dyn Future<Output = lapin::Result<Confirmation>> + Send>>;
+
+/// Queues an event's frames on the channel and returns its delivery without waiting for the
+/// write. lapin resolves a publish only once its I/O thread has written the frames; awaiting
+/// that before the next publish made every event a round trip between two threads. A publish
+/// queues its frames when first polled, so polling each delivery once here keeps the frames in
+/// publishing order; the write and the confirm are awaited together when the event is settled,
+/// under the confirm timeout.
+fn deliver(
+    channel: &lapin::Channel,
+    exchange: &str,
+    routing_key: &str,
+    options: BasicPublishOptions,
+    body: Vec<u8>,
+    properties: lapin::BasicProperties,
+) -> Delivery {
+    let channel = channel.clone();
+    let (exchange, routing_key) = (exchange.into(), routing_key.into());
+    let mut delivery: Delivery = Box::pin(async move {
+        channel
+            .basic_publish(exchange, routing_key, options, &body, properties)
+            .await?
+            .await
+    });
+    match delivery.as_mut().now_or_never() {
+        Some(settled) => Box::pin(std::future::ready(settled)),
+        None => delivery,
+    }
 }
 
 /// Why a pass over the outbox stopped before its end.
@@ -99,6 +137,12 @@ struct Pass<'a> {
     returned: HashSet<String>,
     /// The last event settled without a failure: the next pass starts after it.
     after: i64,
+    /// When the broker closes the channel on a message it will never take (406), every confirm
+    /// in flight fails with that same error, so which event it was is unknown; parking them
+    /// all would set aside events that were fine, some already delivered. The events that
+    /// were in flight, up to this `seq`, are published again one at a time: the one the channel
+    /// then closes on is the one parked.
+    isolate_through: i64,
 }
 
 impl<'a> Relay<'a> {
@@ -107,6 +151,7 @@ impl<'a> Relay<'a> {
             store,
             config,
             report: Report::default(),
+            isolate_through: 0,
         }
     }
 
@@ -197,11 +242,15 @@ impl<'a> Relay<'a> {
             acked: Vec::new(),
             returned: HashSet::new(),
             after: *after,
+            isolate_through: self.isolate_through,
         };
         let result = pass.run(self.store, scope, &mut self.report).await;
         let marked = pass.mark(self.store).await;
         *after = pass.after;
-        let progressed = self.report.published + self.report.parked > settled_before;
+        // Isolating the refused event is progress too: the next pass parks it.
+        let isolating = pass.isolate_through > self.isolate_through;
+        self.isolate_through = pass.isolate_through;
+        let progressed = isolating || self.report.published + self.report.parked > settled_before;
         match (result, marked) {
             (Err(error), _) | (Ok(()), Err(error)) => Err(Interrupted { error, progressed }),
             (Ok(()), Ok(())) => Ok(()),
@@ -315,8 +364,7 @@ impl Pass<'_> {
         page: Vec<Encoded>,
         report: &mut Report,
     ) -> Result<(), PublishError> {
-        let window = self.config.confirm_window.max(1);
-        let limit = Duration::from_secs(self.config.confirm_timeout.max(1));
+        let configured_window = self.config.confirm_window.max(1);
         let options = BasicPublishOptions {
             mandatory: true,
             ..BasicPublishOptions::default()
@@ -338,55 +386,37 @@ impl Pass<'_> {
                     .await?;
                 continue;
             }
-            while self.in_flight.len() >= window || self.busy.contains_key(&golden_id) {
+            let window = if seq <= self.isolate_through {
+                1
+            } else {
+                configured_window
+            };
+            // An event published alone stays alone until it settles.
+            while self.in_flight.len() >= window
+                || self.in_flight.back().is_some_and(|last| last.alone)
+                || self.busy.contains_key(&golden_id)
+            {
                 let Some(oldest) = self.in_flight.pop_front() else {
                     break;
                 };
                 self.settle_or_stop(oldest, report).await?;
             }
-            let mut publishing = std::pin::pin!(self.link.channel.basic_publish(
-                self.config.exchange.as_str().into(),
-                message.routing_key.as_str().into(),
+            let delivery = deliver(
+                &self.link.channel,
+                self.config.exchange.as_str(),
+                &message.routing_key,
                 options,
-                &message.body,
+                message.body,
                 message.properties,
-            ));
-            // The frame is usually queued at once: a timer is armed only for a send that waits
-            // (a full socket buffer, a blocked connection).
-            let sent = match publishing.as_mut().now_or_never() {
-                Some(sent) => Ok(sent),
-                None => tokio::time::timeout(limit, publishing).await.map_err(|_| {
-                    PublishError::Timeout {
-                        what: format!("sending event {event_id}"),
-                        seconds: limit.as_secs(),
-                    }
-                }),
-            }
-            .and_then(|sent| {
-                sent.map_err(|source| PublishError::Lost {
-                    event_id: event_id.clone(),
-                    source,
-                })
-            });
-            let confirm = match sent {
-                Ok(confirm) => confirm,
-                Err(error) => {
-                    // The channel may have closed on an earlier event in the window: settle
-                    // those first, so a poison event among them is found and parked, and the
-                    // acks that did come are kept.
-                    while let Some(oldest) = self.in_flight.pop_front() {
-                        self.settle_or_stop(oldest, report).await?;
-                    }
-                    return Err(error);
-                }
-            };
+            );
             *self.busy.entry(golden_id.clone()).or_default() += 1;
             self.in_flight.push_back(InFlight {
                 seq,
                 event_id,
                 routing_key: message.routing_key,
                 golden_id,
-                confirm,
+                delivery,
+                alone: window == 1,
             });
         }
         Ok(())
@@ -401,14 +431,14 @@ impl Pass<'_> {
         let limit = Duration::from_secs(self.config.confirm_timeout.max(1));
         // Under load the oldest confirm has usually arrived already: take it without arming a
         // timer; only a confirm still outstanding waits under the timeout.
-        let ready = (&mut in_flight.confirm).now_or_never();
+        let ready = in_flight.delivery.as_mut().now_or_never();
         let blocked_limit = Duration::from_secs(self.config.blocked_timeout);
         let mut blocked_for = Duration::ZERO;
         let confirmation = loop {
             if let Some(confirmation) = ready {
                 break confirmation;
             }
-            match tokio::time::timeout(limit, &mut in_flight.confirm).await {
+            match tokio::time::timeout(limit, in_flight.delivery.as_mut()).await {
                 Ok(confirmation) => break confirmation,
                 Err(_) if self.link.is_blocked() && blocked_for < blocked_limit => {
                     blocked_for += limit;
@@ -497,6 +527,15 @@ impl Pass<'_> {
             }
             Err(source) => {
                 if let Some(reason) = refused_for_good(&source) {
+                    if !in_flight.alone {
+                        let last_in_flight = self.in_flight.back().map_or(0, |last| last.seq);
+                        self.isolate_through =
+                            self.isolate_through.max(last_in_flight.max(in_flight.seq));
+                        return Err(PublishError::Lost {
+                            event_id: in_flight.event_id,
+                            source,
+                        });
+                    }
                     self.park(
                         in_flight.seq,
                         &in_flight.event_id,
