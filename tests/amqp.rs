@@ -618,7 +618,11 @@ async fn a_channel_closed_on_one_event_in_a_window_parks_that_event_alone() {
         .map(|e| e.event_id.clone())
         .collect();
     assert_eq!(delivered, expected);
-    assert_eq!(unpublished(&store).await, 1, "only the parked event is left");
+    assert_eq!(
+        unpublished(&store).await,
+        1,
+        "only the parked event is left"
+    );
 }
 
 #[tokio::test]
