@@ -287,6 +287,45 @@ async fn accepting_a_review_merges_and_redirects() {
 }
 
 #[tokio::test]
+async fn a_record_that_joins_a_review_pair_by_key_closes_the_review_item() {
+    let (c3, mut e4) = review_pair();
+    e4["vat"] = json!("DE333333333");
+    let project = project(&[c3], &[e4]);
+    let config = project.config();
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let item = store.reviews(Some(ReviewStatus::Open), 10).await.unwrap();
+    assert_eq!(item.len(), 1, "{item:?}");
+
+    // The CRM record's email and the ERP record's tax ID: both golden records are one customer.
+    project.write(
+        "crm/more.jsonl",
+        &lines(&[
+            json!({"id": "c8", "name": "Schmidt & Partner KG", "email": "office@schmidt-partner.de",
+                        "vat": "DE333333333", "zip": "10117", "city": "Berlin", "country": "DE"}),
+        ]),
+    );
+    let (store, summaries) = sync(&config, &SyncOptions::default()).await;
+    let store = store.as_ref();
+    assert_eq!(summaries.iter().map(|s| s.reconcile.merged).sum::<u64>(), 1);
+    assert_eq!(
+        golden_id(store, "crm", "c3").await,
+        golden_id(store, "erp", "e4").await
+    );
+    assert!(
+        store
+            .reviews(Some(ReviewStatus::Open), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the pair is one golden record now"
+    );
+    assert_eq!(
+        store.review(item[0].id).await.unwrap().unwrap().status,
+        ReviewStatus::Merged
+    );
+}
+
+#[tokio::test]
 async fn one_record_bridging_two_golden_records_merges_them_and_their_orders() {
     let project = project(
         &[
