@@ -326,6 +326,57 @@ async fn a_record_that_joins_a_review_pair_by_key_closes_the_review_item() {
 }
 
 #[tokio::test]
+async fn a_city_too_large_to_compare_whole_still_finds_a_true_pair_by_its_name() {
+    // Blocking by city alone: 80 companies in Berlin are more than one block is compared whole.
+    let firsts = [
+        "Adler", "Birken", "Condor", "Delta", "Eichen", "Falken", "Greif", "Hansa", "Iris",
+        "Jupiter",
+    ];
+    let trades = [
+        "Optik", "Textil", "Druck", "Moebel", "Papier", "Glas", "Leder", "Farben",
+    ];
+    let mut crm: Vec<Value> = firsts
+        .iter()
+        .flat_map(|first| trades.iter().map(move |trade| (first, trade)))
+        .enumerate()
+        .map(|(n, (first, trade))| {
+            json!({"id": format!("f{n}"), "name": format!("{first} {trade} KG"), "street": "Allee",
+                   "no": n.to_string(), "zip": format!("{}", 10000 + n), "city": "Berlin", "country": "DE"})
+        })
+        .collect();
+    crm.push(
+        json!({"id": "c1", "name": "Kranbau Meissner GmbH", "street": "Hafenweg", "no": "3",
+        "zip": "13599", "city": "Berlin", "country": "DE", "phone": "+49 30 1234567"}),
+    );
+    // The same customer again in the batch that made the block large: found within the batch.
+    crm.push(
+        json!({"id": "c2", "name": "Kranbau Meißner", "street": "Hafenweg", "no": "3",
+        "zip": "13599", "city": "Berlin", "country": "DE", "phone": "+49 30 1234567"}),
+    );
+    let erp = [
+        json!({"id": "e1", "name": "Kranbau Meisner GmbH", "street": "Hafenweg", "no": "3",
+        "zip": "13599", "city": "Berlin", "country": "DE", "phone": "030 1234567"}),
+    ];
+    let project = project(&crm, &erp);
+    project.write(
+        "concord.yaml",
+        &CONFIG.replace(
+            "blocking: [postal_code, [name_phonetic, postal_code], phone]",
+            "blocking: [city]",
+        ),
+    );
+    let (store, _) = sync(&project.config(), &SyncOptions::default()).await;
+    let store = store.as_ref();
+    let kranbau = golden_id(store, "crm", "c1").await;
+    assert_eq!(golden_id(store, "crm", "c2").await, kranbau);
+    assert_eq!(golden_id(store, "erp", "e1").await, kranbau);
+    assert_ne!(
+        golden_id(store, "crm", "f0").await,
+        golden_id(store, "crm", "f1").await
+    );
+}
+
+#[tokio::test]
 async fn one_record_bridging_two_golden_records_merges_them_and_their_orders() {
     let project = project(
         &[
