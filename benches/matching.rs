@@ -285,8 +285,12 @@ fn print_report(r: &Report) {
         r.not_stored,
         r.unknown
     );
-    match r.review_rows {
-        Some(n) => println!("review: {n} pairs waiting in the review table"),
+    match &r.reviews {
+        Some(c) => println!(
+            "review: {} pairs waiting in the review table ({} of them already one golden record); \
+             {} closed because a merge joined them",
+            c.open, c.open_settled, c.merged
+        ),
         None => println!("review: the store has no review table"),
     }
     print_examples("false merge", &r.false_merge_examples);

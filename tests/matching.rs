@@ -287,6 +287,96 @@ async fn accepting_a_review_merges_and_redirects() {
 }
 
 #[tokio::test]
+async fn a_record_that_joins_a_review_pair_by_key_closes_the_review_item() {
+    let (c3, mut e4) = review_pair();
+    e4["vat"] = json!("DE333333333");
+    let project = project(&[c3], &[e4]);
+    let config = project.config();
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let item = store.reviews(Some(ReviewStatus::Open), 10).await.unwrap();
+    assert_eq!(item.len(), 1, "{item:?}");
+
+    // The CRM record's email and the ERP record's tax ID: both golden records are one customer.
+    project.write(
+        "crm/more.jsonl",
+        &lines(&[
+            json!({"id": "c8", "name": "Schmidt & Partner KG", "email": "office@schmidt-partner.de",
+                        "vat": "DE333333333", "zip": "10117", "city": "Berlin", "country": "DE"}),
+        ]),
+    );
+    let (store, summaries) = sync(&config, &SyncOptions::default()).await;
+    let store = store.as_ref();
+    assert_eq!(summaries.iter().map(|s| s.reconcile.merged).sum::<u64>(), 1);
+    assert_eq!(
+        golden_id(store, "crm", "c3").await,
+        golden_id(store, "erp", "e4").await
+    );
+    assert!(
+        store
+            .reviews(Some(ReviewStatus::Open), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the pair is one golden record now"
+    );
+    assert_eq!(
+        store.review(item[0].id).await.unwrap().unwrap().status,
+        ReviewStatus::Merged
+    );
+}
+
+#[tokio::test]
+async fn a_city_too_large_to_compare_whole_still_finds_a_true_pair_by_its_name() {
+    // Blocking by city alone: 80 companies in Berlin are more than one block is compared whole.
+    let firsts = [
+        "Adler", "Birken", "Condor", "Delta", "Eichen", "Falken", "Greif", "Hansa", "Iris",
+        "Jupiter",
+    ];
+    let trades = [
+        "Optik", "Textil", "Druck", "Moebel", "Papier", "Glas", "Leder", "Farben",
+    ];
+    let mut crm: Vec<Value> = firsts
+        .iter()
+        .flat_map(|first| trades.iter().map(move |trade| (first, trade)))
+        .enumerate()
+        .map(|(n, (first, trade))| {
+            json!({"id": format!("f{n}"), "name": format!("{first} {trade} KG"), "street": "Allee",
+                   "no": n.to_string(), "zip": format!("{}", 10000 + n), "city": "Berlin", "country": "DE"})
+        })
+        .collect();
+    crm.push(
+        json!({"id": "c1", "name": "Kranbau Meissner GmbH", "street": "Hafenweg", "no": "3",
+        "zip": "13599", "city": "Berlin", "country": "DE", "phone": "+49 30 1234567"}),
+    );
+    // The same customer again in the batch that made the block large: found within the batch.
+    crm.push(
+        json!({"id": "c2", "name": "Kranbau Meißner", "street": "Hafenweg", "no": "3",
+        "zip": "13599", "city": "Berlin", "country": "DE", "phone": "+49 30 1234567"}),
+    );
+    let erp = [
+        json!({"id": "e1", "name": "Kranbau Meisner GmbH", "street": "Hafenweg", "no": "3",
+        "zip": "13599", "city": "Berlin", "country": "DE", "phone": "030 1234567"}),
+    ];
+    let project = project(&crm, &erp);
+    project.write(
+        "concord.yaml",
+        &CONFIG.replace(
+            "blocking: [postal_code, [name_phonetic, postal_code], phone]",
+            "blocking: [city]",
+        ),
+    );
+    let (store, _) = sync(&project.config(), &SyncOptions::default()).await;
+    let store = store.as_ref();
+    let kranbau = golden_id(store, "crm", "c1").await;
+    assert_eq!(golden_id(store, "crm", "c2").await, kranbau);
+    assert_eq!(golden_id(store, "erp", "e1").await, kranbau);
+    assert_ne!(
+        golden_id(store, "crm", "f0").await,
+        golden_id(store, "crm", "f1").await
+    );
+}
+
+#[tokio::test]
 async fn one_record_bridging_two_golden_records_merges_them_and_their_orders() {
     let project = project(
         &[

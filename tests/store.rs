@@ -148,6 +148,7 @@ on_both!(
     a_merge_moves_keys_and_references_to_the_survivor_and_redirects,
     an_unmerge_relinks_source_records_and_moves_their_keys,
     the_review_queue_keeps_one_item_per_pair_and_records_decisions,
+    a_merge_closes_the_review_items_whose_sides_it_joins,
     references_wait_for_their_target_and_are_rewritten_whole,
     deleted_source_records_take_no_part_in_matching_or_training,
     a_spawned_commit_is_written_while_the_caller_goes_on,
@@ -1009,6 +1010,101 @@ async fn the_review_queue_keeps_one_item_per_pair_and_records_decisions(store: &
             .unwrap()
             .contains(&("g-1".to_string(), "g-2".to_string()))
     );
+}
+
+/// The open review pairs, as `(left, right)`.
+async fn open_pairs(store: &dyn Store) -> Vec<(String, String)> {
+    store
+        .reviews(Some(ReviewStatus::Open), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.left_id, r.right_id))
+        .collect()
+}
+
+async fn a_merge_closes_the_review_items_whose_sides_it_joins(store: &dyn Store) {
+    for (n, id) in ["g-1", "g-2", "g-3", "g-4", "g-5", "g-6", "g-7"]
+        .into_iter()
+        .enumerate()
+    {
+        let name = json!({"name": format!("Müller {n} GmbH")});
+        commit(store, created(1, "sap", &format!("471{n}"), id, name)).await;
+    }
+    let review = |left: &str, right: &str| ReviewWrite {
+        entity: CUSTOMER,
+        left_id: left.into(),
+        right_id: right.into(),
+        source: "erpnext".into(),
+        key: format!("CUST-{left}"),
+        rule: "similar_company".into(),
+        score: 7.0,
+        evidence: json!({}),
+    };
+    commit(
+        store,
+        Batch {
+            run_id: 2,
+            source: "erpnext".into(),
+            matching: MatchWrites {
+                reviews: vec![
+                    review("g-2", "g-1"),
+                    review("g-2", "g-5"),
+                    review("g-3", "g-4"),
+                    review("g-6", "g-7"),
+                ],
+                ..MatchWrites::default()
+            },
+            ..Batch::default()
+        },
+    )
+    .await;
+    let merge = |run_id: i64, loser: &str, survivor: &str| Batch {
+        run_id,
+        source: "sap".into(),
+        matching: MatchWrites {
+            merges: vec![MergeWrite {
+                entity: CUSTOMER,
+                loser: loser.into(),
+                survivor: survivor.into(),
+            }],
+            ..MatchWrites::default()
+        },
+        ..Batch::default()
+    };
+    let pair = |left: &str, right: &str| (left.to_string(), right.to_string());
+
+    commit(store, merge(3, "g-2", "g-1")).await;
+    assert_eq!(
+        open_pairs(store).await,
+        [pair("g-2", "g-5"), pair("g-3", "g-4"), pair("g-6", "g-7")],
+        "the joined pair is closed; a pair with one merged side is still two records"
+    );
+    let closed = store.reviews(Some(ReviewStatus::Merged), 10).await.unwrap();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(
+        (closed[0].left_id.as_str(), closed[0].right_id.as_str()),
+        ("g-2", "g-1")
+    );
+    assert_eq!(store.counts().await.unwrap().open_reviews, 3);
+
+    commit(store, merge(4, "g-5", "g-1")).await;
+    assert_eq!(
+        open_pairs(store).await,
+        [pair("g-3", "g-4"), pair("g-6", "g-7")],
+        "a side merged earlier is followed through its redirect"
+    );
+
+    // A steward accepting an item merges its pair: the item is accepted, not closed as merged.
+    let item = store.reviews(Some(ReviewStatus::Open), 10).await.unwrap()[1].clone();
+    let mut accept = merge(5, "g-7", "g-6");
+    accept.matching.review_decisions = vec![(item.id, ReviewStatus::Accepted)];
+    commit(store, accept).await;
+    assert_eq!(
+        store.review(item.id).await.unwrap().unwrap().status,
+        ReviewStatus::Accepted
+    );
+    assert_eq!(open_pairs(store).await, [pair("g-3", "g-4")]);
 }
 
 async fn references_wait_for_their_target_and_are_rewritten_whole(store: &dyn Store) {

@@ -113,10 +113,21 @@ pub struct Report {
     /// Missed pairs by customer kind (`company`, `person`).
     pub missed_pairs_by_kind: Vec<(String, u64)>,
     pub split_entities: usize,
-    /// Rows in the store's `review` table, when it has one.
-    pub review_rows: Option<i64>,
+    /// The store's review items by state, when it has a review table.
+    pub reviews: Option<ReviewCounts>,
     pub false_merge_examples: Vec<Vec<Example>>,
     pub missed_examples: Vec<Vec<Example>>,
+}
+
+/// Review items by state.
+pub struct ReviewCounts {
+    /// Items waiting for a steward.
+    pub open: i64,
+    /// Open items whose two sides are one golden record already: nothing is left to decide, so
+    /// each is a fault of the store.
+    pub open_settled: i64,
+    /// Items closed because a merge made their two sides one golden record.
+    pub merged: i64,
 }
 
 /// A record shown in an example: where it is from, what it holds, and what it truly is.
@@ -234,7 +245,7 @@ pub async fn measure(db: &Path, truth: &Truth) -> Result<Report, QualityError> {
     }
     drop(rows);
     let (mut report, false_merges, split) = tally(&mut placement);
-    report.review_rows = review_rows(&pool).await?;
+    report.reviews = review_counts(&pool, &redirects).await?;
     let Placement {
         placed,
         cluster_ids,
@@ -286,7 +297,7 @@ fn tally(placement: &mut Placement<'_>) -> (Report, Vec<(usize, usize)>, Vec<u32
         false_pairs_by_relation: Vec::new(),
         missed_pairs_by_kind: Vec::new(),
         split_entities: 0,
-        review_rows: None,
+        reviews: None,
         false_merge_examples: Vec::new(),
         missed_examples: Vec::new(),
     };
@@ -397,20 +408,38 @@ fn sorted(counts: HashMap<String, u64>) -> Vec<(String, u64)> {
     list
 }
 
-async fn review_rows(pool: &SqlitePool) -> Result<Option<i64>, QualityError> {
+async fn review_counts(
+    pool: &SqlitePool,
+    redirects: &HashMap<String, String>,
+) -> Result<Option<ReviewCounts>, QualityError> {
     let exists: Option<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'review'",
     )
     .fetch_optional(pool)
     .await?;
-    match exists {
-        Some(_) => Ok(Some(
-            sqlx::query_scalar("SELECT COUNT(*) FROM review")
-                .fetch_one(pool)
-                .await?,
-        )),
-        None => Ok(None),
+    if exists.is_none() {
+        return Ok(None);
     }
+    let mut counts = ReviewCounts {
+        open: 0,
+        open_settled: 0,
+        merged: 0,
+    };
+    let mut rows = sqlx::query("SELECT status, left_id, right_id FROM review").fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        let (status, left, right): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+        match status.as_str() {
+            "open" => {
+                counts.open += 1;
+                if follow(redirects, left) == follow(redirects, right) {
+                    counts.open_settled += 1;
+                }
+            }
+            "merged" => counts.merged += 1,
+            _ => {}
+        }
+    }
+    Ok(Some(counts))
 }
 
 /// Three items spread over `items`, so the examples are not all from the start of the data.

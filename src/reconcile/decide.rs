@@ -15,10 +15,12 @@ use super::compare::Profile;
 use super::compare::packed::Packed;
 use super::frequency::{Frequencies, Term};
 use super::scoring::{Evidence, Scorable, ScoredRule, Verdict};
+use super::split::{SplitBlocks, second_keys};
 use super::view::StoreView;
 
-/// Golden records a block value may hold and still be compared: a value shared by more (a
-/// common name sound in a large postal area) is skipped, so the cost stays records × this.
+/// Golden records a block value may hold and still be compared whole: a value shared by more (a
+/// common name sound in a large postal area, one city) is split by a second key
+/// ([`SplitBlocks`]), so the cost stays records × this.
 pub const MAX_BLOCK: usize = 64;
 
 /// The scored rules of one entity with what a batch knows about their blocks.
@@ -31,6 +33,8 @@ pub struct ScoredMatcher<'a> {
     /// store or made from this batch's records. A new record is scored against each and the
     /// best counts, since the cleanest copy of an entity is the one most alike to another copy.
     candidates: HashMap<String, Vec<Scorable>>,
+    /// The blocks holding more than [`MAX_BLOCK`] golden records, split by a second key.
+    split: SplitBlocks,
     /// Block values written by this batch.
     pub writes: Vec<BlockKeyWrite>,
     /// Counts of the family names and streets of the batch's new records, for the term
@@ -107,11 +111,19 @@ impl<'a> ScoredMatcher<'a> {
                 None => Self::from_store(store, entity, &values).await?,
             }
         };
+        let mut split = SplitBlocks::default();
+        for (value, ids) in blocks.iter().filter(|(_, ids)| ids.len() > MAX_BLOCK) {
+            for id in ids {
+                let members = candidates.get(id).map(Vec::as_slice).unwrap_or(&[]);
+                split.add(value, id, members);
+            }
+        }
         Ok(ScoredMatcher {
             entity,
             rules,
             blocks,
             candidates,
+            split,
             writes: Vec::new(),
             term_counts: BTreeMap::new(),
             frequencies,
@@ -236,15 +248,22 @@ impl<'a> ScoredMatcher<'a> {
     /// rule that matches or asks for review decides.
     pub fn score(&self, record: &Scorable, clusters: &Clusters) -> Scored {
         let mut veto: Option<(String, Evidence)> = None;
+        let mut keys: Option<Vec<String>> = None;
         for rule in self.rules {
             let mut seen: HashSet<String> = HashSet::new();
             let mut best: Option<(String, usize, f64)> = None;
             for value in rule.block_values_of(&record.profile) {
-                let members = self.blocks.get(&value).map(Vec::as_slice).unwrap_or(&[]);
-                if members.len() > MAX_BLOCK {
-                    // A value this common tells little; the record's other blocks still count.
-                    continue;
-                }
+                let whole = self.blocks.get(&value).map(Vec::as_slice).unwrap_or(&[]);
+                let members: Vec<&str> = if whole.len() > MAX_BLOCK {
+                    // A value this common tells little alone: only the members sharing a second
+                    // key are compared.
+                    let keys = keys.get_or_insert_with(|| second_keys(&record.profile));
+                    self.split
+                        .members(&value, keys, MAX_BLOCK)
+                        .unwrap_or_default()
+                } else {
+                    whole.iter().map(String::as_str).collect()
+                };
                 for id in members {
                     let id = clusters.find(id);
                     if !seen.insert(id.clone()) {
@@ -295,9 +314,26 @@ impl<'a> ScoredMatcher<'a> {
         for value in values {
             let ids = self.blocks.entry(value.clone()).or_default();
             if ids.iter().any(|id| id == golden_id) {
+                if self.split.contains(&value) {
+                    // A new member may bring name words its golden record had not.
+                    let members = self.candidates.get(golden_id).map(Vec::as_slice);
+                    self.split.add(&value, golden_id, members.unwrap_or(&[]));
+                }
                 continue;
             }
             ids.push(golden_id.to_string());
+            if ids.len() > MAX_BLOCK {
+                // Split the block the first time it grows past the cap, then add to its parts.
+                let added = if self.split.contains(&value) {
+                    &ids[ids.len() - 1..]
+                } else {
+                    &ids[..]
+                };
+                for id in added {
+                    let members = self.candidates.get(id).map(Vec::as_slice).unwrap_or(&[]);
+                    self.split.add(&value, id, members);
+                }
+            }
             self.writes.push(BlockKeyWrite {
                 entity: self.entity,
                 value,

@@ -22,6 +22,7 @@ pub mod rescore;
 pub mod rules;
 pub mod scan;
 pub mod scoring;
+pub mod split;
 pub mod steward;
 pub mod survive;
 pub mod train;

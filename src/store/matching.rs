@@ -2,6 +2,8 @@
 //! the review queue, pairs never to merge, merges (redirects) and references waiting for their
 //! target.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -52,7 +54,7 @@ impl MatchWrites {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TermCounts {
     /// Count per value (only the values asked for).
-    pub counts: std::collections::HashMap<String, u64>,
+    pub counts: HashMap<String, u64>,
     /// Sum of all counts.
     pub total: u64,
     /// Sum of squared counts.
@@ -142,6 +144,9 @@ pub enum ReviewStatus {
     /// Closed by `concord reconcile rescore`: under the current weights the pair scores below the
     /// review threshold (no distinct pair is remembered; a later sync may raise it again).
     Dismissed,
+    /// Closed because a merge (by key, by score, or a steward accepting another item) made both
+    /// sides one golden record: nothing is left for a steward to decide.
+    Merged,
 }
 
 impl ReviewStatus {
@@ -151,6 +156,7 @@ impl ReviewStatus {
             ReviewStatus::Accepted => "accepted",
             ReviewStatus::Rejected => "rejected",
             ReviewStatus::Dismissed => "dismissed",
+            ReviewStatus::Merged => "merged",
         }
     }
 
@@ -160,10 +166,35 @@ impl ReviewStatus {
             ReviewStatus::Accepted,
             ReviewStatus::Rejected,
             ReviewStatus::Dismissed,
+            ReviewStatus::Merged,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
     }
+}
+
+/// The open review items, of those given as `(id, left, right)`, whose two sides lead to one
+/// golden record through `redirects` (loser → survivor): the items a merge settled. Both
+/// engines gather the items and redirects and call this, so they close the same items.
+pub(super) fn settled_reviews(
+    open: &[(i64, String, String)],
+    redirects: &HashMap<String, String>,
+) -> Vec<i64> {
+    let resolve = |id: &str| {
+        let mut current = id;
+        // Bounded, so a corrupt cycle ends instead of looping.
+        for _ in 0..=redirects.len() {
+            match redirects.get(current) {
+                Some(next) => current = next,
+                None => break,
+            }
+        }
+        current.to_string()
+    };
+    open.iter()
+        .filter(|(_, left, right)| resolve(left) == resolve(right))
+        .map(|(id, _, _)| *id)
+        .collect()
 }
 
 /// A stored review item.

@@ -13,6 +13,7 @@ use super::fold::folded;
 use crate::model::EntityKind;
 use crate::store::TermCounts;
 use crate::store::columns::{from_text, parse_entity};
+use crate::store::matching::settled_reviews;
 use crate::store::{
     Decision, Fields, MatchWrites, PendingReference, ReferenceWrite, ReviewItem, ReviewStatus,
     StoreError, StoredMember,
@@ -84,6 +85,61 @@ pub async fn apply_merges(
         .bind(&key.rule)
         .bind(&key.value)
         .bind(&key.golden_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    close_settled_reviews(tx, writes, now).await
+}
+
+/// Closes, as `merged`, the open review items whose two sides the batch's merges made one golden
+/// record: a steward would otherwise be asked about a pair that no longer exists. Only an item
+/// with a redirected side can be settled, so only those are read, then resolved in rounds of
+/// redirects. Items a steward decides in this batch are marked by [`write`], which runs later.
+async fn close_settled_reviews(
+    tx: &mut PgConnection,
+    writes: &MatchWrites,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if writes.merges.is_empty() {
+        return Ok(());
+    }
+    let entities: Vec<&str> = writes.merges.iter().map(|m| m.entity.as_str()).collect();
+    let open: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT r.id, r.left_id, r.right_id FROM review r WHERE r.status = 'open' \
+         AND r.entity = ANY($1) \
+         AND EXISTS (SELECT 1 FROM golden g WHERE g.id IN (r.left_id, r.right_id) AND g.redirect_to IS NOT NULL)",
+    )
+    .bind(entities)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut redirects: HashMap<String, String> = HashMap::new();
+    let mut asked: HashSet<String> = HashSet::new();
+    let mut next: Vec<String> = open
+        .iter()
+        .flat_map(|(_, left, right)| [left.clone(), right.clone()])
+        .collect();
+    for _ in 0..MAX_REDIRECTS {
+        next.retain(|id| asked.insert(id.clone()));
+        if next.is_empty() {
+            break;
+        }
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, redirect_to FROM golden WHERE id = ANY($1) AND redirect_to IS NOT NULL",
+        )
+        .bind(&next)
+        .fetch_all(&mut *tx)
+        .await?;
+        next = rows.iter().map(|(_, to)| to.clone()).collect();
+        redirects.extend(rows);
+    }
+    let settled = settled_reviews(&open, &redirects);
+    if !settled.is_empty() {
+        sqlx::query(
+            "UPDATE review SET status = $1, decided_at = $2 WHERE status = 'open' AND id = ANY($3)",
+        )
+        .bind(ReviewStatus::Merged.as_str())
+        .bind(now)
+        .bind(&settled)
         .execute(&mut *tx)
         .await?;
     }
