@@ -394,14 +394,42 @@ impl StreamReader<'_> {
     }
 }
 
-/// A digest of a page's records, to tell a page repeated by the server.
+/// A digest of a page's records, to tell a page repeated by the server. The values are hashed
+/// where they lie, members in the order the server wrote them: writing each record out as text
+/// first cost as much as a tenth of the pull.
 fn page_digest(records: &[Value]) -> u64 {
-    use std::hash::{Hash, Hasher};
+    use std::hash::Hasher;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for record in records {
-        record.to_string().hash(&mut hasher);
+        hash_value(record, &mut hasher);
     }
     hasher.finish()
+}
+
+/// Feeds one value to `hasher`, each kind and length tagged so that different values do not run
+/// together.
+fn hash_value(value: &Value, hasher: &mut impl std::hash::Hasher) {
+    use std::hash::Hash;
+    std::mem::discriminant(value).hash(hasher);
+    match value {
+        Value::Null => {}
+        Value::Bool(flag) => flag.hash(hasher),
+        Value::Number(number) => number.hash(hasher),
+        Value::String(text) => text.hash(hasher),
+        Value::Array(items) => {
+            items.len().hash(hasher);
+            for item in items {
+                hash_value(item, hasher);
+            }
+        }
+        Value::Object(map) => {
+            map.len().hash(hasher);
+            for (key, item) in map {
+                key.hash(hasher);
+                hash_value(item, hasher);
+            }
+        }
+    }
 }
 
 /// A key as text: strings as they are, numbers and others as JSON.
@@ -428,5 +456,41 @@ fn not_an_object(origin: &str, index: usize, record: &Value) -> ConnectorError {
         path: PathBuf::from(origin),
         line: index as u64 + 1,
         message: format!("record {} is not a JSON object: {shown}", index + 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_digest;
+    use serde_json::json;
+
+    #[test]
+    fn a_page_digest_tells_pages_apart_by_any_value() {
+        let page = [
+            json!({"name": "C-1", "n": 1}),
+            json!({"name": "C-2", "n": [2, null]}),
+        ];
+        assert_eq!(page_digest(&page), page_digest(&page.clone()));
+        let others = [
+            [
+                json!({"name": "C-1", "n": 1}),
+                json!({"name": "C-2", "n": [2]}),
+            ],
+            [
+                json!({"name": "C-1", "n": 1}),
+                json!({"name": "C-3", "n": [2, null]}),
+            ],
+            [
+                json!({"name": "C-1", "n": "1"}),
+                json!({"name": "C-2", "n": [2, null]}),
+            ],
+            [
+                json!({"name": "C-1"}),
+                json!({"n": 1, "name": "C-2", "m": [2, null]}),
+            ],
+        ];
+        for other in others {
+            assert_ne!(page_digest(&page), page_digest(&other), "{other:?}");
+        }
     }
 }
