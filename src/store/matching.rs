@@ -2,7 +2,7 @@
 //! the review queue, pairs never to merge, merges (redirects) and references waiting for their
 //! target.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -173,28 +173,72 @@ impl ReviewStatus {
     }
 }
 
-/// The open review items, of those given as `(id, left, right)`, whose two sides lead to one
-/// golden record through `redirects` (loser → survivor): the items a merge settled. Both
-/// engines gather the items and redirects and call this, so they close the same items.
-pub(super) fn settled_reviews(
-    open: &[(i64, String, String)],
-    redirects: &HashMap<String, String>,
-) -> Vec<i64> {
-    let resolve = |id: &str| {
-        let mut current = id;
-        // Bounded, so a corrupt cycle ends instead of looping.
-        for _ in 0..=redirects.len() {
-            match redirects.get(current) {
-                Some(next) => current = next,
-                None => break,
-            }
+/// Settles open review items after a batch's merges. Both engines read the open items with a
+/// redirected side, then feed the redirects their sides lead through, round by round, until no
+/// new ID is asked for; [`RedirectWalk::settled`] then names the items whose two sides lead to
+/// one golden record. The walk is shared so that both engines close the same items.
+pub(super) struct RedirectWalk {
+    open: Vec<(i64, String, String)>,
+    redirects: HashMap<String, String>,
+    asked: HashSet<String>,
+    next: Vec<String>,
+    rounds: usize,
+}
+
+impl RedirectWalk {
+    /// Rounds of redirects followed at most, so a corrupt cycle ends instead of looping.
+    const MAX_ROUNDS: usize = 64;
+
+    /// Starts from the open items `(id, left, right)`.
+    pub(super) fn new(open: Vec<(i64, String, String)>) -> RedirectWalk {
+        let next = open
+            .iter()
+            .flat_map(|(_, left, right)| [left.clone(), right.clone()])
+            .collect();
+        RedirectWalk {
+            open,
+            redirects: HashMap::new(),
+            asked: HashSet::new(),
+            next,
+            rounds: 0,
         }
-        current.to_string()
-    };
-    open.iter()
-        .filter(|(_, left, right)| resolve(left) == resolve(right))
-        .map(|(id, _, _)| *id)
-        .collect()
+    }
+
+    /// The golden IDs whose redirects the next round reads; `None` when the walk is done.
+    pub(super) fn next_round(&mut self) -> Option<&[String]> {
+        let asked = &mut self.asked;
+        self.next.retain(|id| asked.insert(id.clone()));
+        if self.next.is_empty() || self.rounds == Self::MAX_ROUNDS {
+            return None;
+        }
+        self.rounds += 1;
+        Some(&self.next)
+    }
+
+    /// The redirects (loser → survivor) the round found among the IDs asked.
+    pub(super) fn found(&mut self, redirects: Vec<(String, String)>) {
+        self.next = redirects.iter().map(|(_, to)| to.clone()).collect();
+        self.redirects.extend(redirects);
+    }
+
+    /// The open items whose two sides now lead to one golden record: the items the merges settled.
+    pub(super) fn settled(&self) -> Vec<i64> {
+        let resolve = |id: &str| {
+            let mut current = id;
+            for _ in 0..=self.redirects.len() {
+                match self.redirects.get(current) {
+                    Some(next) => current = next,
+                    None => break,
+                }
+            }
+            current.to_string()
+        };
+        self.open
+            .iter()
+            .filter(|(_, left, right)| resolve(left) == resolve(right))
+            .map(|(id, _, _)| *id)
+            .collect()
+    }
 }
 
 /// A stored review item.
@@ -240,4 +284,44 @@ pub struct Relink {
     pub entity: EntityKind,
     pub key: String,
     pub golden_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RedirectWalk;
+
+    fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(from, to)| (from.to_string(), to.to_string()))
+            .collect()
+    }
+
+    /// Item 1's sides meet through two hops, item 2's never do, and a corrupt cycle in the
+    /// redirects (c ↔ d) ends the walk instead of looping.
+    #[test]
+    fn items_whose_sides_lead_to_one_record_are_settled_and_a_cycle_ends() {
+        let open = vec![
+            (1, "a".to_string(), "b".to_string()),
+            (2, "c".to_string(), "e".to_string()),
+        ];
+        let mut walk = RedirectWalk::new(open);
+        let mut rounds = 0;
+        while let Some(ids) = walk.next_round() {
+            rounds += 1;
+            let found: Vec<_> = ids
+                .iter()
+                .filter_map(|id| match id.as_str() {
+                    "a" => Some(("a", "x")),
+                    "x" => Some(("x", "b")),
+                    "c" => Some(("c", "d")),
+                    "d" => Some(("d", "c")),
+                    _ => None,
+                })
+                .collect();
+            walk.found(pairs(&found));
+        }
+        assert!(rounds <= 3, "{rounds} rounds");
+        assert_eq!(walk.settled(), vec![1]);
+    }
 }

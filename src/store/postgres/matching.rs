@@ -13,7 +13,7 @@ use super::fold::folded;
 use crate::model::EntityKind;
 use crate::store::TermCounts;
 use crate::store::columns::{from_text, parse_entity};
-use crate::store::matching::settled_reviews;
+use crate::store::matching::RedirectWalk;
 use crate::store::{
     Decision, Fields, MatchWrites, PendingReference, ReferenceWrite, ReviewItem, ReviewStatus,
     StoreError, StoredMember,
@@ -112,27 +112,17 @@ async fn close_settled_reviews(
     .bind(entities)
     .fetch_all(&mut *tx)
     .await?;
-    let mut redirects: HashMap<String, String> = HashMap::new();
-    let mut asked: HashSet<String> = HashSet::new();
-    let mut next: Vec<String> = open
-        .iter()
-        .flat_map(|(_, left, right)| [left.clone(), right.clone()])
-        .collect();
-    for _ in 0..MAX_REDIRECTS {
-        next.retain(|id| asked.insert(id.clone()));
-        if next.is_empty() {
-            break;
-        }
+    let mut walk = RedirectWalk::new(open);
+    while let Some(ids) = walk.next_round() {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT id, redirect_to FROM golden WHERE id = ANY($1) AND redirect_to IS NOT NULL",
         )
-        .bind(&next)
+        .bind(ids)
         .fetch_all(&mut *tx)
         .await?;
-        next = rows.iter().map(|(_, to)| to.clone()).collect();
-        redirects.extend(rows);
+        walk.found(rows);
     }
-    let settled = settled_reviews(&open, &redirects);
+    let settled = walk.settled();
     if !settled.is_empty() {
         sqlx::query(
             "UPDATE review SET status = $1, decided_at = $2 WHERE status = 'open' AND id = ANY($3)",

@@ -10,7 +10,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use super::{ROWS_PER_STATEMENT, from_text, json_array, parse_entity, parse_time};
 use crate::model::EntityKind;
 use crate::store::TermCounts;
-use crate::store::matching::settled_reviews;
+use crate::store::matching::RedirectWalk;
 use crate::store::{
     Decision, MatchWrites, PendingReference, ReferenceWrite, ReviewItem, ReviewStatus, StoreError,
     StoredMember,
@@ -108,28 +108,18 @@ async fn close_settled_reviews(
     .bind(entities)
     .fetch_all(&mut *tx)
     .await?;
-    let mut redirects: HashMap<String, String> = HashMap::new();
-    let mut asked: HashSet<String> = HashSet::new();
-    let mut next: Vec<String> = open
-        .iter()
-        .flat_map(|(_, left, right)| [left.clone(), right.clone()])
-        .collect();
-    for _ in 0..MAX_REDIRECTS {
-        next.retain(|id| asked.insert(id.clone()));
-        if next.is_empty() {
-            break;
-        }
+    let mut walk = RedirectWalk::new(open);
+    while let Some(ids) = walk.next_round() {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT id, redirect_to FROM golden WHERE id IN (SELECT value FROM json_each(?)) \
              AND redirect_to IS NOT NULL",
         )
-        .bind(json_array(next.iter().map(String::as_str)))
+        .bind(json_array(ids.iter().map(String::as_str)))
         .fetch_all(&mut *tx)
         .await?;
-        next = rows.iter().map(|(_, to)| to.clone()).collect();
-        redirects.extend(rows);
+        walk.found(rows);
     }
-    let settled = settled_reviews(&open, &redirects);
+    let settled = walk.settled();
     for ids in settled.chunks(ROWS_PER_STATEMENT) {
         sqlx::query(
             "UPDATE review SET status = ?, decided_at = ? WHERE status = 'open' \
