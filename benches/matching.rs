@@ -196,6 +196,19 @@ fn side_by_side(dir: &Path, persons: bool, concord: &Outcome) -> anyhow::Result<
         thousands(splink.report.true_pairs - splink.report.correct_pairs),
         stats["read_seconds"].as_f64().unwrap_or(0.0)
     );
+    // The same predictions clustered at other thresholds: one threshold alone could make
+    // Splink look worse than it can be.
+    for threshold in stats["sweep"].as_array().into_iter().flatten() {
+        let file = out.join(format!("clusters-{threshold}.csv"));
+        let report = quality::measure_csv(&file, &truth)?;
+        println!(
+            "splink at {threshold}: precision {:.4} recall {:.4} F1 {:.4} (concord F1 x{:.3})",
+            report.precision(),
+            report.recall(),
+            report.f1(),
+            ratio(concord.report.f1(), report.f1())
+        );
+    }
     Ok(())
 }
 

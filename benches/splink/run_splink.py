@@ -273,11 +273,22 @@ def peak_rss_mib():
     return 0.0
 
 
+def write_clusters(clusters, path):
+    result = clusters.as_pandas_dataframe()[["source", "key", "cluster_id"]]
+    result.to_csv(path, index=False, header=["source", "key", "cluster"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data")
     parser.add_argument("--out", required=True)
     parser.add_argument("--threshold", type=float, default=0.95)
+    parser.add_argument(
+        "--sweep",
+        default="0.99,0.999,0.9999",
+        help="more thresholds to cluster the same predictions at (clusters-THRESHOLD.csv), so "
+        "Splink is not judged by one threshold alone; empty for none",
+    )
     parser.add_argument("--persons", action="store_true")
     parser.add_argument(
         "--memory-limit",
@@ -318,16 +329,24 @@ def main():
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=args.threshold
     )
-    result = clusters.as_pandas_dataframe()[["source", "key", "cluster_id"]]
-    os.makedirs(args.out, exist_ok=True)
-    result.to_csv(os.path.join(args.out, "clusters.csv"), index=False, header=["source", "key", "cluster"])
+    write_clusters(clusters, os.path.join(args.out, "clusters.csv"))
+    seconds = time.monotonic() - started
+    sweep = [float(t) for t in args.sweep.split(",") if t.strip()]
+    for threshold in sweep:
+        write_clusters(
+            linker.clustering.cluster_pairwise_predictions_at_threshold(
+                predictions, threshold_match_probability=threshold
+            ),
+            os.path.join(args.out, f"clusters-{threshold}.csv"),
+        )
 
     print(json.dumps({
         "records": len(frame),
         "read_seconds": round(read_seconds, 2),
-        "seconds": round(time.monotonic() - started, 2),
+        "seconds": round(seconds, 2),
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "threshold": args.threshold,
+        "sweep": sweep,
         "splink": __import__("splink").__version__,
     }))
 
