@@ -681,6 +681,70 @@ async fn rescore_applies_what_the_current_thresholds_say_after_a_dry_run() {
     assert!(again.merges.is_empty() && again.splits.is_empty() && again.stats.events == 0);
 }
 
+/// Rescore compares a block too large to compare whole (80 companies of one city) the way
+/// matching does, by the records' name words, instead of skipping it.
+#[tokio::test]
+async fn rescore_finds_a_true_pair_inside_a_city_too_large_to_compare_whole() {
+    let firsts = [
+        "Adler", "Birken", "Condor", "Delta", "Eichen", "Falken", "Greif", "Hansa", "Iris",
+        "Jupiter",
+    ];
+    let trades = [
+        "Optik", "Textil", "Druck", "Moebel", "Papier", "Glas", "Leder", "Farben",
+    ];
+    let mut crm: Vec<Value> = firsts
+        .iter()
+        .flat_map(|first| trades.iter().map(move |trade| (first, trade)))
+        .enumerate()
+        .map(|(n, (first, trade))| {
+            json!({"id": format!("f{n}"), "name": format!("{first} {trade} KG"), "street": "Allee",
+                   "no": n.to_string(), "zip": format!("{}", 10000 + n), "city": "Berlin", "country": "DE"})
+        })
+        .collect();
+    crm.push(
+        json!({"id": "c1", "name": "Kranbau Meissner GmbH", "street": "Hafenweg", "no": "3",
+        "zip": "13599", "city": "Berlin", "country": "DE", "phone": "+49 30 1234567"}),
+    );
+    let erp = [
+        json!({"id": "e1", "name": "Kranbau Meisner GmbH", "street": "Hafenweg", "no": "3",
+        "zip": "13599", "city": "Berlin", "country": "DE", "phone": "030 1234567"}),
+    ];
+    let project = project(&crm, &erp);
+    let by_city = CONFIG.replace(
+        "blocking: [postal_code, [name_phonetic, postal_code], phone]",
+        "blocking: [city]",
+    );
+    // Synced under thresholds nothing reaches: every record its own golden record, no review.
+    project.write(
+        "concord.yaml",
+        &by_city
+            .replace("match_threshold: 12", "match_threshold: 90")
+            .replace("review_threshold: 6", "review_threshold: 80"),
+    );
+    let (store, _) = sync(&project.config(), &SyncOptions::default()).await;
+    let store = store.as_ref();
+    assert_ne!(
+        golden_id(store, "crm", "c1").await,
+        golden_id(store, "erp", "e1").await
+    );
+
+    project.write("concord.yaml", &by_city);
+    let reconciler = Reconciler::new(&project.config().matching()).unwrap();
+    let done = reconciler
+        .rescore(store, EntityKind::Customer, RescoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(done.stats.merged, 1, "{done:?}");
+    assert_eq!(
+        golden_id(store, "crm", "c1").await,
+        golden_id(store, "erp", "e1").await
+    );
+    assert_ne!(
+        golden_id(store, "crm", "f0").await,
+        golden_id(store, "crm", "f1").await
+    );
+}
+
 #[tokio::test]
 async fn rescore_splits_a_record_the_old_rule_merged_wrongly_and_it_stays_apart() {
     // A subsidiary at its parent's address, with the parent's switchboard: a lax rule merged them.

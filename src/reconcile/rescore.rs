@@ -22,15 +22,15 @@ use super::compare::Profile;
 use super::frequency::{Frequencies, Term, record_terms};
 use super::scoring::{Scorable, ScoredRule};
 use super::steward::{self, Split, StewardError, identifiers_conflict};
-use super::{ReconcileStats, Reconciler, matcher};
+use super::{ReconcileStats, Reconciler, matcher, split};
 
 /// Limits of a rescore.
 #[derive(Debug, Clone, Copy)]
 pub struct RescoreOptions {
     /// Report what would change, write nothing.
     pub dry_run: bool,
-    /// Records of one block value compared with each other at most (larger blocks are skipped,
-    /// as in matching).
+    /// Records of one block value compared with each other at most (larger blocks are split by
+    /// the records' name words, as in matching).
     pub max_block: usize,
 }
 
@@ -389,35 +389,43 @@ fn score_pairs(
         values.sort();
         for value in values {
             let block = &blocks[value];
-            if block.len() > max_block {
-                continue;
-            }
-            for (x, &i) in block.iter().enumerate() {
-                for &j in &block[x + 1..] {
-                    if !seen.insert((i.min(j), i.max(j))) {
-                        continue;
-                    }
-                    scored += 1;
-                    let (a, b) = (&prepared.scorables[i], &prepared.scorables[j]);
-                    let (total, veto) = rule.quick_score(a, b);
-                    if members[i].golden_id == members[j].golden_id {
-                        for k in [i, j] {
-                            let w = &mut within[k];
-                            w.vetoed |= veto.is_some();
-                            w.best = Some(w.best.map_or(total, |b: f64| b.max(total)));
+            let split_parts;
+            let parts: Vec<&[usize]> = if block.len() > max_block {
+                // A value this common tells little alone: as in matching, only records that
+                // also share a name word are compared.
+                split_parts = split::parts(block, &prepared.scorables, max_block);
+                split_parts.iter().map(Vec::as_slice).collect()
+            } else {
+                vec![block.as_slice()]
+            };
+            for block in parts {
+                for (x, &i) in block.iter().enumerate() {
+                    for &j in &block[x + 1..] {
+                        if !seen.insert((i.min(j), i.max(j))) {
+                            continue;
                         }
-                    } else if veto.is_none()
-                        && total >= rule.match_threshold
-                        && identifiers_conflict(a, b).is_none()
-                    {
-                        candidates.push(Candidate {
-                            left_id: members[i].golden_id.clone(),
-                            right_id: members[j].golden_id.clone(),
-                            left: i,
-                            right: j,
-                            rule: r,
-                            total,
-                        });
+                        scored += 1;
+                        let (a, b) = (&prepared.scorables[i], &prepared.scorables[j]);
+                        let (total, veto) = rule.quick_score(a, b);
+                        if members[i].golden_id == members[j].golden_id {
+                            for k in [i, j] {
+                                let w = &mut within[k];
+                                w.vetoed |= veto.is_some();
+                                w.best = Some(w.best.map_or(total, |b: f64| b.max(total)));
+                            }
+                        } else if veto.is_none()
+                            && total >= rule.match_threshold
+                            && identifiers_conflict(a, b).is_none()
+                        {
+                            candidates.push(Candidate {
+                                left_id: members[i].golden_id.clone(),
+                                right_id: members[j].golden_id.clone(),
+                                left: i,
+                                right: j,
+                                rule: r,
+                                total,
+                            });
+                        }
                     }
                 }
             }

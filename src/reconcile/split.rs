@@ -3,7 +3,7 @@
 //! that block that share a name word with it instead of with none of them: a true pair whose
 //! only common block is a large one is not lost, and the cost stays records × the block cap.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::compare::Profile;
 use super::compare::block::BlockKey;
@@ -56,6 +56,25 @@ impl SplitBlocks {
         }
         Some(found)
     }
+}
+
+/// The parts of a block of records (indices into `scorables`) too large to compare whole: the
+/// records grouped by second key, in key order, each part of two to `cap` records (a key shared
+/// by more tells as little as the block and is left out).
+pub fn parts(block: &[usize], scorables: &[Scorable], cap: usize) -> Vec<Vec<usize>> {
+    let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for &record in block {
+        for key in second_keys(&scorables[record].profile) {
+            let part = by_key.entry(key).or_default();
+            if part.last() != Some(&record) {
+                part.push(record);
+            }
+        }
+    }
+    by_key
+        .into_values()
+        .filter(|part| (2..=cap).contains(&part.len()))
+        .collect()
 }
 
 #[cfg(test)]
