@@ -325,9 +325,9 @@ async fn a_record_that_joins_a_review_pair_by_key_closes_the_review_item() {
     );
 }
 
-#[tokio::test]
-async fn a_city_too_large_to_compare_whole_still_finds_a_true_pair_by_its_name() {
-    // Blocking by city alone: 80 companies in Berlin are more than one block is compared whole.
+/// 80 unrelated companies of Berlin (`f0`…`f79`, more than one block is compared whole when
+/// blocking by city alone) and `c1`, a crane builder whose ERP copy is [`kranbau_in_erp`].
+fn berlin_companies() -> Vec<Value> {
     let firsts = [
         "Adler", "Birken", "Condor", "Delta", "Eichen", "Falken", "Greif", "Hansa", "Iris",
         "Jupiter",
@@ -348,15 +348,25 @@ async fn a_city_too_large_to_compare_whole_still_finds_a_true_pair_by_its_name()
         json!({"id": "c1", "name": "Kranbau Meissner GmbH", "street": "Hafenweg", "no": "3",
         "zip": "13599", "city": "Berlin", "country": "DE", "phone": "+49 30 1234567"}),
     );
+    crm
+}
+
+/// The ERP's copy of the crane builder `c1` of [`berlin_companies`].
+fn kranbau_in_erp() -> Value {
+    json!({"id": "e1", "name": "Kranbau Meisner GmbH", "street": "Hafenweg", "no": "3",
+    "zip": "13599", "city": "Berlin", "country": "DE", "phone": "030 1234567"})
+}
+
+#[tokio::test]
+async fn a_city_too_large_to_compare_whole_still_finds_a_true_pair_by_its_name() {
+    // Blocking by city alone: 80 companies in Berlin are more than one block is compared whole.
+    let mut crm = berlin_companies();
     // The same customer again in the batch that made the block large: found within the batch.
     crm.push(
         json!({"id": "c2", "name": "Kranbau Meißner", "street": "Hafenweg", "no": "3",
         "zip": "13599", "city": "Berlin", "country": "DE", "phone": "+49 30 1234567"}),
     );
-    let erp = [
-        json!({"id": "e1", "name": "Kranbau Meisner GmbH", "street": "Hafenweg", "no": "3",
-        "zip": "13599", "city": "Berlin", "country": "DE", "phone": "030 1234567"}),
-    ];
+    let erp = [kranbau_in_erp()];
     let project = project(&crm, &erp);
     project.write(
         "concord.yaml",
@@ -685,30 +695,8 @@ async fn rescore_applies_what_the_current_thresholds_say_after_a_dry_run() {
 /// matching does, by the records' name words, instead of skipping it.
 #[tokio::test]
 async fn rescore_finds_a_true_pair_inside_a_city_too_large_to_compare_whole() {
-    let firsts = [
-        "Adler", "Birken", "Condor", "Delta", "Eichen", "Falken", "Greif", "Hansa", "Iris",
-        "Jupiter",
-    ];
-    let trades = [
-        "Optik", "Textil", "Druck", "Moebel", "Papier", "Glas", "Leder", "Farben",
-    ];
-    let mut crm: Vec<Value> = firsts
-        .iter()
-        .flat_map(|first| trades.iter().map(move |trade| (first, trade)))
-        .enumerate()
-        .map(|(n, (first, trade))| {
-            json!({"id": format!("f{n}"), "name": format!("{first} {trade} KG"), "street": "Allee",
-                   "no": n.to_string(), "zip": format!("{}", 10000 + n), "city": "Berlin", "country": "DE"})
-        })
-        .collect();
-    crm.push(
-        json!({"id": "c1", "name": "Kranbau Meissner GmbH", "street": "Hafenweg", "no": "3",
-        "zip": "13599", "city": "Berlin", "country": "DE", "phone": "+49 30 1234567"}),
-    );
-    let erp = [
-        json!({"id": "e1", "name": "Kranbau Meisner GmbH", "street": "Hafenweg", "no": "3",
-        "zip": "13599", "city": "Berlin", "country": "DE", "phone": "030 1234567"}),
-    ];
+    let crm = berlin_companies();
+    let erp = [kranbau_in_erp()];
     let project = project(&crm, &erp);
     let by_city = CONFIG.replace(
         "blocking: [postal_code, [name_phonetic, postal_code], phone]",
