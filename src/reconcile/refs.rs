@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use super::rules::MatchRule;
 use crate::model::EntityKind;
@@ -161,61 +162,64 @@ fn slots(entity: EntityKind) -> &'static [Slot] {
 
 /// Visits each reference of a golden record with the source whose key it is: the one its
 /// mapping named (`<reference>_source`, from `source:`), else the one it was read in.
-fn each_reference(
-    entity: EntityKind,
-    record: &mut Fields,
-    lineage: &Lineage,
-    mut visit: impl FnMut(&str, EntityKind, &str, &mut Fields, &'static str),
-) {
+/// One reference a record makes: the source and key it names, what it names, and where its
+/// resolved ID goes (top level, or an item of a collection).
+struct Reference {
+    source: String,
+    target: EntityKind,
+    key: String,
+    id_field: &'static str,
+    item: Option<(&'static str, usize)>,
+}
+
+/// The references of a record, read without changing it.
+fn references(entity: EntityKind, record: &Fields, lineage: &Lineage) -> Vec<Reference> {
+    let mut found = Vec::new();
     for slot in slots(entity) {
-        let Some(read_in) = lineage.get(slot.lineage_field).map(|l| l.source.clone()) else {
+        let Some(read_in) = lineage.get(slot.lineage_field).map(|l| l.source.as_str()) else {
             continue;
         };
         let source_field = format!("{}_source", slot.reference);
         // A top-level reference's named source counts only when it came from the same source
         // record as the reference (survivorship picks each field on its own).
         let top_level_named = slot.collection.is_none()
-            && lineage.get(&source_field).map(|l| &l.source) == Some(&read_in);
-        let mut visit_one = |fields: &mut Fields| {
+            && lineage.get(&source_field).map(|l| l.source.as_str()) == Some(read_in);
+        let mut read_one = |fields: &Fields, item: Option<(&'static str, usize)>| {
             let named = fields
                 .get(&source_field)
-                .and_then(|v| v.as_str())
-                .filter(|_| slot.collection.is_some() || top_level_named)
-                .map(str::to_string);
-            let source = named.unwrap_or_else(|| read_in.clone());
-            if let Some(key) = fields
-                .get(slot.reference)
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-            {
-                visit(&source, slot.target, &key, fields, slot.id_field);
+                .and_then(Value::as_str)
+                .filter(|_| slot.collection.is_some() || top_level_named);
+            if let Some(key) = fields.get(slot.reference).and_then(Value::as_str) {
+                found.push(Reference {
+                    source: named.unwrap_or(read_in).to_string(),
+                    target: slot.target,
+                    key: key.to_string(),
+                    id_field: slot.id_field,
+                    item,
+                });
             }
         };
         match slot.collection {
-            None => visit_one(record),
+            None => read_one(record, None),
             Some(collection) => {
-                for item in record
-                    .get_mut(collection)
-                    .and_then(|v| v.as_array_mut())
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_object_mut())
-                {
-                    visit_one(item);
+                let items = record.get(collection).and_then(Value::as_array);
+                for (index, item) in items.into_iter().flatten().enumerate() {
+                    if let Some(fields) = item.as_object() {
+                        read_one(fields, Some((collection, index)));
+                    }
                 }
             }
         }
     }
+    found
 }
 
 /// The references a golden record makes, by source key.
 pub fn wanted(entity: EntityKind, record: &Fields, lineage: &Lineage) -> Vec<RefKey> {
-    let mut out = Vec::new();
-    let mut copy = record.clone();
-    each_reference(entity, &mut copy, lineage, |source, target, key, _, _| {
-        out.push((source.to_string(), target, key.to_string()));
-    });
-    out
+    references(entity, record, lineage)
+        .into_iter()
+        .map(|r| (r.source, r.target, r.key))
+        .collect()
 }
 
 /// Fills the `*_id` field next to each `*_ref` whose target is known, and returns the reference
@@ -227,31 +231,38 @@ pub fn link(
     lineage: &Lineage,
     known: &KnownKeys,
 ) -> Vec<ReferenceWrite> {
-    let mut references = Vec::new();
-    each_reference(
-        entity,
-        record,
-        lineage,
-        |source, target, key, fields, id_field| {
-            let target_id = known.get(source, target, key).cloned();
+    let found = references(entity, record, lineage);
+    let mut rows = Vec::with_capacity(found.len());
+    for reference in found {
+        let target_id = known
+            .get(&reference.source, reference.target, &reference.key)
+            .cloned();
+        let fields = match reference.item {
+            None => Some(&mut *record),
+            Some((collection, index)) => record
+                .get_mut(collection)
+                .and_then(|v| v.get_mut(index))
+                .and_then(Value::as_object_mut),
+        };
+        if let Some(fields) = fields {
             match &target_id {
                 Some(id) => {
-                    fields.insert(id_field.to_string(), id.clone().into());
+                    fields.insert(reference.id_field.to_string(), id.clone().into());
                 }
                 None => {
-                    fields.remove(id_field);
+                    fields.remove(reference.id_field);
                 }
             }
-            references.push(ReferenceWrite {
-                referrer_id: golden_id.to_string(),
-                source: source.to_string(),
-                entity: target,
-                key: key.to_string(),
-                target_id,
-            });
-        },
-    );
-    references
+        }
+        rows.push(ReferenceWrite {
+            referrer_id: golden_id.to_string(),
+            source: reference.source,
+            entity: reference.target,
+            key: reference.key,
+            target_id,
+        });
+    }
+    rows
 }
 
 /// Pending references as a table: referrer, what it waits for (entity, source, key) and since
