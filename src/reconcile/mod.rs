@@ -650,11 +650,13 @@ impl Reconciler {
     ) -> Result<(), StoreError> {
         let mut composed = Vec::with_capacity(goldens.len());
         let mut wanted = HashSet::new();
-        for golden in goldens {
+        for mut golden in goldens {
             let spec = self.survivorship.get(&golden.entity);
-            let (record, lineage) = survive::survive(&golden.contributors, &self.priorities, spec);
+            let contributors = std::mem::take(&mut golden.contributors);
+            let deleted = contributors.iter().all(|c| c.deleted);
+            let (record, lineage) = survive::survive(contributors, &self.priorities, spec);
             wanted.extend(refs::wanted(golden.entity, &record, &lineage));
-            composed.push((golden, record, lineage));
+            composed.push((golden, deleted, record, lineage));
         }
         if !wanted.is_empty() {
             let product_rules = self.exact_rules(EntityKind::Product);
@@ -662,7 +664,7 @@ impl Reconciler {
             let clusters = &state.clusters;
             state.known.redirect(|id| clusters.find(id));
         }
-        for (golden, mut record, lineage) in composed {
+        for (golden, deleted, mut record, lineage) in composed {
             if matches!(golden.entity, EntityKind::Order | EntityKind::Bom) {
                 let references = refs::link(
                     golden.entity,
@@ -678,22 +680,22 @@ impl Reconciler {
             }
             let merged = merged_into.get(&golden.id).cloned().unwrap_or_default();
             state.written.insert(golden.id.clone());
-            self.write_golden(&golden, record, lineage, merged, batch, stats);
+            self.write_golden(&golden, deleted, (record, lineage), merged, batch, stats);
         }
         Ok(())
     }
 
-    /// Writes a version and an event of a golden record when it changed (or absorbed others).
+    /// Writes a version and an event of a golden record when it changed (or absorbed others);
+    /// `deleted` when every contributor is.
     fn write_golden(
         &self,
         state: &GoldenState,
-        record: Fields,
-        lineage: crate::store::Lineage,
+        deleted: bool,
+        (record, lineage): (Fields, crate::store::Lineage),
         merged: Vec<String>,
         batch: &mut Batch,
         stats: &mut ReconcileStats,
     ) {
-        let deleted = state.contributors.iter().all(|c| c.deleted);
         let is_new = state.version == 0;
         if is_new && deleted {
             return;

@@ -21,66 +21,130 @@ use crate::store::{Contributor, FieldSource, FieldTimes, Fields, Lineage};
 
 use super::normalize::match_value;
 
-/// Builds a golden record from its contributors. Deleted contributors take no part.
+/// Which contributors a golden field's value comes from.
+enum Pick {
+    /// One contributor's whole value.
+    Value { field: String, winner: usize },
+    /// The distinct elements of a list field, each from the contributor that had it first;
+    /// `lead` is the best-ranked holder.
+    Items {
+        field: String,
+        lead: usize,
+        items: Vec<(usize, usize)>,
+    },
+}
+
+/// Builds a golden record from its contributors. Deleted contributors take no part. The
+/// contributors are consumed: each surviving value is moved into the golden record, not copied
+/// (a golden record is written once per change, and copying nested addresses and lists was most
+/// of its cost).
 pub fn survive(
-    contributors: &[Contributor],
+    mut contributors: Vec<Contributor>,
     priorities: &HashMap<String, i32>,
     spec: Option<&SurvivorshipSpec>,
 ) -> (Fields, Lineage) {
-    let mut ranked: Vec<&Contributor> = contributors.iter().filter(|c| !c.deleted).collect();
-    ranked.sort_by(|a, b| rank(a, b, priorities));
-    let mut fields: Vec<&String> = ranked.iter().flat_map(|c| c.record.keys()).collect();
-    fields.sort();
-    fields.dedup();
+    let picks = pick(&contributors, priorities, spec);
     let mut record = Fields::new();
     let mut lineage = Lineage::new();
+    for pick in picks {
+        match pick {
+            Pick::Value { field, winner } => {
+                let contributor = &mut contributors[winner];
+                lineage.insert(field.clone(), field_source(contributor, &field));
+                let value = contributor.record.remove(&field).unwrap_or_default();
+                record.insert(field, value);
+            }
+            Pick::Items { field, lead, items } => {
+                let mut values = Vec::with_capacity(items.len());
+                for (index, (holder, item)) in items.into_iter().enumerate() {
+                    let contributor = &mut contributors[holder];
+                    lineage.insert(
+                        format!("{field}[{index}]"),
+                        field_source(contributor, &field),
+                    );
+                    let taken = contributor
+                        .record
+                        .get_mut(&field)
+                        .and_then(|list| list.get_mut(item))
+                        .map(Value::take);
+                    values.push(taken.unwrap_or_default());
+                }
+                lineage.insert(field.clone(), field_source(&contributors[lead], &field));
+                record.insert(field, Value::Array(values));
+            }
+        }
+    }
+    (record, lineage)
+}
+
+/// Decides, per field, whose value survives (by index into `contributors`), in field order.
+fn pick(
+    contributors: &[Contributor],
+    priorities: &HashMap<String, i32>,
+    spec: Option<&SurvivorshipSpec>,
+) -> Vec<Pick> {
+    let mut ranked: Vec<usize> = (0..contributors.len())
+        .filter(|&i| !contributors[i].deleted)
+        .collect();
+    ranked.sort_by(|&a, &b| rank(&contributors[a], &contributors[b], priorities));
+    let mut fields: Vec<&String> = ranked
+        .iter()
+        .flat_map(|&i| contributors[i].record.keys())
+        .collect();
+    fields.sort();
+    fields.dedup();
+    let mut picks = Vec::with_capacity(fields.len());
     for field in fields {
         let strategy = spec.map(|s| s.strategy(field)).unwrap_or_default();
-        let mut holders: Vec<(&Contributor, &Value)> = ranked
+        let mut holders: Vec<(usize, &Value)> = ranked
             .iter()
-            .filter_map(|c| {
-                c.record
+            .filter_map(|&i| {
+                contributors[i]
+                    .record
                     .get(field)
                     .filter(|v| !is_empty(v))
-                    .map(|v| (*c, v))
+                    .map(|v| (i, v))
             })
             .collect();
         if holders.is_empty() {
             continue;
         }
+        let of = |i: usize| &contributors[i];
         match strategy {
-            Strategy::Priority => holders.sort_by(|(a, _), (b, _)| {
-                priority(b, priorities)
-                    .cmp(&priority(a, priorities))
-                    .then_with(|| b.field_time(field).cmp(&a.field_time(field)))
-                    .then_with(|| rank(a, b, priorities))
+            Strategy::Priority => holders.sort_by(|&(a, _), &(b, _)| {
+                priority(of(b), priorities)
+                    .cmp(&priority(of(a), priorities))
+                    .then_with(|| of(b).field_time(field).cmp(&of(a).field_time(field)))
+                    .then_with(|| rank(of(a), of(b), priorities))
             }),
-            Strategy::MostRecent => holders.sort_by(|(a, _), (b, _)| {
-                b.field_time(field)
-                    .cmp(&a.field_time(field))
-                    .then_with(|| rank(a, b, priorities))
+            Strategy::MostRecent => holders.sort_by(|&(a, _), &(b, _)| {
+                of(b)
+                    .field_time(field)
+                    .cmp(&of(a).field_time(field))
+                    .then_with(|| rank(of(a), of(b), priorities))
             }),
-            Strategy::MostComplete => holders.sort_by(|(a, va), (b, vb)| {
+            Strategy::MostComplete => holders.sort_by(|&(a, va), &(b, vb)| {
                 completeness(vb)
                     .cmp(&completeness(va))
-                    .then_with(|| rank(a, b, priorities))
+                    .then_with(|| rank(of(a), of(b), priorities))
             }),
             Strategy::Union => {
-                if let Some((value, sources)) = union(field, &holders) {
-                    for (index, source) in sources.into_iter().enumerate() {
-                        lineage.insert(format!("{field}[{index}]"), field_source(source, field));
-                    }
-                    lineage.insert(field.clone(), field_source(holders[0].0, field));
-                    record.insert(field.clone(), value);
+                if let Some(items) = union(field, &holders) {
+                    picks.push(Pick::Items {
+                        field: field.clone(),
+                        lead: holders[0].0,
+                        items,
+                    });
                     continue;
                 }
             }
         }
-        let (winner, value) = holders[0];
-        record.insert(field.clone(), value.clone());
-        lineage.insert(field.clone(), field_source(winner, field));
+        picks.push(Pick::Value {
+            field: field.clone(),
+            winner: holders[0].0,
+        });
     }
-    (record, lineage)
+    picks
 }
 
 /// The change time of each field of a source record's new version: a field whose value equals
@@ -121,29 +185,34 @@ fn priority(contributor: &Contributor, priorities: &HashMap<String, i32>) -> i32
     priorities.get(&contributor.source).copied().unwrap_or(0)
 }
 
-/// Every distinct element of a list field across its holders, best-ranked holder first; `None`
-/// when the field is not a list.
-fn union<'a>(
-    field: &str,
-    holders: &[(&'a Contributor, &Value)],
-) -> Option<(Value, Vec<&'a Contributor>)> {
+/// Every distinct element of a list field across its holders, best-ranked holder first, as
+/// (holder, element index); `None` when the field is not a list. A lone element needs no
+/// comparing, which spares the common single-address, single-phone record its normalising.
+fn union(field: &str, holders: &[(usize, &Value)]) -> Option<Vec<(usize, usize)>> {
+    let lists: Vec<(usize, &Vec<Value>)> = holders
+        .iter()
+        .map(|(holder, value)| value.as_array().map(|list| (*holder, list)))
+        .collect::<Option<_>>()?;
+    if let [(holder, list)] = lists.as_slice()
+        && list.len() == 1
+    {
+        return Some(vec![(*holder, 0)]);
+    }
     let mut seen: Vec<String> = Vec::new();
-    let mut values = Vec::new();
-    let mut sources = Vec::new();
-    for (contributor, value) in holders {
-        for item in value.as_array()? {
+    let mut items = Vec::new();
+    for (holder, list) in lists {
+        for (index, item) in list.iter().enumerate() {
             let identity = match item {
                 Value::String(s) => match_value(field, s).unwrap_or_else(|| s.clone()),
                 other => other.to_string(),
             };
             if !seen.contains(&identity) {
                 seen.push(identity);
-                values.push(item.clone());
-                sources.push(*contributor);
+                items.push((holder, index));
             }
         }
     }
-    Some((Value::Array(values), sources))
+    Some(items)
 }
 
 /// How much a value holds, for `most_complete`.
@@ -227,7 +296,7 @@ mod tests {
             ),
             contributor("sap", 1, json!({"name": "Müller GmbH", "tax_id": ""})),
         ];
-        let (record, lineage) = survive(&contributors, &priorities(), None);
+        let (record, lineage) = survive(contributors.to_vec(), &priorities(), None);
         assert_eq!(record["name"], "Müller GmbH");
         assert_eq!(lineage["name"].source, "sap");
         assert_eq!(record["emails"], json!(["a@m.de"]));
@@ -241,7 +310,7 @@ mod tests {
             contributor("csv", 3, json!({"name": "Old"})),
             contributor("shop", 7, json!({"name": "New"})),
         ];
-        let (record, lineage) = survive(&contributors, &priorities(), None);
+        let (record, lineage) = survive(contributors.to_vec(), &priorities(), None);
         assert_eq!(record["name"], "New");
         assert_eq!(lineage["name"].source, "shop");
     }
@@ -251,7 +320,7 @@ mod tests {
         let mut gone = contributor("sap", 1, json!({"name": "Gone"}));
         gone.deleted = true;
         let (record, _) = survive(
-            &[gone, contributor("csv", 1, json!({"name": "Kept"}))],
+            vec![gone, contributor("csv", 1, json!({"name": "Kept"}))],
             &priorities(),
             None,
         );
@@ -277,7 +346,7 @@ mod tests {
                 json!({"name": "Acme Anlagenbau GmbH", "emails": ["A@acme.de", "b@acme.de"], "segment": "new"}),
             ),
         ];
-        let (record, lineage) = survive(&contributors, &priorities(), Some(&spec));
+        let (record, lineage) = survive(contributors.to_vec(), &priorities(), Some(&spec));
         assert_eq!(record["emails"], json!(["a@acme.de", "b@acme.de"]));
         assert_eq!(lineage["emails[0]"].source, "sap");
         assert_eq!(lineage["emails[1]"].source, "shop");
@@ -311,7 +380,7 @@ mod tests {
             ["product_type", "sku"],
             "unchanged fields keep day 3; the price changed on day 9, the record's own time"
         );
-        let (record, lineage) = survive(&[a.clone(), b.clone()], &priorities(), None);
+        let (record, lineage) = survive(vec![a.clone(), b.clone()], &priorities(), None);
         assert_eq!(record["list_price"], "1990");
         assert_eq!(lineage["list_price"].source, "csv");
         assert_eq!(record["sku"], "KP-50");
@@ -323,7 +392,7 @@ mod tests {
         );
         // Without per-field times (the record's change time for every field), b would win all.
         b.field_times.clear();
-        let (record, _) = survive(&[a, b], &priorities(), None);
+        let (record, _) = survive(vec![a, b], &priorities(), None);
         assert_eq!(record["sku"], "kp50");
     }
 
