@@ -105,16 +105,16 @@ pub async fn deletions(
                 else {
                     continue;
                 };
-                deleted.push(Incoming {
-                    record: SourceRecord {
+                deleted.push(Incoming::new(
+                    SourceRecord {
                         source: source.to_string(),
                         key: contributor.key,
                         changed_at: Some(Utc::now()),
                         deleted: true,
                         record,
                     },
-                    origin: format!("key scan of stream `{}`", seen.stream),
-                });
+                    format!("key scan of stream `{}`", seen.stream),
+                ));
             }
         }
     }

@@ -161,10 +161,7 @@ impl Pipeline {
                             key: record.key.clone(),
                         };
                         stored.push(entry.id);
-                        incoming.push(Incoming {
-                            record,
-                            origin: raw.origin,
-                        });
+                        incoming.push(Incoming::new(record, raw.origin));
                         result
                     }
                     MapOutcome::Unmatched => {
