@@ -19,6 +19,7 @@ pub mod parallel;
 pub mod refs;
 
 pub mod rescore;
+pub mod row_index;
 pub mod rules;
 pub mod scan;
 pub mod scoring;

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::model::EntityKind;
+use crate::reconcile::row_index::RowIndex;
 use crate::store::{
     Batch, Contributor, Fields, GoldenState, MatchIndex, ReferenceWrite, StoreError, XrefHit,
     XrefWrite,
@@ -18,60 +19,45 @@ use crate::store::{
 #[derive(Debug)]
 pub struct Pending {
     batch: Arc<Batch>,
-    /// (source, entity, key) → index into `batch.xrefs`.
-    xrefs: HashMap<(String, EntityKind, String), usize>,
-    match_keys: HashMap<(EntityKind, String, String), usize>,
-    goldens: HashMap<String, usize>,
-    /// Golden ID → indexes of this batch's source records that belong to it.
-    members: HashMap<String, Vec<usize>>,
+    /// `batch.xrefs` by (source, entity, key).
+    xrefs: RowIndex,
+    /// `batch.match_keys` by (entity, rule, value).
+    match_keys: RowIndex,
+    /// `batch.goldens` by ID.
+    goldens: RowIndex,
+    /// `batch.xrefs` by golden ID: the batch's source records of each golden record.
+    members: RowIndex,
     /// Golden IDs merged away by the batch → their survivor.
     redirects: HashMap<String, String>,
-    /// Block values the batch wrote.
-    blocks: HashMap<(EntityKind, String), Vec<String>>,
+    /// `batch.matching.block_keys` by (entity, value).
+    blocks: RowIndex,
 }
 
 impl Pending {
     /// Indexes `batch`.
     pub fn new(batch: Arc<Batch>) -> Pending {
-        let mut xrefs = HashMap::with_capacity(batch.xrefs.len());
-        let mut members: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, x) in batch.xrefs.iter().enumerate() {
-            members.entry(x.golden_id.clone()).or_default().push(i);
-            xrefs.insert((x.source.clone(), x.entity, x.key.clone()), i);
-        }
-        let match_keys = batch
-            .match_keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| ((k.entity, k.rule.clone(), k.value.clone()), i))
-            .collect();
-        let goldens = batch
-            .goldens
-            .iter()
-            .enumerate()
-            .map(|(i, g)| (g.id.clone(), i))
-            .collect();
-        let redirects = batch
-            .matching
-            .merges
-            .iter()
-            .map(|m| (m.loser.clone(), m.survivor.clone()))
-            .collect();
-        let mut blocks: HashMap<(EntityKind, String), Vec<String>> = HashMap::new();
-        for key in &batch.matching.block_keys {
-            blocks
-                .entry((key.entity, key.value.clone()))
-                .or_default()
-                .push(key.golden_id.clone());
-        }
+        let xrefs = &batch.xrefs;
+        let match_keys = &batch.match_keys;
+        let goldens = &batch.goldens;
+        let blocks = &batch.matching.block_keys;
         Pending {
+            xrefs: RowIndex::new(xrefs.len(), |n| {
+                (&xrefs[n].source, xrefs[n].entity, &xrefs[n].key)
+            }),
+            match_keys: RowIndex::new(match_keys.len(), |n| {
+                let k = &match_keys[n];
+                (k.entity, &k.rule, &k.value)
+            }),
+            goldens: RowIndex::new(goldens.len(), |n| &goldens[n].id),
+            members: RowIndex::new(xrefs.len(), |n| &xrefs[n].golden_id),
+            redirects: batch
+                .matching
+                .merges
+                .iter()
+                .map(|m| (m.loser.clone(), m.survivor.clone()))
+                .collect(),
+            blocks: RowIndex::new(blocks.len(), |n| (blocks[n].entity, &blocks[n].value)),
             batch,
-            xrefs,
-            match_keys,
-            goldens,
-            members,
-            redirects,
-            blocks,
         }
     }
 
@@ -90,14 +76,55 @@ impl Pending {
     }
 
     fn xref(&self, source: &str, entity: EntityKind, key: &str) -> Option<&XrefWrite> {
-        let i = self
-            .xrefs
-            .get(&(source.to_string(), entity, key.to_string()))?;
-        self.batch.xrefs.get(*i)
+        let xrefs = &self.batch.xrefs;
+        let is_wanted = |n: usize| {
+            let x = &xrefs[n];
+            x.source == source && x.entity == entity && x.key == key
+        };
+        let n = self.xrefs.find((source, entity, key), is_wanted).next()?;
+        Some(&xrefs[n])
+    }
+
+    /// The batch's source records of golden record `id`.
+    fn members<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a XrefWrite> + 'a {
+        let xrefs = &self.batch.xrefs;
+        self.members
+            .find(id, move |n| xrefs[n].golden_id == id)
+            .map(move |n| &xrefs[n])
+    }
+
+    /// The golden ID the batch gave match key `value` of `rule`.
+    fn match_key(&self, entity: EntityKind, rule: &str, value: &str) -> Option<&String> {
+        let keys = &self.batch.match_keys;
+        let is_wanted = |n: usize| {
+            let k = &keys[n];
+            k.entity == entity && k.rule == rule && k.value == value
+        };
+        let n = self
+            .match_keys
+            .find((entity, rule, value), is_wanted)
+            .next()?;
+        Some(&keys[n].golden_id)
+    }
+
+    /// Golden IDs the batch gave block value `value`.
+    fn block<'a>(
+        &'a self,
+        entity: EntityKind,
+        value: &'a str,
+    ) -> impl Iterator<Item = &'a String> + 'a {
+        let blocks = &self.batch.matching.block_keys;
+        self.blocks
+            .find((entity, value), move |n| {
+                blocks[n].entity == entity && blocks[n].value == value
+            })
+            .map(move |n| &blocks[n].golden_id)
     }
 
     fn golden(&self, id: &str) -> Option<GoldenState> {
-        let g = self.batch.goldens.get(*self.goldens.get(id)?)?;
+        let goldens = &self.batch.goldens;
+        let n = self.goldens.find(id, |n| goldens[n].id == id).next()?;
+        let g = &goldens[n];
         Some(GoldenState {
             id: g.id.clone(),
             entity: g.entity,
@@ -167,13 +194,8 @@ impl StoreView<'_> {
                 *id = pending.redirect(id);
             }
             for value in values {
-                let claim = pending
-                    .match_keys
-                    .get(&(entity, rule.to_string(), value.to_string()));
-                if let Some(k) = claim.and_then(|i| pending.batch.match_keys.get(*i)) {
-                    found
-                        .entry(value.to_string())
-                        .or_insert_with(|| k.golden_id.clone());
+                if let Some(id) = pending.match_key(entity, rule, value) {
+                    found.entry(value.to_string()).or_insert_with(|| id.clone());
                 }
             }
         }
@@ -189,8 +211,8 @@ impl StoreView<'_> {
         for state in &mut states {
             if let Some(newer) = pending.golden(&state.id) {
                 state.version = newer.version;
-                state.record = newer.record.clone();
-                state.lineage = newer.lineage.clone();
+                state.record = newer.record;
+                state.lineage = newer.lineage;
                 state.deleted = newer.deleted;
             }
         }
@@ -202,13 +224,7 @@ impl StoreView<'_> {
             }
         }
         for state in &mut states {
-            for x in pending
-                .members
-                .get(&state.id)
-                .into_iter()
-                .flatten()
-                .filter_map(|i| pending.batch.xrefs.get(*i))
-            {
+            for x in pending.members(&state.id) {
                 let contributor = contributor(x);
                 match state
                     .contributors
@@ -232,11 +248,9 @@ impl StoreView<'_> {
         let mut found = self.store.block_lookup(entity, values).await?;
         if let Some(pending) = self.pending {
             for value in values {
-                if let Some(ids) = pending.blocks.get(&(entity, value.to_string())) {
-                    found
-                        .entry(value.to_string())
-                        .or_default()
-                        .extend(ids.iter().cloned());
+                let mut ids = pending.block(entity, value).cloned().peekable();
+                if ids.peek().is_some() {
+                    found.entry(value.to_string()).or_default().extend(ids);
                 }
             }
             for ids in found.values_mut() {
@@ -278,14 +292,7 @@ impl StoreView<'_> {
         let mut found = self.store.member_records(ids).await?;
         if let Some(pending) = self.pending {
             for id in ids {
-                for x in pending
-                    .members
-                    .get(*id)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|i| pending.batch.xrefs.get(*i))
-                    .filter(|x| !x.deleted)
-                {
+                for x in pending.members(id).filter(|x| !x.deleted) {
                     found.push((id.to_string(), contributor(x).record));
                 }
             }
