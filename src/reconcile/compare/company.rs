@@ -5,7 +5,8 @@
 //! evidence: the extra word makes the names [`Level::Far`](super::Level::Far) — a word that
 //! one name has and the other lacks is not a typo — and the legal form is compared on its own.
 
-use super::text::{fold, jaro_winkler};
+use super::person::one_edit_apart;
+use super::text::{fold, jaro_winkler, same_but_umlauts};
 use super::{Graded, Level};
 
 /// A company name prepared for comparison.
@@ -28,7 +29,16 @@ impl CompanyName {
     /// Prepares a raw name; CJK legal forms are taken off before transliteration, which would
     /// otherwise spell them out as syllables.
     pub fn new(raw: &str) -> CompanyName {
+        CompanyName::in_city(raw, None)
+    }
+
+    /// Prepares a raw name of a company in `city`. A Chinese company name starts with the place
+    /// it is registered in (`深圳市金盛科技有限公司`), which systems often leave out or shorten
+    /// (`金盛科技`, `深圳金盛科技`): a leading city name in CJK script is taken off, so that
+    /// the name proper is compared.
+    pub fn in_city(raw: &str, city: Option<&str>) -> CompanyName {
         let (rest, cjk_form) = strip_cjk_form(raw.trim());
+        let rest = city.map_or(rest, |city| strip_cjk_city(rest, city));
         let folded = fold(rest);
         let mut words: Vec<&str> = folded
             .split(' ')
@@ -53,7 +63,10 @@ impl CompanyName {
         if self.tokens.is_empty() || other.tokens.is_empty() {
             return Graded::MISSING;
         }
-        if self.tokens == other.tokens || self.compact == other.compact {
+        if self.tokens == other.tokens
+            || self.compact == other.compact
+            || same_but_umlauts(&self.compact, &other.compact)
+        {
             return Graded::new(Level::Exact, 1.0);
         }
         let whole = jaro_winkler(&self.joined, &other.joined);
@@ -129,6 +142,23 @@ const CJK_FORMS: &[(&str, &str)] = &[
     ("유한회사", "ltd"),
 ];
 
+/// Takes the city (`深圳市`, or without its `市`) off the start of a name in CJK script.
+fn strip_cjk_city<'r>(raw: &'r str, city: &str) -> &'r str {
+    let city = city.trim();
+    let is_cjk = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
+    if !city.chars().next().is_some_and(is_cjk) {
+        return raw;
+    }
+    let short = city.strip_suffix('市').unwrap_or(city);
+    [city, short]
+        .into_iter()
+        .filter(|prefix| !prefix.is_empty())
+        .find_map(|prefix| raw.strip_prefix(prefix))
+        .map(str::trim)
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(raw)
+}
+
 /// Takes a CJK legal form off either end of `raw`.
 fn strip_cjk_form(raw: &str) -> (&str, Option<&'static str>) {
     for (form, code) in CJK_FORMS {
@@ -158,6 +188,8 @@ const SUFFIX_FORMS: &[(&[&str], &str)] = &[
     (&["ag", "u", "co", "kg"], "ag_co_kg"),
     (&["ag", "und", "co", "kg"], "ag_co_kg"),
     (&["ug", "haftungsbeschraenkt"], "ug"),
+    (&["e", "k"], "ek"),
+    (&["e", "kfm"], "ek"),
     (&["ug", "haftungsbeschrankt"], "ug"),
     (&["offene", "handelsgesellschaft"], "ohg"),
     (&["eingetragener", "kaufmann"], "ek"),
@@ -293,6 +325,29 @@ fn truncated_form(words: &[&str]) -> Option<(usize, &'static str)> {
     None
 }
 
+/// The legal form a word is a typing error of (one letter wrong, missing, doubled, or two
+/// neighbours swapped: `GmHb`, `Gmbj`, `Limted`), so that the typo does not read as an extra
+/// word of the name, which grades two spellings of one company far. Only where no word is a
+/// typo away: forms of four letters or more without vowels (`gmbh`: no word is spelt so) and
+/// forms of seven letters or more (`limited`, `incorporated`); never short forms, whose typos
+/// are words (`corp`: `crop`, `corn`; `kft`: `kfz`).
+fn mistyped_form(word: &str) -> Option<&'static str> {
+    const LONG: usize = 7;
+    let vowelless = |w: &str| !w.contains(['a', 'e', 'i', 'o', 'u', 'y']);
+    if word.len() < 3 || word.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    SUFFIX_FORMS.iter().find_map(|(pattern, code)| {
+        let [form] = pattern else { return None };
+        let alike = if form.len() >= LONG {
+            word.len() + 1 >= LONG
+        } else {
+            form.len() >= 4 && vowelless(form) && vowelless(word)
+        };
+        (alike && one_edit_apart(word, form)).then_some(*code)
+    })
+}
+
 fn take_legal_form(words: &mut Vec<&str>) -> Option<&'static str> {
     for (pattern, code) in SUFFIX_FORMS {
         if words.len() > pattern.len() && words.ends_with(pattern) {
@@ -305,6 +360,12 @@ fn take_legal_form(words: &mut Vec<&str>) -> Option<&'static str> {
     }
     if let Some((cut, code)) = truncated_form(words) {
         words.truncate(words.len() - cut);
+        return Some(code);
+    }
+    if words.len() > 1
+        && let Some(code) = words.last().and_then(|last| mistyped_form(last))
+    {
+        words.pop();
         return Some(code);
     }
     if words.len() > 1 {
@@ -346,6 +407,22 @@ mod tests {
             Some("kg")
         );
         assert_eq!(name("Alpina Metallbau Komm").legal_form, None);
+    }
+
+    #[test]
+    fn a_mistyped_legal_form_is_still_the_form() {
+        for typo in ["Acme GmHb", "Acme Gmbj", "Acme Gmh", "ACME GMMBH"] {
+            assert_eq!(name(typo).legal_form, Some("gmbh"), "{typo}");
+            assert_eq!(level(typo, "Acme GmbH"), Level::Exact, "{typo}");
+        }
+        assert_eq!(name("Acme Limted").legal_form, Some("ltd"));
+        assert_eq!(name("Acme Incorporatd").legal_form, Some("inc"));
+        // Words a typo away from a short form with vowels are words: no form.
+        assert_eq!(name("Golden Crop").legal_form, None);
+        assert_eq!(name("Golden Corn").tokens, vec!["corn", "golden"]);
+        assert_eq!(name("Autohaus Braun Kfz").legal_form, None);
+        // A name that is one word keeps it.
+        assert_eq!(name("Gmhb").tokens, vec!["gmhb"]);
     }
 
     #[test]
@@ -414,9 +491,33 @@ mod tests {
     }
 
     #[test]
+    fn a_chinese_name_is_compared_without_its_city() {
+        let full = CompanyName::in_city("深圳市金盛科技有限公司", Some("深圳市"));
+        for short in ["金盛科技", "深圳金盛科技", "深圳市金盛科技"] {
+            let other = CompanyName::in_city(short, Some("深圳市"));
+            assert_eq!(full.grade(&other).level, Level::Exact, "{short}");
+        }
+        assert_eq!(
+            CompanyName::in_city("深圳市", Some("深圳市")).tokens,
+            name("深圳市").tokens
+        );
+        assert_eq!(
+            CompanyName::in_city("Berlin Kranbau GmbH", Some("Berlin")).tokens,
+            vec!["berlin", "kranbau"]
+        );
+    }
+
+    #[test]
+    fn e_k_spaced_is_the_form() {
+        assert_eq!(name("Eifel e. K.").legal_form, Some("ek"));
+        assert_eq!(level("EIFEL E.K.", "Eifel e. K."), Level::Exact);
+    }
+
+    #[test]
     fn swapped_words_and_typos() {
         assert_eq!(level("Schmidt Hans", "Hans Schmidt"), Level::Exact);
         assert_eq!(level("Data Tec GmbH", "DataTec GmbH"), Level::Exact);
+        assert_eq!(level("Südstahl AG", "Sudstahl AG"), Level::Exact);
         assert_eq!(
             level("Siemens Healthineers AG", "Siemens Healthinneers AG"),
             Level::Close
