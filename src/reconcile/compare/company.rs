@@ -128,6 +128,7 @@ const FILLER: &[&str] = &["and", "und", "the", "et"];
 /// Legal forms written in Chinese, Japanese or Korean script, longest first, with their code.
 const CJK_FORMS: &[(&str, &str)] = &[
     ("股份有限公司", "jsc"),
+    ("股份公司", "jsc"),
     ("有限责任公司", "ltd"),
     ("有限責任公司", "ltd"),
     ("有限公司", "ltd"),
@@ -325,32 +326,51 @@ fn truncated_form(words: &[&str]) -> Option<(usize, &'static str)> {
     None
 }
 
-/// The legal form a word is a typing error of (one letter wrong, missing, doubled, or two
-/// neighbours swapped: `GmHb`, `Gmbj`, `Limted`), so that the typo does not read as an extra
-/// word of the name, which grades two spellings of one company far. Only where no word is a
-/// typo away: forms of four letters or more without vowels (`gmbh`: no word is spelt so) and
-/// forms of seven letters or more (`limited`, `incorporated`); never short forms, whose typos
-/// are words (`corp`: `crop`, `corn`; `kft`: `kfz`).
-fn mistyped_form(word: &str) -> Option<&'static str> {
+/// The legal form the last words of a name are with one typing error in one of its words (one
+/// letter wrong, missing, doubled, or two neighbours swapped: `GmHb`, `Gmbj`, `Limted`,
+/// `mGbH & Co. KG`), so that the typo does not read as an extra word of the name, which grades
+/// two spellings of one company far. Returns how many words the form takes. A word is read so
+/// only where no word is a typo away: form words of four letters or more without vowels (`gmbh`:
+/// no word is spelt so) and of seven letters or more (`limited`, `gesellschaft`); never short
+/// ones, whose typos are words (`corp`: `crop`, `corn`; `kft`: `kfz`).
+/// Only forms of at least `min_words` words are tried.
+fn mistyped_form(words: &[&str], min_words: usize) -> Option<(usize, &'static str)> {
     const LONG: usize = 7;
     let vowelless = |w: &str| !w.contains(['a', 'e', 'i', 'o', 'u', 'y']);
-    if word.len() < 3 || word.bytes().any(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    SUFFIX_FORMS.iter().find_map(|(pattern, code)| {
-        let [form] = pattern else { return None };
+    let typo_of = |word: &str, form: &str| {
         let alike = if form.len() >= LONG {
             word.len() + 1 >= LONG
         } else {
             form.len() >= 4 && vowelless(form) && vowelless(word)
         };
-        (alike && one_edit_apart(word, form)).then_some(*code)
+        alike && !word.bytes().any(|b| b.is_ascii_digit()) && one_edit_apart(word, form)
+    };
+    SUFFIX_FORMS.iter().find_map(|(pattern, code)| {
+        if words.len() <= pattern.len() || pattern.len() < min_words {
+            return None;
+        }
+        let tail = &words[words.len() - pattern.len()..];
+        let mut typos = 0;
+        for (word, form) in tail.iter().zip(pattern.iter()) {
+            if word == form {
+                continue;
+            }
+            if !typo_of(word, form) {
+                return None;
+            }
+            typos += 1;
+        }
+        (typos == 1).then_some((pattern.len(), *code))
     })
 }
 
 fn take_legal_form(words: &mut Vec<&str>) -> Option<&'static str> {
+    // A form of several words with a typo in one (`mGbH & Co. KG`) before the shorter form its
+    // last words are (`KG`).
+    let several = mistyped_form(words, 2);
+    let shortest = several.map_or(0, |(cut, _)| cut);
     for (pattern, code) in SUFFIX_FORMS {
-        if words.len() > pattern.len() && words.ends_with(pattern) {
+        if pattern.len() >= shortest && words.len() > pattern.len() && words.ends_with(pattern) {
             words.truncate(words.len() - pattern.len());
             if words.last() == Some(&"co") && *code != "co" {
                 words.pop();
@@ -358,14 +378,16 @@ fn take_legal_form(words: &mut Vec<&str>) -> Option<&'static str> {
             return Some(code);
         }
     }
+    if let Some((cut, code)) = several {
+        words.truncate(words.len() - cut);
+        return Some(code);
+    }
     if let Some((cut, code)) = truncated_form(words) {
         words.truncate(words.len() - cut);
         return Some(code);
     }
-    if words.len() > 1
-        && let Some(code) = words.last().and_then(|last| mistyped_form(last))
-    {
-        words.pop();
+    if let Some((cut, code)) = mistyped_form(words, 1) {
+        words.truncate(words.len() - cut);
         return Some(code);
     }
     if words.len() > 1 {
@@ -417,6 +439,12 @@ mod tests {
         }
         assert_eq!(name("Acme Limted").legal_form, Some("ltd"));
         assert_eq!(name("Acme Incorporatd").legal_form, Some("inc"));
+        assert_eq!(
+            name("Roth Maschinenbau mGbH & Co. KG").legal_form,
+            Some("gmbh_co_kg")
+        );
+        assert_eq!(name("Acme Gesellschaf mbH").legal_form, Some("gmbh"));
+        assert_eq!(name("Acme Gesellschaf mbH").tokens, vec!["acme"]);
         // Words a typo away from a short form with vowels are words: no form.
         assert_eq!(name("Golden Crop").legal_form, None);
         assert_eq!(name("Golden Corn").tokens, vec!["corn", "golden"]);
@@ -486,6 +514,7 @@ mod tests {
         assert_eq!(full.legal_form, Some("ltd"));
         assert_eq!(short.legal_form, None);
         assert_eq!(full.grade(&short).level, Level::Exact);
+        assert_eq!(name("恒通自动化设备股份公司").legal_form, Some("jsc"));
         assert_eq!(name("株式会社トヨタ").legal_form, Some("kk"));
         assert_eq!(name("トヨタ株式会社").tokens, name("株式会社トヨタ").tokens);
     }
