@@ -8,13 +8,21 @@
 //! batches ask. Block values are kept as 64-bit hashes with golden records as 32-bit slots, so the
 //! index of a million records stays in tens of megabytes; two values sharing a hash only put more
 //! candidates in front of the scorer, which still decides by comparing the records.
+//!
+//! The cache also keeps the run's term frequencies. The store is read while the previous batch is
+//! still being committed, so a count read from it may or may not hold that batch's additions, and
+//! the same files would match differently from run to run. Every value a batch counts was asked
+//! for in that batch's preparation, so the cache knows it before the store could have added to
+//! it; from then on the cache adds each batch's counts itself and never asks the store again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 
 use super::compare::Profile;
 use super::compare::packed::Packed;
+use super::frequency::Term;
 use crate::model::EntityKind;
+use crate::store::{TermCountWrite, TermCounts};
 
 /// The fixed seed of block value hashes: the same value hashes alike in every batch.
 const HASH_SEED: u64 = 0x5eed_b10c;
@@ -54,6 +62,17 @@ pub struct Candidates {
     members: Vec<Option<Vec<Packed>>>,
     /// Slot merged away → the slot it went to.
     merged: HashMap<u32, u32>,
+    /// Per counted term: the counts of the values asked so far and the totals, with this run's
+    /// batches added.
+    terms: BTreeMap<Term, RunCounts>,
+}
+
+/// A term's counts as this run knows them. Values are kept as hashes, as block values are.
+#[derive(Debug, Default)]
+struct RunCounts {
+    counts: HashMap<u64, u64>,
+    total: u64,
+    sum_of_squares: f64,
 }
 
 fn hash(value: &str) -> u64 {
@@ -142,7 +161,9 @@ impl Candidates {
     }
 
     /// Keeps the prepared members of golden records read from the store: every ID asked gets a
-    /// (perhaps empty) list.
+    /// (perhaps empty) list. A record given twice is kept once: the store and the batch still
+    /// being committed both return it once that batch has committed, only the batch before, and
+    /// what is compared must not depend on which.
     pub fn learn_members(&mut self, asked: &[&str], members: &[(String, Packed)]) {
         for id in asked {
             let slot = self.slot(id) as usize;
@@ -150,9 +171,10 @@ impl Candidates {
         }
         for (id, packed) in members {
             let slot = self.slot(id) as usize;
-            self.members[slot]
-                .get_or_insert_with(Vec::new)
-                .push(packed.clone());
+            let list = self.members[slot].get_or_insert_with(Vec::new);
+            if !list.contains(packed) {
+                list.push(packed.clone());
+            }
         }
     }
 
@@ -219,6 +241,68 @@ impl Candidates {
         match (&mut self.members[survivor as usize], moved) {
             (Some(list), Some(moved)) => list.extend(moved),
             (survivor, _) => *survivor = None,
+        }
+    }
+
+    /// The values of `term` among `values` whose counts the store must tell (all of them, and
+    /// the totals, when the term was never asked for in this run).
+    pub fn unknown_terms<'v>(&self, term: Term, values: &[&'v str]) -> Option<Vec<&'v str>> {
+        let Some(known) = self.terms.get(&term) else {
+            return Some(values.to_vec());
+        };
+        let unknown: Vec<&str> = values
+            .iter()
+            .copied()
+            .filter(|v| !known.counts.contains_key(&hash(v)))
+            .collect();
+        (!unknown.is_empty()).then_some(unknown)
+    }
+
+    /// Remembers the store's counts of values asked for (a value it does not hold counts 0);
+    /// the totals are taken the first time the term is asked for, and kept by the cache after.
+    pub fn learn_terms(&mut self, term: Term, asked: &[&str], found: &TermCounts) {
+        let known = self.terms.entry(term).or_insert_with(|| RunCounts {
+            counts: HashMap::new(),
+            total: found.total,
+            sum_of_squares: found.sum_of_squares,
+        });
+        for value in asked {
+            let count = found.counts.get(*value).copied().unwrap_or(0);
+            known.counts.entry(hash(value)).or_insert(count);
+        }
+    }
+
+    /// The counts of `values` (each asked for before) with the totals, as frequencies read.
+    pub fn term_counts(&self, term: Term, values: &[&str]) -> TermCounts {
+        let Some(known) = self.terms.get(&term) else {
+            return TermCounts::default();
+        };
+        TermCounts {
+            counts: values
+                .iter()
+                .filter_map(|v| Some((v.to_string(), *known.counts.get(&hash(v))?)))
+                .filter(|(_, count)| *count > 0)
+                .collect(),
+            total: known.total,
+            sum_of_squares: known.sum_of_squares,
+        }
+    }
+
+    /// Adds the counts a batch writes to the store.
+    pub fn add_term_counts(&mut self, writes: &[TermCountWrite]) {
+        for write in writes {
+            let Some(term) = Term::ALL.into_iter().find(|t| t.as_str() == write.term) else {
+                continue;
+            };
+            let Some(known) = self.terms.get_mut(&term) else {
+                continue;
+            };
+            let count = known.counts.entry(hash(&write.value)).or_default();
+            let before = *count as f64;
+            *count = count.saturating_add_signed(write.add);
+            let after = *count as f64;
+            known.total = known.total.saturating_add_signed(write.add);
+            known.sum_of_squares += after * after - before * before;
         }
     }
 

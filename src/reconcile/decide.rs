@@ -60,8 +60,9 @@ pub fn text_fields(rules: &[ScoredRule]) -> Vec<&str> {
 
 /// The outcome of scoring a new record.
 pub enum Scored {
-    /// Merge into this golden record.
-    Match(String, Evidence),
+    /// Merge into this golden record; the golden records after it the record matches as well
+    /// (see [`ScoredMatcher::also_matches`]).
+    Match(String, Evidence, Vec<(String, String)>),
     /// Keep apart, but put the pair in the review queue.
     Review(String, Evidence),
     /// No candidate reached the review threshold; a veto, if one stopped a pair that would
@@ -84,18 +85,31 @@ impl<'a> ScoredMatcher<'a> {
             .iter()
             .flat_map(|r| r.comparisons.iter().filter_map(|c| c.term))
             .collect();
+        let mut cache = cache;
         let frequencies = if adjusted.is_empty() {
             None
         } else {
             let mut frequencies = Frequencies::default();
             for term in adjusted {
-                let values: HashSet<&str> = terms
+                let mut values: Vec<&str> = terms
                     .iter()
                     .filter(|(t, _)| *t == term)
                     .map(|(_, v)| v.as_str())
                     .collect();
-                let values: Vec<&str> = values.into_iter().collect();
-                let counts = store.term_counts(entity, term.as_str(), &values).await?;
+                values.sort_unstable();
+                values.dedup();
+                let counts = match cache.as_deref_mut() {
+                    // The run's own counts: the store may or may not have committed the batch
+                    // before this one yet.
+                    Some(cache) => {
+                        if let Some(unknown) = cache.unknown_terms(term, &values) {
+                            let found = store.term_counts(entity, term.as_str(), &unknown).await?;
+                            cache.learn_terms(term, &unknown, &found);
+                        }
+                        cache.term_counts(term, &values)
+                    }
+                    None => store.term_counts(entity, term.as_str(), &values).await?,
+                };
                 frequencies.terms.insert(term, counts);
             }
             Some(frequencies)
@@ -245,13 +259,17 @@ impl<'a> ScoredMatcher<'a> {
     }
 
     /// Scores a new record against the golden records sharing its blocks, rule by rule; the first
-    /// rule that matches or asks for review decides.
+    /// rule that matches or asks for review decides. The best candidate is the highest total;
+    /// of equal totals the oldest golden record (the smallest ID: IDs grow with creation), so
+    /// the outcome never depends on the order in which blocks list their golden records.
     pub fn score(&self, record: &Scorable, clusters: &Clusters) -> Scored {
-        let mut veto: Option<(String, Evidence)> = None;
+        // The vetoed pair that came closest to the review threshold: (total without the veto,
+        // golden ID, rule, member).
+        let mut veto: Option<(f64, String, &ScoredRule, usize)> = None;
         let mut keys: Option<Vec<String>> = None;
         for rule in self.rules {
             let mut seen: HashSet<String> = HashSet::new();
-            let mut best: Option<(String, usize, f64)> = None;
+            let mut best: Option<(f64, String, usize)> = None;
             for value in rule.block_values_of(&record.profile) {
                 let whole = self.blocks.get(&value).map(Vec::as_slice).unwrap_or(&[]);
                 let members: Vec<&str> = if whole.len() > MAX_BLOCK {
@@ -275,30 +293,116 @@ impl<'a> ScoredMatcher<'a> {
                         let (total, vetoed_by) = rule.quick_score(record, candidate);
                         if let Some(index) = vetoed_by {
                             let without = total - rule.comparisons[index].weights.far;
-                            if without >= rule.review_threshold && veto.is_none() {
-                                veto = Some((id.clone(), rule.score(record, candidate)));
+                            if without >= rule.review_threshold
+                                && veto
+                                    .as_ref()
+                                    .is_none_or(|(v, v_id, ..)| ahead((without, &id), (*v, v_id)))
+                            {
+                                veto = Some((without, id.clone(), rule, member));
                             }
                             continue;
                         }
-                        if best.as_ref().is_none_or(|(_, _, b)| total > *b) {
-                            best = Some((id.clone(), member, total));
+                        if best
+                            .as_ref()
+                            .is_none_or(|(b, b_id, _)| ahead((total, &id), (*b, b_id)))
+                        {
+                            best = Some((total, id.clone(), member));
                         }
                     }
                 }
             }
-            if let Some((id, member, _)) = best {
+            if let Some((_, id, member)) = best {
                 let Some(candidate) = self.candidates.get(&id).and_then(|m| m.get(member)) else {
                     continue;
                 };
                 let evidence = rule.score(record, candidate);
                 match evidence.verdict() {
-                    Verdict::Match => return Scored::Match(id, evidence),
+                    Verdict::Match => {
+                        let also = self.also_matches(record, &id, clusters);
+                        return Scored::Match(id, evidence, also);
+                    }
                     Verdict::Review => return Scored::Review(id, evidence),
                     Verdict::Distinct => {}
                 }
             }
         }
-        Scored::Distinct(veto)
+        Scored::Distinct(veto.and_then(|(_, id, rule, member)| {
+            let candidate = self.candidates.get(&id)?.get(member)?;
+            Some((id, rule.score(record, candidate)))
+        }))
+    }
+
+    /// The golden records other than `target` that `record` matches too, by a rule's match
+    /// threshold and without a veto, each once, in ID order. Matches are transitive: a record
+    /// that is the same customer as two golden records shows them to be one, as a record whose
+    /// keys name two does (a CRM copy matching both the ERP copy and the shop copy that had too
+    /// little in common to match each other). Only golden records that could be the same as
+    /// `target` on their own are named: no member pair of the two is vetoed, and their best
+    /// pair reaches the review threshold, so one record never chains two customers together
+    /// that nothing else relates, and the two never [conflict](ScoredRule::conflicts) (family
+    /// members at one address with one phone reach the review threshold, but their given
+    /// names differ). Each comes with the rule that matched it.
+    pub fn also_matches(
+        &self,
+        record: &Scorable,
+        target: &str,
+        clusters: &Clusters,
+    ) -> Vec<(String, String)> {
+        let target = clusters.find(target);
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut keys: Option<Vec<String>> = None;
+        for rule in self.rules {
+            let mut seen: HashSet<String> = HashSet::new();
+            for value in rule.block_values_of(&record.profile) {
+                let whole = self.blocks.get(&value).map(Vec::as_slice).unwrap_or(&[]);
+                let members: Vec<&str> = if whole.len() > MAX_BLOCK {
+                    let keys = keys.get_or_insert_with(|| second_keys(&record.profile));
+                    self.split
+                        .members(&value, keys, MAX_BLOCK)
+                        .unwrap_or_default()
+                } else {
+                    whole.iter().map(String::as_str).collect()
+                };
+                for id in members {
+                    let id = clusters.find(id);
+                    if id == target
+                        || found.iter().any(|(f, _)| *f == id)
+                        || !seen.insert(id.clone())
+                    {
+                        continue;
+                    }
+                    let members = self.candidates.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+                    let scores: Vec<(f64, Option<usize>)> = members
+                        .iter()
+                        .map(|candidate| rule.quick_score(record, candidate))
+                        .collect();
+                    let matched = scores.iter().all(|(_, veto)| veto.is_none())
+                        && scores.iter().any(|(t, _)| *t >= rule.match_threshold);
+                    if matched && self.related(rule, &target, &id) {
+                        found.push((id, rule.name.clone()));
+                    }
+                }
+            }
+        }
+        found.sort_unstable();
+        found
+    }
+
+    /// Whether golden records `a` and `b` could be one by `rule` on their own: no pair of their
+    /// members vetoed or in conflict, and the best pair at least at the review threshold.
+    fn related(&self, rule: &ScoredRule, a: &str, b: &str) -> bool {
+        let members = |id: &str| self.candidates.get(id).map(Vec::as_slice).unwrap_or(&[]);
+        let mut best = f64::NEG_INFINITY;
+        for left in members(a) {
+            for right in members(b) {
+                let (total, veto) = rule.quick_score(left, right);
+                if veto.is_some() || rule.conflicts(left, right) {
+                    return false;
+                }
+                best = best.max(total);
+            }
+        }
+        best >= rule.review_threshold
     }
 
     /// Records that a record with these block values belongs to `golden_id`, so later records of
@@ -346,6 +450,14 @@ impl<'a> ScoredMatcher<'a> {
     pub fn candidate(&self, id: &str) -> Option<&Scorable> {
         self.candidates.get(id).and_then(|members| members.first())
     }
+}
+
+/// Whether a candidate with `total` and golden ID `id` goes before `other`: a higher total, or an
+/// equal one and an older golden record. An exact order, not the first found, so that the
+/// candidate chosen does not depend on the order blocks list their golden records in (which
+/// differs with whether the store has committed the batch before).
+fn ahead((total, id): (f64, &str), (other_total, other_id): (f64, &str)) -> bool {
+    total > other_total || (total == other_total && id < other_id)
 }
 
 /// Evidence of a deterministic match, for explanations.

@@ -312,6 +312,7 @@ impl Reconciler {
             .zip(new_terms)
         {
             scored.count_terms(terms);
+            let mut profile = profile;
             let key = incoming.key.clone();
             let is_new_record = !hits.contains_key(&key);
             let packed = match (&cache, &profile) {
@@ -344,19 +345,50 @@ impl Reconciler {
                             )
                             .await?;
                         }
+                        // A record matched by key may still show by its score that another
+                        // golden record is the same customer.
+                        if let Some(profile) = profile.take() {
+                            let record = scored.scorable(profile);
+                            for (other, rule) in
+                                scored.also_matches(&record, &target, &state.clusters)
+                            {
+                                // A pair a steward kept apart is not raised again by a score.
+                                let pair = [target.as_str(), other.as_str()];
+                                if !store.distinct_pairs(&pair).await?.is_empty() {
+                                    continue;
+                                }
+                                self.join(
+                                    store, entity, source, &key, &target, &other, &rule, &scored,
+                                    state, batch, stats,
+                                )
+                                .await?;
+                            }
+                            scorable = Some(record);
+                        }
                         state.clusters.find(&target)
-                    } else if let Some(profile) = profile {
+                    } else if let Some(profile) = profile.take() {
                         let record = scored.scorable(profile);
                         let outcome = scored.score(&record, &state.clusters);
                         scorable = Some(record);
                         match outcome {
-                            Scored::Match(target, evidence) => {
+                            Scored::Match(target, evidence, also) => {
                                 stats.matched += 1;
                                 push_decision(
                                     batch, entity, source, &key, &target, &target, "matched",
                                     evidence,
                                 );
-                                target
+                                for (other, rule) in also {
+                                    let pair = [target.as_str(), other.as_str()];
+                                    if !store.distinct_pairs(&pair).await?.is_empty() {
+                                        continue;
+                                    }
+                                    self.join(
+                                        store, entity, source, &key, &target, &other, &rule,
+                                        &scored, state, batch, stats,
+                                    )
+                                    .await?;
+                                }
+                                state.clusters.find(&target)
                             }
                             Scored::Review(candidate, evidence) => {
                                 let id = mint(entity, state);
@@ -439,12 +471,14 @@ impl Reconciler {
             });
         }
         drop(first_record);
+        let term_counts = scored.take_term_counts();
         if let Some(cache) = cache {
+            cache.add_term_counts(&term_counts);
             learn(cache, entity, state, &scored.writes, learnt);
         }
         batch.match_keys.append(&mut exact.writes);
         batch.matching.block_keys.append(&mut scored.writes);
-        batch.matching.term_counts.extend(scored.take_term_counts());
+        batch.matching.term_counts.extend(term_counts);
         self.write_entity(store, source, entity, prepared, state, batch, stats)
             .await
     }

@@ -249,6 +249,17 @@ impl ScoredRule {
         (total, veto)
     }
 
+    /// Whether a pair disagrees where one disagreement alone outweighs the review threshold (a
+    /// different given name, legal form or date of birth under the usual weights): evidence
+    /// that the two are different customers however much else they share, as family members
+    /// and sister companies share an address and a phone.
+    pub fn conflicts(&self, left: &Scorable, right: &Scorable) -> bool {
+        self.comparisons
+            .iter()
+            .zip(self.grades(left, right))
+            .any(|(c, level)| level == Level::Far && -c.weights.far >= self.review_threshold)
+    }
+
     /// The levels of every comparison of a pair with the compared values, in rule order.
     pub fn levels(&self, left: &Scorable, right: &Scorable) -> Vec<(Level, ComparisonEvidence)> {
         self.comparisons

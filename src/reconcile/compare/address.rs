@@ -1,9 +1,10 @@
 //! Postal addresses: postal code, street and house number after the street type is written one
-//! way (`Str.`, `Strasse`, `Straße` → `str`; `Street`, `St.` → `st`; ...).
+//! way (`Str.`, `Strasse`, `Straße` → `str`; `Street`, `St.` → `st`; `Calle`, `C/` → `c`;
+//! `Rue`, `R.` → `r`; ...).
 
 use serde_json::Value;
 
-use super::text::{fold, jaro_winkler};
+use super::text::{fold, jaro_winkler, same_but_umlauts};
 use super::{Graded, Level};
 
 /// One address prepared for comparison.
@@ -56,6 +57,8 @@ impl PreparedAddress {
         let same_number = self.house_number == other.house_number;
         let street = if self.street.is_empty() || other.street.is_empty() {
             0.0
+        } else if same_but_umlauts(&self.street, &other.street) {
+            1.0
         } else {
             jaro_winkler(&self.street, &other.street)
         };
@@ -193,13 +196,13 @@ pub fn grade_house_numbers(left: &[PreparedAddress], right: &[PreparedAddress]) 
     }
 }
 
-/// Five-level grade of two folded texts: equal exact, Jaro-Winkler ≥ 0.92 close, ≥ 0.80 similar,
+/// Five-level grade of two folded texts: equal (umlauts written out or not) exact, Jaro-Winkler ≥ 0.92 close, ≥ 0.80 similar,
 /// else far; missing when either is empty.
 pub fn grade_words(left: &str, right: &str) -> Graded {
     if left.is_empty() || right.is_empty() {
         return Graded::MISSING;
     }
-    if left == right {
+    if left == right || same_but_umlauts(left, right) {
         return Graded::new(Level::Exact, 1.0);
     }
     let similarity = jaro_winkler(left, right);
@@ -284,9 +287,13 @@ fn street_word(word: &str) -> std::borrow::Cow<'_, str> {
     let short = match word {
         "strasse" | "str" | "straat" => "str",
         "street" | "st" => "st",
-        "avenue" | "ave" | "av" => "ave",
+        "avenue" | "ave" | "av" | "avenida" | "avda" => "ave",
         "road" | "rd" => "rd",
-        "boulevard" | "blvd" => "blvd",
+        "boulevard" | "blvd" | "bd" => "blvd",
+        "calle" | "c" | "cl" => "c",
+        "rue" | "r" => "r",
+        "plaza" | "pza" => "pl",
+        "paseo" | "po" => "po",
         "drive" | "dr" => "dr",
         "lane" | "ln" => "ln",
         "place" | "pl" | "platz" => "pl",
@@ -345,6 +352,21 @@ mod tests {
             ("bakerst", "221b")
         );
         assert_eq!(address(json!({"street": "Baker St."})).street, "bakerst");
+        for (long, short) in [
+            ("Calle Mayor, 136", "C/ Mayor, 136"),
+            ("Calle Mayor, 136", "C. Mayor 136"),
+            ("201 Rue du Port", "201 R. du Port"),
+            (
+                "Avenida de la Constitución 12",
+                "Avda. de la Constitucion 12",
+            ),
+        ] {
+            let (a, b) = (
+                address(json!({"street": long})),
+                address(json!({"street": short})),
+            );
+            assert_eq!((&a.street, &a.house_number), (&b.street, &b.house_number));
+        }
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! evidence: the extra word makes the names [`Level::Far`](super::Level::Far) — a word that
 //! one name has and the other lacks is not a typo — and the legal form is compared on its own.
 
-use super::text::{fold, jaro_winkler};
+use super::person::one_edit_apart;
+use super::text::{fold, jaro_winkler, same_but_umlauts};
 use super::{Graded, Level};
 
 /// A company name prepared for comparison.
@@ -28,7 +29,16 @@ impl CompanyName {
     /// Prepares a raw name; CJK legal forms are taken off before transliteration, which would
     /// otherwise spell them out as syllables.
     pub fn new(raw: &str) -> CompanyName {
+        CompanyName::in_city(raw, None)
+    }
+
+    /// Prepares a raw name of a company in `city`. A Chinese company name starts with the place
+    /// it is registered in (`深圳市金盛科技有限公司`), which systems often leave out or shorten
+    /// (`金盛科技`, `深圳金盛科技`): a leading city name in CJK script is taken off, so that
+    /// the name proper is compared.
+    pub fn in_city(raw: &str, city: Option<&str>) -> CompanyName {
         let (rest, cjk_form) = strip_cjk_form(raw.trim());
+        let rest = city.map_or(rest, |city| strip_cjk_city(rest, city));
         let folded = fold(rest);
         let mut words: Vec<&str> = folded
             .split(' ')
@@ -53,7 +63,10 @@ impl CompanyName {
         if self.tokens.is_empty() || other.tokens.is_empty() {
             return Graded::MISSING;
         }
-        if self.tokens == other.tokens || self.compact == other.compact {
+        if self.tokens == other.tokens
+            || self.compact == other.compact
+            || same_but_umlauts(&self.compact, &other.compact)
+        {
             return Graded::new(Level::Exact, 1.0);
         }
         let whole = jaro_winkler(&self.joined, &other.joined);
@@ -115,6 +128,7 @@ const FILLER: &[&str] = &["and", "und", "the", "et"];
 /// Legal forms written in Chinese, Japanese or Korean script, longest first, with their code.
 const CJK_FORMS: &[(&str, &str)] = &[
     ("股份有限公司", "jsc"),
+    ("股份公司", "jsc"),
     ("有限责任公司", "ltd"),
     ("有限責任公司", "ltd"),
     ("有限公司", "ltd"),
@@ -128,6 +142,23 @@ const CJK_FORMS: &[(&str, &str)] = &[
     ("(주)", "jsc"),
     ("유한회사", "ltd"),
 ];
+
+/// Takes the city (`深圳市`, or without its `市`) off the start of a name in CJK script.
+fn strip_cjk_city<'r>(raw: &'r str, city: &str) -> &'r str {
+    let city = city.trim();
+    let is_cjk = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
+    if !city.chars().next().is_some_and(is_cjk) {
+        return raw;
+    }
+    let short = city.strip_suffix('市').unwrap_or(city);
+    [city, short]
+        .into_iter()
+        .filter(|prefix| !prefix.is_empty())
+        .find_map(|prefix| raw.strip_prefix(prefix))
+        .map(str::trim)
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(raw)
+}
 
 /// Takes a CJK legal form off either end of `raw`.
 fn strip_cjk_form(raw: &str) -> (&str, Option<&'static str>) {
@@ -158,6 +189,8 @@ const SUFFIX_FORMS: &[(&[&str], &str)] = &[
     (&["ag", "u", "co", "kg"], "ag_co_kg"),
     (&["ag", "und", "co", "kg"], "ag_co_kg"),
     (&["ug", "haftungsbeschraenkt"], "ug"),
+    (&["e", "k"], "ek"),
+    (&["e", "kfm"], "ek"),
     (&["ug", "haftungsbeschrankt"], "ug"),
     (&["offene", "handelsgesellschaft"], "ohg"),
     (&["eingetragener", "kaufmann"], "ek"),
@@ -293,9 +326,51 @@ fn truncated_form(words: &[&str]) -> Option<(usize, &'static str)> {
     None
 }
 
+/// The legal form the last words of a name are with one typing error in one of its words (one
+/// letter wrong, missing, doubled, or two neighbours swapped: `GmHb`, `Gmbj`, `Limted`,
+/// `mGbH & Co. KG`), so that the typo does not read as an extra word of the name, which grades
+/// two spellings of one company far. Returns how many words the form takes. A word is read so
+/// only where no word is a typo away: form words of four letters or more without vowels (`gmbh`:
+/// no word is spelt so) and of seven letters or more (`limited`, `gesellschaft`); never short
+/// ones, whose typos are words (`corp`: `crop`, `corn`; `kft`: `kfz`).
+/// Only forms of at least `min_words` words are tried.
+fn mistyped_form(words: &[&str], min_words: usize) -> Option<(usize, &'static str)> {
+    const LONG: usize = 7;
+    let vowelless = |w: &str| !w.contains(['a', 'e', 'i', 'o', 'u', 'y']);
+    let typo_of = |word: &str, form: &str| {
+        let alike = if form.len() >= LONG {
+            word.len() + 1 >= LONG
+        } else {
+            form.len() >= 4 && vowelless(form) && vowelless(word)
+        };
+        alike && !word.bytes().any(|b| b.is_ascii_digit()) && one_edit_apart(word, form)
+    };
+    SUFFIX_FORMS.iter().find_map(|(pattern, code)| {
+        if words.len() <= pattern.len() || pattern.len() < min_words {
+            return None;
+        }
+        let tail = &words[words.len() - pattern.len()..];
+        let mut typos = 0;
+        for (word, form) in tail.iter().zip(pattern.iter()) {
+            if word == form {
+                continue;
+            }
+            if !typo_of(word, form) {
+                return None;
+            }
+            typos += 1;
+        }
+        (typos == 1).then_some((pattern.len(), *code))
+    })
+}
+
 fn take_legal_form(words: &mut Vec<&str>) -> Option<&'static str> {
+    // A form of several words with a typo in one (`mGbH & Co. KG`) before the shorter form its
+    // last words are (`KG`).
+    let several = mistyped_form(words, 2);
+    let shortest = several.map_or(0, |(cut, _)| cut);
     for (pattern, code) in SUFFIX_FORMS {
-        if words.len() > pattern.len() && words.ends_with(pattern) {
+        if pattern.len() >= shortest && words.len() > pattern.len() && words.ends_with(pattern) {
             words.truncate(words.len() - pattern.len());
             if words.last() == Some(&"co") && *code != "co" {
                 words.pop();
@@ -303,7 +378,15 @@ fn take_legal_form(words: &mut Vec<&str>) -> Option<&'static str> {
             return Some(code);
         }
     }
+    if let Some((cut, code)) = several {
+        words.truncate(words.len() - cut);
+        return Some(code);
+    }
     if let Some((cut, code)) = truncated_form(words) {
+        words.truncate(words.len() - cut);
+        return Some(code);
+    }
+    if let Some((cut, code)) = mistyped_form(words, 1) {
         words.truncate(words.len() - cut);
         return Some(code);
     }
@@ -346,6 +429,28 @@ mod tests {
             Some("kg")
         );
         assert_eq!(name("Alpina Metallbau Komm").legal_form, None);
+    }
+
+    #[test]
+    fn a_mistyped_legal_form_is_still_the_form() {
+        for typo in ["Acme GmHb", "Acme Gmbj", "Acme Gmh", "ACME GMMBH"] {
+            assert_eq!(name(typo).legal_form, Some("gmbh"), "{typo}");
+            assert_eq!(level(typo, "Acme GmbH"), Level::Exact, "{typo}");
+        }
+        assert_eq!(name("Acme Limted").legal_form, Some("ltd"));
+        assert_eq!(name("Acme Incorporatd").legal_form, Some("inc"));
+        assert_eq!(
+            name("Roth Maschinenbau mGbH & Co. KG").legal_form,
+            Some("gmbh_co_kg")
+        );
+        assert_eq!(name("Acme Gesellschaf mbH").legal_form, Some("gmbh"));
+        assert_eq!(name("Acme Gesellschaf mbH").tokens, vec!["acme"]);
+        // Words a typo away from a short form with vowels are words: no form.
+        assert_eq!(name("Golden Crop").legal_form, None);
+        assert_eq!(name("Golden Corn").tokens, vec!["corn", "golden"]);
+        assert_eq!(name("Autohaus Braun Kfz").legal_form, None);
+        // A name that is one word keeps it.
+        assert_eq!(name("Gmhb").tokens, vec!["gmhb"]);
     }
 
     #[test]
@@ -409,14 +514,39 @@ mod tests {
         assert_eq!(full.legal_form, Some("ltd"));
         assert_eq!(short.legal_form, None);
         assert_eq!(full.grade(&short).level, Level::Exact);
+        assert_eq!(name("恒通自动化设备股份公司").legal_form, Some("jsc"));
         assert_eq!(name("株式会社トヨタ").legal_form, Some("kk"));
         assert_eq!(name("トヨタ株式会社").tokens, name("株式会社トヨタ").tokens);
+    }
+
+    #[test]
+    fn a_chinese_name_is_compared_without_its_city() {
+        let full = CompanyName::in_city("深圳市金盛科技有限公司", Some("深圳市"));
+        for short in ["金盛科技", "深圳金盛科技", "深圳市金盛科技"] {
+            let other = CompanyName::in_city(short, Some("深圳市"));
+            assert_eq!(full.grade(&other).level, Level::Exact, "{short}");
+        }
+        assert_eq!(
+            CompanyName::in_city("深圳市", Some("深圳市")).tokens,
+            name("深圳市").tokens
+        );
+        assert_eq!(
+            CompanyName::in_city("Berlin Kranbau GmbH", Some("Berlin")).tokens,
+            vec!["berlin", "kranbau"]
+        );
+    }
+
+    #[test]
+    fn e_k_spaced_is_the_form() {
+        assert_eq!(name("Eifel e. K.").legal_form, Some("ek"));
+        assert_eq!(level("EIFEL E.K.", "Eifel e. K."), Level::Exact);
     }
 
     #[test]
     fn swapped_words_and_typos() {
         assert_eq!(level("Schmidt Hans", "Hans Schmidt"), Level::Exact);
         assert_eq!(level("Data Tec GmbH", "DataTec GmbH"), Level::Exact);
+        assert_eq!(level("Südstahl AG", "Sudstahl AG"), Level::Exact);
         assert_eq!(
             level("Siemens Healthineers AG", "Siemens Healthinneers AG"),
             Level::Close

@@ -1,7 +1,7 @@
 //! Person names: given and family name compared part by part, also swapped, and the generation
 //! (Jr./Sr./II/III) kept apart, since father and son share a name and an address.
 
-use super::text::{fold, jaro_winkler};
+use super::text::{fold, jaro_winkler, same_but_umlauts};
 use super::{Graded, Level};
 
 /// A person's name prepared for comparison.
@@ -22,7 +22,8 @@ pub const SIMILAR: f64 = 0.80;
 
 impl PersonName {
     /// From separate given and family names, or from one full name when those are missing: a
-    /// comma means "Family, Given"; otherwise the last word is taken as the family name (the
+    /// comma means "Family, Given"; a last word that is an initial is the given name ("Hoffmann
+    /// G."); otherwise the last word is taken as the family name (the
     /// comparison also tries the parts swapped, so "Schmidt Hans" still finds "Hans Schmidt").
     pub fn new(given: Option<&str>, family: Option<&str>, full: Option<&str>) -> PersonName {
         let mut generation = None;
@@ -50,8 +51,15 @@ impl PersonName {
                 Some((family, given)) => (clean(given), clean(family)),
                 None => {
                     let mut words = clean(full);
-                    let family = words.pop().map(|w| vec![w]).unwrap_or_default();
-                    (words, family)
+                    // An initial is a given name: `Hoffmann G.` is G. Hoffmann, written family
+                    // name first.
+                    if words.len() > 1 && words.last().is_some_and(|w| w.len() == 1) {
+                        let given = words.pop().map(|w| vec![w]).unwrap_or_default();
+                        (given, words)
+                    } else {
+                        let family = words.pop().map(|w| vec![w]).unwrap_or_default();
+                        (words, family)
+                    }
                 }
             }
         } else {
@@ -90,16 +98,34 @@ impl PersonName {
     /// Grades given and family name separately, on five levels each (see [`grade_name_part`]),
     /// in the orientation that fits best: a record with given and family name swapped (in each
     /// other's column, or `Schmidt Hans`) compares its family name with the other's family name.
+    /// Swapped, which of the two crossed pairs holds the given names is unknown (either record
+    /// may be the one written the other way round): the pair that agrees less is taken as the
+    /// given names, so that family members, who share a family name, still differ in their
+    /// given names.
     pub fn grade_parts(&self, other: &PersonName) -> NameParts {
         let direct = NameParts {
             given: grade_name_part(&self.given, &other.given),
             family: grade_name_part(&self.family, &other.family),
             swapped: false,
+            own_columns_swapped: false,
         };
-        let swapped = NameParts {
-            given: grade_name_part(&self.given, &other.family),
-            family: grade_name_part(&self.family, &other.given),
-            swapped: true,
+        let own_given = grade_name_part(&self.given, &other.family);
+        let own_family = grade_name_part(&self.family, &other.given);
+        let own_family_is_given = stronger(own_given, own_family);
+        let swapped = if own_family_is_given {
+            NameParts {
+                given: own_family,
+                family: own_given,
+                swapped: true,
+                own_columns_swapped: true,
+            }
+        } else {
+            NameParts {
+                given: own_given,
+                family: own_family,
+                swapped: true,
+                own_columns_swapped: false,
+            }
         };
         if swapped.strength() > direct.strength() + 1e-9 {
             swapped
@@ -114,8 +140,12 @@ impl PersonName {
 pub struct NameParts {
     pub given: Graded,
     pub family: Graded,
-    /// The other record's given name was compared with this one's family name, and back.
+    /// Each record's given name was compared with the other's family name and back.
     pub swapped: bool,
+    /// Swapped, the given-name comparison read this record's family-name column (and the
+    /// other's given-name column); otherwise this record's given-name column and the other's
+    /// family-name column.
+    pub own_columns_swapped: bool,
 }
 
 impl NameParts {
@@ -129,14 +159,21 @@ impl NameParts {
     }
 }
 
-/// Grades one name part (given or family name) on five levels: equal exact; Jaro-Winkler
+/// Whether `a` agrees more than `b` (a better level, then a higher similarity).
+fn stronger(a: Graded, b: Graded) -> bool {
+    let key = |g: &Graded| (g.level, -g.similarity.unwrap_or(0.0));
+    key(&a) < key(&b)
+}
+
+/// Grades one name part (given or family name) on five levels: equal (umlauts written out or
+/// not) exact; Jaro-Winkler
 /// ≥ 0.92, an initial (`H.` for `Hans`) or a dropped middle name close; Jaro-Winkler ≥ 0.80
 /// similar; otherwise far; missing when either side has none.
 pub fn grade_name_part(left: &str, right: &str) -> Graded {
     if left.is_empty() || right.is_empty() {
         return Graded::MISSING;
     }
-    if left == right {
+    if left == right || same_but_umlauts(left, right) {
         return Graded::new(Level::Exact, 1.0);
     }
     let similarity = jaro_winkler(left, right);
@@ -310,6 +347,28 @@ mod tests {
     }
 
     #[test]
+    fn an_initial_written_last_is_the_given_name() {
+        let written_family_first = full("Hoffmann G.");
+        assert_eq!(
+            (
+                written_family_first.given.as_str(),
+                written_family_first.family.as_str()
+            ),
+            ("g", "hoffmann")
+        );
+        // So the initial of one family member is not read as agreeing with another's family
+        // name while their given names differ.
+        let renate = parts("Renate", "Hoffmann");
+        let graded = written_family_first.grade_parts(&renate);
+        assert_eq!(
+            (graded.given.level, graded.family.level),
+            (Level::Far, Level::Exact)
+        );
+        let guenter = written_family_first.grade_parts(&parts("Günter", "Hoffmann"));
+        assert_eq!(guenter.given.level, Level::Close);
+    }
+
+    #[test]
     fn parts_graded_on_five_levels_in_the_best_orientation() {
         let hans = parts("Hans", "Schmidt");
         let levels = |p: &PersonName| {
@@ -325,6 +384,18 @@ mod tests {
             (Level::Exact, Level::Exact)
         );
         assert!(parts("Schmidt", "Hans").grade_parts(&hans).swapped);
+        // Family name first, another given name: the given names differ, whichever of the two
+        // records is written the other way round.
+        assert_eq!(
+            levels(&full("Schmidt Wolfgang")),
+            (Level::Far, Level::Exact)
+        );
+        let wolfgang = full("Schmidt Wolfgang");
+        let graded = hans.grade_parts(&wolfgang);
+        assert_eq!(
+            (graded.given.level, graded.family.level),
+            (Level::Far, Level::Exact)
+        );
         assert_eq!(levels(&full("Schmidt, Hans")), (Level::Exact, Level::Exact));
         assert_eq!(
             levels(&parts("Hnas", "Schmidt")),

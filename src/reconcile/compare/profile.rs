@@ -77,8 +77,15 @@ impl Profile {
             .filter_map(|a| a.get("country").and_then(Value::as_str))
             .find(|c| !c.trim().is_empty());
         let (given, family, name) = (text("given_name"), text("family_name"), text("name"));
+        let city = fields
+            .get("addresses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.get("city").and_then(Value::as_str))
+            .find(|c| !c.trim().is_empty());
         let company = match name {
-            Some(name) => CompanyName::new(name),
+            Some(name) => CompanyName::in_city(name, city),
             None => CompanyName::new(
                 &[given, family]
                     .into_iter()
@@ -208,16 +215,19 @@ pub(super) fn shown(
             both(&|p| non_empty(format!("{} {}", p.person.given, p.person.family).trim()))
         }
         Comparator::GivenName | Comparator::FamilyName => {
-            let swapped = left.person.grade_parts(&right.person).swapped;
+            let parts = left.person.grade_parts(&right.person);
             let family = comparator == Comparator::FamilyName;
-            let part = |p: &Profile, family: bool| {
+            let column = |p: &Profile, family: bool| {
                 non_empty(if family {
                     &p.person.family
                 } else {
                     &p.person.given
                 })
             };
-            (part(left, family), part(right, family != swapped))
+            // Which column of each record the comparison read (see `NameParts`).
+            let left_family = family != parts.own_columns_swapped;
+            let right_family = family != (parts.swapped && !parts.own_columns_swapped);
+            (column(left, left_family), column(right, right_family))
         }
         Comparator::Generation => both(&|p| p.person.generation.map(str::to_string)),
         Comparator::DateOfBirth => both(&|p| p.date_of_birth.map(|d| d.display())),
