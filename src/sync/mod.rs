@@ -2,9 +2,7 @@
 //!
 //! Reading and mapping run in one task, reconciling and committing in another, joined by a short
 //! bounded channel: the store works on one batch while the next is being mapped, and a slow store
-//! slows the reader instead of filling memory. The mapping task also puts each record in the form
-//! the store keeps (fields, their text and content hash, see [`Incoming::new`]), so the
-//! reconciling task, which works one record at a time, does no per-record work it can be spared.
+//! slows the reader instead of filling memory.
 
 mod diff;
 mod oversize;
