@@ -885,16 +885,16 @@ fn person(key: &str, given: &str, family: &str) -> concord::reconcile::Incoming 
     let customer: concord::model::Customer =
         serde_json::from_value(json!({"given_name": given, "family_name": family}))
             .expect("customer");
-    concord::reconcile::Incoming::new(
-        concord::model::SourceRecord {
+    concord::reconcile::Incoming {
+        record: concord::model::SourceRecord {
             source: "crm".into(),
             key: key.into(),
             changed_at: None,
             deleted: false,
             record: concord::model::Canonical::Customer(customer),
         },
-        "test".into(),
-    )
+        origin: "test".into(),
+    }
 }
 
 /// Reconciles three batches of one run into a fresh store, the third while the second is

@@ -32,7 +32,7 @@ pub mod view;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -55,43 +55,12 @@ use rules::{MatchRule, Matching};
 use scoring::{Scorable, ScoredRule};
 use view::StoreView;
 
-/// A mapped record on its way into the store, already in the form the store keeps: it is
-/// prepared where it was mapped, so the writer (the one stage that works a record at a time)
-/// neither converts, serialises nor hashes it.
+/// A mapped record on its way into the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incoming {
-    pub entity: EntityKind,
-    /// The record's key in its source.
-    pub key: String,
-    pub changed_at: Option<DateTime<Utc>>,
-    pub deleted: bool,
-    /// The mapped record's fields, empty values left out.
-    pub fields: Fields,
-    /// `fields` as JSON text, as the cross-reference stores it.
-    pub text: String,
-    /// Tells whether the record changed since it was stored (text and deleted flag).
-    pub hash: Vec<u8>,
+    pub record: SourceRecord,
     /// Where the raw record was read.
     pub origin: String,
-}
-
-impl Incoming {
-    /// Prepares a mapped record for the store.
-    pub fn new(record: SourceRecord, origin: String) -> Incoming {
-        let fields = record.record.to_fields();
-        let text = record_text(&fields);
-        let hash = content_hash(&text, record.deleted);
-        Incoming {
-            entity: record.record.kind(),
-            key: record.key,
-            changed_at: record.changed_at,
-            deleted: record.deleted,
-            fields,
-            text,
-            hash,
-            origin,
-        }
-    }
 }
 
 /// What reconciliation did with a batch.
@@ -125,8 +94,12 @@ pub struct Reconciler {
     cache: Arc<Mutex<MatchCache>>,
 }
 
-/// A source record with the golden record it goes into.
+/// A source record ready for its golden record.
 struct Prepared {
+    key: String,
+    text: String,
+    fields: Fields,
+    hash: Vec<u8>,
     incoming: Incoming,
     golden_id: String,
 }
@@ -225,19 +198,23 @@ impl Reconciler {
         batch: &mut Batch,
         stats: &mut ReconcileStats,
     ) -> Result<(), StoreError> {
-        let keys: Vec<&str> = records.iter().map(|r| r.key.as_str()).collect();
+        let keys: Vec<&str> = records.iter().map(|r| r.record.key.as_str()).collect();
         let hits = store.xref_lookup(source, entity, &keys).await?;
 
-        let mut changed: Vec<Incoming> = Vec::with_capacity(records.len());
+        let mut changed: Vec<(Incoming, Fields, String, Vec<u8>)> =
+            Vec::with_capacity(records.len());
         for incoming in records {
-            match hits.get(&incoming.key) {
-                Some(hit) if hit.content_hash == incoming.hash => {
+            let fields = incoming.record.record.to_fields();
+            let text = record_text(&fields);
+            let hash = content_hash(&text, incoming.record.deleted);
+            match hits.get(&incoming.record.key) {
+                Some(hit) if hit.content_hash == hash => {
                     stats.unchanged += 1;
                     state
                         .known
-                        .insert(source, entity, &incoming.key, &hit.golden_id);
+                        .insert(source, entity, &incoming.record.key, &hit.golden_id);
                 }
-                _ => changed.push(incoming),
+                _ => changed.push((incoming, fields, text, hash)),
             }
         }
         if changed.is_empty() {
@@ -248,11 +225,11 @@ impl Reconciler {
         let scored_rules = self.scored_rules(entity);
         let keys: Vec<RecordKeys> = changed
             .iter()
-            .map(|incoming| matcher::record_keys(entity, exact_rules, &incoming.fields))
+            .map(|(_, fields, _, _)| matcher::record_keys(entity, exact_rules, fields))
             .collect();
         let is_new: Vec<bool> = changed
             .iter()
-            .map(|incoming| !hits.contains_key(&incoming.key))
+            .map(|(i, _, _, _)| !hits.contains_key(&i.record.key))
             .collect();
         let new_keys: Vec<&RecordKeys> = keys
             .iter()
@@ -262,8 +239,8 @@ impl Reconciler {
             .collect();
         let mut exact = Matcher::prepare(store, entity, exact_rules, &new_keys).await?;
         // Each record is prepared once for blocking, term counts and scoring.
-        let profiles: Vec<Option<Profile>> = parallel::map(&changed, |incoming| {
-            (!scored_rules.is_empty()).then(|| Profile::new(&incoming.fields))
+        let profiles: Vec<Option<Profile>> = parallel::map(&changed, |(_, fields, _, _)| {
+            (!scored_rules.is_empty()).then(|| Profile::new(fields))
         });
         let block_values: Vec<Vec<String>> = profiles
             .iter()
@@ -304,7 +281,7 @@ impl Reconciler {
 
         let mut prepared = Vec::with_capacity(changed.len());
         let mut reviews: Vec<(String, scoring::Evidence, String)> = Vec::new();
-        for ((((incoming, keys), blocks), profile), terms) in changed
+        for (((((incoming, fields, text, hash), keys), blocks), profile), terms) in changed
             .into_iter()
             .zip(keys)
             .zip(block_values)
@@ -313,7 +290,7 @@ impl Reconciler {
         {
             scored.count_terms(terms);
             let mut profile = profile;
-            let key = incoming.key.clone();
+            let key = incoming.record.key.clone();
             let is_new_record = !hits.contains_key(&key);
             let packed = match (&cache, &profile) {
                 (Some(_), Some(p)) if is_new_record => Some(Packed::new(p, &text_fields)),
@@ -425,6 +402,10 @@ impl Reconciler {
                 state.arrived.push((entity, key.clone()));
             }
             prepared.push(Prepared {
+                key,
+                text,
+                fields,
+                hash,
                 incoming,
                 golden_id,
             });
@@ -435,7 +416,7 @@ impl Reconciler {
             for p in &prepared {
                 first_record
                     .entry(state.clusters.find(&p.golden_id))
-                    .or_insert(p.incoming.key.as_str());
+                    .or_insert(p.key.as_str());
             }
         }
         for (candidate, evidence, id) in reviews {
@@ -620,34 +601,34 @@ impl Reconciler {
                 touched.push(id.clone());
             }
             let target = golden_state(&mut states, &id, entity);
-            let incoming = p.incoming;
             let previous = target
                 .contributors
                 .iter()
-                .find(|c| c.source == source && c.key == incoming.key);
-            let field_times = survive::field_times(previous, &incoming.fields, incoming.changed_at);
+                .find(|c| c.source == source && c.key == p.key);
+            let field_times =
+                survive::field_times(previous, &p.fields, p.incoming.record.changed_at);
             upsert_contributor(
                 &mut target.contributors,
                 Contributor {
                     source: source.to_string(),
-                    key: incoming.key.clone(),
-                    record: incoming.fields,
-                    changed_at: incoming.changed_at,
-                    deleted: incoming.deleted,
-                    origin: incoming.origin.clone(),
+                    key: p.key.clone(),
+                    record: p.fields,
+                    changed_at: p.incoming.record.changed_at,
+                    deleted: p.incoming.record.deleted,
+                    origin: p.incoming.origin.clone(),
                     field_times: field_times.clone(),
                 },
             );
             batch.xrefs.push(XrefWrite {
                 source: source.to_string(),
                 entity,
-                key: incoming.key,
+                key: p.key,
                 golden_id: id,
-                content_hash: incoming.hash,
-                record_text: incoming.text,
-                changed_at: incoming.changed_at,
-                deleted: incoming.deleted,
-                origin: incoming.origin,
+                content_hash: p.hash,
+                record_text: p.text,
+                changed_at: p.incoming.record.changed_at,
+                deleted: p.incoming.record.deleted,
+                origin: p.incoming.origin,
                 field_times,
             });
         }
@@ -944,11 +925,11 @@ fn upsert_contributor(contributors: &mut Vec<Contributor>, contributor: Contribu
 fn group_by_entity(records: Vec<Incoming>) -> Vec<(EntityKind, Vec<Incoming>)> {
     let mut groups: BTreeMap<EntityKind, (Vec<Incoming>, HashMap<String, usize>)> = BTreeMap::new();
     for incoming in records {
-        let (list, index) = groups.entry(incoming.entity).or_default();
-        match index.get(&incoming.key) {
+        let (list, index) = groups.entry(incoming.record.record.kind()).or_default();
+        match index.get(&incoming.record.key) {
             Some(&i) => list[i] = incoming,
             None => {
-                index.insert(incoming.key.clone(), list.len());
+                index.insert(incoming.record.key.clone(), list.len());
                 list.push(incoming);
             }
         }

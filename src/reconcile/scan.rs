@@ -105,16 +105,16 @@ pub async fn deletions(
                 else {
                     continue;
                 };
-                deleted.push(Incoming::new(
-                    SourceRecord {
+                deleted.push(Incoming {
+                    record: SourceRecord {
                         source: source.to_string(),
                         key: contributor.key,
                         changed_at: Some(Utc::now()),
                         deleted: true,
                         record,
                     },
-                    format!("key scan of stream `{}`", seen.stream),
-                ));
+                    origin: format!("key scan of stream `{}`", seen.stream),
+                });
             }
         }
     }

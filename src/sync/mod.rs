@@ -203,7 +203,10 @@ impl Chunk {
             MapOutcome::Mapped(record) => {
                 self.quality
                     .extend(quality_entries(usage, source, &record.key, &raw.origin));
-                self.records.push(Incoming::new(record, raw.origin))
+                self.records.push(Incoming {
+                    record,
+                    origin: raw.origin,
+                })
             }
             MapOutcome::Unmatched => self.unmatched += 1,
             MapOutcome::Failed(failure) => {

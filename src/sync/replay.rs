@@ -161,7 +161,10 @@ impl Pipeline {
                             key: record.key.clone(),
                         };
                         stored.push(entry.id);
-                        incoming.push(Incoming::new(record, raw.origin));
+                        incoming.push(Incoming {
+                            record,
+                            origin: raw.origin,
+                        });
                         result
                     }
                     MapOutcome::Unmatched => {
