@@ -364,13 +364,13 @@ impl IdocRun<'_> {
     /// DOCNUM was read before with other content.
     fn hand_on(&mut self, idoc: Value, progress: &Progress) -> Result<(), ReadStop> {
         let origin = format!("{}#{}", self.file.name, progress.idocs);
-        let docnum = idoc
-            .get("EDI_DC40")
+        let control = idoc.get("EDI_DC40");
+        let docnum = control
             .and_then(|control| control.get("DOCNUM"))
             .and_then(Value::as_str)
             .map(|docnum| docnum.trim().to_owned());
         let problem = match &docnum {
-            _ if !idoc.get("EDI_DC40").is_some_and(Value::is_object) => Some(
+            _ if !control.is_some_and(Value::is_object) => Some(
                 "IDoc has no control record EDI_DC40 (message type and DOCNUM unknown); quarantined"
                     .to_owned(),
             ),
