@@ -29,7 +29,6 @@ mod resume;
 #[cfg(test)]
 mod tests;
 
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -200,7 +199,7 @@ enum Stop {
 
 impl IdocRun<'_> {
     fn read_file(&mut self) -> Result<(), ReadStop> {
-        let opened = File::open(&self.file.path).map_err(|source| self.file.io_error(source))?;
+        let opened = self.sink.open(self.file)?;
         let mut input = BufReader::with_capacity(READ_BUFFER, opened);
         let head = input
             .fill_buf()
