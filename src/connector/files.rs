@@ -6,7 +6,9 @@
 //! one file leaves the others untouched — lives here once, in [`pull_files`].
 
 use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -86,9 +88,60 @@ impl FileStamp {
 /// The BLAKE3 hash of a file's content, hex: hashing runs at several GB/s, so an unchanged file
 /// costs one pass over its bytes instead of a parse, a mapping and a store lookup per record.
 fn content_hash(path: &Path) -> std::io::Result<String> {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update_reader(std::fs::File::open(path)?)?;
+    hash_from(path, blake3::Hasher::new(), 0)
+}
+
+/// Finishes a hash of the first `hashed` bytes of the file with the bytes after them.
+fn hash_from(path: &Path, mut hasher: blake3::Hasher, hashed: u64) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(hashed))?;
+    hasher.update_reader(file)?;
     Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// How far the reader of the current file got with its content hash.
+#[derive(Default)]
+enum ReadHash {
+    /// No hash is wanted: the file was hashed before it was read, or it is in a drop folder.
+    #[default]
+    Off,
+    /// A hash is wanted and no reader opened the file through [`RecordSink::open`] yet.
+    Wanted,
+    /// The hash of the first `len` bytes, which the reader read through [`RecordSink::open`].
+    Read {
+        hasher: Box<blake3::Hasher>,
+        len: u64,
+    },
+}
+
+/// A file opened by [`RecordSink::open`]: what is read from it is hashed on the way, so a file
+/// read for its records is not read a second time for its content hash.
+pub struct HashingFile {
+    file: std::fs::File,
+    hashing: Option<(blake3::Hasher, u64)>,
+    slot: Arc<Mutex<ReadHash>>,
+}
+
+impl Read for HashingFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if let Some((hasher, len)) = &mut self.hashing {
+            hasher.update(&buf[..n]);
+            *len += n as u64;
+        }
+        Ok(n)
+    }
+}
+
+impl Drop for HashingFile {
+    fn drop(&mut self) {
+        if let Some((hasher, len)) = self.hashing.take() {
+            *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = ReadHash::Read {
+                hasher: Box::new(hasher),
+                len,
+            };
+        }
+    }
 }
 
 /// Where a file pull starts.
@@ -164,6 +217,21 @@ impl SourceFile {
     }
 }
 
+/// `stamp` with the content hash of the file just read, where one was wanted: finished from
+/// where its reader stopped, or computed in one pass when the reader did not hash. A file that
+/// cannot be hashed any more keeps no hash, like one that changed while it was read.
+fn hashed_as_read(file: &SourceFile, stamp: FileStamp, read_hash: ReadHash) -> FileStamp {
+    let hash = match read_hash {
+        ReadHash::Off => return stamp,
+        ReadHash::Wanted => content_hash(&file.path),
+        ReadHash::Read { hasher, len } => hash_from(&file.path, *hasher, len),
+    };
+    FileStamp {
+        hash: hash.ok(),
+        ..stamp
+    }
+}
+
 /// The stamp to record for a file just read: its content hash is dropped when the file changed
 /// while it was read, since the records read may then not be the content that was hashed.
 fn still_as_hashed(file: &SourceFile, stamp: FileStamp) -> FileStamp {
@@ -202,9 +270,40 @@ pub struct RecordSink {
     buffer: Vec<PullResult>,
     /// Records reported as unreadable so far (see [`RecordSink::skip`]).
     skipped: u64,
+    /// The content hash of the file being read, filled in as its reader reads it.
+    read_hash: Arc<Mutex<ReadHash>>,
 }
 
 impl RecordSink {
+    /// Opens `file` for its reader. The bytes read through it are hashed where the file's content
+    /// hash is still to be computed; the hash is finished with whatever the reader left unread,
+    /// so it is the hash of the whole file, as a separate pass would compute it.
+    pub fn open(&self, file: &SourceFile) -> Result<HashingFile, ReadStop> {
+        let opened = std::fs::File::open(&file.path).map_err(|source| file.io_error(source))?;
+        let wanted = matches!(
+            *self
+                .read_hash
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            ReadHash::Wanted | ReadHash::Read { .. }
+        );
+        Ok(HashingFile {
+            file: opened,
+            hashing: wanted.then(|| (blake3::Hasher::new(), 0)),
+            slot: Arc::clone(&self.read_hash),
+        })
+    }
+
+    fn set_read_hash(&self, state: ReadHash) -> ReadHash {
+        std::mem::replace(
+            &mut *self
+                .read_hash
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            state,
+        )
+    }
+
     /// Hands on one record.
     pub fn record(&mut self, origin: String, payload: serde_json::Value) -> Result<(), ReadStop> {
         self.send(Ok(Pulled::Record(RawRecord {
@@ -297,6 +396,7 @@ where
             sender,
             buffer: Vec::with_capacity(SINK_BATCH),
             skipped: 0,
+            read_hash: Arc::default(),
         };
         tokio::task::spawn_blocking(move || {
             let _run = span.enter();
@@ -370,7 +470,13 @@ fn read_all<F>(
         }
         // A drop folder's files leave it once stored, so there is nothing to hash them against.
         if track_rejected {
-            to_read.push((file, stamp));
+            to_read.push((file, stamp, ReadHash::Off));
+            continue;
+        }
+        // Only a hash to compare with decides before reading: any other file is read anyway, and
+        // is hashed while it is read.
+        if earlier.is_none_or(|e| e.hash.is_none()) {
+            to_read.push((file, stamp, ReadHash::Wanted));
             continue;
         }
         let hash = match content_hash(&file.path) {
@@ -390,7 +496,7 @@ fn read_all<F>(
             unchanged_by_hash += 1;
             cursor.files.insert(file.name, stamp);
         } else {
-            to_read.push((file, stamp));
+            to_read.push((file, stamp, ReadHash::Off));
         }
     }
     if unchanged_by_hash > 0 {
@@ -401,11 +507,14 @@ fn read_all<F>(
     }
 
     let mut last_sent: Option<FileCursor> = None;
-    for (file, stamp) in to_read {
+    for (file, stamp, read_hash) in to_read {
         let skipped_before = sink.skipped;
-        match read_file(&file, sink) {
+        sink.set_read_hash(read_hash);
+        let read = read_file(&file, sink);
+        let read_hash = sink.set_read_hash(ReadHash::Off);
+        match read {
             Ok(()) => {
-                let stamp = still_as_hashed(&file, stamp);
+                let stamp = still_as_hashed(&file, hashed_as_read(&file, stamp, read_hash));
                 if track_rejected && sink.skipped > skipped_before {
                     cursor.rejected.insert(file.name, stamp);
                 } else {
@@ -728,6 +837,51 @@ pub(crate) mod tests {
         let restamped = last_cursor(&second).unwrap().0["files"]["a.txt"].clone();
         assert_ne!(restamped["modified"], stamp["modified"]);
         assert_eq!(restamped["hash"], stamp["hash"]);
+    }
+
+    /// Reads the first line through [`RecordSink::open`] and leaves the rest unread, as a reader
+    /// that stops at the end of an XML root leaves what follows it.
+    fn first_line_reader(file: &SourceFile, sink: &mut RecordSink) -> Result<(), ReadStop> {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(sink.open(file)?), &mut line)
+            .unwrap();
+        sink.record(file.name.clone(), line.trim_end().into())
+    }
+
+    #[tokio::test]
+    async fn the_hash_kept_for_a_file_is_its_whole_content_whether_its_reader_read_all_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = "a1\n".repeat(50_000);
+        write(dir.path(), "a.txt", content.as_bytes());
+        let whole = blake3::hash(content.as_bytes()).to_hex().to_string();
+        for reader in [first_line_reader, line_reader] {
+            let items = collect(pull_files(
+                "*.txt".into(),
+                dir.path().into(),
+                Start::After(None),
+                reader,
+            ))
+            .await;
+            let stamp = &last_cursor(&items).unwrap().0["files"]["a.txt"];
+            assert_eq!(stamp["hash"], whole.as_str());
+        }
+
+        let items = collect(pull_files(
+            "*.txt".into(),
+            dir.path().into(),
+            Start::After(None),
+            first_line_reader,
+        ))
+        .await;
+        rewrite_keeping_stamp(dir.path(), "a.txt", content.as_bytes());
+        let full = collect(pull_files(
+            "*.txt".into(),
+            dir.path().into(),
+            Start::Verify(last_cursor(&items)),
+            first_line_reader,
+        ))
+        .await;
+        assert!(full.is_empty(), "the hash taken while reading matches");
     }
 
     #[tokio::test]

@@ -56,8 +56,8 @@ pub struct Element {
     pub value: Value,
 }
 
-/// An element being built. Frames are kept and reused once closed, so their text buffers keep
-/// their capacity from one element to the next.
+/// An element being built. Frames are kept and reused once closed, so their name buffers keep
+/// their capacity from one element to the next; a field's text buffer is handed over as its value.
 #[derive(Debug, Default)]
 struct Frame {
     name: String,
@@ -91,6 +91,14 @@ impl Frame {
         self.text.clear();
         self.run_start = 0;
         self.has_children = false;
+        // Most tags (every field of an IDoc segment) carry no attribute: skip the iterator.
+        if start
+            .attributes_raw()
+            .bytes()
+            .all(|b| b.is_ascii_whitespace())
+        {
+            return Ok(());
+        }
         for attribute in start.attributes() {
             let bad = |message: String| XmlJsonError::BadAttribute {
                 element: self.name.clone(),
@@ -104,14 +112,27 @@ impl Frame {
             let value = attribute
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map_err(|e| bad(e.to_string()))?;
-            let key = if local_names {
-                format!("@{}", local_name(qualified))
+            let name = if local_names {
+                local_name(qualified)
             } else {
-                format!("@{qualified}")
+                qualified
             };
+            let mut key = String::with_capacity(name.len() + 1);
+            key.push('@');
+            key.push_str(name);
             self.object.insert(key, Value::String(value.into_owned()));
         }
         Ok(())
+    }
+
+    /// Appends text. A field's buffer was handed over with its last value, so its first text
+    /// is copied into a buffer of its own size rather than grown into an empty one.
+    fn push_text(&mut self, text: &str) {
+        if self.text.capacity() == 0 {
+            self.text = text.to_owned();
+        } else {
+            self.text.push_str(text);
+        }
     }
 
     /// Drops the current text run if it is only whitespace (indentation between children).
@@ -125,7 +146,8 @@ impl Frame {
     /// Closes the element into its JSON value, leaving the frame empty for reuse.
     fn close(&mut self) -> Value {
         if self.object.is_empty() && !self.has_children {
-            return Value::String(self.text.clone());
+            // A field: its text becomes the value as it is, without a copy.
+            return Value::String(std::mem::take(&mut self.text));
         }
         self.end_run();
         // The next element at this depth is most likely a sibling of the same shape (the next
@@ -197,16 +219,22 @@ impl XmlJsonBuilder {
                 Ok(self.close())
             }
             Event::Text(text) if self.is_building() => {
-                self.current().text.push_str(&text.xml10_content());
+                let raw: &str = text;
+                // Line ends need normalising only where a `\r` is written.
+                if raw.as_bytes().contains(&b'\r') {
+                    self.current().push_text(&text.xml10_content());
+                } else {
+                    self.current().push_text(raw);
+                }
                 Ok(None)
             }
             Event::CData(data) if self.is_building() => {
-                self.current().text.push_str(&data.xml10_content());
+                self.current().push_text(&data.xml10_content());
                 Ok(None)
             }
             Event::GeneralRef(reference) if self.is_building() => {
                 let ch = resolve_reference(reference)?;
-                self.current().text.push(ch);
+                self.current().push_text(ch.encode_utf8(&mut [0; 4]));
                 Ok(None)
             }
             _ => Ok(None),
@@ -374,6 +402,22 @@ mod tests {
             json!({"E1KNA1M": {"@SEGMENT": "1", "KUNNR": "0000001000"}})
         );
         assert_eq!(convert(r#"<a x="1"/>"#), json!({"@x": "1"}));
+    }
+
+    #[test]
+    fn space_inside_a_tag_is_not_an_attribute() {
+        assert_eq!(
+            convert("<a ><b\n>1</b><c\t/><d x=\"1\" ></d></a>"),
+            json!({"b": "1", "c": "", "d": {"@x": "1"}})
+        );
+    }
+
+    #[test]
+    fn each_field_keeps_its_own_text_when_the_builder_moves_on() {
+        assert_eq!(
+            convert("<a><n>A &amp; B</n><m></m><n>C</n><o>x\r\ny</o><p>&lt;</p></a>"),
+            json!({"n": ["A & B", "C"], "m": "", "o": "x\ny", "p": "<"})
+        );
     }
 
     #[test]

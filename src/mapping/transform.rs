@@ -8,6 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use chrono::format::{Item, ParseResult, Parsed, StrftimeItems};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 use regex::Regex;
@@ -76,9 +77,39 @@ pub enum Transform {
 pub enum DatetimeFormat {
     Rfc3339,
     /// A chrono format that carries no UTC offset (`%z`): read as local time in the zone.
-    Local(String),
+    Local(ChronoFormat),
     /// A chrono format with a UTC offset: the input says its own offset.
-    WithOffset(String),
+    WithOffset(ChronoFormat),
+}
+
+/// A chrono format as written and as parsed: parsing the format string once, when the mapping is
+/// read, instead of for every value it reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChronoFormat {
+    text: String,
+    /// The format's items; a bad specifier stays an [`Item::Error`], so a value read with it fails
+    /// as it would with the format string, with chrono's "bad or unsupported format string".
+    items: Vec<Item<'static>>,
+}
+
+impl ChronoFormat {
+    fn new(text: String) -> Self {
+        let items = StrftimeItems::new(&text).map(Item::to_owned).collect();
+        Self { text, items }
+    }
+
+    /// What `value` says by this format.
+    fn parse(&self, value: &str) -> ParseResult<Parsed> {
+        let mut parsed = Parsed::new();
+        chrono::format::parse(&mut parsed, value, self.items.iter())?;
+        Ok(parsed)
+    }
+}
+
+impl fmt::Display for ChronoFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 /// A transform as written: a lookup by name is resolved once the whole file is read.
@@ -296,17 +327,25 @@ fn parse_datetime(
                 .map_err(|_| fail(&e))
                 .and_then(|naive| in_zone(naive, timezone, value))?,
         },
-        DatetimeFormat::WithOffset(format) => DateTime::parse_from_str(value, format)
+        DatetimeFormat::WithOffset(format) => format
+            .parse(value)
+            .and_then(|parsed| parsed.to_datetime())
             .map(|dt| dt.with_timezone(&Utc))
             .map_err(|e| {
                 format!("transform `datetime`: `{value}` does not match `{format}` ({e})")
             })?,
         DatetimeFormat::Local(format) => {
-            let naive = NaiveDateTime::parse_from_str(value, format)
-                .or_else(|e| {
-                    NaiveDate::parse_from_str(value, format)
-                        .map(|d| d.and_time(chrono::NaiveTime::MIN))
-                        .map_err(|_| e)
+            // One parse serves both readings: what chrono's `parse_from_str` of a date-time and
+            // of a date would each make of it.
+            let naive = format
+                .parse(value)
+                .and_then(|parsed| {
+                    parsed.to_naive_datetime_with_offset(0).or_else(|e| {
+                        parsed
+                            .to_naive_date()
+                            .map(|d| d.and_time(chrono::NaiveTime::MIN))
+                            .map_err(|_| e)
+                    })
                 })
                 .map_err(|e| {
                     format!("transform `datetime`: `{value}` does not match `{format}` ({e})")
@@ -483,9 +522,9 @@ impl<'de> Visitor<'de> for TransformVisitor {
                 let format = match p.format.as_str() {
                     "rfc3339" | "RFC3339" => DatetimeFormat::Rfc3339,
                     _ if p.format.contains("z") && p.format.contains('%') => {
-                        DatetimeFormat::WithOffset(p.format)
+                        DatetimeFormat::WithOffset(ChronoFormat::new(p.format))
                     }
-                    _ => DatetimeFormat::Local(p.format),
+                    _ => DatetimeFormat::Local(ChronoFormat::new(p.format)),
                 };
                 let timezone = p.timezone.map(|t| t.0).unwrap_or(Tz::UTC);
                 TransformSpec::Ready(Transform::Datetime { format, timezone })
@@ -775,6 +814,36 @@ mod tests {
             run(t, "yesterday")
                 .unwrap_err()
                 .contains("cannot read `yesterday`")
+        );
+    }
+
+    /// The errors a user sees for values a format does not read, and for a format chrono does not
+    /// know, which the mapping loads and every value then fails with.
+    #[test]
+    fn datetime_reports_a_value_or_a_format_it_cannot_read_per_value() {
+        let local = "{ datetime: { format: '%Y-%m-%d %H:%M:%S', timezone: Europe/Berlin } }";
+        assert_eq!(
+            run(local, "2024-07-01").unwrap_err(),
+            "transform `datetime`: `2024-07-01` does not match `%Y-%m-%d %H:%M:%S` \
+             (premature end of input)"
+        );
+        let date_only = "{ datetime: { format: '%Y%m%d' } }";
+        assert_eq!(
+            run(date_only, "20240230").unwrap_err(),
+            "transform `datetime`: `20240230` does not match `%Y%m%d` \
+             (input is out of range)"
+        );
+        let with_z = "{ datetime: { format: '%Y-%m-%d %H:%M %z' } }";
+        assert_eq!(
+            run(with_z, "2024-07-01 12:00").unwrap_err(),
+            "transform `datetime`: `2024-07-01 12:00` does not match `%Y-%m-%d %H:%M %z` \
+             (premature end of input)"
+        );
+        let bad = "{ datetime: { format: '%Y-%Q' } }";
+        assert_eq!(
+            run(bad, "2024-01").unwrap_err(),
+            "transform `datetime`: `2024-01` does not match `%Y-%Q` \
+             (bad or unsupported format string)"
         );
     }
 

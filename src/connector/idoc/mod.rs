@@ -29,7 +29,6 @@ mod resume;
 #[cfg(test)]
 mod tests;
 
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -200,7 +199,7 @@ enum Stop {
 
 impl IdocRun<'_> {
     fn read_file(&mut self) -> Result<(), ReadStop> {
-        let opened = File::open(&self.file.path).map_err(|source| self.file.io_error(source))?;
+        let opened = self.sink.open(self.file)?;
         let mut input = BufReader::with_capacity(READ_BUFFER, opened);
         let head = input
             .fill_buf()
@@ -364,13 +363,13 @@ impl IdocRun<'_> {
     /// DOCNUM was read before with other content.
     fn hand_on(&mut self, idoc: Value, progress: &Progress) -> Result<(), ReadStop> {
         let origin = format!("{}#{}", self.file.name, progress.idocs);
-        let docnum = idoc
-            .get("EDI_DC40")
+        let control = idoc.get("EDI_DC40");
+        let docnum = control
             .and_then(|control| control.get("DOCNUM"))
             .and_then(Value::as_str)
             .map(|docnum| docnum.trim().to_owned());
         let problem = match &docnum {
-            _ if !idoc.get("EDI_DC40").is_some_and(Value::is_object) => Some(
+            _ if !control.is_some_and(Value::is_object) => Some(
                 "IDoc has no control record EDI_DC40 (message type and DOCNUM unknown); quarantined"
                     .to_owned(),
             ),

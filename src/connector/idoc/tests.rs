@@ -488,7 +488,8 @@ async fn throughput_of_100_mb_of_debmas() {
     let dir = tempfile::tempdir().unwrap();
     let (header, rest) = DEBMAS07.split_at(DEBMAS07.find("<IDOC").unwrap());
     let idocs = &rest[..rest.rfind("</DEBMAS07>").unwrap()];
-    let mut out = std::io::BufWriter::new(File::create(dir.path().join("big.xml")).unwrap());
+    let mut out =
+        std::io::BufWriter::new(std::fs::File::create(dir.path().join("big.xml")).unwrap());
     out.write_all(header.as_bytes()).unwrap();
     let mut written = header.len();
     let mut copies = 0;
