@@ -258,6 +258,26 @@ impl<'a> ScoredMatcher<'a> {
         values
     }
 
+    /// The golden records of block `value` a record is compared with: all of them, or of a
+    /// block over [`MAX_BLOCK`] (a value this common tells little alone) those sharing a second
+    /// key with the record (`keys`, taken from the record when first needed).
+    fn block_members<'m>(
+        &'m self,
+        value: &str,
+        record: &Scorable,
+        keys: &mut Option<Vec<String>>,
+    ) -> Vec<&'m str> {
+        let whole = self.blocks.get(value).map(Vec::as_slice).unwrap_or(&[]);
+        if whole.len() > MAX_BLOCK {
+            let keys = keys.get_or_insert_with(|| second_keys(&record.profile));
+            self.split
+                .members(value, keys, MAX_BLOCK)
+                .unwrap_or_default()
+        } else {
+            whole.iter().map(String::as_str).collect()
+        }
+    }
+
     /// Scores a new record against the golden records sharing its blocks, rule by rule; the first
     /// rule that matches or asks for review decides. The best candidate is the highest total;
     /// of equal totals the oldest golden record (the smallest ID: IDs grow with creation), so
@@ -271,18 +291,7 @@ impl<'a> ScoredMatcher<'a> {
             let mut seen: HashSet<String> = HashSet::new();
             let mut best: Option<(f64, String, usize)> = None;
             for value in rule.block_values_of(&record.profile) {
-                let whole = self.blocks.get(&value).map(Vec::as_slice).unwrap_or(&[]);
-                let members: Vec<&str> = if whole.len() > MAX_BLOCK {
-                    // A value this common tells little alone: only the members sharing a second
-                    // key are compared.
-                    let keys = keys.get_or_insert_with(|| second_keys(&record.profile));
-                    self.split
-                        .members(&value, keys, MAX_BLOCK)
-                        .unwrap_or_default()
-                } else {
-                    whole.iter().map(String::as_str).collect()
-                };
-                for id in members {
+                for id in self.block_members(&value, record, &mut keys) {
                     let id = clusters.find(id);
                     if !seen.insert(id.clone()) {
                         continue;
@@ -354,16 +363,7 @@ impl<'a> ScoredMatcher<'a> {
         for rule in self.rules {
             let mut seen: HashSet<String> = HashSet::new();
             for value in rule.block_values_of(&record.profile) {
-                let whole = self.blocks.get(&value).map(Vec::as_slice).unwrap_or(&[]);
-                let members: Vec<&str> = if whole.len() > MAX_BLOCK {
-                    let keys = keys.get_or_insert_with(|| second_keys(&record.profile));
-                    self.split
-                        .members(&value, keys, MAX_BLOCK)
-                        .unwrap_or_default()
-                } else {
-                    whole.iter().map(String::as_str).collect()
-                };
-                for id in members {
+                for id in self.block_members(&value, record, &mut keys) {
                     let id = clusters.find(id);
                     if id == target
                         || found.iter().any(|(f, _)| *f == id)
