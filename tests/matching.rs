@@ -325,6 +325,38 @@ async fn a_record_that_joins_a_review_pair_by_key_closes_the_review_item() {
     );
 }
 
+/// A record found by one golden record's key that scores as a match against another joins the
+/// two, and the decision says it was the score, not keys, that joined them.
+#[tokio::test]
+async fn a_record_matching_one_golden_record_by_key_and_another_by_score_joins_them_as_scored() {
+    let (c3, e4) = review_pair();
+    let project = project(&[c3], &[e4]);
+    let config = project.config();
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let reviews = store.reviews(Some(ReviewStatus::Open), 10).await.unwrap();
+    assert_eq!(reviews.len(), 1, "{reviews:?}");
+
+    // The CRM record's email (a key of c3's golden record) on the ERP record's company and
+    // address (a match by score against e4's).
+    project.write(
+        "erp/more.jsonl",
+        &lines(&[json!({"id": "e5", "name": "Schmidt Partner", "email": "office@schmidt-partner.de",
+                        "street": "Unter den Linden", "no": "3", "zip": "10117", "city": "Berlin", "country": "DE"})]),
+    );
+    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let store = store.as_ref();
+    let joined = golden_id(store, "crm", "c3").await;
+    assert_eq!(golden_id(store, "erp", "e4").await, joined);
+    let decisions = store.decisions(&[joined.as_str()]).await.unwrap();
+    let merged = decisions
+        .iter()
+        .find(|d| d.decision == "merged")
+        .unwrap_or_else(|| panic!("a merge decision: {decisions:?}"));
+    assert_eq!(merged.key, "e5");
+    assert_eq!(merged.evidence["kind"], "scored", "{}", merged.evidence);
+    assert_eq!(merged.rule, "similar_company");
+}
+
 /// 80 unrelated companies of Berlin (`f0`…`f79`, more than one block is compared whole when
 /// blocking by city alone) and `c1`, a crane builder whose ERP copy is [`kranbau_in_erp`].
 fn berlin_companies() -> Vec<Value> {

@@ -317,8 +317,17 @@ impl Reconciler {
                         stats.matched += 1;
                         for (other, rule) in found.iter().skip(1) {
                             self.join(
-                                store, entity, source, &key, &target, other, rule, &scored, state,
-                                batch, stats,
+                                store,
+                                entity,
+                                source,
+                                &key,
+                                &target,
+                                other,
+                                (rule, JoinedBy::Keys),
+                                &scored,
+                                state,
+                                batch,
+                                stats,
                             )
                             .await?;
                         }
@@ -335,8 +344,17 @@ impl Reconciler {
                                     continue;
                                 }
                                 self.join(
-                                    store, entity, source, &key, &target, &other, &rule, &scored,
-                                    state, batch, stats,
+                                    store,
+                                    entity,
+                                    source,
+                                    &key,
+                                    &target,
+                                    &other,
+                                    (&rule, JoinedBy::Score),
+                                    &scored,
+                                    state,
+                                    batch,
+                                    stats,
                                 )
                                 .await?;
                             }
@@ -360,8 +378,17 @@ impl Reconciler {
                                         continue;
                                     }
                                     self.join(
-                                        store, entity, source, &key, &target, &other, &rule,
-                                        &scored, state, batch, stats,
+                                        store,
+                                        entity,
+                                        source,
+                                        &key,
+                                        &target,
+                                        &other,
+                                        (&rule, JoinedBy::Score),
+                                        &scored,
+                                        state,
+                                        batch,
+                                        stats,
                                     )
                                     .await?;
                                 }
@@ -464,8 +491,9 @@ impl Reconciler {
             .await
     }
 
-    /// Joins golden record `other` to `target` because one record's keys name both, unless the
-    /// pair is known to be distinct or their tax IDs conflict (then the pair goes to review).
+    /// Joins golden record `other` to `target` because one record belongs to both (`why`),
+    /// unless the pair is known to be distinct or their tax IDs conflict (then the pair goes to
+    /// review).
     #[allow(clippy::too_many_arguments)]
     async fn join(
         &self,
@@ -475,7 +503,7 @@ impl Reconciler {
         key: &str,
         target: &str,
         other: &str,
-        rule: &str,
+        (rule, why): (&str, JoinedBy),
         scored: &ScoredMatcher<'_>,
         state: &mut BatchState,
         batch: &mut Batch,
@@ -501,7 +529,7 @@ impl Reconciler {
         };
         if !distinct.is_empty() || conflict.is_some() {
             let evidence = serde_json::json!({
-                "rule": rule, "kind": "exact", "blocked_by": conflict.unwrap_or_else(|| "distinct pair".into())
+                "rule": rule, "kind": why.kind(), "blocked_by": conflict.unwrap_or_else(|| "distinct pair".into())
             });
             stats.review += 1;
             batch.matching.reviews.push(ReviewWrite {
@@ -526,7 +554,7 @@ impl Reconciler {
                 rule: rule.to_string(),
                 decision: "merged".into(),
                 score: None,
-                evidence: serde_json::json!({"rule": rule, "kind": "exact", "reason": "one record's keys name both golden records"}),
+                evidence: serde_json::json!({"rule": rule, "kind": why.kind(), "reason": why.reason()}),
             });
         }
         Ok(())
@@ -825,6 +853,33 @@ impl Reconciler {
         let goldens = store.load_goldens(&ids).await?;
         self.write_goldens(store, goldens, &HashMap::new(), state, batch, stats)
             .await
+    }
+}
+
+/// Why one record joins two golden records: the evidence a steward reads in `explain`.
+#[derive(Debug, Clone, Copy)]
+enum JoinedBy {
+    /// Its keys name both.
+    Keys,
+    /// It scores above the match threshold against both.
+    Score,
+}
+
+impl JoinedBy {
+    fn kind(self) -> &'static str {
+        match self {
+            JoinedBy::Keys => "exact",
+            JoinedBy::Score => "scored",
+        }
+    }
+
+    fn reason(self) -> &'static str {
+        match self {
+            JoinedBy::Keys => "one record's keys name both golden records",
+            JoinedBy::Score => {
+                "one record scores above the match threshold against both golden records"
+            }
+        }
     }
 }
 
