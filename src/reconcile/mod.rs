@@ -335,29 +335,12 @@ impl Reconciler {
                         // golden record is the same customer.
                         if let Some(profile) = profile.take() {
                             let record = scored.scorable(profile);
-                            for (other, rule) in
-                                scored.also_matches(&record, &target, &state.clusters)
-                            {
-                                // A pair a steward kept apart is not raised again by a score.
-                                let pair = [target.as_str(), other.as_str()];
-                                if !store.distinct_pairs(&pair).await?.is_empty() {
-                                    continue;
-                                }
-                                self.join(
-                                    store,
-                                    entity,
-                                    source,
-                                    &key,
-                                    &target,
-                                    &other,
-                                    (&rule, JoinedBy::Score),
-                                    &scored,
-                                    state,
-                                    batch,
-                                    stats,
-                                )
-                                .await?;
-                            }
+                            let also = scored.also_matches(&record, &target, &state.clusters);
+                            self.join_scored(
+                                store, entity, source, &key, &target, also, &scored, state, batch,
+                                stats,
+                            )
+                            .await?;
                             scorable = Some(record);
                         }
                         state.clusters.find(&target)
@@ -372,26 +355,11 @@ impl Reconciler {
                                     batch, entity, source, &key, &target, &target, "matched",
                                     evidence,
                                 );
-                                for (other, rule) in also {
-                                    let pair = [target.as_str(), other.as_str()];
-                                    if !store.distinct_pairs(&pair).await?.is_empty() {
-                                        continue;
-                                    }
-                                    self.join(
-                                        store,
-                                        entity,
-                                        source,
-                                        &key,
-                                        &target,
-                                        &other,
-                                        (&rule, JoinedBy::Score),
-                                        &scored,
-                                        state,
-                                        batch,
-                                        stats,
-                                    )
-                                    .await?;
-                                }
+                                self.join_scored(
+                                    store, entity, source, &key, &target, also, &scored, state,
+                                    batch, stats,
+                                )
+                                .await?;
                                 state.clusters.find(&target)
                             }
                             Scored::Review(candidate, evidence) => {
@@ -489,6 +457,40 @@ impl Reconciler {
         batch.matching.term_counts.extend(term_counts);
         self.write_entity(store, source, entity, prepared, state, batch, stats)
             .await
+    }
+
+    /// Joins `target` with each golden record (`also`: golden ID, rule) that a record matched to
+    /// `target` also scores as a match against, except pairs a steward kept apart: a score does
+    /// not raise those again.
+    #[allow(clippy::too_many_arguments)]
+    async fn join_scored(
+        &self,
+        store: &StoreView<'_>,
+        entity: EntityKind,
+        source: &str,
+        key: &str,
+        target: &str,
+        also: Vec<(String, String)>,
+        scored: &ScoredMatcher<'_>,
+        state: &mut BatchState,
+        batch: &mut Batch,
+        stats: &mut ReconcileStats,
+    ) -> Result<(), StoreError> {
+        for (other, rule) in also {
+            if !store
+                .distinct_pairs(&[target, other.as_str()])
+                .await?
+                .is_empty()
+            {
+                continue;
+            }
+            let why = (rule.as_str(), JoinedBy::Score);
+            self.join(
+                store, entity, source, key, target, &other, why, scored, state, batch, stats,
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Joins golden record `other` to `target` because one record belongs to both (`why`),
