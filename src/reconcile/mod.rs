@@ -460,8 +460,7 @@ impl Reconciler {
     }
 
     /// Joins `target` with each golden record (`also`: golden ID, rule) that a record matched to
-    /// `target` also scores as a match against, except pairs a steward kept apart: a score does
-    /// not raise those again.
+    /// `target` also scores as a match against.
     #[allow(clippy::too_many_arguments)]
     async fn join_scored(
         &self,
@@ -477,13 +476,6 @@ impl Reconciler {
         stats: &mut ReconcileStats,
     ) -> Result<(), StoreError> {
         for (other, rule) in also {
-            if !store
-                .distinct_pairs(&[target, other.as_str()])
-                .await?
-                .is_empty()
-            {
-                continue;
-            }
             let why = (rule.as_str(), JoinedBy::Score);
             self.join(
                 store, entity, source, key, target, &other, why, scored, state, batch, stats,
@@ -495,7 +487,7 @@ impl Reconciler {
 
     /// Joins golden record `other` to `target` because one record belongs to both (`why`),
     /// unless the pair is known to be distinct or their tax IDs conflict (then the pair goes to
-    /// review).
+    /// review; a pair a steward kept apart is not raised again by a score).
     #[allow(clippy::too_many_arguments)]
     async fn join(
         &self,
@@ -517,6 +509,9 @@ impl Reconciler {
         }
         let ids = [target.as_str(), other.as_str()];
         let distinct = store.distinct_pairs(&ids).await?;
+        if !distinct.is_empty() && matches!(why, JoinedBy::Score) {
+            return Ok(());
+        }
         let conflict = match (scored.candidate(&target), scored.candidate(&other)) {
             (Some(a), Some(b)) => steward::identifiers_conflict(a, b),
             _ => {
