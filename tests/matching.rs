@@ -850,8 +850,9 @@ async fn person_quality(store: &dyn Store, per_file: usize) -> (f64, f64, usize,
             continue;
         };
         if a != b && missed.len() < 6000 {
-            for (id, record) in store.member_records(&[a, b]).await.unwrap() {
-                missed.push_str(&format!("\n  {id}: {}", Value::Object(record)));
+            for member in store.member_records(&[a, b]).await.unwrap() {
+                let record = Value::Object(member.record);
+                missed.push_str(&format!("\n  {}: {record}", member.golden_id));
             }
             missed.push('\n');
         }

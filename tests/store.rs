@@ -152,6 +152,7 @@ on_both!(
     references_wait_for_their_target_and_are_rewritten_whole,
     deleted_source_records_take_no_part_in_matching_or_training,
     a_spawned_commit_is_written_while_the_caller_goes_on,
+    a_batch_being_committed_stands_in_for_the_stored_records_it_changed,
 );
 
 async fn runs_are_numbered_in_the_order_they_begin(store: &dyn Store) {
@@ -844,6 +845,56 @@ async fn a_merge_moves_keys_and_references_to_the_survivor_and_redirects(store: 
     assert_eq!(live_count(store).await, 1);
 }
 
+/// Scoring reads a golden record's members while the batch before is still being committed. The
+/// batch's copy of a source record is the current one whether or not its commit has finished:
+/// never the stale stored copy beside it, never both copies, and never a record the batch moved
+/// to another golden record or deleted.
+async fn a_batch_being_committed_stands_in_for_the_stored_records_it_changed(store: &dyn Store) {
+    use concord::reconcile::view::{Pending, StoreView};
+    use std::sync::Arc;
+
+    let mut first = created(1, "sap", "4711", "g-1", json!({"name": "Müller GmbH"}));
+    for (key, name) in [("4712", "Müller Logistik"), ("4713", "Müller Service")] {
+        first
+            .xrefs
+            .push(xref("sap", key, "g-1", json!({"name": name})));
+    }
+    commit(store, first).await;
+    let mut gone = xref("sap", "4713", "g-1", json!({"name": "Müller Service"}));
+    gone.deleted = true;
+    let second = Arc::new(Batch {
+        run_id: 2,
+        source: "sap".into(),
+        xrefs: vec![
+            xref("sap", "4711", "g-1", json!({"name": "Müller AG"})),
+            xref("sap", "4712", "g-2", json!({"name": "Müller Logistik"})),
+            gone,
+            xref("shop", "C-9", "g-1", json!({"name": "Mueller AG"})),
+        ],
+        ..Batch::default()
+    });
+    let pending = Pending::new(Arc::clone(&second));
+    let view = StoreView {
+        store,
+        pending: Some(&pending),
+    };
+    let names = async || {
+        let mut names: Vec<String> = view
+            .member_records(CUSTOMER, &["g-1"])
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(id, record)| format!("{id} {}", record["name"]))
+            .collect();
+        names.sort();
+        names
+    };
+    let expected = [r#"g-1 "Mueller AG""#, r#"g-1 "Müller AG""#];
+    assert_eq!(names().await, expected, "before the batch commits");
+    store.commit(&second).await.expect("batch commits");
+    assert_eq!(names().await, expected, "after the batch commits");
+}
+
 async fn an_unmerge_relinks_source_records_and_moves_their_keys(store: &dyn Store) {
     let mut batch = created(1, "sap", "4711", "g-1", json!({"name": "Müller GmbH"}));
     batch
@@ -1187,9 +1238,9 @@ async fn deleted_source_records_take_no_part_in_matching_or_training(store: &dyn
     ));
     commit(store, batch).await;
     let members = store.member_records(&["g-1", "g-2"]).await.unwrap();
-    let names: Vec<&Value> = members.iter().map(|(_, r)| &r["name"]).collect();
+    let names: Vec<&Value> = members.iter().map(|m| &m.record["name"]).collect();
     assert_eq!(names, [&json!("Müller GmbH"), &json!("Müller G.m.b.H.")]);
-    assert!(members.iter().all(|(id, _)| id == "g-1"));
+    assert!(members.iter().all(|m| m.golden_id == "g-1"));
     assert_eq!(store.source_records(CUSTOMER).await.unwrap().len(), 2);
     assert!(
         store

@@ -153,7 +153,7 @@ impl<'a> ScoredMatcher<'a> {
         let blocks = store.block_lookup(entity, values).await?;
         let ids: HashSet<&str> = blocks.values().flatten().map(String::as_str).collect();
         let ids: Vec<&str> = ids.into_iter().collect();
-        let members = store.member_records(&ids).await?;
+        let members = store.member_records(entity, &ids).await?;
         let profiles = super::parallel::map(&members, |(_, fields)| Profile::new(fields));
         let mut candidates: CandidateMap = HashMap::new();
         for ((id, _), profile) in members.into_iter().zip(profiles) {
@@ -191,7 +191,7 @@ impl<'a> ScoredMatcher<'a> {
         ids.dedup();
         let unloaded = cache.unloaded(&ids);
         if !unloaded.is_empty() {
-            let members = store.member_records(&unloaded).await?;
+            let members = store.member_records(entity, &unloaded).await?;
             let text_fields = text_fields(rules);
             let packed = super::parallel::map(&members, |(id, fields)| {
                 (id.clone(), Packed::new(&Profile::new(fields), &text_fields))

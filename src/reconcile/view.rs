@@ -287,14 +287,30 @@ impl StoreView<'_> {
         Ok(found)
     }
 
-    /// Live source records of these golden records, the batch's included.
-    pub async fn member_records(&self, ids: &[&str]) -> Result<Vec<(String, Fields)>, StoreError> {
-        let mut found = self.store.member_records(ids).await?;
-        if let Some(pending) = self.pending {
-            for id in ids {
-                for x in pending.members(id).filter(|x| !x.deleted) {
-                    found.push((id.to_string(), contributor(x).record));
-                }
+    /// Live source records of these golden records of `entity`, the batch's included. The
+    /// batch's copy of a source record is the newer one whether or not it has been committed:
+    /// a stored record the batch updated, moved or deleted is left out, and every record comes
+    /// once.
+    pub async fn member_records(
+        &self,
+        entity: EntityKind,
+        ids: &[&str],
+    ) -> Result<Vec<(String, Fields)>, StoreError> {
+        let stored = self.store.member_records(ids).await?;
+        let Some(pending) = self.pending else {
+            return Ok(stored
+                .into_iter()
+                .map(|m| (m.golden_id, m.record))
+                .collect());
+        };
+        let mut found: Vec<(String, Fields)> = stored
+            .into_iter()
+            .filter(|m| pending.xref(&m.source, entity, &m.key).is_none())
+            .map(|m| (m.golden_id, m.record))
+            .collect();
+        for id in ids {
+            for x in pending.members(id).filter(|x| !x.deleted) {
+                found.push((id.to_string(), contributor(x).record));
             }
         }
         Ok(found)

@@ -76,9 +76,10 @@ pub trait MatchIndex: Send + Sync {
     ) -> Result<HashMap<String, Vec<String>>, StoreError>;
     /// The current records of live golden records (neither deleted nor merged away).
     async fn golden_records(&self, ids: &[&str]) -> Result<HashMap<String, Fields>, StoreError>;
-    /// The live source records of these golden records, as `(golden ID, record)`: a new record
-    /// is compared with each, since one noisy copy may hide behind the golden record's values.
-    async fn member_records(&self, ids: &[&str]) -> Result<Vec<(String, Fields)>, StoreError>;
+    /// The live source records of these golden records: a new record is compared with each,
+    /// since one noisy copy may hide behind the golden record's values. Each comes with its key,
+    /// so that a newer copy of it in a batch not yet committed can stand in for it.
+    async fn member_records(&self, ids: &[&str]) -> Result<Vec<StoredMember>, StoreError>;
     /// Where a golden ID leads: itself, or the record it was merged into (followed to the end);
     /// `None` for an unknown ID.
     async fn resolve_id(&self, id: &str) -> Result<Option<String>, StoreError>;

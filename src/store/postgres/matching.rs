@@ -358,28 +358,18 @@ pub async fn golden_records(
         .collect()
 }
 
-pub async fn member_records(
-    pool: &PgPool,
-    ids: &[&str],
-) -> Result<Vec<(String, Fields)>, StoreError> {
+pub async fn member_records(pool: &PgPool, ids: &[&str]) -> Result<Vec<StoredMember>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let rows = sqlx::query(
-        "SELECT golden_id, record FROM xref WHERE golden_id = ANY($1) AND NOT deleted \
+        "SELECT golden_id, source, source_key, record FROM xref WHERE golden_id = ANY($1) AND NOT deleted \
          ORDER BY golden_id, position",
     )
     .bind(ids)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get("golden_id")?,
-                from_text(row.try_get("record")?, "xref record")?,
-            ))
-        })
-        .collect()
+    rows.iter().map(stored_member).collect()
 }
 
 pub async fn resolve_id(pool: &PgPool, id: &str) -> Result<Option<String>, StoreError> {
@@ -546,6 +536,16 @@ pub async fn referrers_of(pool: &PgPool, ids: &[&str]) -> Result<Vec<String>, St
         .collect()
 }
 
+/// A live source record as `member_records` and `stored_members` select it.
+fn stored_member(row: &PgRow) -> Result<StoredMember, StoreError> {
+    Ok(StoredMember {
+        golden_id: row.try_get("golden_id")?,
+        source: row.try_get("source")?,
+        key: row.try_get("source_key")?,
+        record: from_text(row.try_get("record")?, "xref record")?,
+    })
+}
+
 /// Every live source record of an entity with its golden ID, in golden ID then key order.
 pub async fn stored_members(
     pool: &PgPool,
@@ -558,16 +558,7 @@ pub async fn stored_members(
     .bind(entity.as_str())
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(StoredMember {
-                golden_id: row.try_get("golden_id")?,
-                source: row.try_get("source")?,
-                key: row.try_get("source_key")?,
-                record: from_text(row.try_get("record")?, "xref record")?,
-            })
-        })
-        .collect()
+    rows.iter().map(stored_member).collect()
 }
 
 /// The counts of some values of a term, with the totals over all its values.

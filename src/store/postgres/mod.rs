@@ -32,8 +32,8 @@ use super::columns::{from_text, parse_entity};
 use super::{
     Audit, Batch, BatchWriter, Contributor, Counts, Decision, Fields, GoldenState, MatchIndex,
     QualityEntry, Quarantine, QuarantineEntry, ReferenceWrite, ReviewItem, ReviewStatus, RunLog,
-    RunStatus, Stewardship, StoreError, StoredQualityNote, StoredQuarantine, VersionRow, XrefHit,
-    lineage_text,
+    RunStatus, Stewardship, StoreError, StoredMember, StoredQualityNote, StoredQuarantine,
+    VersionRow, XrefHit, lineage_text,
 };
 use crate::model::EntityKind;
 
@@ -346,7 +346,7 @@ impl MatchIndex for PgStore {
         matching::golden_records(&self.pool, ids).await
     }
 
-    async fn member_records(&self, ids: &[&str]) -> Result<Vec<(String, Fields)>, StoreError> {
+    async fn member_records(&self, ids: &[&str]) -> Result<Vec<StoredMember>, StoreError> {
         matching::member_records(&self.pool, ids).await
     }
 
@@ -458,10 +458,7 @@ impl Audit for PgStore {
 
 #[async_trait]
 impl Stewardship for PgStore {
-    async fn stored_members(
-        &self,
-        entity: EntityKind,
-    ) -> Result<Vec<super::StoredMember>, StoreError> {
+    async fn stored_members(&self, entity: EntityKind) -> Result<Vec<StoredMember>, StoreError> {
         matching::stored_members(&self.pool, entity).await
     }
 

@@ -265,6 +265,16 @@ pub async fn write(
     Ok(())
 }
 
+/// A live source record as `member_records` and `stored_members` select it.
+fn stored_member(row: &SqliteRow) -> Result<StoredMember, StoreError> {
+    Ok(StoredMember {
+        golden_id: row.try_get("golden_id")?,
+        source: row.try_get("source")?,
+        key: row.try_get("source_key")?,
+        record: from_text(row.try_get("record")?, "xref record")?,
+    })
+}
+
 /// Every live source record of an entity with its golden ID, in golden ID then key order.
 pub async fn stored_members(
     pool: &SqlitePool,
@@ -277,16 +287,7 @@ pub async fn stored_members(
     .bind(entity.as_str())
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(StoredMember {
-                golden_id: row.try_get("golden_id")?,
-                source: row.try_get("source")?,
-                key: row.try_get("source_key")?,
-                record: from_text(row.try_get("record")?, "xref record")?,
-            })
-        })
-        .collect()
+    rows.iter().map(stored_member).collect()
 }
 
 /// The counts of some values of a term, with the totals over all its values.
@@ -385,25 +386,18 @@ pub async fn golden_records(
 pub async fn member_records(
     pool: &SqlitePool,
     ids: &[&str],
-) -> Result<Vec<(String, crate::store::Fields)>, StoreError> {
+) -> Result<Vec<StoredMember>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let rows = sqlx::query(
-        "SELECT golden_id, record FROM xref WHERE golden_id IN (SELECT value FROM json_each(?)) AND deleted = 0 \
+        "SELECT golden_id, source, source_key, record FROM xref WHERE golden_id IN (SELECT value FROM json_each(?)) AND deleted = 0 \
          ORDER BY golden_id, rowid",
     )
     .bind(json_array(ids.iter().copied()))
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get("golden_id")?,
-                from_text(row.try_get("record")?, "xref record")?,
-            ))
-        })
-        .collect()
+    rows.iter().map(stored_member).collect()
 }
 
 pub async fn resolve_id(pool: &SqlitePool, id: &str) -> Result<Option<String>, StoreError> {

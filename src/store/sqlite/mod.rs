@@ -29,7 +29,7 @@ use super::{
     Quarantine, QuarantineEntry, ReferenceWrite, ReviewItem, ReviewStatus, RunLog, RunStatus,
     Stewardship, StoreError, StoredQuarantine, VersionRow, XrefHit, columns, lineage_text,
 };
-use super::{QualityEntry, StoredQualityNote};
+use super::{QualityEntry, StoredMember, StoredQualityNote};
 use crate::model::EntityKind;
 use columns::{from_text, parse_entity};
 
@@ -378,7 +378,7 @@ impl MatchIndex for SqliteStore {
         matching::golden_records(&self.pool, ids).await
     }
 
-    async fn member_records(&self, ids: &[&str]) -> Result<Vec<(String, Fields)>, StoreError> {
+    async fn member_records(&self, ids: &[&str]) -> Result<Vec<StoredMember>, StoreError> {
         matching::member_records(&self.pool, ids).await
     }
 
@@ -513,10 +513,7 @@ impl Audit for SqliteStore {
 
 #[async_trait]
 impl Stewardship for SqliteStore {
-    async fn stored_members(
-        &self,
-        entity: EntityKind,
-    ) -> Result<Vec<crate::store::StoredMember>, StoreError> {
+    async fn stored_members(&self, entity: EntityKind) -> Result<Vec<StoredMember>, StoreError> {
         matching::stored_members(&self.pool, entity).await
     }
 
