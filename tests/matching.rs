@@ -1043,3 +1043,96 @@ fields:
   given_name: { path: "$.given" }
   family_name: { path: "$.family" }
 "#;
+
+const NAMESAKE_MAPPING: &str = r#"
+entity: customer
+key: { path: "$.id" }
+fields:
+  given_name: { path: "$.given" }
+  family_name: { path: "$.family" }
+  date_of_birth: { path: "$.born" }
+  addresses:
+    each: "$"
+    fields:
+      street: { path: "$.street" }
+      postal_code: { path: "$.zip" }
+      city: { path: "$.city" }
+      country: { path: "$.country" }
+"#;
+
+const NAMESAKE_RULES: &str = r#"
+store: { url: "sqlite://state/concord.db" }
+sources:
+  - name: sap
+    driver: json
+    files: "sap/*.jsonl"
+    mappings: [maps/customers.yaml]
+  - name: shop
+    driver: json
+    files: "shop/*.jsonl"
+    mappings: [maps/customers.yaml]
+match:
+  customer:
+    - rule: person
+      blocking: [[postal_code, family_name]]
+      compare:
+        - { using: given_name }
+        - { using: family_name }
+        - { using: date_of_birth }
+        - { using: address }
+      match_threshold: 10
+      review_threshold: 5
+"#;
+
+/// An ERP keeps a consumer as a bare name at an address. A mother and a daughter of one name at
+/// that address both score as a match against that bare record, but not against each other
+/// (another date of birth): the daughter must not join the mother's golden record through it.
+#[tokio::test]
+async fn a_namesake_born_another_year_does_not_join_through_a_copy_without_birth_date() {
+    let project = Project::new();
+    project.write("maps/customers.yaml", NAMESAKE_MAPPING);
+    project.write("concord.yaml", NAMESAKE_RULES);
+    let at = json!({"given": "Nathalie", "family": "Michel", "street": "42 Rue Pasteur",
+                    "zip": "69004", "city": "Lyon", "country": "FR"});
+    let with = |id: &str, born: Option<&str>| {
+        let mut record = at.clone();
+        record["id"] = json!(id);
+        if let Some(born) = born {
+            record["born"] = json!(born);
+        }
+        record
+    };
+    project.write("sap/customers.jsonl", &lines(&[with("s1", None)]));
+    project.write(
+        "shop/customers.jsonl",
+        &lines(&[
+            with("mother", Some("1944-11-15")),
+            with("daughter", Some("1974-02-23")),
+        ]),
+    );
+    let (store, _) = sync(&project.config(), &SyncOptions::default()).await;
+    let store = store.as_ref();
+
+    let bare = golden_id(store, "sap", "s1").await;
+    assert_eq!(golden_id(store, "shop", "mother").await, bare);
+    let daughter = golden_id(store, "shop", "daughter").await;
+    assert_ne!(
+        daughter, bare,
+        "the daughter joined her mother's golden record"
+    );
+    let decisions = store.decisions(&[daughter.as_str()]).await.unwrap();
+    let stopped = decisions
+        .iter()
+        .find(|d| d.key == "daughter")
+        .expect("a decision for the daughter");
+    assert_eq!(stopped.decision, "conflicting", "{stopped:?}");
+    assert!(
+        stopped.evidence["comparisons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["comparison"] == "date_of_birth" && c["level"] == "far"),
+        "{}",
+        stopped.evidence
+    );
+}

@@ -14,7 +14,7 @@ use super::clusters::Clusters;
 use super::compare::Profile;
 use super::compare::packed::Packed;
 use super::frequency::{Frequencies, Term};
-use super::scoring::{Evidence, Scorable, ScoredRule, Verdict};
+use super::scoring::{Evidence, Quick, Scorable, ScoredRule, Verdict};
 use super::split::{SplitBlocks, second_keys};
 use super::view::StoreView;
 
@@ -65,8 +65,8 @@ pub enum Scored {
     Match(String, Evidence, Vec<(String, String)>),
     /// Keep apart, but put the pair in the review queue.
     Review(String, Evidence),
-    /// No candidate reached the review threshold; a veto, if one stopped a pair that would
-    /// otherwise have matched, is kept as evidence.
+    /// No candidate reached the review threshold; the pair of a veto or a conflict that stopped
+    /// a golden record which would otherwise have reached it is kept as evidence.
     Distinct(Option<(String, Evidence)>),
 }
 
@@ -282,10 +282,18 @@ impl<'a> ScoredMatcher<'a> {
     /// rule that matches or asks for review decides. The best candidate is the highest total;
     /// of equal totals the oldest golden record (the smallest ID: IDs grow with creation), so
     /// the outcome never depends on the order in which blocks list their golden records.
+    ///
+    /// A golden record is a candidate only when none of its members vetoes the record or
+    /// [conflicts](super::scoring::Quick::conflicts) with it below the match threshold, however
+    /// well another member scores: a record joins a customer only if it could be every copy of
+    /// that customer. Else a
+    /// record without a birth date or an email (a bare name at an address, as ERPs keep
+    /// consumers) would join the namesake it scores best against, and chain every namesake in a
+    /// postal area into one golden record, one bare copy after another.
     pub fn score(&self, record: &Scorable, clusters: &Clusters) -> Scored {
-        // The vetoed pair that came closest to the review threshold: (total without the veto,
-        // golden ID, rule, member).
-        let mut veto: Option<(f64, String, &ScoredRule, usize)> = None;
+        // The stopped golden record that came closest to the review threshold: (its best total
+        // without the veto, golden ID, rule, the member that stopped it).
+        let mut stopped: Option<(f64, String, &ScoredRule, usize)> = None;
         let mut keys: Option<Vec<String>> = None;
         for rule in self.rules {
             let mut seen: HashSet<String> = HashSet::new();
@@ -296,27 +304,25 @@ impl<'a> ScoredMatcher<'a> {
                     if !seen.insert(id.clone()) {
                         continue;
                     }
-                    for (member, candidate) in
-                        self.candidates.get(&id).into_iter().flatten().enumerate()
-                    {
-                        let (total, vetoed_by) = rule.quick_score(record, candidate);
-                        if let Some(index) = vetoed_by {
-                            let without = total - rule.comparisons[index].weights.far;
-                            if without >= rule.review_threshold
-                                && veto
+                    let (total, member, stopped_by) = self.against_members(rule, record, &id);
+                    match stopped_by {
+                        Some((without, by)) => {
+                            let closest = total.max(without);
+                            if closest >= rule.review_threshold
+                                && stopped
                                     .as_ref()
-                                    .is_none_or(|(v, v_id, ..)| ahead((without, &id), (*v, v_id)))
+                                    .is_none_or(|(v, v_id, ..)| ahead((closest, &id), (*v, v_id)))
                             {
-                                veto = Some((without, id.clone(), rule, member));
+                                stopped = Some((closest, id, rule, by));
                             }
-                            continue;
                         }
-                        if best
+                        None if best
                             .as_ref()
-                            .is_none_or(|(b, b_id, _)| ahead((total, &id), (*b, b_id)))
+                            .is_none_or(|(b, b_id, _)| ahead((total, &id), (*b, b_id))) =>
                         {
-                            best = Some((total, id.clone(), member));
+                            best = Some((total, id, member));
                         }
+                        None => {}
                     }
                 }
             }
@@ -335,10 +341,37 @@ impl<'a> ScoredMatcher<'a> {
                 }
             }
         }
-        Scored::Distinct(veto.and_then(|(_, id, rule, member)| {
+        Scored::Distinct(stopped.and_then(|(_, id, rule, member)| {
             let candidate = self.candidates.get(&id)?.get(member)?;
             Some((id, rule.score(record, candidate)))
         }))
+    }
+
+    /// A record against every member of golden record `id` by `rule`: the best total and its
+    /// member, and the member that stops the pair with what it would have scored without its
+    /// veto. A member stops it when it vetoes the record, or conflicts with it and does not
+    /// match it anyway (the rest of the evidence can outweigh one strong disagreement).
+    fn against_members(
+        &self,
+        rule: &ScoredRule,
+        record: &Scorable,
+        id: &str,
+    ) -> (f64, usize, Option<(f64, usize)>) {
+        let mut best = (f64::NEG_INFINITY, 0);
+        let mut stopped_by = None;
+        for (member, candidate) in self.candidates.get(id).into_iter().flatten().enumerate() {
+            let quick = rule.quick_score(record, candidate);
+            if quick.total > best.0 {
+                best = (quick.total, member);
+            }
+            if stopped_by.is_none() && rule.stops(&quick) {
+                let veto = quick
+                    .vetoed_by
+                    .map_or(0.0, |i| rule.comparisons[i].weights.far);
+                stopped_by = Some((quick.total - veto, member));
+            }
+        }
+        (best.0, best.1, stopped_by)
     }
 
     /// The golden records other than `target` that `record` matches too, by a rule's match
@@ -372,12 +405,12 @@ impl<'a> ScoredMatcher<'a> {
                         continue;
                     }
                     let members = self.candidates.get(&id).map(Vec::as_slice).unwrap_or(&[]);
-                    let scores: Vec<(f64, Option<usize>)> = members
+                    let scores: Vec<Quick> = members
                         .iter()
                         .map(|candidate| rule.quick_score(record, candidate))
                         .collect();
-                    let matched = scores.iter().all(|(_, veto)| veto.is_none())
-                        && scores.iter().any(|(t, _)| *t >= rule.match_threshold);
+                    let matched = scores.iter().all(|q| !rule.stops(q))
+                        && scores.iter().any(|q| q.total >= rule.match_threshold);
                     if matched && self.related(rule, &target, &id) {
                         found.push((id, rule.name.clone()));
                     }
@@ -395,11 +428,11 @@ impl<'a> ScoredMatcher<'a> {
         let mut best = f64::NEG_INFINITY;
         for left in members(a) {
             for right in members(b) {
-                let (total, veto) = rule.quick_score(left, right);
-                if veto.is_some() || rule.conflicts(left, right) {
+                let quick = rule.quick_score(left, right);
+                if quick.vetoed_by.is_some() || quick.conflicts {
                     return false;
                 }
-                best = best.max(total);
+                best = best.max(quick.total);
             }
         }
         best >= rule.review_threshold

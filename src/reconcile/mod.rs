@@ -367,11 +367,16 @@ impl Reconciler {
                                 reviews.push((candidate, evidence, id.clone()));
                                 id
                             }
-                            Scored::Distinct(veto) => {
+                            Scored::Distinct(stopped) => {
                                 let id = mint(entity, state);
-                                if let Some((candidate, evidence)) = veto {
+                                if let Some((candidate, evidence)) = stopped {
+                                    let decision = if evidence.vetoed_by.is_some() {
+                                        "vetoed"
+                                    } else {
+                                        "conflicting"
+                                    };
                                     push_decision(
-                                        batch, entity, source, &key, &id, &candidate, "vetoed",
+                                        batch, entity, source, &key, &id, &candidate, decision,
                                         evidence,
                                     );
                                 }

@@ -406,7 +406,8 @@ fn score_pairs(
                         }
                         scored += 1;
                         let (a, b) = (&prepared.scorables[i], &prepared.scorables[j]);
-                        let (total, veto) = rule.quick_score(a, b);
+                        let quick = rule.quick_score(a, b);
+                        let (total, veto) = (quick.total, quick.vetoed_by);
                         if members[i].golden_id == members[j].golden_id {
                             for k in [i, j] {
                                 let w = &mut within[k];
@@ -491,12 +492,11 @@ fn best_between<'r>(
     for rule in rules {
         for &i in l {
             for &j in r {
-                let (total, veto) =
-                    rule.quick_score(&prepared.scorables[i], &prepared.scorables[j]);
-                let total = if veto.is_some() {
+                let quick = rule.quick_score(&prepared.scorables[i], &prepared.scorables[j]);
+                let total = if quick.vetoed_by.is_some() {
                     f64::NEG_INFINITY
                 } else {
-                    total
+                    quick.total
                 };
                 if best.is_none_or(|(b, _)| total > b) {
                     best = Some((total, rule));

@@ -67,6 +67,19 @@ pub struct Evidence {
     pub vetoed_by: Option<String>,
 }
 
+/// What the hot path of matching needs to know of a pair, without the compared values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quick {
+    pub total: f64,
+    /// The first vetoing comparison that came out `far`.
+    pub vetoed_by: Option<usize>,
+    /// Whether the pair disagrees where one disagreement alone outweighs the review threshold
+    /// (a different given name, legal form or date of birth under the usual weights): evidence
+    /// that the two are different customers however much else they share, as family members
+    /// and sister companies share an address and a phone.
+    pub conflicts: bool,
+}
+
 /// One comparison's part of the evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComparisonEvidence {
@@ -231,33 +244,37 @@ impl ScoredRule {
         })
     }
 
-    /// A pair's total, and the first vetoing comparison that came out `far`.
-    pub fn quick_score(&self, left: &Scorable, right: &Scorable) -> (f64, Option<usize>) {
-        let mut total = 0.0;
-        let mut veto = None;
+    /// A pair's total, its first vetoing comparison that came out `far`, and whether it
+    /// [conflicts](Quick::conflicts).
+    pub fn quick_score(&self, left: &Scorable, right: &Scorable) -> Quick {
+        let mut quick = Quick {
+            total: 0.0,
+            vetoed_by: None,
+            conflicts: false,
+        };
         for (index, (c, level)) in self
             .comparisons
             .iter()
             .zip(self.grades(left, right))
             .enumerate()
         {
-            total += c.weights.of(level) + adjustment(c, level, left, right).unwrap_or(0.0);
-            if c.veto && level == Level::Far && veto.is_none() {
-                veto = Some(index);
+            quick.total += c.weights.of(level) + adjustment(c, level, left, right).unwrap_or(0.0);
+            if level == Level::Far {
+                if c.veto && quick.vetoed_by.is_none() {
+                    quick.vetoed_by = Some(index);
+                }
+                quick.conflicts |= -c.weights.far >= self.review_threshold;
             }
         }
-        (total, veto)
+        quick
     }
 
-    /// Whether a pair disagrees where one disagreement alone outweighs the review threshold (a
-    /// different given name, legal form or date of birth under the usual weights): evidence
-    /// that the two are different customers however much else they share, as family members
-    /// and sister companies share an address and a phone.
-    pub fn conflicts(&self, left: &Scorable, right: &Scorable) -> bool {
-        self.comparisons
-            .iter()
-            .zip(self.grades(left, right))
-            .any(|(c, level)| level == Level::Far && -c.weights.far >= self.review_threshold)
+    /// Whether a pair keeps a new record from the golden record of its right side, however well
+    /// the record scores against the golden record's other members: the pair is vetoed, or it
+    /// conflicts and the rest of its evidence does not outweigh that (it stays below the match
+    /// threshold).
+    pub fn stops(&self, quick: &Quick) -> bool {
+        quick.vetoed_by.is_some() || (quick.conflicts && quick.total < self.match_threshold)
     }
 
     /// The levels of every comparison of a pair with the compared values, in rule order.
