@@ -247,7 +247,9 @@ impl<'a> ScoredMatcher<'a> {
         !self.rules.is_empty()
     }
 
-    /// The block values of a prepared record under every rule.
+    /// The block values of a prepared record under every rule, each prefixed with its rule's
+    /// name: taken once per record, for its lookups, its scoring under each rule and its
+    /// registration.
     pub fn block_values(rules: &[ScoredRule], profile: &Profile) -> Vec<String> {
         let mut values: Vec<String> = rules
             .iter()
@@ -290,7 +292,7 @@ impl<'a> ScoredMatcher<'a> {
     /// record without a birth date or an email (a bare name at an address, as ERPs keep
     /// consumers) would join the namesake it scores best against, and chain every namesake in a
     /// postal area into one golden record, one bare copy after another.
-    pub fn score(&self, record: &Scorable, clusters: &Clusters) -> Scored {
+    pub fn score(&self, record: &Scorable, blocks: &[String], clusters: &Clusters) -> Scored {
         // The stopped golden record that came closest to the review threshold: (its best total
         // without the veto, golden ID, rule, the member that stopped it).
         let mut stopped: Option<(f64, String, &ScoredRule, usize)> = None;
@@ -298,8 +300,8 @@ impl<'a> ScoredMatcher<'a> {
         for rule in self.rules {
             let mut seen: HashSet<String> = HashSet::new();
             let mut best: Option<(f64, String, usize)> = None;
-            for value in rule.block_values_of(&record.profile) {
-                for id in self.block_members(&value, record, &mut keys) {
+            for value in of_rule(rule, blocks) {
+                for id in self.block_members(value, record, &mut keys) {
                     let id = clusters.find(id);
                     if !seen.insert(id.clone()) {
                         continue;
@@ -333,7 +335,7 @@ impl<'a> ScoredMatcher<'a> {
                 let evidence = rule.score(record, candidate);
                 match evidence.verdict() {
                     Verdict::Match => {
-                        let also = self.also_matches(record, &id, clusters);
+                        let also = self.also_matches(record, blocks, &id, clusters);
                         return Scored::Match(id, evidence, also);
                     }
                     Verdict::Review => return Scored::Review(id, evidence),
@@ -387,6 +389,7 @@ impl<'a> ScoredMatcher<'a> {
     pub fn also_matches(
         &self,
         record: &Scorable,
+        blocks: &[String],
         target: &str,
         clusters: &Clusters,
     ) -> Vec<(String, String)> {
@@ -395,8 +398,8 @@ impl<'a> ScoredMatcher<'a> {
         let mut keys: Option<Vec<String>> = None;
         for rule in self.rules {
             let mut seen: HashSet<String> = HashSet::new();
-            for value in rule.block_values_of(&record.profile) {
-                for id in self.block_members(&value, record, &mut keys) {
+            for value in of_rule(rule, blocks) {
+                for id in self.block_members(value, record, &mut keys) {
                     let id = clusters.find(id);
                     if id == target
                         || found.iter().any(|(f, _)| *f == id)
@@ -483,6 +486,15 @@ impl<'a> ScoredMatcher<'a> {
     pub fn candidate(&self, id: &str) -> Option<&Scorable> {
         self.candidates.get(id).and_then(|members| members.first())
     }
+}
+
+/// The values of `rule` among a record's [block values](ScoredMatcher::block_values).
+fn of_rule<'v>(rule: &ScoredRule, values: &'v [String]) -> impl Iterator<Item = &'v str> {
+    values.iter().map(String::as_str).filter(|value| {
+        value
+            .strip_prefix(rule.name.as_str())
+            .is_some_and(|rest| rest.starts_with('|'))
+    })
 }
 
 /// Whether a candidate with `total` and golden ID `id` goes before `other`: a higher total, or an

@@ -239,17 +239,17 @@ impl Reconciler {
             .collect();
         let mut exact = Matcher::prepare(store, entity, exact_rules, &new_keys).await?;
         // Each record is prepared once for blocking, term counts and scoring.
-        let profiles: Vec<Option<Profile>> = parallel::map(&changed, |(_, fields, _, _)| {
-            (!scored_rules.is_empty()).then(|| Profile::new(fields))
-        });
-        let block_values: Vec<Vec<String>> = profiles
-            .iter()
-            .map(|p| {
-                p.as_ref()
-                    .map(|p| ScoredMatcher::block_values(scored_rules, p))
-                    .unwrap_or_default()
+        let (profiles, block_values): (Vec<Option<Profile>>, Vec<Vec<String>>) =
+            parallel::map(&changed, |(_, fields, _, _)| {
+                if scored_rules.is_empty() {
+                    return (None, Vec::new());
+                }
+                let profile = Profile::new(fields);
+                let blocks = ScoredMatcher::block_values(scored_rules, &profile);
+                (Some(profile), blocks)
             })
-            .collect();
+            .into_iter()
+            .unzip();
         let new_blocks: Vec<Vec<String>> = block_values
             .iter()
             .zip(&is_new)
@@ -335,7 +335,8 @@ impl Reconciler {
                         // golden record is the same customer.
                         if let Some(profile) = profile.take() {
                             let record = scored.scorable(profile);
-                            let also = scored.also_matches(&record, &target, &state.clusters);
+                            let also =
+                                scored.also_matches(&record, &blocks, &target, &state.clusters);
                             self.join_scored(
                                 store, entity, source, &key, &target, also, &scored, state, batch,
                                 stats,
@@ -346,7 +347,7 @@ impl Reconciler {
                         state.clusters.find(&target)
                     } else if let Some(profile) = profile.take() {
                         let record = scored.scorable(profile);
-                        let outcome = scored.score(&record, &state.clusters);
+                        let outcome = scored.score(&record, &blocks, &state.clusters);
                         scorable = Some(record);
                         match outcome {
                             Scored::Match(target, evidence, also) => {
