@@ -1135,4 +1135,17 @@ async fn a_namesake_born_another_year_does_not_join_through_a_copy_without_birth
         "{}",
         stopped.evidence
     );
+
+    // Rescoring the store judges alike: the daughter scores as a match against the bare record,
+    // but her mother's birth date stops the merge.
+    let reconciler = Reconciler::new(&project.config().matching()).unwrap();
+    let options = RescoreOptions {
+        dry_run: true,
+        ..RescoreOptions::default()
+    };
+    let report = reconciler
+        .rescore(store, EntityKind::Customer, options)
+        .await
+        .unwrap();
+    assert!(report.merges.is_empty(), "{:?}", report.merges);
 }

@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::model::EntityKind;
 use crate::store::{DecisionWrite, ReviewStatus, Store, StoredMember};
 
+use super::clusters::Clusters;
 use super::compare::Profile;
 use super::frequency::{Frequencies, Term, record_terms};
 use super::scoring::{Scorable, ScoredRule};
@@ -441,8 +442,11 @@ fn score_pairs(
     (candidates, within, scored)
 }
 
-/// One merge per pair of golden records (the best-scoring record pair stands for it), pairs a
-/// steward or an unmerge declared distinct left out.
+/// One merge per pair of golden records (the best-scoring record pair stands for it), best pair
+/// first, pairs a steward or an unmerge declared distinct left out. As in a sync, two golden
+/// records become one only if no record of the one [stops](ScoredRule::stops) a record of the
+/// other, counting the merges planned before: a bare name at an address that scores as a match
+/// against two namesakes born in different years does not join them.
 fn plan_merges(
     candidates: Vec<Candidate>,
     distinct: &HashSet<(String, String)>,
@@ -453,23 +457,46 @@ fn plan_merges(
         let m = &prepared.members[i];
         format!("{}:{}", m.source, m.key)
     };
+    // Surviving golden ID → the records of the golden record the planned merges make.
+    let mut planned_members: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, m) in prepared.members.iter().enumerate() {
+        planned_members
+            .entry(m.golden_id.clone())
+            .or_default()
+            .push(i);
+    }
+    let mut clusters = Clusters::default();
     let mut planned: Vec<PlannedMerge> = Vec::new();
-    let mut seen: HashSet<(String, String)> = HashSet::new();
-    for c in candidates {
+    for c in &candidates {
         let pair = if c.left_id <= c.right_id {
             (c.left_id.clone(), c.right_id.clone())
         } else {
             (c.right_id.clone(), c.left_id.clone())
         };
-        if distinct.contains(&pair) || !seen.insert(pair) {
+        let (left, right) = (clusters.find(&c.left_id), clusters.find(&c.right_id));
+        if left == right || distinct.contains(&pair) {
             continue;
         }
+        let rule = &rules[c.rule];
+        let members = |id: &str| planned_members.get(id).map(Vec::as_slice).unwrap_or(&[]);
+        let stopped = members(&left).iter().any(|&i| {
+            members(&right).iter().any(|&j| {
+                rule.stops(&rule.quick_score(&prepared.scorables[i], &prepared.scorables[j]))
+            })
+        });
+        if stopped {
+            continue;
+        }
+        if let Some((loser, survivor)) = clusters.union(&left, &right) {
+            let moved = planned_members.remove(&loser).unwrap_or_default();
+            planned_members.entry(survivor).or_default().extend(moved);
+        }
         planned.push(PlannedMerge {
-            left_id: c.left_id,
-            right_id: c.right_id,
+            left_id: c.left_id.clone(),
+            right_id: c.right_id.clone(),
             left_record: record(c.left),
             right_record: record(c.right),
-            rule: rules[c.rule].name.clone(),
+            rule: rule.name.clone(),
             score: (c.total * 100.0).round() / 100.0,
         });
     }
