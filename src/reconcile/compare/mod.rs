@@ -11,6 +11,7 @@
 //! different tax IDs, legal forms, given names or generations come out [`Level::Far`] rather
 //! than merely not [`Level::Exact`].
 
+pub mod abbreviation;
 pub mod address;
 pub mod block;
 pub mod company;
