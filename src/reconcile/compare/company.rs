@@ -169,16 +169,17 @@ impl CompanyName {
         {
             return Graded::new(Level::Exact, 1.0);
         }
-        let pairing = self.pair_words(other).max(other.pair_words(self));
+        let (pairing, mine) = self.pair_words(other);
+        let (theirs_pairing, theirs) = other.pair_words(self);
+        let pairing = pairing.max(theirs_pairing);
         if pairing == Pairing::Same {
             return Graded::new(Level::Exact, 1.0);
         }
         let whole = jaro_winkler(&self.joined, &other.joined);
-        let similarity = if whole >= CLOSE {
-            whole
-        } else {
-            whole.max(token_set_similarity(&self.tokens, &other.tokens))
-        };
+        // Word by word, an abbreviation counting as its word: `Grnsite Mfg` is as close to
+        // `Granite Manufacturing` as its one typo makes it.
+        let by_words = (mine + theirs) / (self.tokens.len() + other.tokens.len()) as f64;
+        let similarity = whole.max(by_words);
         let level = if pairing == Pairing::Typos && similarity >= CLOSE {
             Level::Close
         } else {
@@ -187,30 +188,35 @@ impl CompanyName {
         Graded::new(level, similarity)
     }
 
-    /// How every word of this name finds a partner among `other`'s words.
-    fn pair_words(&self, other: &CompanyName) -> Pairing {
+    /// How every word of this name finds a partner among `other`'s words, and the sum of each
+    /// word's similarity to its best partner (1 for the same word or its abbreviation).
+    fn pair_words(&self, other: &CompanyName) -> (Pairing, f64) {
         let mut pairing = Pairing::Same;
+        let mut total = 0.0;
         for (i, word) in self.tokens.iter().enumerate() {
-            let mut best = Pairing::Unpaired;
+            let mut best = 0.0f64;
             for (j, theirs) in other.tokens.iter().enumerate() {
                 let same = word == theirs
                     || same_but_umlauts(word, theirs)
                     || (self.is_abbreviated(i) && abbreviates(word, theirs))
                     || (other.is_abbreviated(j) && abbreviates(theirs, word));
                 if same {
-                    best = Pairing::Same;
+                    best = 1.0;
                     break;
                 }
-                if jaro_winkler(word, theirs) >= WORD_TYPO {
-                    best = Pairing::Typos;
-                }
+                best = best.max(jaro_winkler(word, theirs));
             }
-            pairing = pairing.max(best);
-            if pairing == Pairing::Unpaired {
-                break;
-            }
+            total += best;
+            let paired = if best >= 1.0 {
+                Pairing::Same
+            } else if best >= WORD_TYPO {
+                Pairing::Typos
+            } else {
+                Pairing::Unpaired
+            };
+            pairing = pairing.max(paired);
         }
-        pairing
+        (pairing, total)
     }
 }
 
@@ -244,34 +250,6 @@ pub fn grade_legal_form(left: Option<&str>, right: Option<&str>) -> Graded {
         (Some(_), Some(_)) => Graded::new(Level::Far, 0.0),
         _ => Graded::MISSING,
     }
-}
-
-/// Each word's best Jaro-Winkler partner on the other side, averaged over the words of both
-/// names: a swapped or misspelt word costs little, a word without a partner costs its share.
-pub fn token_set_similarity(left: &[String], right: &[String]) -> f64 {
-    if left.is_empty() || right.is_empty() {
-        return 0.0;
-    }
-    let mut on_stack = [0.0f64; 16];
-    let mut on_heap = Vec::new();
-    let right_best: &mut [f64] = if right.len() <= on_stack.len() {
-        &mut on_stack[..right.len()]
-    } else {
-        on_heap.resize(right.len(), 0.0);
-        &mut on_heap
-    };
-    let mut total = 0.0;
-    for l in left {
-        let mut best = 0.0f64;
-        for (r, r_best) in right.iter().zip(right_best.iter_mut()) {
-            let s = jaro_winkler(l, r);
-            best = best.max(s);
-            *r_best = r_best.max(s);
-        }
-        total += best;
-    }
-    total += right_best.iter().sum::<f64>();
-    total / (left.len() + right.len()) as f64
 }
 
 /// Words that carry no identity in a company name.
@@ -761,6 +739,11 @@ mod tests {
         assert_eq!(
             level("Keystone Intl", "Keystone International"),
             Level::Exact
+        );
+        // An abbreviation beside a misspelt word counts as its word.
+        assert_eq!(
+            level("Grnsite Mfg Corp", "Granite Manufacturing Corp."),
+            Level::Close
         );
     }
 
