@@ -115,19 +115,11 @@ impl CompanyName {
         if tokens.is_empty() {
             return None;
         }
-        let abbreviated = tokens
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| {
-                self.tokens
-                    .iter()
-                    .position(|o| o == *t)
-                    .is_some_and(|i| self.is_abbreviated(i))
-            })
-            .fold(
-                0u16,
-                |mask, (i, _)| if i < 16 { mask | 1 << i } else { mask },
-            );
+        let cut_words: Vec<String> = (0..self.tokens.len())
+            .filter(|&i| self.is_abbreviated(i))
+            .map(|i| self.tokens[i].clone())
+            .collect();
+        let abbreviated = abbreviations(&tokens, &cut_words);
         Some(CompanyName {
             joined: tokens.join(" "),
             tokens,
