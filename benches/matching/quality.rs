@@ -442,13 +442,22 @@ async fn review_counts(
     Ok(Some(counts))
 }
 
-/// Three items spread over `items`, so the examples are not all from the start of the data.
+/// How many examples of each kind to show: three, or as many as `MATCHING_EXAMPLES` says, to
+/// study the misses and false merges of a run.
+fn examples_wanted() -> usize {
+    std::env::var("MATCHING_EXAMPLES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3)
+}
+
+/// A few items spread over `items`, so the examples are not all from the start of the data.
 fn spread_pick<T: Clone>(items: &[T]) -> Vec<T> {
-    let n = items.len().min(3);
+    let n = items.len().min(examples_wanted());
     (0..n).map(|k| items[k * items.len() / n].clone()).collect()
 }
 
-/// Three wrongly merged clusters, each with one record of each of its first customers.
+/// Wrongly merged clusters (see [`spread_pick`]), each with one record of each of its first customers.
 async fn false_merge_examples(
     pool: &SqlitePool,
     truth: &Truth,
@@ -471,7 +480,7 @@ async fn false_merge_examples(
     Ok(examples)
 }
 
-/// Three customers whose records ended in different golden records.
+/// Customers (see [`spread_pick`]) whose records ended in different golden records.
 async fn missed_examples(
     pool: &SqlitePool,
     truth: &Truth,

@@ -20,7 +20,9 @@ pub enum BlockKey {
     /// so swapped words give one key): `np:muel`.
     NamePrefix,
     /// Double Metaphone codes of the name's words, sorted: `ph:MLR` — survives most typos
-    /// and spellings that sound alike.
+    /// and spellings that sound alike; and the code of each word of three or more letters
+    /// that is not a common business word, so that a name with one word typed beyond its
+    /// sound (or a mistyped legal form left as a word) still meets: `pw:TNS`.
     NamePhonetic,
     /// Each word of the name of three or more letters that is not a common business word
     /// (`holding`, `services`, `deutschland`, ...): `nt:acme`.
@@ -159,10 +161,20 @@ impl BlockKey {
                     .collect();
                 codes.sort_unstable();
                 codes.dedup();
-                (!codes.is_empty())
-                    .then(|| format!("ph:{}", codes.join(" ")))
-                    .into_iter()
-                    .collect()
+                let whole = (!codes.is_empty()).then(|| format!("ph:{}", codes.join(" ")));
+                let mut keys: Vec<String> = profile
+                    .company
+                    .tokens
+                    .iter()
+                    .filter(|t| t.len() >= 3 && !COMMON_WORDS.contains(&t.as_str()))
+                    .map(|t| phonetic(t))
+                    .filter(|c| !c.is_empty())
+                    .map(|c| format!("pw:{c}"))
+                    .chain(whole)
+                    .collect();
+                keys.sort_unstable();
+                keys.dedup();
+                keys
             }
             BlockKey::NameToken => profile
                 .company
@@ -302,6 +314,22 @@ mod tests {
     }
 
     #[test]
+    fn a_name_with_one_word_misspelt_shares_a_phonetic_key_by_its_other_words() {
+        let right = values(BlockKey::NamePhonetic, json!({"name": "Taunus KG"}));
+        let typo = values(BlockKey::NamePhonetic, json!({"name": "Taaunus LG"}));
+        assert!(
+            right.iter().any(|key| typo.contains(key)),
+            "{right:?} {typo:?}"
+        );
+        let right = values(BlockKey::NamePhonetic, json!({"name": "Robert Miller"}));
+        let typo = values(BlockKey::NamePhonetic, json!({"name": "MILKER Roberrt"}));
+        assert!(
+            right.iter().any(|key| typo.contains(key)),
+            "{right:?} {typo:?}"
+        );
+    }
+
+    #[test]
     fn spellings_of_one_company_share_their_name_keys() {
         for key in [
             BlockKey::NamePrefix,
@@ -319,7 +347,7 @@ mod tests {
         );
         assert_eq!(
             values(BlockKey::NamePhonetic, json!({"name": "Müller GmbH"})),
-            vec!["ph:MLR"]
+            vec!["ph:MLR", "pw:MLR"]
         );
         assert_eq!(
             values(BlockKey::NamePhonetic, json!({"name": "Mueller"})),

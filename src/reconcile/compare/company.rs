@@ -4,7 +4,10 @@
 //! "Acme GmbH") or by their legal form ("Acme AG" and "Acme GmbH"). Both are kept as
 //! evidence: the extra word makes the names [`Level::Far`](super::Level::Far) — a word that
 //! one name has and the other lacks is not a typo — and the legal form is compared on its own.
+//! Every word must therefore find its partner in the other name: the same word (umlauts
+//! written out or not), an abbreviation of it (`Fördertechn.`, `Engg`), or the word misspelt.
 
+use super::abbreviation::{self, abbreviates};
 use super::person::one_edit_apart;
 use super::text::{fold, jaro_winkler, same_but_umlauts};
 use super::{Graded, Level};
@@ -20,10 +23,20 @@ pub struct CompanyName {
     pub compact: String,
     /// The legal form's canonical code (`gmbh`, `ltd`, `inc`, ...).
     pub legal_form: Option<&'static str>,
+    /// Which of `tokens` (by index, the first sixteen) are abbreviations.
+    pub abbreviated: u16,
+    /// The last words of a name without a legal form, in their order, when they are a legal
+    /// form mistyped beyond what is read as one alone (`Thames Packaging LTTD`, `Acme SG`,
+    /// `Gedellschafft mbH`): read as that form when the other name has it.
+    pub form_typo: String,
 }
 
 /// Similarity from which two different names count as [`Level::Close`].
 pub const CLOSE: f64 = 0.90;
+
+/// Similarity from which a word is the other name's word misspelt (the whole name must still
+/// be [`CLOSE`]).
+const WORD_TYPO: f64 = 0.80;
 
 impl CompanyName {
     /// Prepares a raw name; CJK legal forms are taken off before transliteration, which would
@@ -39,12 +52,25 @@ impl CompanyName {
     pub fn in_city(raw: &str, city: Option<&str>) -> CompanyName {
         let (rest, cjk_form) = strip_cjk_form(raw.trim());
         let rest = city.map_or(rest, |city| strip_cjk_city(rest, city));
-        let folded = fold(rest);
+        let (rest, cut_words) = abbreviation::mark(rest);
+        let folded = fold(&rest);
         let mut words: Vec<&str> = folded
             .split(' ')
             .filter(|w| !w.is_empty() && !FILLER.contains(w))
             .collect();
         let legal_form = cjk_form.or_else(|| take_legal_form(&mut words));
+        let form_typo = match legal_form {
+            None => mistyped_form_tail(&words).join(" "),
+            Some(_) => String::new(),
+        };
+        let mut name = CompanyName::from_words(&words, legal_form);
+        name.form_typo = form_typo;
+        name.abbreviated = abbreviations(&name.tokens, &cut_words);
+        name
+    }
+
+    /// A name from its words in order, the legal form already taken off.
+    fn from_words(words: &[&str], legal_form: Option<&'static str>) -> CompanyName {
         let compact = words.concat();
         let mut tokens: Vec<String> = words.iter().map(|w| (*w).to_string()).collect();
         tokens.sort_unstable();
@@ -55,11 +81,77 @@ impl CompanyName {
             joined,
             compact,
             legal_form,
+            abbreviated: 0,
+            form_typo: String::new(),
         }
     }
 
-    /// Grades two names: the same words (in any order) are exact, a similar word set close.
+    /// Whether token `index` is an abbreviation.
+    fn is_abbreviated(&self, index: usize) -> bool {
+        index < 16 && self.abbreviated & (1 << index) != 0
+    }
+
+    /// This name without its last words read as the mistyped legal form `code`, when they can
+    /// be read so.
+    fn without_form_typo(&self, code: &str) -> Option<CompanyName> {
+        if self.legal_form.is_some() || self.form_typo.is_empty() {
+            return None;
+        }
+        let tail: Vec<&str> = self.form_typo.split(' ').collect();
+        let taken = (1..=tail.len()).rev().find(|&taken| {
+            let cut = tail[tail.len() - taken..].concat();
+            SUFFIX_FORMS
+                .iter()
+                .any(|(pattern, c)| *c == code && is_form_typo(&cut, &pattern.concat()))
+        })?;
+        let cut = tail[tail.len() - taken..].concat();
+        let kept = self.compact.strip_suffix(cut.as_str())?;
+        let mut tokens = self.tokens.clone();
+        for word in &tail[tail.len() - taken..] {
+            if let Some(at) = tokens.iter().position(|t| t == word) {
+                tokens.remove(at);
+            }
+        }
+        if tokens.is_empty() {
+            return None;
+        }
+        let cut_words: Vec<String> = (0..self.tokens.len())
+            .filter(|&i| self.is_abbreviated(i))
+            .map(|i| self.tokens[i].clone())
+            .collect();
+        let abbreviated = abbreviations(&tokens, &cut_words);
+        Some(CompanyName {
+            joined: tokens.join(" "),
+            tokens,
+            compact: kept.to_string(),
+            legal_form: Some(SUFFIX_FORMS.iter().find(|(_, c)| *c == code)?.1),
+            abbreviated,
+            form_typo: String::new(),
+        })
+    }
+
+    /// Grades two names: the same words (in any order, abbreviated or spelt out) are exact; a
+    /// similar name whose every word is the other's misspelt close; a word without a partner
+    /// far. Where one name ends in what is the other's legal form mistyped, it is compared
+    /// without it.
     pub fn grade(&self, other: &CompanyName) -> Graded {
+        let graded = self.grade_words(other);
+        if graded.level <= Level::Exact {
+            return graded;
+        }
+        let stripped = match (self.legal_form, other.legal_form) {
+            (None, Some(code)) => self.without_form_typo(code).map(|s| s.grade_words(other)),
+            (Some(code), None) => other.without_form_typo(code).map(|o| self.grade_words(&o)),
+            _ => None,
+        };
+        match stripped {
+            Some(better) if better.level < graded.level => better,
+            _ => graded,
+        }
+    }
+
+    /// [`CompanyName::grade`] of the words as they are.
+    fn grade_words(&self, other: &CompanyName) -> Graded {
         if self.tokens.is_empty() || other.tokens.is_empty() {
             return Graded::MISSING;
         }
@@ -69,19 +161,77 @@ impl CompanyName {
         {
             return Graded::new(Level::Exact, 1.0);
         }
+        let (pairing, mine) = self.pair_words(other);
+        let (theirs_pairing, theirs) = other.pair_words(self);
+        let pairing = pairing.max(theirs_pairing);
+        if pairing == Pairing::Same {
+            return Graded::new(Level::Exact, 1.0);
+        }
         let whole = jaro_winkler(&self.joined, &other.joined);
-        let similarity = if whole >= CLOSE {
-            whole
-        } else {
-            whole.max(token_set_similarity(&self.tokens, &other.tokens))
-        };
-        let level = if similarity >= CLOSE {
+        // Word by word, an abbreviation counting as its word: `Grnsite Mfg` is as close to
+        // `Granite Manufacturing` as its one typo makes it.
+        let by_words = (mine + theirs) / (self.tokens.len() + other.tokens.len()) as f64;
+        let similarity = whole.max(by_words);
+        let level = if pairing == Pairing::Typos && similarity >= CLOSE {
             Level::Close
         } else {
             Level::Far
         };
         Graded::new(level, similarity)
     }
+
+    /// How every word of this name finds a partner among `other`'s words, and the sum of each
+    /// word's similarity to its best partner (1 for the same word or its abbreviation).
+    fn pair_words(&self, other: &CompanyName) -> (Pairing, f64) {
+        let mut pairing = Pairing::Same;
+        let mut total = 0.0;
+        for (i, word) in self.tokens.iter().enumerate() {
+            let mut best = 0.0f64;
+            for (j, theirs) in other.tokens.iter().enumerate() {
+                let same = word == theirs
+                    || same_but_umlauts(word, theirs)
+                    || (self.is_abbreviated(i) && abbreviates(word, theirs))
+                    || (other.is_abbreviated(j) && abbreviates(theirs, word));
+                if same {
+                    best = 1.0;
+                    break;
+                }
+                best = best.max(jaro_winkler(word, theirs));
+            }
+            total += best;
+            let paired = if best >= 1.0 {
+                Pairing::Same
+            } else if best >= WORD_TYPO {
+                Pairing::Typos
+            } else {
+                Pairing::Unpaired
+            };
+            pairing = pairing.max(paired);
+        }
+        (pairing, total)
+    }
+}
+
+/// How the words of one name pair with the words of another, from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Pairing {
+    /// Every word has the same word (or its abbreviation) on the other side.
+    Same,
+    /// Every word has a partner, some only misspelt.
+    Typos,
+    /// Some word has none.
+    Unpaired,
+}
+
+/// The bits of `tokens` that are abbreviations: cut with a period (`cut_words`), or written
+/// by convention without one.
+fn abbreviations(tokens: &[String], cut_words: &[String]) -> u16 {
+    tokens
+        .iter()
+        .take(16)
+        .enumerate()
+        .filter(|(_, t)| cut_words.contains(t) || abbreviation::conventional(t))
+        .fold(0, |mask, (i, _)| mask | 1 << i)
 }
 
 /// Grades two legal forms: the same form exact, different forms far, missing when either name
@@ -92,34 +242,6 @@ pub fn grade_legal_form(left: Option<&str>, right: Option<&str>) -> Graded {
         (Some(_), Some(_)) => Graded::new(Level::Far, 0.0),
         _ => Graded::MISSING,
     }
-}
-
-/// Each word's best Jaro-Winkler partner on the other side, averaged over the words of both
-/// names: a swapped or misspelt word costs little, a word without a partner costs its share.
-pub fn token_set_similarity(left: &[String], right: &[String]) -> f64 {
-    if left.is_empty() || right.is_empty() {
-        return 0.0;
-    }
-    let mut on_stack = [0.0f64; 16];
-    let mut on_heap = Vec::new();
-    let right_best: &mut [f64] = if right.len() <= on_stack.len() {
-        &mut on_stack[..right.len()]
-    } else {
-        on_heap.resize(right.len(), 0.0);
-        &mut on_heap
-    };
-    let mut total = 0.0;
-    for l in left {
-        let mut best = 0.0f64;
-        for (r, r_best) in right.iter().zip(right_best.iter_mut()) {
-            let s = jaro_winkler(l, r);
-            best = best.max(s);
-            *r_best = r_best.max(s);
-        }
-        total += best;
-    }
-    total += right_best.iter().sum::<f64>();
-    total / (left.len() + right.len()) as f64
 }
 
 /// Words that carry no identity in a company name.
@@ -230,6 +352,7 @@ const SUFFIX_FORMS: &[(&[&str], &str)] = &[
     (&["kg"], "kg"),
     (&["kommanditgesellschaft"], "kg"),
     (&["ohg"], "ohg"),
+    (&["og"], "og"),
     (&["ug"], "ug"),
     (&["ek"], "ek"),
     (&["ekfm"], "ek"),
@@ -362,6 +485,30 @@ fn mistyped_form(words: &[&str], min_words: usize) -> Option<(usize, &'static st
         }
         (typos == 1).then_some((pattern.len(), *code))
     })
+}
+
+/// Whether `written` (the words joined) is the legal form `form` (its words joined) mistyped:
+/// one edit for short forms, two for forms of eight letters or more, not the form itself.
+fn is_form_typo(written: &str, form: &str) -> bool {
+    let allowed = if form.len() >= 8 { 2 } else { 1 };
+    written != form && strsim::osa_distance(written, form) <= allowed
+}
+
+/// The last words of a name without a legal form that some legal form mistyped could be
+/// (up to four, the name keeping at least one word); empty when none can. Whether they are
+/// is decided against the other name's form when two names are compared.
+fn mistyped_form_tail<'w>(words: &[&'w str]) -> Vec<&'w str> {
+    const LONGEST: usize = 4;
+    let most = LONGEST.min(words.len().saturating_sub(1));
+    (1..=most)
+        .rev()
+        .find(|&taken| {
+            let cut = words[words.len() - taken..].concat();
+            SUFFIX_FORMS
+                .iter()
+                .any(|(pattern, _)| is_form_typo(&cut, &pattern.concat()))
+        })
+        .map_or_else(Vec::new, |taken| words[words.len() - taken..].to_vec())
 }
 
 fn take_legal_form(words: &mut Vec<&str>) -> Option<&'static str> {
@@ -553,6 +700,116 @@ mod tests {
         );
         assert_eq!(level("Bosch Rexroth", "Posch Rexroth"), Level::Close);
         assert_eq!(level("Acme", "Globex"), Level::Far);
+    }
+
+    #[test]
+    fn a_word_cut_with_a_period_matches_the_full_word() {
+        for (short, full) in [
+            ("Mainfranken Fördertechn.", "Mainfranken Fördertechnik e.K."),
+            ("Wagner Masch.-Bau", "Wagner Maschinenbau GmbH"),
+            ("Bodensee Maschb. GmbH", "Bodensee Maschinenbau GmbH"),
+            ("Mersey Distr. PLC", "Mersey Distribution PLC"),
+            ("Elektrotechn. Taunus GmbH", "Taunus Elektrotechnik GmbH"),
+        ] {
+            assert_eq!(level(short, full), Level::Exact, "{short}");
+        }
+        // Cut words stand for longer words with their letters, not for any word.
+        assert_eq!(level("Acme Distr.", "Acme Industrie"), Level::Far);
+        assert_eq!(level("Acme Fördertechn.", "Acme Holding"), Level::Far);
+    }
+
+    #[test]
+    fn conventional_abbreviations_without_a_period_match_the_full_word() {
+        assert_eq!(
+            level("Kingsley Engg PLC", "Kingsley Engineering PLC"),
+            Level::Exact
+        );
+        assert_eq!(
+            level("Acme Mfg Corp", "Acme Manufacturing Corp."),
+            Level::Exact
+        );
+        assert_eq!(
+            level("Keystone Intl", "Keystone International"),
+            Level::Exact
+        );
+        // An abbreviation beside a misspelt word counts as its word.
+        assert_eq!(
+            level("Grnsite Mfg Corp", "Granite Manufacturing Corp."),
+            Level::Close
+        );
+    }
+
+    #[test]
+    fn words_with_and_without_umlauts_are_the_same_words_in_any_order() {
+        assert_eq!(
+            level("Sanitartechnik Jager GmbH", "Jäger Sanitärtechnik GmbH"),
+            Level::Exact
+        );
+    }
+
+    #[test]
+    fn a_word_without_a_partner_is_far_however_alike_the_names_look() {
+        // Sister companies at one address: one name is the other with a word more.
+        assert_eq!(
+            level("Heartland Services Inc.", "Heartland Inc."),
+            Level::Far
+        );
+        assert_eq!(
+            level("Brookfield Holdings Ltd", "Brookfield Trading Ltd"),
+            Level::Far
+        );
+        assert_eq!(level("Cotswold Servies Ltd", "Cotswold Ltd"), Level::Far);
+        // Every word misspelt, none missing: close.
+        assert_eq!(
+            level("Bodrnsee Verpackungen KG", "Bodensee Verpackungen KG"),
+            Level::Close
+        );
+        assert_eq!(
+            level("Lorenz Nlagenbau AG", "Anlagenbau Lorenz AG"),
+            Level::Close
+        );
+    }
+
+    #[test]
+    fn a_mistyped_legal_form_is_read_as_the_other_names_form() {
+        for (typo, right) in [
+            ("Thames Packaging LTTD", "Thames Packaging Ltd"),
+            ("Peters Holzbau G", "Peters Holzbau AG"),
+            ("Emballages Thomas SSA", "Emballages Thomas SAS"),
+            ("Summit Solutions NIC.", "Summit Solutions Inc."),
+            (
+                "Isartec Baustoffe GbH & Co. GK",
+                "Isartec Baustoffe GmbH & Co. KG",
+            ),
+            (
+                "Südstahl Fördertechnik Hesellschafft mit beschränkter Haftung",
+                "Südstahl Fördertechnik GmbH",
+            ),
+            (
+                "Weserland Werkzeugbau Gesellschaft mHb",
+                "Weserland Werkzeugbau GmbH",
+            ),
+        ] {
+            assert_eq!(name(typo).legal_form, None, "{typo}");
+            assert_eq!(level(typo, right), Level::Exact, "{typo}");
+            assert_eq!(level(right, typo), Level::Exact, "{typo}");
+        }
+        // Only as the form the other name has, and only the last words.
+        assert_eq!(level("Acme SG", "Acme Holding AG"), Level::Far);
+        assert_eq!(level("Golden Crop", "Golden GmbH"), Level::Far);
+        assert_eq!(level("Ltdd Acme", "Acme Ltd"), Level::Far);
+    }
+
+    #[test]
+    fn the_austrian_og_is_a_legal_form() {
+        assert_eq!(name("Bodensee Metallbau OG").legal_form, Some("og"));
+        assert_eq!(
+            name("Bodensee Metallbau OG").tokens,
+            vec!["bodensee", "metallbau"]
+        );
+        let grade = |a: &str, b: &str| grade_legal_form(name(a).legal_form, name(b).legal_form);
+        assert_eq!(grade("Acme OG", "Acme O.G.").level, Level::Exact);
+        assert_eq!(grade("Acme OG", "Acme OHG").level, Level::Far);
     }
 
     #[test]

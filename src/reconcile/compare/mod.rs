@@ -11,6 +11,7 @@
 //! different tax IDs, legal forms, given names or generations come out [`Level::Far`] rather
 //! than merely not [`Level::Exact`].
 
+pub mod abbreviation;
 pub mod address;
 pub mod block;
 pub mod company;
@@ -113,9 +114,12 @@ impl Graded {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Comparator {
-    /// `name` without legal form, words in any order: the same words exact, Jaro-Winkler or
-    /// token-set similarity ≥ 0.90 close. A word one name has and the other lacks ("Acme
-    /// Holding GmbH" and "Acme GmbH") is far: parents and subsidiaries differ just so.
+    /// `name` without legal form, words in any order: the same words exact (umlauts written
+    /// out or not, a word abbreviated as `Fördertechn.`, `Masch.-Bau` or `Engg`); every word
+    /// the other's misspelt, with Jaro-Winkler or word-by-word similarity ≥ 0.90, close. A word
+    /// one name has and the other lacks ("Acme Holding GmbH" and "Acme GmbH") is far:
+    /// parents and subsidiaries differ just so. A name ending in the other's legal form
+    /// mistyped (`LTTD`, `SSA`) is compared without it.
     CompanyName,
     /// The legal form in `name` (GmbH = G.m.b.H. = Gesellschaft mit beschränkter Haftung):
     /// the same exact, different far (a subsidiary trap), missing when either name has none.

@@ -16,6 +16,7 @@ use super::profile::Profile;
 pub struct Packed {
     bytes: Box<[u8]>,
     legal_form: Option<&'static str>,
+    abbreviated: u16,
     generation: Option<&'static str>,
     tax_prefix: Option<&'static str>,
     date_of_birth: Option<DateDigits>,
@@ -111,6 +112,7 @@ impl Packed {
         w.list(company.tokens.iter().map(String::as_str));
         w.text(&company.joined);
         w.text(&company.compact);
+        w.text(&company.form_typo);
         w.text(&profile.person.given);
         w.text(&profile.person.family);
         w.number(profile.addresses.len());
@@ -140,6 +142,7 @@ impl Packed {
         Packed {
             bytes: w.0.into_boxed_slice(),
             legal_form: company.legal_form,
+            abbreviated: company.abbreviated,
             generation: profile.person.generation,
             tax_prefix: profile.tax_id.as_ref().and_then(|t| t.prefix),
             date_of_birth: profile.date_of_birth,
@@ -157,7 +160,9 @@ impl Packed {
             tokens: r.list(),
             joined: r.text(),
             compact: r.text(),
+            form_typo: r.text(),
             legal_form: self.legal_form,
+            abbreviated: self.abbreviated,
         };
         let person = PersonName {
             given: r.text(),
@@ -220,13 +225,14 @@ mod tests {
     #[test]
     fn a_packed_profile_unpacks_to_the_same_profile_with_the_texts_asked_for() {
         for record in [
-            json!({"name": "Müller Maschinenbau GmbH", "tax_id": "DE 811.234.567",
+            json!({"name": "Müller Masch.-Bau Distr. GmbH", "tax_id": "DE 811.234.567",
                 "emails": ["Info@Mueller.de", "b@c.de"], "phones": ["030/1234567"],
                 "addresses": [{"street": "Hauptstraße 5", "postal_code": "10115", "city": "Berlin", "country": "DE"},
                               {"street": "Ring 1", "postal_code": "80331"}],
                 "segment": "retail"}),
             json!({"given_name": "Hans", "family_name": "Schmidt Jr.", "date_of_birth": "1980-03-04",
                 "addresses": [{"street": "Lindenweg 156", "postal_code": "51618", "city": "Köln"}]}),
+            json!({"name": "Thames Packaging LTTD"}),
             json!({"sku": "AB-100", "gtin": "4006381333931", "unit": "PCE", "duns": "15-048-3782"}),
             json!({}),
         ] {
