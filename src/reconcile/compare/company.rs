@@ -7,6 +7,8 @@
 //! Every word must therefore find its partner in the other name: the same word (umlauts
 //! written out or not), an abbreviation of it (`Fördertechn.`, `Engg`), or the word misspelt.
 
+use std::sync::LazyLock;
+
 use super::abbreviation::{self, abbreviates};
 use super::person::one_edit_apart;
 use super::text::{fold, jaro_winkler, same_but_umlauts};
@@ -100,9 +102,9 @@ impl CompanyName {
         let tail: Vec<&str> = self.form_typo.split(' ').collect();
         let taken = (1..=tail.len()).rev().find(|&taken| {
             let cut = tail[tail.len() - taken..].concat();
-            SUFFIX_FORMS
+            JOINED_FORMS
                 .iter()
-                .any(|(pattern, c)| *c == code && is_form_typo(&cut, &pattern.concat()))
+                .any(|form| form.code == code && is_form_typo(&cut, form))
         })?;
         let cut = tail[tail.len() - taken..].concat();
         let kept = self.compact.strip_suffix(cut.as_str())?;
@@ -487,11 +489,37 @@ fn mistyped_form(words: &[&str], min_words: usize) -> Option<(usize, &'static st
     })
 }
 
-/// Whether `written` (the words joined) is the legal form `form` (its words joined) mistyped:
-/// one edit for short forms, two for forms of eight letters or more, not the form itself.
-fn is_form_typo(written: &str, form: &str) -> bool {
-    let allowed = if form.len() >= 8 { 2 } else { 1 };
-    written != form && strsim::osa_distance(written, form) <= allowed
+/// A legal form's words joined, as a mistyped form is compared with it.
+struct JoinedForm {
+    joined: String,
+    chars: usize,
+    code: &'static str,
+}
+
+/// Every legal form joined, made once: every name prepared and every pair compared looks for
+/// a mistyped form among them.
+static JOINED_FORMS: LazyLock<Vec<JoinedForm>> = LazyLock::new(|| {
+    SUFFIX_FORMS
+        .iter()
+        .map(|(pattern, code)| {
+            let joined = pattern.concat();
+            JoinedForm {
+                chars: joined.chars().count(),
+                joined,
+                code,
+            }
+        })
+        .collect()
+});
+
+/// Whether `written` (the words joined) is the legal form `form` mistyped: one edit for short
+/// forms, two for forms of eight letters or more, not the form itself. Lengths further apart
+/// than that need more edits, so most forms are ruled out without measuring the distance.
+fn is_form_typo(written: &str, form: &JoinedForm) -> bool {
+    let allowed = if form.joined.len() >= 8 { 2 } else { 1 };
+    written.chars().count().abs_diff(form.chars) <= allowed
+        && written != form.joined
+        && strsim::osa_distance(written, &form.joined) <= allowed
 }
 
 /// The last words of a name without a legal form that some legal form mistyped could be
@@ -504,9 +532,7 @@ fn mistyped_form_tail<'w>(words: &[&'w str]) -> Vec<&'w str> {
         .rev()
         .find(|&taken| {
             let cut = words[words.len() - taken..].concat();
-            SUFFIX_FORMS
-                .iter()
-                .any(|(pattern, _)| is_form_typo(&cut, &pattern.concat()))
+            JOINED_FORMS.iter().any(|form| is_form_typo(&cut, form))
         })
         .map_or_else(Vec::new, |taken| words[words.len() - taken..].to_vec())
 }
