@@ -18,6 +18,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 
+use smallvec::SmallVec;
+
 use super::compare::Profile;
 use super::compare::packed::Packed;
 use super::frequency::Term;
@@ -26,6 +28,14 @@ use crate::store::{TermCountWrite, TermCounts};
 
 /// The fixed seed of block value hashes: the same value hashes alike in every batch.
 const HASH_SEED: u64 = 0x5eed_b10c;
+
+/// Maps keyed by what is already a hash or a slot number: hashed again cheaply.
+type NumberMap<K, V> = foldhash::HashMap<K, V>;
+
+/// The golden records (slots) holding one block value. Most values name one or two, kept in
+/// place: a million records hold millions of block values, each of which would otherwise be an
+/// allocation of its own.
+type Slots = SmallVec<[u32; 4]>;
 
 /// The cache of one run, per entity.
 #[derive(Debug, Default)]
@@ -53,7 +63,7 @@ impl MatchCache {
 #[derive(Debug, Default)]
 pub struct Candidates {
     /// Block value hash → slots of the golden records holding it, for every value asked so far.
-    blocks: HashMap<u64, Vec<u32>>,
+    blocks: NumberMap<u64, Slots>,
     /// Slot → golden ID.
     ids: Vec<Box<str>>,
     slots: HashMap<Box<str>, u32>,
@@ -61,7 +71,7 @@ pub struct Candidates {
     /// change made them stale).
     members: Vec<Option<Vec<Packed>>>,
     /// Slot merged away → the slot it went to.
-    merged: HashMap<u32, u32>,
+    merged: NumberMap<u32, u32>,
     /// Per counted term: the counts of the values asked so far and the totals, with this run's
     /// batches added.
     terms: BTreeMap<Term, RunCounts>,
@@ -70,7 +80,7 @@ pub struct Candidates {
 /// A term's counts as this run knows them. Values are kept as hashes, as block values are.
 #[derive(Debug, Default)]
 struct RunCounts {
-    counts: HashMap<u64, u64>,
+    counts: NumberMap<u64, u64>,
     total: u64,
     sum_of_squares: f64,
 }
@@ -262,7 +272,7 @@ impl Candidates {
     /// the totals are taken the first time the term is asked for, and kept by the cache after.
     pub fn learn_terms(&mut self, term: Term, asked: &[&str], found: &TermCounts) {
         let known = self.terms.entry(term).or_insert_with(|| RunCounts {
-            counts: HashMap::new(),
+            counts: NumberMap::default(),
             total: found.total,
             sum_of_squares: found.sum_of_squares,
         });

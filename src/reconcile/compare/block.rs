@@ -152,24 +152,27 @@ impl BlockKey {
                 .into_iter()
                 .collect(),
             BlockKey::NamePhonetic => {
-                let mut codes: Vec<String> = profile
+                // Each word's code, taken once, with whether the word is one to block on alone.
+                let words: Vec<(String, bool)> = profile
                     .company
                     .tokens
                     .iter()
-                    .map(|t| phonetic(t))
-                    .filter(|c| !c.is_empty())
+                    .map(|t| {
+                        (
+                            phonetic(t),
+                            t.len() >= 3 && !COMMON_WORDS.contains(&t.as_str()),
+                        )
+                    })
+                    .filter(|(code, _)| !code.is_empty())
                     .collect();
+                let mut codes: Vec<&str> = words.iter().map(|(code, _)| code.as_str()).collect();
                 codes.sort_unstable();
                 codes.dedup();
                 let whole = (!codes.is_empty()).then(|| format!("ph:{}", codes.join(" ")));
-                let mut keys: Vec<String> = profile
-                    .company
-                    .tokens
+                let mut keys: Vec<String> = words
                     .iter()
-                    .filter(|t| t.len() >= 3 && !COMMON_WORDS.contains(&t.as_str()))
-                    .map(|t| phonetic(t))
-                    .filter(|c| !c.is_empty())
-                    .map(|c| format!("pw:{c}"))
+                    .filter(|(_, alone)| *alone)
+                    .map(|(code, _)| format!("pw:{code}"))
                     .chain(whole)
                     .collect();
                 keys.sort_unstable();
