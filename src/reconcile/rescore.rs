@@ -467,7 +467,7 @@ fn plan_merges(
     }
     let mut clusters = Clusters::default();
     let mut planned: Vec<PlannedMerge> = Vec::new();
-    for c in &candidates {
+    for c in candidates {
         let pair = if c.left_id <= c.right_id {
             (c.left_id.clone(), c.right_id.clone())
         } else {
@@ -492,8 +492,8 @@ fn plan_merges(
             planned_members.entry(survivor).or_default().extend(moved);
         }
         planned.push(PlannedMerge {
-            left_id: c.left_id.clone(),
-            right_id: c.right_id.clone(),
+            left_id: c.left_id,
+            right_id: c.right_id,
             left_record: record(c.left),
             right_record: record(c.right),
             rule: rule.name.clone(),

@@ -54,6 +54,17 @@ const OWN_COMPARATOR: &[&str] = &[
     "contacts",
 ];
 
+/// The first address's non-blank `part` (`country`, `city`) among a record's addresses.
+fn first_address_text<'f>(fields: &'f Fields, part: &str) -> Option<&'f str> {
+    fields
+        .get("addresses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.get(part).and_then(Value::as_str))
+        .find(|c| !c.trim().is_empty())
+}
+
 impl Profile {
     /// Prepares a record given as the canonical fields of a customer or product.
     pub fn new(fields: &Fields) -> Profile {
@@ -69,21 +80,9 @@ impl Profile {
             Some(Value::Array(items)) => items.iter().filter_map(PreparedAddress::new).collect(),
             _ => Vec::new(),
         };
-        let country = fields
-            .get("addresses")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.get("country").and_then(Value::as_str))
-            .find(|c| !c.trim().is_empty());
+        let country = first_address_text(fields, "country");
         let (given, family, name) = (text("given_name"), text("family_name"), text("name"));
-        let city = fields
-            .get("addresses")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.get("city").and_then(Value::as_str))
-            .find(|c| !c.trim().is_empty());
+        let city = first_address_text(fields, "city");
         let company = match name {
             Some(name) => CompanyName::in_city(name, city),
             None => CompanyName::new(
