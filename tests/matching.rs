@@ -213,12 +213,19 @@ fn review_pair() -> (Value, Value) {
     )
 }
 
-#[tokio::test]
-async fn the_review_band_goes_to_review_and_a_rejection_is_remembered() {
-    let (c3, e4) = review_pair();
+/// A project holding the review pair `(c3, e4)`, synced once: the pair waits in review.
+async fn synced_pair(
+    (c3, e4): (Value, Value),
+) -> (Project, concord::config::Config, Box<dyn Store>) {
     let project = project(&[c3], &[e4]);
     let config = project.config();
     let (store, _) = sync(&config, &SyncOptions::default()).await;
+    (project, config, store)
+}
+
+#[tokio::test]
+async fn the_review_band_goes_to_review_and_a_rejection_is_remembered() {
+    let (project, config, store) = synced_pair(review_pair()).await;
     let store = store.as_ref();
     let left = golden_id(store, "crm", "c3").await;
     let right = golden_id(store, "erp", "e4").await;
@@ -259,10 +266,7 @@ async fn the_review_band_goes_to_review_and_a_rejection_is_remembered() {
 
 #[tokio::test]
 async fn accepting_a_review_merges_and_redirects() {
-    let (c3, e4) = review_pair();
-    let project = project(&[c3], &[e4]);
-    let config = project.config();
-    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let (_project, config, store) = synced_pair(review_pair()).await;
     let store = store.as_ref();
     let older = golden_id(store, "crm", "c3").await;
     let newer = golden_id(store, "erp", "e4").await;
@@ -290,9 +294,7 @@ async fn accepting_a_review_merges_and_redirects() {
 async fn a_record_that_joins_a_review_pair_by_key_closes_the_review_item() {
     let (c3, mut e4) = review_pair();
     e4["vat"] = json!("DE333333333");
-    let project = project(&[c3], &[e4]);
-    let config = project.config();
-    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let (project, config, store) = synced_pair((c3, e4)).await;
     let item = store.reviews(Some(ReviewStatus::Open), 10).await.unwrap();
     assert_eq!(item.len(), 1, "{item:?}");
 
@@ -329,10 +331,7 @@ async fn a_record_that_joins_a_review_pair_by_key_closes_the_review_item() {
 /// two, and the decision says it was the score, not keys, that joined them.
 #[tokio::test]
 async fn a_record_matching_one_golden_record_by_key_and_another_by_score_joins_them_as_scored() {
-    let (c3, e4) = review_pair();
-    let project = project(&[c3], &[e4]);
-    let config = project.config();
-    let (store, _) = sync(&config, &SyncOptions::default()).await;
+    let (project, config, store) = synced_pair(review_pair()).await;
     let reviews = store.reviews(Some(ReviewStatus::Open), 10).await.unwrap();
     assert_eq!(reviews.len(), 1, "{reviews:?}");
 
