@@ -6,6 +6,7 @@
 
 mod commit;
 mod directory;
+mod library;
 mod matching;
 mod outbox;
 mod parked;
@@ -62,6 +63,7 @@ impl SqliteStore {
     }
 
     async fn open_with_cache(url: &str, cache_kib: u32) -> Result<SqliteStore, StoreError> {
+        library::configure();
         let open_error = |source| StoreError::Open {
             url: url.to_string(),
             source,
