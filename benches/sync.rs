@@ -2,7 +2,8 @@
 //! syncs them into a fresh store, then syncs again with nothing changed (`--full`), then again
 //! with 1% of the ERPNext lines edited, then measures the IDoc reader alone on one large file.
 //!
-//! `cargo bench --bench sync -- [CUSTOMERS ...] [--idoc-mb N]` (default: 100000 1000000, 200 MB).
+//! `cargo bench --bench sync -- [CUSTOMERS ...] [--idoc-mb N] [--batch-size N]` (default: 100000
+//! 1000000, 200 MB, the sync's default batch size for the first full sync).
 //! Generated data is kept under `benches/data/` and reused. Each size is synced into a fresh
 //! SQLite file and, when `CONCORD_BENCH_STORE_URL` names a PostgreSQL database (`postgres://…`),
 //! then into a fresh schema `concord_bench` in it (dropped afterwards), in the same process, so
@@ -28,7 +29,7 @@ use concord::sync::{NoProgress, Pipeline, SyncOptions};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-async fn bench_sync(customers: usize, engine: Engine) -> anyhow::Result<()> {
+async fn bench_sync(customers: usize, engine: Engine, batch_size: usize) -> anyhow::Result<()> {
     let dir = data_dir().join(format!("customers-{customers}"));
     if !dir.join("concord.yaml").exists() {
         let started = Instant::now();
@@ -52,8 +53,12 @@ async fn bench_sync(customers: usize, engine: Engine) -> anyhow::Result<()> {
     let store = store::open(&bench_store.url).await?;
 
     let started = Instant::now();
+    let first_options = SyncOptions {
+        batch_size,
+        ..SyncOptions::default()
+    };
     let summaries = pipeline
-        .sync(store.as_ref(), &SyncOptions::default(), &NoProgress)
+        .sync(store.as_ref(), &first_options, &NoProgress)
         .await?;
     let first = started.elapsed().as_secs_f64();
     // The full sync's own peak: the later phases hold the edited export in memory.
@@ -74,7 +79,7 @@ async fn bench_sync(customers: usize, engine: Engine) -> anyhow::Result<()> {
         resync_with_one_percent_changed(&dir, &pipeline, store.as_ref()).await?;
 
     println!(
-        "sync {customers} customers into {}: {read} records in {first:.1}s = {:.0} records/s, {events} events; \
+        "sync {customers} customers into {} (batches of {batch_size}): {read} records in {first:.1}s = {:.0} records/s, {events} events; \
          unchanged re-sync (--full) {second:.1}s with {second_events} events; \
          re-sync with 1% of the ERPNext lines changed {third:.1}s ({third_read} records read, {third_events} events); \
          peak RSS of the full sync {:.0} MiB",
@@ -275,11 +280,18 @@ fn quick_xml_event_loop(file: &Path) -> anyhow::Result<f64> {
 async fn main() -> anyhow::Result<()> {
     let mut sizes = Vec::new();
     let mut idoc_mb = 200;
+    let mut batch_size = concord::sync::DEFAULT_BATCH_SIZE;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--bench" => {}
             "--idoc-mb" => idoc_mb = args.next().and_then(|v| v.parse().ok()).unwrap_or(idoc_mb),
+            "--batch-size" => {
+                batch_size = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(batch_size)
+            }
             other => {
                 if let Ok(n) = other.parse() {
                     sizes.push(n);
@@ -295,7 +307,7 @@ async fn main() -> anyhow::Result<()> {
     }
     for customers in sizes {
         for engine in Engine::selected() {
-            bench_sync(customers, engine).await?;
+            bench_sync(customers, engine, batch_size).await?;
         }
     }
     Ok(())
