@@ -240,16 +240,17 @@ impl Reconciler {
         let mut exact = Matcher::prepare(store, entity, exact_rules, &new_keys).await?;
         // Each record is prepared once for blocking, term counts and scoring.
         let (profiles, block_values): (Vec<Option<Profile>>, Vec<Vec<String>>) =
-            parallel::map(&changed, |(_, fields, _, _)| {
-                if scored_rules.is_empty() {
-                    return (None, Vec::new());
-                }
-                let profile = Profile::new(fields);
-                let blocks = ScoredMatcher::block_values(scored_rules, &profile);
-                (Some(profile), blocks)
-            })
-            .into_iter()
-            .unzip();
+            if scored_rules.is_empty() {
+                changed.iter().map(|_| (None, Vec::new())).unzip()
+            } else {
+                parallel::map(&changed, |(_, fields, _, _)| {
+                    let profile = Profile::new(fields);
+                    let blocks = ScoredMatcher::block_values(scored_rules, &profile);
+                    (Some(profile), blocks)
+                })
+                .into_iter()
+                .unzip()
+            };
         let new_blocks: Vec<Vec<String>> = block_values
             .iter()
             .zip(&is_new)
