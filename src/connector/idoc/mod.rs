@@ -47,8 +47,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use self::cut::{Cut, cut_idoc};
-use self::docnum::{DocnumRegistry, content_hash};
-use self::parse::Parsed;
+use self::docnum::DocnumRegistry;
+use self::parse::{Identity, Parsed};
 use self::pipeline::{Done, Pipeline};
 use self::resume::{Found, Resume, next_idoc};
 use super::files::{ReadStop, RecordSink, SourceFile, Start, default_max_record_size, pull_files};
@@ -364,8 +364,8 @@ impl IdocRun<'_> {
             match idoc {
                 Ok(Some(idoc)) => {
                     self.hand_on_parsed(pipeline, true)?;
-                    let hash = content_hash(&idoc.value);
-                    self.hand_on(progress.idocs, progress.idoc_start, idoc.value, hash)?;
+                    let identity = Identity::of(&idoc.value);
+                    self.hand_on(progress.idocs, progress.idoc_start, idoc.value, identity)?;
                 }
                 Ok(None) if builder.is_building() => {
                     let size = position.saturating_sub(progress.idoc_start);
@@ -442,7 +442,9 @@ impl IdocRun<'_> {
             } in batch
             {
                 match parsed {
-                    Parsed::Idoc { value, hash } => self.hand_on(number, offset, value, hash)?,
+                    Parsed::Idoc { value, identity } => {
+                        self.hand_on(number, offset, value, identity)?;
+                    }
                     Parsed::Fault {
                         offset,
                         message,
@@ -461,24 +463,23 @@ impl IdocRun<'_> {
         Ok(())
     }
 
-    /// Hands on IDoc `number`, which starts at `offset` and whose content hashes to `hash`, or
-    /// quarantines it when its control record is missing or its DOCNUM was read before with other
-    /// content.
+    /// Hands on IDoc `number`, which starts at `offset`, or quarantines it when its control record
+    /// is missing or its DOCNUM was read before with other content.
     fn hand_on(
         &mut self,
         number: u64,
         offset: u64,
         idoc: Value,
-        hash: u64,
+        identity: Identity,
     ) -> Result<(), ReadStop> {
         let origin = format!("{}#{number}", self.file.name);
-        let control = idoc.get("EDI_DC40");
-        let docnum = control
-            .and_then(|control| control.get("DOCNUM"))
-            .and_then(Value::as_str)
-            .map(|docnum| docnum.trim().to_owned());
+        let Identity {
+            has_control,
+            docnum,
+            hash,
+        } = identity;
         let problem = match &docnum {
-            _ if !control.is_some_and(Value::is_object) => Some(
+            _ if !has_control => Some(
                 "IDoc has no control record EDI_DC40 (message type and DOCNUM unknown); quarantined"
                     .to_owned(),
             ),

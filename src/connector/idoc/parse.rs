@@ -7,11 +7,38 @@ use serde_json::Value;
 use super::docnum::content_hash;
 use crate::connector::xml_json::XmlJsonBuilder;
 
+/// What the reading thread needs to check an IDoc before handing it on, taken where the IDoc was
+/// parsed so that the reading thread does not walk it again.
+#[derive(Debug)]
+pub struct Identity {
+    /// Whether the IDoc has its `EDI_DC40` control record.
+    pub has_control: bool,
+    /// The control record's DOCNUM, trimmed.
+    pub docnum: Option<String>,
+    /// The hash of the IDoc's content, for the DOCNUM registry.
+    pub hash: u64,
+}
+
+impl Identity {
+    /// Takes an IDoc's identity from its JSON.
+    pub fn of(idoc: &Value) -> Self {
+        let control = idoc.get("EDI_DC40");
+        Self {
+            has_control: control.is_some_and(Value::is_object),
+            docnum: control
+                .and_then(|control| control.get("DOCNUM"))
+                .and_then(Value::as_str)
+                .map(|docnum| docnum.trim().to_owned()),
+            hash: content_hash(idoc),
+        }
+    }
+}
+
 /// What became of one IDoc.
 #[derive(Debug)]
 pub enum Parsed {
-    /// The IDoc's JSON and the hash of its content, for the DOCNUM check.
-    Idoc { value: Value, hash: u64 },
+    /// The IDoc's JSON and its identity.
+    Idoc { value: Value, identity: Identity },
     /// The IDoc is malformed: where in the file, why, and its DOCNUM when it was read before the
     /// fault.
     Fault {
@@ -47,10 +74,9 @@ pub fn parse_idoc(bytes: &[u8], number: u64, offset: u64, builder: &mut XmlJsonB
             }
             Ok(event) => match builder.feed(&event) {
                 Ok(Some(idoc)) => {
-                    let hash = content_hash(&idoc.value);
                     return Parsed::Idoc {
+                        identity: Identity::of(&idoc.value),
                         value: idoc.value,
-                        hash,
                     };
                 }
                 Ok(None) => {}
