@@ -23,10 +23,9 @@ pub struct DocnumRegistry {
 }
 
 impl DocnumRegistry {
-    /// Notes IDoc `number` of `file`; returns where (`file#n`) the same DOCNUM was read before
-    /// with other content.
-    pub fn check(&mut self, docnum: &str, file: &str, number: u64, idoc: &Value) -> Option<String> {
-        let hash = content_hash(idoc);
+    /// Notes IDoc `number` of `file`, whose [`content_hash`] is `hash`; returns where (`file#n`)
+    /// the same DOCNUM was read before with other content.
+    pub fn check(&mut self, docnum: &str, file: &str, number: u64, hash: u64) -> Option<String> {
         let key = u64_of(blake3::hash(docnum.as_bytes()).as_bytes());
         match self.seen.get(&key) {
             Some(earlier) if earlier.hash != hash => {
@@ -54,7 +53,7 @@ fn u64_of(bytes: &[u8; 32]) -> u64 {
 
 /// A hash of the IDoc's content, walked in place: serializing each IDoc only to hash it cost as
 /// much as building it.
-fn content_hash(idoc: &Value) -> u64 {
+pub fn content_hash(idoc: &Value) -> u64 {
     let mut hasher = foldhash::quality::FixedState::default().build_hasher();
     hash_value(idoc, &mut hasher);
     hasher.finish()
@@ -101,21 +100,22 @@ mod tests {
     #[test]
     fn a_docnum_again_with_other_content_names_the_first() {
         let mut registry = DocnumRegistry::default();
-        let first = json!({"EDI_DC40": {"DOCNUM": "1"}, "E1KNA1M": {"NAME1": "A"}});
-        let changed = json!({"EDI_DC40": {"DOCNUM": "1"}, "E1KNA1M": {"NAME1": "B"}});
-        assert_eq!(registry.check("1", "a.xml", 1, &first), None);
+        let first = content_hash(&json!({"EDI_DC40": {"DOCNUM": "1"}, "E1KNA1M": {"NAME1": "A"}}));
+        let changed =
+            content_hash(&json!({"EDI_DC40": {"DOCNUM": "1"}, "E1KNA1M": {"NAME1": "B"}}));
+        assert_eq!(registry.check("1", "a.xml", 1, first), None);
         assert_eq!(
-            registry.check("1", "b.xml", 4, &first),
+            registry.check("1", "b.xml", 4, first),
             None,
             "same IDoc resent"
         );
         assert_eq!(
-            registry.check("1", "b.xml", 5, &changed).as_deref(),
+            registry.check("1", "b.xml", 5, changed).as_deref(),
             Some("a.xml#1")
         );
-        assert_eq!(registry.check("2", "b.xml", 6, &changed), None);
+        assert_eq!(registry.check("2", "b.xml", 6, changed), None);
         assert_eq!(
-            registry.check("2", "c.xml", 1, &first).as_deref(),
+            registry.check("2", "c.xml", 1, first).as_deref(),
             Some("b.xml#6")
         );
     }

@@ -6,11 +6,13 @@
 //! [`xml_json`](super::xml_json): `{"@BEGIN": "1", "EDI_DC40": {...}, "E1KNA1M": {...}}`. A file
 //! whose root is itself an `<IDOC>` is read as one IDoc.
 //!
-//! Files are streamed: only the IDoc being read is held in memory, so a file of any size reads in
-//! constant memory. The encoding named in the XML declaration is honoured (SAP often writes
-//! ISO-8859-1); UTF-16 is recognised by its byte order mark. Element names are read by their local
-//! part, so `<ns0:DEBMAS07 xmlns:ns0="urn:sap-com:document:sap:idoc:messages">` as SAP PI/PO and
-//! Integration Suite write it reads like a plain `<DEBMAS07>`.
+//! Files are streamed: only the IDocs being read are held in memory, so a file of any size reads
+//! in constant memory. The reading thread only cuts each IDoc's bytes out of the file; worker
+//! threads, one per core, parse them into JSON, and the records are handed on in file order.
+//! The encoding named in the XML declaration is honoured (SAP often writes ISO-8859-1), and the
+//! file is decoded before it is cut; UTF-16 is recognised by its byte order mark. Element names
+//! are read by their local part, so `<ns0:DEBMAS07 xmlns:ns0="urn:sap-com:document:sap:idoc:messages">`
+//! as SAP PI/PO and Integration Suite write it reads like a plain `<DEBMAS07>`.
 //!
 //! One broken IDoc never costs its neighbours: a malformed IDoc (a mismatched end tag, invalid
 //! UTF-8, nesting past the limit, more bytes than `max_record_size`) is reported with its number,
@@ -24,7 +26,10 @@
 //! skipped unread, so entities it declares are not expanded: a reference to one is an error, as
 //! is any entity but the five predefined ones and character references.
 
+mod cut;
 mod docnum;
+mod parse;
+mod pipeline;
 mod resume;
 #[cfg(test)]
 mod tests;
@@ -41,7 +46,10 @@ use quick_xml::events::{BytesStart, Event};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use self::cut::{Cut, cut_idoc};
 use self::docnum::DocnumRegistry;
+use self::parse::{Identity, Parsed};
+use self::pipeline::{Done, Pipeline};
 use self::resume::{Found, Resume, next_idoc};
 use super::files::{ReadStop, RecordSink, SourceFile, Start, default_max_record_size, pull_files};
 use super::xml_json::{XmlJsonBuilder, local_name};
@@ -216,6 +224,19 @@ impl IdocRun<'_> {
     }
 
     fn read_idocs<R: BufRead>(&mut self, input: R) -> Result<(), ReadStop> {
+        std::thread::scope(|scope| {
+            let mut pipeline = Pipeline::start(scope);
+            let read = self.read_idocs_with(input, &mut pipeline);
+            let handed_on = self.hand_on_parsed(&mut pipeline, true);
+            read.and(handed_on)
+        })
+    }
+
+    fn read_idocs_with<R: BufRead>(
+        &mut self,
+        input: R,
+        pipeline: &mut Pipeline,
+    ) -> Result<(), ReadStop> {
         let mut reader = parser(Resume::new(input));
         let mut builder = XmlJsonBuilder::with_local_names();
         let mut progress = Progress {
@@ -226,11 +247,12 @@ impl IdocRun<'_> {
             idoc_start: 0,
         };
         loop {
-            let stop = self.parse(&mut reader, &mut builder, &mut progress)?;
+            let stop = self.parse(&mut reader, &mut builder, &mut progress, pipeline)?;
             let (offset, message) = match stop {
                 Stop::End => return self.finish(&progress, &builder, &reader),
                 Stop::Fault { offset, message } => (offset, message),
             };
+            self.hand_on_parsed(pipeline, true)?;
             let building = builder.is_building();
             let docnum = builder
                 .partial_field("EDI_DC40", "DOCNUM")
@@ -271,12 +293,14 @@ impl IdocRun<'_> {
         }
     }
 
-    /// Parses until the end of the file or a fault, handing on each IDoc read.
+    /// Parses until the end of the file or a fault, handing on each IDoc read. An IDoc is cut out
+    /// for the workers where it can be; one that cannot is built here, event by event.
     fn parse<R: BufRead>(
         &mut self,
-        reader: &mut Reader<R>,
+        reader: &mut Reader<Resume<R>>,
         builder: &mut XmlJsonBuilder,
         progress: &mut Progress,
+        pipeline: &mut Pipeline,
     ) -> Result<Stop, ReadStop> {
         let mut buf = Vec::with_capacity(8 * 1024);
         loop {
@@ -311,6 +335,11 @@ impl IdocRun<'_> {
                     progress.root.get_or_insert_with(|| "IDOC".to_owned());
                     progress.idocs += 1;
                     progress.idoc_start = position.saturating_sub(event_length(start));
+                    if let Event::Start(start) = &event
+                        && self.cut(reader, start, progress, pipeline)?
+                    {
+                        continue;
+                    }
                     builder.feed(&event)
                 }
                 Event::Start(start) => {
@@ -333,7 +362,11 @@ impl IdocRun<'_> {
                 _ => Ok(None),
             };
             match idoc {
-                Ok(Some(idoc)) => self.hand_on(idoc.value, progress)?,
+                Ok(Some(idoc)) => {
+                    self.hand_on_parsed(pipeline, true)?;
+                    let identity = Identity::of(&idoc.value);
+                    self.hand_on(progress.idocs, progress.idoc_start, idoc.value, identity)?;
+                }
                 Ok(None) if builder.is_building() => {
                     let size = position.saturating_sub(progress.idoc_start);
                     if size > self.limit {
@@ -359,23 +392,100 @@ impl IdocRun<'_> {
         }
     }
 
-    /// Hands on a complete IDoc, or quarantines it when its control record is missing or its
-    /// DOCNUM was read before with other content.
-    fn hand_on(&mut self, idoc: Value, progress: &Progress) -> Result<(), ReadStop> {
-        let origin = format!("{}#{}", self.file.name, progress.idocs);
-        let control = idoc.get("EDI_DC40");
-        let docnum = control
-            .and_then(|control| control.get("DOCNUM"))
-            .and_then(Value::as_str)
-            .map(|docnum| docnum.trim().to_owned());
+    /// Cuts out the IDoc whose start tag was just read and hands it to the workers. `false` when it
+    /// cannot be cut: the input is then as it was after the start tag.
+    fn cut<R: BufRead>(
+        &mut self,
+        reader: &mut Reader<Resume<R>>,
+        start: &BytesStart<'_>,
+        progress: &mut Progress,
+        pipeline: &mut Pipeline,
+    ) -> Result<bool, ReadStop> {
+        let out = pipeline.buffer();
+        let begin = out.len();
+        let tag: &str = start;
+        out.push(b'<');
+        out.extend_from_slice(tag.as_bytes());
+        out.push(b'>');
+        let body = out.len();
+        let cut = match cut_idoc(reader.get_mut(), out, begin, self.limit) {
+            Ok(cut) => cut,
+            Err(error) => {
+                out.truncate(begin);
+                return Err(self.file.io_error(error));
+            }
+        };
+        match cut {
+            Cut::Closed => {
+                progress.base += (out.len() - body) as u64;
+                pipeline.push(progress.idocs, progress.idoc_start);
+                self.hand_on_parsed(pipeline, false)?;
+                Ok(true)
+            }
+            Cut::Stopped => {
+                let taken = out.split_off(body);
+                out.truncate(begin);
+                reader.get_mut().unread(taken);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Hands on the IDocs the workers have parsed, in file order; with `all`, every IDoc sent to
+    /// them, waiting for the last.
+    fn hand_on_parsed(&mut self, pipeline: &mut Pipeline, all: bool) -> Result<(), ReadStop> {
+        while let Some(batch) = pipeline.next(all) {
+            for Done {
+                number,
+                offset,
+                parsed,
+            } in batch
+            {
+                match parsed {
+                    Parsed::Idoc { value, identity } => {
+                        self.hand_on(number, offset, value, identity)?;
+                    }
+                    Parsed::Fault {
+                        offset,
+                        message,
+                        docnum,
+                    } => self.sink.skip(ConnectorError::BadRecord {
+                        path: self.file.path.clone(),
+                        origin: format!("{}#{number}", self.file.name),
+                        offset,
+                        key: docnum.map(|docnum| format!("DOCNUM {docnum}")),
+                        message: format!("{message}; reading goes on at the next <IDOC>"),
+                        payload: None,
+                    })?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands on IDoc `number`, which starts at `offset`, or quarantines it when its control record
+    /// is missing or its DOCNUM was read before with other content.
+    fn hand_on(
+        &mut self,
+        number: u64,
+        offset: u64,
+        idoc: Value,
+        identity: Identity,
+    ) -> Result<(), ReadStop> {
+        let origin = format!("{}#{number}", self.file.name);
+        let Identity {
+            has_control,
+            docnum,
+            hash,
+        } = identity;
         let problem = match &docnum {
-            _ if !control.is_some_and(Value::is_object) => Some(
+            _ if !has_control => Some(
                 "IDoc has no control record EDI_DC40 (message type and DOCNUM unknown); quarantined"
                     .to_owned(),
             ),
             Some(docnum) if !docnum.is_empty() => {
-                let (file, number) = (&self.file.name, progress.idocs);
-                self.docnums.check(docnum, file, number, &idoc).map(|earlier| {
+                let file = &self.file.name;
+                self.docnums.check(docnum, file, number, hash).map(|earlier| {
                     format!(
                         "DOCNUM {docnum} was already read from {earlier} with different content; quarantined, not applied twice"
                     )
@@ -388,7 +498,7 @@ impl IdocRun<'_> {
             Some(message) => self.sink.skip(ConnectorError::BadRecord {
                 path: self.file.path.clone(),
                 origin,
-                offset: progress.idoc_start,
+                offset,
                 key: docnum.map(|docnum| format!("DOCNUM {docnum}")),
                 message,
                 payload: Some(Box::new(idoc)),

@@ -25,6 +25,13 @@ impl<R> Resume<R> {
             inner,
         }
     }
+
+    /// Hands `bytes`, taken from this reader, out again before whatever it holds still.
+    pub fn unread(&mut self, mut bytes: Vec<u8>) {
+        bytes.extend_from_slice(&self.prefix[self.position..]);
+        self.prefix = bytes;
+        self.position = 0;
+    }
 }
 
 impl<R: BufRead> Read for Resume<R> {
@@ -117,8 +124,7 @@ pub fn next_idoc<R: BufRead>(reader: &mut Resume<R>, root: &str) -> std::io::Res
                 // handed out again before the byte that ended the name.
                 reader.consume(end_of_name);
                 skipped = (skipped + end_of_name as u64).saturating_sub(tag.len() as u64);
-                reader.prefix = std::mem::take(&mut tag);
-                reader.position = 0;
+                reader.unread(std::mem::take(&mut tag));
                 return Ok(Found::Idoc { skipped });
             }
             None => {

@@ -480,6 +480,94 @@ async fn an_empty_file_is_malformed() {
     ));
 }
 
+/// Markup inside an IDoc that spells `</IDOC>` or `<IDOC>` without being one, right under the
+/// IDoc where a real `</IDOC>` would end it: the IDoc is cut where its own end tag is, and every
+/// field keeps its text.
+#[tokio::test]
+async fn idoc_tags_in_comments_cdata_attributes_and_instructions_are_not_idoc_boundaries() {
+    let idocs = debmas_idocs(3);
+    let tricky = idocs[1]
+        .replace(
+            "<EDI_DC40",
+            "<!-- </IDOC> --><?sap </IDOC> ?><![CDATA[</IDOC>]]><NOTE x=\"/>\" y='</IDOC>'>n</NOTE><EDI_DC40",
+        )
+        .replace(
+            "<ORT01>München</ORT01>",
+            "<ORT01>München</ORT01><ns0:IDOC>inner</ns0:IDOC>",
+        );
+    let file = debmas_file(&[idocs[0].clone(), tricky, idocs[2].clone()]);
+    let records = read_ok(&file).await;
+    let origins: Vec<_> = records.iter().map(|(origin, _)| origin.as_str()).collect();
+    assert_eq!(origins, ["in.xml#1", "in.xml#2", "in.xml#3"]);
+    let idoc = &records[1].1;
+    assert_eq!(idoc["#text"].as_str().map(str::trim), Some("</IDOC>"));
+    assert_eq!(idoc["EDI_DC40"]["DOCNUM"], "0000000000900002");
+    assert_eq!(
+        idoc["NOTE"],
+        json!({"@x": "/>", "@y": "</IDOC>", "#text": "n"})
+    );
+    let customer = &idoc["E1KNA1M"];
+    assert_eq!(customer["ORT01"], "München");
+    assert_eq!(
+        customer["IDOC"], "inner",
+        "a nested IDOC element is a field"
+    );
+    assert_eq!(records[2].1["E1KNA1M"]["KUNNR"], "0000200003");
+}
+
+/// Thousands of IDocs: they cross the file's read buffers and the workers' batches, and come
+/// out in file order with their own content.
+#[tokio::test]
+async fn idocs_across_read_buffers_and_batches_keep_file_order() {
+    let idocs = debmas_idocs(2_000);
+    let file = debmas_file(&idocs);
+    assert!(file.len() > 4 * READ_BUFFER, "{} bytes", file.len());
+    let records = read_ok(&file).await;
+    assert_eq!(records.len(), 2_000);
+    for (n, (origin, idoc)) in (1..).zip(&records) {
+        assert_eq!(origin, &format!("in.xml#{n}"));
+        assert_eq!(idoc["E1KNA1M"]["KUNNR"], format!("{:010}", 200_000 + n));
+    }
+}
+
+/// An IDoc missing an end tag cannot be cut (its depth never falls back to zero at an
+/// `</IDOC>`): it is parsed where it stands, reported with its fault, and the IDocs after it
+/// are read, as many as there are.
+#[tokio::test]
+async fn an_idoc_missing_an_end_tag_costs_only_itself() {
+    let mut idocs = debmas_idocs(300);
+    idocs[1] = idocs[1].replace("</ORT01>", "");
+    let (records, errors) = read(debmas_file(&idocs).as_bytes()).await;
+    assert_eq!(records.len(), 299, "{errors:?}");
+    assert_eq!(records[1].0, "in.xml#3");
+    assert_eq!(records[298].0, "in.xml#300");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let message = errors[0].to_string();
+    assert!(
+        message.contains("in.xml#2") && message.contains("where </ORT01> was expected"),
+        "{message}"
+    );
+    assert_eq!(
+        errors[0].record_key().as_deref(),
+        Some("DOCNUM 0000000000900002")
+    );
+}
+
+/// A file cut off right after an IDoc's end tag: its IDocs are read, then the truncation is an
+/// error.
+#[tokio::test]
+async fn a_file_cut_after_an_idoc_reads_it_then_reports_the_cut() {
+    let idocs = debmas_idocs(2);
+    let file = debmas_file(&idocs);
+    let cut = file.find("</IDOC>").unwrap() + "</IDOC>".len();
+    let (records, errors) = read(&file.as_bytes()[..cut]).await;
+    assert_eq!(records.len(), 1);
+    assert!(
+        matches!(&errors[..], [ConnectorError::Malformed { message, .. }] if message.contains("root element is closed")),
+        "{errors:?}"
+    );
+}
+
 /// Writes ~100 MB of DEBMAS IDocs and reads them through the driver. Run with
 /// `cargo test --release --lib connector::idoc -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,96 @@
+//! One IDoc's bytes into its JSON, on whichever thread has them.
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+use serde_json::Value;
+
+use super::docnum::content_hash;
+use crate::connector::xml_json::XmlJsonBuilder;
+
+/// What the reading thread needs to check an IDoc before handing it on, taken where the IDoc was
+/// parsed so that the reading thread does not walk it again.
+#[derive(Debug)]
+pub struct Identity {
+    /// Whether the IDoc has its `EDI_DC40` control record.
+    pub has_control: bool,
+    /// The control record's DOCNUM, trimmed.
+    pub docnum: Option<String>,
+    /// The hash of the IDoc's content, for the DOCNUM registry.
+    pub hash: u64,
+}
+
+impl Identity {
+    /// Takes an IDoc's identity from its JSON.
+    pub fn of(idoc: &Value) -> Self {
+        let control = idoc.get("EDI_DC40");
+        Self {
+            has_control: control.is_some_and(Value::is_object),
+            docnum: control
+                .and_then(|control| control.get("DOCNUM"))
+                .and_then(Value::as_str)
+                .map(|docnum| docnum.trim().to_owned()),
+            hash: content_hash(idoc),
+        }
+    }
+}
+
+/// What became of one IDoc.
+#[derive(Debug)]
+pub enum Parsed {
+    /// The IDoc's JSON and its identity.
+    Idoc { value: Value, identity: Identity },
+    /// The IDoc is malformed: where in the file, why, and its DOCNUM when it was read before the
+    /// fault.
+    Fault {
+        offset: u64,
+        message: String,
+        docnum: Option<String>,
+    },
+}
+
+/// Parses IDoc `number`, whose bytes (from its start tag to its end tag) begin at `offset` in the
+/// file. Faults read as the event-by-event reader reports them: `IDoc #n: ...`, at the same
+/// offsets.
+pub fn parse_idoc(bytes: &[u8], number: u64, offset: u64, builder: &mut XmlJsonBuilder) -> Parsed {
+    let mut reader = Reader::from_reader(bytes);
+    reader.config_mut().check_end_names = false;
+    reader.config_mut().allow_unmatched_ends = true;
+    let (at, problem) = loop {
+        match reader.read_event() {
+            Err(error) => {
+                // Encoding errors leave the error position unset: the text read so far ends
+                // where the fault is.
+                let at = match reader.error_position() {
+                    0 => reader.buffer_position(),
+                    at => at,
+                };
+                break (at, error.to_string());
+            }
+            Ok(Event::Eof) => {
+                break (
+                    reader.buffer_position(),
+                    "ends before its end tag".to_owned(),
+                );
+            }
+            Ok(event) => match builder.feed(&event) {
+                Ok(Some(idoc)) => {
+                    return Parsed::Idoc {
+                        identity: Identity::of(&idoc.value),
+                        value: idoc.value,
+                    };
+                }
+                Ok(None) => {}
+                Err(error) => break (reader.buffer_position(), error.to_string()),
+            },
+        }
+    };
+    let docnum = builder
+        .partial_field("EDI_DC40", "DOCNUM")
+        .map(|docnum| docnum.trim().to_owned());
+    builder.abandon();
+    Parsed::Fault {
+        offset: offset + at,
+        message: format!("IDoc #{number}: {problem}"),
+        docnum,
+    }
+}
