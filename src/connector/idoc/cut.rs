@@ -13,6 +13,8 @@ use std::io::BufRead;
 
 use memchr::{memchr, memchr3, memmem};
 
+use crate::connector::xml_json::local_name;
+
 /// How a cut ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Cut {
@@ -209,11 +211,7 @@ fn declaration_length(bytes: &[u8]) -> Option<usize> {
 /// Whether an end tag (`</IDOC>`, `</ns0:IDOC >`) closes an IDoc, by local name.
 fn is_idoc_end(tag: &[u8]) -> bool {
     let name = tag[2..tag.len() - 1].trim_ascii_end();
-    let local = match name.iter().rposition(|&b| b == b':') {
-        Some(colon) => &name[colon + 1..],
-        None => name,
-    };
-    local == b"IDOC"
+    std::str::from_utf8(name).is_ok_and(|name| local_name(name) == "IDOC")
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ use serde_json::Value;
 
 use self::cut::{Cut, cut_idoc};
 use self::docnum::DocnumRegistry;
-use self::parse::{Identity, Parsed};
+use self::parse::{Identity, Parsed, fault_position, parser, partial_docnum};
 use self::pipeline::{Done, Pipeline};
 use self::resume::{Found, Resume, next_idoc};
 use super::files::{ReadStop, RecordSink, SourceFile, Start, default_max_record_size, pull_files};
@@ -254,9 +254,7 @@ impl IdocRun<'_> {
             };
             self.hand_on_parsed(pipeline, true)?;
             let building = builder.is_building();
-            let docnum = builder
-                .partial_field("EDI_DC40", "DOCNUM")
-                .map(|docnum| format!("DOCNUM {}", docnum.trim()));
+            let docnum = partial_docnum(&builder).map(|docnum| format!("DOCNUM {docnum}"));
             builder.abandon();
             let consumed = progress.base + reader.buffer_position();
             let mut input = reader.into_inner();
@@ -317,13 +315,7 @@ impl IdocRun<'_> {
                     } else {
                         error.to_string()
                     };
-                    // Encoding errors leave the error position unset: the text read so far
-                    // ends where the fault is.
-                    let at = match reader.error_position() {
-                        0 => reader.buffer_position(),
-                        at => at,
-                    };
-                    let offset = progress.base + at;
+                    let offset = progress.base + fault_position(reader);
                     return Ok(Stop::Fault { offset, message });
                 }
             };
@@ -542,15 +534,6 @@ impl IdocRun<'_> {
             message,
         })
     }
-}
-
-/// A parser that leaves end-tag checks to the JSON builder (which knows the open elements of the
-/// IDoc being read), so a parser started again at an `<IDOC>` accepts the root's end tag.
-fn parser<R: BufRead>(input: Resume<R>) -> Reader<Resume<R>> {
-    let mut reader = Reader::from_reader(input);
-    reader.config_mut().check_end_names = false;
-    reader.config_mut().allow_unmatched_ends = true;
-    reader
 }
 
 /// An `<IDOC>` directly under the root, or the root itself, by local name.

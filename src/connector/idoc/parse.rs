@@ -52,20 +52,10 @@ pub enum Parsed {
 /// file. Faults read as the event-by-event reader reports them: `IDoc #n: ...`, at the same
 /// offsets.
 pub fn parse_idoc(bytes: &[u8], number: u64, offset: u64, builder: &mut XmlJsonBuilder) -> Parsed {
-    let mut reader = Reader::from_reader(bytes);
-    reader.config_mut().check_end_names = false;
-    reader.config_mut().allow_unmatched_ends = true;
+    let mut reader = parser(bytes);
     let (at, problem) = loop {
         match reader.read_event() {
-            Err(error) => {
-                // Encoding errors leave the error position unset: the text read so far ends
-                // where the fault is.
-                let at = match reader.error_position() {
-                    0 => reader.buffer_position(),
-                    at => at,
-                };
-                break (at, error.to_string());
-            }
+            Err(error) => break (fault_position(&reader), error.to_string()),
             Ok(Event::Eof) => {
                 break (
                     reader.buffer_position(),
@@ -84,13 +74,36 @@ pub fn parse_idoc(bytes: &[u8], number: u64, offset: u64, builder: &mut XmlJsonB
             },
         }
     };
-    let docnum = builder
-        .partial_field("EDI_DC40", "DOCNUM")
-        .map(|docnum| docnum.trim().to_owned());
+    let docnum = partial_docnum(builder);
     builder.abandon();
     Parsed::Fault {
         offset: offset + at,
         message: format!("IDoc #{number}: {problem}"),
         docnum,
     }
+}
+
+/// A parser that leaves end-tag checks to the JSON builder (which knows the open elements of the
+/// IDoc being read), so a parser started again at an `<IDOC>` accepts the root's end tag.
+pub fn parser<R>(input: R) -> Reader<R> {
+    let mut reader = Reader::from_reader(input);
+    reader.config_mut().check_end_names = false;
+    reader.config_mut().allow_unmatched_ends = true;
+    reader
+}
+
+/// Where the parser's last error lies, from the parser's start. Encoding errors leave the error
+/// position unset: the text read so far ends where the fault is.
+pub fn fault_position<R>(reader: &Reader<R>) -> u64 {
+    match reader.error_position() {
+        0 => reader.buffer_position(),
+        at => at,
+    }
+}
+
+/// The DOCNUM of an IDoc whose building stopped, trimmed, when its control record was read.
+pub fn partial_docnum(builder: &XmlJsonBuilder) -> Option<String> {
+    builder
+        .partial_field("EDI_DC40", "DOCNUM")
+        .map(|docnum| docnum.trim().to_owned())
 }
