@@ -160,6 +160,7 @@ fn fields(value: Value) -> Fields {
 }
 
 fn main() {
+    concord::memory::configure();
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())

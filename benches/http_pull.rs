@@ -158,6 +158,7 @@ async fn bench(total: usize) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    concord::memory::configure();
     let mut counts: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|arg| arg.replace('_', "").parse().ok())

@@ -242,6 +242,7 @@ async fn clean_up(url: &str, config: &BusConfig) -> Result<()> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    concord::memory::configure();
     let mut events = 100_000;
     let mut pika_single = None;
     let mut rounds = 3;

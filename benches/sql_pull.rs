@@ -144,6 +144,7 @@ async fn bench(rows: i64) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    concord::memory::configure();
     let counts: Vec<i64> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))

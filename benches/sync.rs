@@ -278,6 +278,7 @@ fn quick_xml_event_loop(file: &Path) -> anyhow::Result<f64> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    concord::memory::configure();
     let mut sizes = Vec::new();
     let mut idoc_mb = 200;
     let mut batch_size = concord::sync::DEFAULT_BATCH_SIZE;

@@ -11,6 +11,7 @@ pub mod config;
 pub mod connector;
 pub mod daemon;
 pub mod mapping;
+pub mod memory;
 pub mod model;
 pub mod publish;
 pub mod reconcile;
