@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use concord::app::{self, AppError, Context, Format, Outcome, publish::ReplayFrom};
+use concord::memory;
 use concord::sync::SyncOptions;
 
 /// glibc's allocator fragments under the pipeline's many short-lived JSON values and spends a
@@ -325,7 +326,7 @@ fn init_logging(format: LogFormat) {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    concord::memory::configure();
+    memory::configure();
     match run(cli).await {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Incomplete) => ExitCode::FAILURE,
