@@ -80,7 +80,7 @@ pub fn plan(
                 operation,
                 golden_id: value.golden_id.clone(),
                 version,
-                detail,
+                detail: Value::Object(detail).to_string(),
                 at,
             });
         };

@@ -138,7 +138,7 @@ impl CustomerValues for PgStore {
             .bind(events.iter().map(|e| e.operation.as_str()).collect::<Vec<_>>())
             .bind(events.iter().map(|e| e.golden_id.as_str()).collect::<Vec<_>>())
             .bind(events.iter().map(|e| e.version).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| to_text(&e.detail)).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>())
             .bind(write.at)
             .execute(&mut *tx)
             .await?;

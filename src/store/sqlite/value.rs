@@ -144,7 +144,7 @@ impl CustomerValues for SqliteStore {
                     .push_bind(e.operation.as_str())
                     .push_bind(&e.golden_id)
                     .push_bind(e.version)
-                    .push_bind(to_text(&e.detail))
+                    .push_bind(&e.detail)
                     .push_bind(time_text(&e.at));
             });
             query.build().execute(&mut *tx).await?;
