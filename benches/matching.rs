@@ -325,6 +325,7 @@ fn print_examples(what: &str, examples: &[Vec<Example>]) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    concord::memory::configure();
     let mut sizes = Vec::new();
     let mut person_sizes = Vec::new();
     let mut seed = 42;
