@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::compute::{Computed, compute};
+use super::compute::compute;
 use super::config::ValueConfig;
 use crate::model::Operation;
 use crate::model::{CustomerValue, OrderFact, Stage, Tier};
@@ -48,11 +48,12 @@ fn baseline(before: Option<&CustomerValue>) -> (Tier, Stage) {
 
 /// The writes that take the store from `previous` to `computed`: changed values, values of
 /// customers no longer live, and an event per change of tier and per change of stage, carrying
-/// the customer's `version` (from `versions`) and its new figures.
+/// the customer's `version` (from `versions`) and its new figures. Takes the computed values and
+/// keeps only the changed ones: on a large store they are most of a pass's memory.
 pub fn plan(
     previous: &[CustomerValue],
-    computed: &Computed,
-    versions: &HashMap<String, i64>,
+    computed: Vec<CustomerValue>,
+    versions: &HashMap<&str, i64>,
     at: DateTime<Utc>,
 ) -> ValueWrite {
     let mut stored: HashMap<&str, &CustomerValue> = previous
@@ -63,14 +64,13 @@ pub fn plan(
         at,
         ..ValueWrite::default()
     };
-    for value in &computed.values {
+    for value in computed {
         let before = stored.remove(value.golden_id.as_str());
-        if before == Some(value) {
+        if before == Some(&value) {
             continue;
         }
-        write.values.push(value.clone());
-        let version = versions.get(&value.golden_id).copied().unwrap_or(1);
-        let figures = serde_json::to_value(value).unwrap_or(Value::Null);
+        let version = versions.get(value.golden_id.as_str()).copied().unwrap_or(1);
+        let figures = serde_json::to_value(&value).unwrap_or(Value::Null);
         let mut event = |operation: Operation, key: &str, from: &str, to: &str| {
             let mut detail = Fields::new();
             detail.insert(key.into(), json!({ "from": from, "to": to }));
@@ -101,6 +101,7 @@ pub fn plan(
                 value.stage.as_str(),
             );
         }
+        write.values.push(value);
     }
     let mut removed: Vec<String> = stored.into_keys().map(str::to_string).collect();
     removed.sort();
@@ -131,44 +132,51 @@ pub async fn refresh(
     now: DateTime<Utc>,
     dry_run: bool,
 ) -> Result<Pass, ValueError> {
-    let customers = store.live_customers().await?;
-    let mut facts = store.order_facts().await?;
-    follow_merges(&mut facts, &store.customer_redirects().await?);
-    let ids: Vec<String> = customers.iter().map(|(id, _)| id.clone()).collect();
-    let computed = compute(config, &ids, &facts, now.date_naive());
-    let previous = store.customer_values(None).await?;
-    let versions: HashMap<String, i64> = customers.into_iter().collect();
-    let write = plan(&previous, &computed, &versions, now);
-    let before: HashMap<&str, &CustomerValue> = previous
-        .iter()
-        .map(|value| (value.golden_id.as_str(), value))
-        .collect();
-    let changes = write
-        .values
-        .iter()
-        .filter_map(|value| {
-            let old = before.get(value.golden_id.as_str()).copied();
-            let changed = baseline(old) != (value.tier, value.stage);
-            changed.then(|| (old.cloned(), value.clone()))
-        })
-        .collect();
+    let (ids, versions): (Vec<String>, Vec<i64>) =
+        store.live_customers().await?.into_iter().unzip();
+    let computed = {
+        let mut facts = store.order_facts().await?;
+        follow_merges(&mut facts, &store.customer_redirects().await?);
+        compute(config, &ids, &facts, now.date_naive())
+    };
+    let versions: HashMap<&str, i64> = ids.iter().map(String::as_str).zip(versions).collect();
     let mut tiers = BTreeMap::new();
     let mut stages = BTreeMap::new();
     for value in &computed.values {
         *tiers.entry(value.tier).or_default() += 1;
         *stages.entry(value.stage).or_default() += 1;
     }
+    let customers = computed.values.len();
+    let previous = store.customer_values(None).await?;
+    let write = plan(&previous, computed.values, &versions, now);
+    drop(versions);
+    drop(ids);
     if !dry_run && !write.is_empty() {
         store.write_values(&write).await?;
     }
+    let events = write.events.len();
+    let values_written = write.values.len();
+    let before: HashMap<&str, &CustomerValue> = previous
+        .iter()
+        .map(|value| (value.golden_id.as_str(), value))
+        .collect();
+    let changes = write
+        .values
+        .into_iter()
+        .filter_map(|value| {
+            let old = before.get(value.golden_id.as_str()).copied();
+            let changed = baseline(old) != (value.tier, value.stage);
+            changed.then(|| (old.cloned(), value))
+        })
+        .collect();
     Ok(Pass {
-        customers: computed.values.len(),
-        currency: computed.currency.clone(),
+        customers,
+        currency: computed.currency,
         tiers,
         stages,
         changes,
-        values_written: write.values.len(),
-        events: write.events.len(),
+        values_written,
+        events,
         notes: computed.notes,
     })
 }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use futures::{StreamExt, TryStreamExt};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -46,46 +47,48 @@ fn customer_value(row: &PgRow) -> Result<CustomerValue, StoreError> {
 #[async_trait]
 impl CustomerValues for PgStore {
     async fn live_customers(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT id, version FROM golden WHERE entity = 'customer' AND NOT deleted \
              AND redirect_to IS NULL ORDER BY id",
         )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| pair(row, ("id", "version")))
-            .collect()
+        .fetch(&self.pool)
+        .map(|row| pair(&row?, ("id", "version")))
+        .try_collect()
+        .await
     }
 
     async fn customer_redirects(&self) -> Result<HashMap<String, String>, StoreError> {
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT id, redirect_to FROM golden WHERE entity = 'customer' AND redirect_to IS NOT NULL",
         )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| pair(row, ("id", "redirect_to")))
-            .collect()
+        .fetch(&self.pool)
+        .map(|row| pair(&row?, ("id", "redirect_to")))
+        .try_collect()
+        .await
     }
 
     async fn order_facts(&self) -> Result<Vec<OrderFact>, StoreError> {
-        let rows = sqlx::query(ORDER_FACTS).fetch_all(&self.pool).await?;
-        rows.iter().map(order_fact).collect()
+        sqlx::query(ORDER_FACTS)
+            .fetch(&self.pool)
+            .map(|row| order_fact(&row?))
+            .try_collect()
+            .await
     }
 
     async fn customer_values(
         &self,
         ids: Option<&[&str]>,
     ) -> Result<Vec<CustomerValue>, StoreError> {
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT golden_id, tier, stage, order_count, first_order, last_order, revenue, \
              average_order_value FROM customer_value \
              WHERE $1::text[] IS NULL OR golden_id = ANY($1) ORDER BY golden_id",
         )
         .bind(ids)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(customer_value).collect()
+        .fetch(&self.pool)
+        .map(|row| customer_value(&row?))
+        .try_collect()
+        .await
     }
 
     async fn write_values(&self, write: &ValueWrite) -> Result<(), StoreError> {

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -57,46 +58,48 @@ fn customer_value(row: &SqliteRow) -> Result<CustomerValue, StoreError> {
 #[async_trait]
 impl CustomerValues for SqliteStore {
     async fn live_customers(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT id, version FROM golden WHERE entity = 'customer' AND deleted = 0 \
              AND redirect_to IS NULL ORDER BY id",
         )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| pair(row, ("id", "version")))
-            .collect()
+        .fetch(&self.pool)
+        .map(|row| pair(&row?, ("id", "version")))
+        .try_collect()
+        .await
     }
 
     async fn customer_redirects(&self) -> Result<HashMap<String, String>, StoreError> {
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT id, redirect_to FROM golden WHERE entity = 'customer' AND redirect_to IS NOT NULL",
         )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| pair(row, ("id", "redirect_to")))
-            .collect()
+        .fetch(&self.pool)
+        .map(|row| pair(&row?, ("id", "redirect_to")))
+        .try_collect()
+        .await
     }
 
     async fn order_facts(&self) -> Result<Vec<OrderFact>, StoreError> {
-        let rows = sqlx::query(ORDER_FACTS).fetch_all(&self.pool).await?;
-        rows.iter().map(order_fact).collect()
+        sqlx::query(ORDER_FACTS)
+            .fetch(&self.pool)
+            .map(|row| order_fact(&row?))
+            .try_collect()
+            .await
     }
 
     async fn customer_values(
         &self,
         ids: Option<&[&str]>,
     ) -> Result<Vec<CustomerValue>, StoreError> {
-        let rows = sqlx::query(
+        sqlx::query(
             "SELECT golden_id, tier, stage, order_count, first_order, last_order, revenue, \
              average_order_value FROM customer_value \
              WHERE ?1 IS NULL OR golden_id IN (SELECT value FROM json_each(?1)) ORDER BY golden_id",
         )
         .bind(ids.map(|ids| json_array(ids.iter().copied())))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(customer_value).collect()
+        .fetch(&self.pool)
+        .map(|row| customer_value(&row?))
+        .try_collect()
+        .await
     }
 
     async fn write_values(&self, write: &ValueWrite) -> Result<(), StoreError> {
