@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::{AppError, Context, Outcome, Writes, load, open_store, open_writer, output};
 use crate::store::Store;
 use crate::store::lock::Locks;
-use crate::value::{self, Pass, Stage, Tier, ValueConfig};
+use crate::value::{self, Pass, ValueConfig};
 
 const COMMAND: &str = "value";
 
@@ -74,11 +74,8 @@ fn report(pass: &Pass, dry_run: bool) -> String {
     if !pass.changes.is_empty() {
         let _ = writeln!(out, "{:<40} {:<20} {:<22}", "customer", "tier", "stage");
     }
-    for (before, after) in &pass.changes {
-        // A customer not valued before was what every new customer is: lead and prospect.
-        let (tier, stage) = before
-            .as_ref()
-            .map_or((Tier::Lead, Stage::Prospect), |b| (b.tier, b.stage));
+    for change in &pass.changes {
+        let ((tier, stage), (tier_after, stage_after)) = (change.before, change.after);
         let arrow = |from: &str, to: &str| match from == to {
             true => to.to_string(),
             false => format!("{from} → {to}"),
@@ -86,9 +83,9 @@ fn report(pass: &Pass, dry_run: bool) -> String {
         let _ = writeln!(
             out,
             "{:<40} {:<20} {:<22}",
-            after.golden_id,
-            arrow(tier.as_str(), after.tier.as_str()),
-            arrow(stage.as_str(), after.stage.as_str()),
+            change.golden_id,
+            arrow(tier.as_str(), tier_after.as_str()),
+            arrow(stage.as_str(), stage_after.as_str()),
         );
     }
     for note in &pass.notes {

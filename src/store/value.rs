@@ -27,8 +27,8 @@ pub struct ValueEvent {
     pub at: DateTime<Utc>,
 }
 
-/// What one value pass changes, written in one transaction: values stored and events queued
-/// together or not at all.
+/// One slice of what a value pass changes. A pass's slices are written in one transaction:
+/// values stored and events queued together or not at all.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValueWrite {
     /// Values new or different from the stored ones.
@@ -60,8 +60,13 @@ pub trait CustomerValues: Send + Sync {
     /// The stored values, by golden ID; only those of `ids` when given.
     async fn customer_values(&self, ids: Option<&[&str]>)
     -> Result<Vec<CustomerValue>, StoreError>;
-    /// Stores a pass's values and queues its events in one transaction.
-    async fn write_values(&self, write: &ValueWrite) -> Result<(), StoreError>;
+    /// Stores a pass's values and queues its events in one transaction: every slice `writes`
+    /// yields, planned as the store asks for it so that a pass holds one slice at a time, or
+    /// none of them.
+    async fn write_values(
+        &self,
+        writes: &mut (dyn Iterator<Item = ValueWrite> + Send),
+    ) -> Result<(), StoreError>;
 }
 
 /// An order's facts from a row of either engine's order-facts query (every column read as text).

@@ -29,15 +29,28 @@ pub struct Pass {
     pub currency: Option<String>,
     pub tiers: BTreeMap<Tier, usize>,
     pub stages: BTreeMap<Stage, usize>,
-    /// The customers whose tier or stage changes, as `(before, after)`; `before` is `None` for a
-    /// customer valued for the first time (it was `lead` and `prospect`).
-    pub changes: Vec<(Option<CustomerValue>, CustomerValue)>,
+    /// The customers whose tier or stage changes.
+    pub changes: Vec<Change>,
     /// Values written (new or changed figures).
     pub values_written: usize,
     pub events: usize,
     /// What was left out and why; the caller says each once (printed or logged).
     pub notes: Vec<String>,
 }
+
+/// One customer's change of tier or stage, as the command lists it: a first pass over a large
+/// store changes a customer in five, so only what the list shows is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub golden_id: String,
+    /// `lead` and `prospect` for a customer valued for the first time.
+    pub before: (Tier, Stage),
+    pub after: (Tier, Stage),
+}
+
+/// Changed values per write: a pass holds one slice's values and events at a time, not those of
+/// a million customers, and the store writes the slices in one transaction.
+const SLICE: usize = 5_000;
 
 /// A customer's tier and stage before a pass: as stored, and for a customer not valued before
 /// what every new customer is, `lead` and `prospect`. So a first pass over a store of 100,000
@@ -46,30 +59,55 @@ fn baseline(before: Option<&CustomerValue>) -> (Tier, Stage) {
     before.map_or((Tier::Lead, Stage::Prospect), |b| (b.tier, b.stage))
 }
 
-/// The writes that take the store from `previous` to `computed`: changed values, values of
-/// customers no longer live, and an event per change of tier and per change of stage, carrying
-/// the customer's `version` (from `versions`) and its new figures. Takes the computed values and
-/// keeps only the changed ones: on a large store they are most of a pass's memory.
-pub fn plan(
-    previous: &[CustomerValue],
-    computed: Vec<CustomerValue>,
-    versions: &HashMap<&str, i64>,
+/// The writes that take the store from its `previous` values to the computed ones, planned a
+/// slice at a time as the store asks for them: changed values, values of customers no longer live
+/// (in the last slice), and an event per change of tier and per change of stage, carrying the
+/// customer's version and its new figures. Keeps the tally of what it planned.
+pub struct Plan<'p> {
+    stored: HashMap<&'p str, &'p CustomerValue>,
+    computed: std::vec::IntoIter<CustomerValue>,
+    versions: &'p HashMap<&'p str, i64>,
     at: DateTime<Utc>,
-) -> ValueWrite {
-    let mut stored: HashMap<&str, &CustomerValue> = previous
-        .iter()
-        .map(|value| (value.golden_id.as_str(), value))
-        .collect();
-    let mut write = ValueWrite {
-        at,
-        ..ValueWrite::default()
-    };
-    for value in computed {
-        let before = stored.remove(value.golden_id.as_str());
-        if before == Some(&value) {
-            continue;
+    finished: bool,
+    changes: Vec<Change>,
+    values_written: usize,
+    events: usize,
+}
+
+impl<'p> Plan<'p> {
+    /// A plan from the stored values to `computed`, whose events carry the versions in
+    /// `versions` (a customer missing there is at version 1).
+    pub fn new(
+        previous: &'p [CustomerValue],
+        computed: Vec<CustomerValue>,
+        versions: &'p HashMap<&'p str, i64>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Plan {
+            stored: previous
+                .iter()
+                .map(|value| (value.golden_id.as_str(), value))
+                .collect(),
+            computed: computed.into_iter(),
+            versions,
+            at,
+            finished: false,
+            changes: Vec::new(),
+            values_written: 0,
+            events: 0,
         }
-        let version = versions.get(value.golden_id.as_str()).copied().unwrap_or(1);
+    }
+
+    fn add(&mut self, value: CustomerValue, write: &mut ValueWrite) {
+        let before = self.stored.remove(value.golden_id.as_str());
+        if before == Some(&value) {
+            return;
+        }
+        let version = self
+            .versions
+            .get(value.golden_id.as_str())
+            .copied()
+            .unwrap_or(1);
         let figures = serde_json::to_value(&value).unwrap_or(Value::Null);
         let mut event = |operation: Operation, key: &str, from: &str, to: &str| {
             let mut detail = Fields::new();
@@ -81,7 +119,7 @@ pub fn plan(
                 golden_id: value.golden_id.clone(),
                 version,
                 detail: Value::Object(detail).to_string(),
-                at,
+                at: self.at,
             });
         };
         let (tier_before, stage_before) = baseline(before);
@@ -101,12 +139,45 @@ pub fn plan(
                 value.stage.as_str(),
             );
         }
+        if (tier_before, stage_before) != (value.tier, value.stage) {
+            self.changes.push(Change {
+                golden_id: value.golden_id.clone(),
+                before: (tier_before, stage_before),
+                after: (value.tier, value.stage),
+            });
+        }
         write.values.push(value);
     }
-    let mut removed: Vec<String> = stored.into_keys().map(str::to_string).collect();
-    removed.sort();
-    write.removed = removed;
-    write
+}
+
+impl Iterator for Plan<'_> {
+    type Item = ValueWrite;
+
+    /// The next slice of writes; the last one also removes the values of customers no longer
+    /// live, and may be empty.
+    fn next(&mut self) -> Option<ValueWrite> {
+        if self.finished {
+            return None;
+        }
+        let mut write = ValueWrite {
+            at: self.at,
+            ..ValueWrite::default()
+        };
+        while write.values.len() < SLICE {
+            let Some(value) = self.computed.next() else {
+                self.finished = true;
+                let mut removed: Vec<String> =
+                    self.stored.drain().map(|(id, _)| id.to_string()).collect();
+                removed.sort();
+                write.removed = removed;
+                break;
+            };
+            self.add(value, &mut write);
+        }
+        self.values_written += write.values.len();
+        self.events += write.events.len();
+        Some(write)
+    }
 }
 
 /// Gives an order linked to a customer since merged away to the customer its chain of merges
@@ -148,35 +219,95 @@ pub async fn refresh(
     }
     let customers = computed.values.len();
     let previous = store.customer_values(None).await?;
-    let write = plan(&previous, computed.values, &versions, now);
-    drop(versions);
-    drop(ids);
-    if !dry_run && !write.is_empty() {
-        store.write_values(&write).await?;
+    let mut plan = Plan::new(&previous, computed.values, &versions, now);
+    if dry_run {
+        plan.by_ref().for_each(drop);
+    } else {
+        store.write_values(&mut plan).await?;
     }
-    let events = write.events.len();
-    let values_written = write.values.len();
-    let before: HashMap<&str, &CustomerValue> = previous
-        .iter()
-        .map(|value| (value.golden_id.as_str(), value))
-        .collect();
-    let changes = write
-        .values
-        .into_iter()
-        .filter_map(|value| {
-            let old = before.get(value.golden_id.as_str()).copied();
-            let changed = baseline(old) != (value.tier, value.stage);
-            changed.then(|| (old.cloned(), value))
-        })
-        .collect();
     Ok(Pass {
         customers,
         currency: computed.currency,
         tiers,
         stages,
-        changes,
-        values_written,
-        events,
+        changes: plan.changes,
+        values_written: plan.values_written,
+        events: plan.events,
         notes: computed.notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(id: usize, tier: Tier, stage: Stage) -> CustomerValue {
+        CustomerValue {
+            golden_id: format!("cus_{id:06}"),
+            tier,
+            stage,
+            order_count: 0,
+            first_order: None,
+            last_order: None,
+            revenue: BTreeMap::new(),
+            average_order_value: BTreeMap::new(),
+        }
+    }
+
+    /// A pass over more customers than a slice plans them a slice at a time, and every change,
+    /// event and removal lands in exactly one slice.
+    #[test]
+    fn a_large_pass_is_planned_in_slices_that_together_hold_every_change_once() {
+        let customers = 2 * SLICE + 7;
+        let previous: Vec<CustomerValue> = (0..=customers)
+            .map(|id| value(id, Tier::Lead, Stage::Stable))
+            .collect();
+        // Every third customer becomes gold; the last stored one is no longer live.
+        let computed: Vec<CustomerValue> = (0..customers)
+            .map(|id| match id % 3 {
+                0 => value(id, Tier::Gold, Stage::Stable),
+                _ => value(id, Tier::Lead, Stage::Stable),
+            })
+            .collect();
+        let versions = HashMap::from([("cus_000003", 4)]);
+        let mut plan = Plan::new(&previous, computed, &versions, Utc::now());
+        let slices: Vec<ValueWrite> = plan.by_ref().collect();
+
+        let changed = customers.div_ceil(3);
+        assert!(slices.iter().all(|write| write.values.len() <= SLICE));
+        assert_eq!(slices.len(), changed.div_ceil(SLICE));
+        let written: Vec<&str> = slices
+            .iter()
+            .flat_map(|write| &write.values)
+            .map(|value| value.golden_id.as_str())
+            .collect();
+        let expected: Vec<String> = (0..customers)
+            .step_by(3)
+            .map(|id| format!("cus_{id:06}"))
+            .collect();
+        assert_eq!(written, expected);
+        let events: Vec<&ValueEvent> = slices.iter().flat_map(|write| &write.events).collect();
+        assert_eq!(events.len(), changed);
+        assert!(
+            events
+                .iter()
+                .all(|event| event.operation == Operation::TierChanged)
+        );
+        assert_eq!(events[1].golden_id, "cus_000003");
+        assert_eq!(events[1].version, 4);
+        assert_eq!(events[0].version, 1);
+        let removed: Vec<&String> = slices.iter().flat_map(|write| &write.removed).collect();
+        assert_eq!(removed, [&format!("cus_{customers:06}")]);
+        assert!(slices.last().is_some_and(|write| !write.removed.is_empty()));
+        assert_eq!((plan.values_written, plan.events), (changed, changed));
+        assert_eq!(plan.changes.len(), changed);
+        assert_eq!(
+            plan.changes[0],
+            Change {
+                golden_id: "cus_000000".into(),
+                before: (Tier::Lead, Stage::Stable),
+                after: (Tier::Gold, Stage::Stable),
+            }
+        );
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
+use sqlx::PgConnection;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -91,11 +92,30 @@ impl CustomerValues for PgStore {
         .await
     }
 
-    async fn write_values(&self, write: &ValueWrite) -> Result<(), StoreError> {
+    async fn write_values(
+        &self,
+        writes: &mut (dyn Iterator<Item = ValueWrite> + Send),
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        if !write.values.is_empty() {
-            let values = &write.values;
-            sqlx::query(
+        let mut outbox_locked = false;
+        for write in writes.filter(|write| !write.is_empty()) {
+            if !outbox_locked && !write.events.is_empty() {
+                lock_outbox_order(&mut tx).await?;
+                outbox_locked = true;
+            }
+            write_slice(&mut tx, &write).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// One slice of a value pass, in the pass's transaction (which holds the outbox order lock once
+/// the slice has events).
+async fn write_slice(tx: &mut PgConnection, write: &ValueWrite) -> Result<(), StoreError> {
+    if !write.values.is_empty() {
+        let values = &write.values;
+        sqlx::query(
                 "INSERT INTO customer_value (golden_id, tier, stage, order_count, first_order, \
                  last_order, revenue, average_order_value, updated_at) \
                  SELECT u.*, $9 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], \
@@ -121,17 +141,16 @@ impl CustomerValues for PgStore {
             .bind(write.at)
             .execute(&mut *tx)
             .await?;
-        }
-        if !write.removed.is_empty() {
-            sqlx::query("DELETE FROM customer_value WHERE golden_id = ANY($1)")
-                .bind(&write.removed)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let events = &write.events;
-        if !events.is_empty() {
-            lock_outbox_order(&mut tx).await?;
-            sqlx::query(
+    }
+    if !write.removed.is_empty() {
+        sqlx::query("DELETE FROM customer_value WHERE golden_id = ANY($1)")
+            .bind(&write.removed)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let events = &write.events;
+    if !events.is_empty() {
+        sqlx::query(
                 "INSERT INTO outbox (event_id, entity, operation, golden_id, version, detail, at) \
                  SELECT event_id, 'customer', operation, golden_id, version, detail, $6 \
                  FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) \
@@ -145,8 +164,6 @@ impl CustomerValues for PgStore {
             .bind(write.at)
             .execute(&mut *tx)
             .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
+    Ok(())
 }

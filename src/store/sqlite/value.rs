@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::{ROWS_PER_STATEMENT, SqliteStore, json_array, time_text};
 use crate::model::{CustomerValue, OrderFact, Stage, Tier};
@@ -102,57 +102,68 @@ impl CustomerValues for SqliteStore {
         .await
     }
 
-    async fn write_values(&self, write: &ValueWrite) -> Result<(), StoreError> {
-        let now = time_text(&write.at);
+    async fn write_values(
+        &self,
+        writes: &mut (dyn Iterator<Item = ValueWrite> + Send),
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for rows in write.values.chunks(ROWS_PER_STATEMENT) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO customer_value (golden_id, tier, stage, order_count, first_order, \
+        for write in writes.filter(|write| !write.is_empty()) {
+            write_slice(&mut tx, &write).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// One slice of a value pass, in the pass's transaction.
+async fn write_slice(tx: &mut SqliteConnection, write: &ValueWrite) -> Result<(), StoreError> {
+    let now = time_text(&write.at);
+    for rows in write.values.chunks(ROWS_PER_STATEMENT) {
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO customer_value (golden_id, tier, stage, order_count, first_order, \
                  last_order, revenue, average_order_value, updated_at) ",
-            );
-            query.push_values(rows, |mut b, v| {
-                b.push_bind(&v.golden_id)
-                    .push_bind(v.tier.as_str())
-                    .push_bind(v.stage.as_str())
-                    .push_bind(v.order_count)
-                    .push_bind(v.first_order.map(|d| d.to_string()))
-                    .push_bind(v.last_order.map(|d| d.to_string()))
-                    .push_bind(to_text(&v.revenue))
-                    .push_bind(to_text(&v.average_order_value))
-                    .push_bind(&now);
-            });
-            query.push(
+        );
+        query.push_values(rows, |mut b, v| {
+            b.push_bind(&v.golden_id)
+                .push_bind(v.tier.as_str())
+                .push_bind(v.stage.as_str())
+                .push_bind(v.order_count)
+                .push_bind(v.first_order.map(|d| d.to_string()))
+                .push_bind(v.last_order.map(|d| d.to_string()))
+                .push_bind(to_text(&v.revenue))
+                .push_bind(to_text(&v.average_order_value))
+                .push_bind(&now);
+        });
+        query.push(
                 " ON CONFLICT (golden_id) DO UPDATE SET tier = excluded.tier, stage = excluded.stage, \
                  order_count = excluded.order_count, first_order = excluded.first_order, \
                  last_order = excluded.last_order, revenue = excluded.revenue, \
                  average_order_value = excluded.average_order_value, updated_at = excluded.updated_at",
             );
-            query.build().execute(&mut *tx).await?;
-        }
-        if !write.removed.is_empty() {
-            sqlx::query(
-                "DELETE FROM customer_value WHERE golden_id IN (SELECT value FROM json_each(?))",
-            )
-            .bind(json_array(write.removed.iter().map(String::as_str)))
-            .execute(&mut *tx)
-            .await?;
-        }
-        for rows in write.events.chunks(ROWS_PER_STATEMENT) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO outbox (event_id, entity, operation, golden_id, version, detail, at) ",
-            );
-            query.push_values(rows, |mut b, e| {
-                b.push_bind(&e.event_id)
-                    .push_bind("customer")
-                    .push_bind(e.operation.as_str())
-                    .push_bind(&e.golden_id)
-                    .push_bind(e.version)
-                    .push_bind(&e.detail)
-                    .push_bind(time_text(&e.at));
-            });
-            query.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        query.build().execute(&mut *tx).await?;
     }
+    if !write.removed.is_empty() {
+        sqlx::query(
+            "DELETE FROM customer_value WHERE golden_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(json_array(write.removed.iter().map(String::as_str)))
+        .execute(&mut *tx)
+        .await?;
+    }
+    for rows in write.events.chunks(ROWS_PER_STATEMENT) {
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO outbox (event_id, entity, operation, golden_id, version, detail, at) ",
+        );
+        query.push_values(rows, |mut b, e| {
+            b.push_bind(&e.event_id)
+                .push_bind("customer")
+                .push_bind(e.operation.as_str())
+                .push_bind(&e.golden_id)
+                .push_bind(e.version)
+                .push_bind(&e.detail)
+                .push_bind(time_text(&e.at));
+        });
+        query.build().execute(&mut *tx).await?;
+    }
+    Ok(())
 }
