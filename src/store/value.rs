@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use futures::stream::BoxStream;
 
 use super::{Operation, StoreError};
 use crate::model::{CustomerValue, OrderFact};
@@ -57,9 +59,19 @@ pub trait CustomerValues: Send + Sync {
     async fn customer_redirects(&self) -> Result<HashMap<String, String>, StoreError>;
     /// Every live golden order linked to a customer, read from the record's JSON.
     async fn order_facts(&self) -> Result<Vec<OrderFact>, StoreError>;
+    /// The stored values as they are read, by golden ID; only those of `ids` when given. A
+    /// stream, so that a pass over a million stored values keeps only what it compares.
+    fn value_stream<'a>(
+        &'a self,
+        ids: Option<&'a [&'a str]>,
+    ) -> BoxStream<'a, Result<CustomerValue, StoreError>>;
     /// The stored values, by golden ID; only those of `ids` when given.
-    async fn customer_values(&self, ids: Option<&[&str]>)
-    -> Result<Vec<CustomerValue>, StoreError>;
+    async fn customer_values(
+        &self,
+        ids: Option<&[&str]>,
+    ) -> Result<Vec<CustomerValue>, StoreError> {
+        self.value_stream(ids).try_collect().await
+    }
     /// Stores a pass's values and queues its events in one transaction: every slice `writes`
     /// yields, planned as the store asks for it so that a pass holds one slice at a time, or
     /// none of them.

@@ -11,4 +11,4 @@ mod pass;
 pub use crate::model::{CustomerValue, OrderFact, Stage, Tier};
 pub use compute::{Computed, compute};
 pub use config::{TierShares, ValueConfig};
-pub use pass::{Change, Pass, Plan, ValueError, refresh};
+pub use pass::{Change, Pass, ValueError, refresh};

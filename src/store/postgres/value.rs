@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use sqlx::PgConnection;
 use sqlx::Row;
@@ -76,10 +77,10 @@ impl CustomerValues for PgStore {
             .await
     }
 
-    async fn customer_values(
-        &self,
-        ids: Option<&[&str]>,
-    ) -> Result<Vec<CustomerValue>, StoreError> {
+    fn value_stream<'a>(
+        &'a self,
+        ids: Option<&'a [&'a str]>,
+    ) -> BoxStream<'a, Result<CustomerValue, StoreError>> {
         sqlx::query(
             "SELECT golden_id, tier, stage, order_count, first_order, last_order, revenue, \
              average_order_value FROM customer_value \
@@ -88,8 +89,7 @@ impl CustomerValues for PgStore {
         .bind(ids)
         .fetch(&self.pool)
         .map(|row| customer_value(&row?))
-        .try_collect()
-        .await
+        .boxed()
     }
 
     async fn write_values(

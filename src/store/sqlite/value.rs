@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -86,10 +87,10 @@ impl CustomerValues for SqliteStore {
             .await
     }
 
-    async fn customer_values(
-        &self,
-        ids: Option<&[&str]>,
-    ) -> Result<Vec<CustomerValue>, StoreError> {
+    fn value_stream<'a>(
+        &'a self,
+        ids: Option<&'a [&'a str]>,
+    ) -> BoxStream<'a, Result<CustomerValue, StoreError>> {
         sqlx::query(
             "SELECT golden_id, tier, stage, order_count, first_order, last_order, revenue, \
              average_order_value FROM customer_value \
@@ -98,8 +99,7 @@ impl CustomerValues for SqliteStore {
         .bind(ids.map(|ids| json_array(ids.iter().copied())))
         .fetch(&self.pool)
         .map(|row| customer_value(&row?))
-        .try_collect()
-        .await
+        .boxed()
     }
 
     async fn write_values(
