@@ -76,9 +76,8 @@ pub struct Candidates {
     /// Block value hash → slots of the golden records holding it: for every value asked so far,
     /// or, once complete, the values batches added to golden records after the scan.
     blocks: NumberMap<u64, Slots>,
-    /// Slot → golden ID.
-    ids: Vec<Box<str>>,
-    slots: HashMap<Box<str>, u32>,
+    /// Slot ↔ golden ID.
+    ids: GoldenIds,
     /// Slot → its live source records, packed; `None` until read from the store (or after a
     /// change made them stale).
     members: Vec<Option<Vec<Packed>>>,
@@ -99,6 +98,59 @@ struct RunCounts {
 
 fn hash(value: &str) -> u64 {
     foldhash::fast::FixedState::with_seed(HASH_SEED).hash_one(value)
+}
+
+/// The golden IDs of the slots, in one text found through their hashes: a complete index names
+/// every golden record, and a million IDs kept one allocation each, as a slot's ID and again as
+/// a map key, take about 150 MB where this takes about 80 MB.
+#[derive(Debug, Default)]
+struct GoldenIds {
+    /// Every ID, one after the other.
+    text: String,
+    /// Slot → where its ID ends in `text` (it starts where the slot before ends).
+    ends: Vec<usize>,
+    /// ID hash → the slot of the first ID with that hash.
+    by_hash: NumberMap<u64, u32>,
+    /// The IDs whose hash an earlier ID has (of a million IDs, two share one about once in 40
+    /// million runs).
+    collided: HashMap<Box<str>, u32>,
+}
+
+impl GoldenIds {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, slot: u32) -> Option<&str> {
+        let slot = slot as usize;
+        let end = *self.ends.get(slot)?;
+        let start = slot.checked_sub(1).map_or(0, |before| self.ends[before]);
+        self.text.get(start..end)
+    }
+
+    fn find(&self, id: &str) -> Option<u32> {
+        match self.by_hash.get(&hash(id)) {
+            Some(&slot) if self.get(slot) == Some(id) => Some(slot),
+            Some(_) => self.collided.get(id).copied(),
+            None => None,
+        }
+    }
+
+    /// Gives `id`, which has none yet, the next slot.
+    fn push(&mut self, id: &str) -> u32 {
+        let slot = self.ends.len() as u32;
+        self.text.push_str(id);
+        self.ends.push(self.text.len());
+        match self.by_hash.entry(hash(id)) {
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(slot);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(id.into(), slot);
+            }
+        }
+        slot
+    }
 }
 
 /// A hash as the first two words of a scanned row (in the rows' sort order).
@@ -133,14 +185,11 @@ impl IndexScan<'_> {
 
 impl Candidates {
     fn slot(&mut self, id: &str) -> u32 {
-        if let Some(&slot) = self.slots.get(id) {
+        if let Some(slot) = self.ids.find(id) {
             return slot;
         }
-        let slot = self.ids.len() as u32;
-        self.ids.push(id.into());
-        self.slots.insert(id.into(), slot);
         self.members.push(None);
-        slot
+        self.ids.push(id)
     }
 
     /// Where a slot's records are now, after merges.
@@ -215,7 +264,7 @@ impl Candidates {
         });
         slots
             .into_iter()
-            .filter_map(|s| self.ids.get(s as usize).map(|id| id.to_string()))
+            .filter_map(|s| self.ids.get(s).map(str::to_string))
             .collect()
     }
 
@@ -224,9 +273,9 @@ impl Candidates {
         ids.iter()
             .copied()
             .filter(|id| {
-                self.slots
-                    .get(*id)
-                    .and_then(|&s| self.members.get(s as usize))
+                self.ids
+                    .find(id)
+                    .and_then(|s| self.members.get(s as usize))
                     .is_none_or(Option::is_none)
             })
             .collect()
@@ -252,9 +301,9 @@ impl Candidates {
 
     /// The prepared members of a golden record, unpacked.
     pub fn members(&self, id: &str) -> Vec<Profile> {
-        self.slots
-            .get(id)
-            .and_then(|&s| self.members.get(s as usize))
+        self.ids
+            .find(id)
+            .and_then(|s| self.members.get(s as usize))
             .and_then(Option::as_ref)
             .map(|list| list.iter().map(Packed::unpack).collect())
             .unwrap_or_default()
@@ -297,7 +346,7 @@ impl Candidates {
     /// A golden record's members changed in a way the cache cannot follow (a source record
     /// updated or deleted): they are read again when next needed.
     pub fn forget_members(&mut self, golden_id: &str) {
-        if let Some(&slot) = self.slots.get(golden_id) {
+        if let Some(slot) = self.ids.find(golden_id) {
             self.members[slot as usize] = None;
         }
     }
@@ -306,7 +355,7 @@ impl Candidates {
     /// created by the batch (`minted`: its records are added one by one) or its records are not
     /// among the survivor's packed members, which are then read again when needed.
     pub fn merge(&mut self, loser: &str, survivor: &str, minted: bool) {
-        let Some(&loser) = self.slots.get(loser) else {
+        let Some(loser) = self.ids.find(loser) else {
             if !minted {
                 self.forget_members(survivor);
             }
@@ -445,6 +494,23 @@ mod tests {
         assert_eq!(c.members("cus_1").len(), 2);
         c.forget_members("cus_1");
         assert_eq!(c.unloaded(&["cus_1"]), vec!["cus_1"]);
+    }
+
+    #[test]
+    fn golden_ids_sharing_a_hash_keep_their_own_slots() {
+        let mut ids = GoldenIds::default();
+        assert_eq!(ids.push("cus_a"), 0);
+        // As if `cus_b` hashed like `cus_a`.
+        ids.by_hash.insert(hash("cus_b"), 0);
+        assert_eq!(ids.find("cus_b"), None);
+        assert_eq!(ids.push("cus_b"), 1);
+        assert_eq!(ids.push("cus_c"), 2);
+        assert_eq!(ids.find("cus_a"), Some(0));
+        assert_eq!(ids.find("cus_b"), Some(1));
+        assert_eq!(ids.find("cus_c"), Some(2));
+        assert_eq!(ids.get(1), Some("cus_b"));
+        assert_eq!(ids.get(3), None);
+        assert_eq!(ids.len(), 3);
     }
 
     #[test]
