@@ -1148,3 +1148,241 @@ async fn a_namesake_born_another_year_does_not_join_through_a_copy_without_birth
         .unwrap();
     assert!(report.merges.is_empty(), "{:?}", report.merges);
 }
+
+/// Persons with both names alike are one.
+const SAME_NAME_RULES: &str = r#"
+store: { url: "sqlite://state/concord.db" }
+sources:
+  - name: crm
+    driver: json
+    files: "crm/*.jsonl"
+    mappings: [maps/customers.yaml]
+match:
+  customer:
+    - rule: person
+      blocking: [family_name]
+      compare:
+        - { using: given_name, weights: { exact: 5, close: 3, similar: 0, far: -10 } }
+        - { using: family_name, weights: { exact: 5, close: 3, similar: 0, far: -10 } }
+      match_threshold: 6
+      review_threshold: 3
+"#;
+
+/// The store of a run, counting its block lookups; with `scan` off it hides its block index, as
+/// a store with other writers does, so the run asks for block values one batch at a time.
+struct CountingLookups<'a> {
+    store: &'a dyn Store,
+    scan: bool,
+    lookups: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl concord::store::MatchIndex for CountingLookups<'_> {
+    async fn xref_lookup(
+        &self,
+        source: &str,
+        entity: EntityKind,
+        keys: &[&str],
+    ) -> Result<
+        std::collections::HashMap<String, concord::store::XrefHit>,
+        concord::store::StoreError,
+    > {
+        self.store.xref_lookup(source, entity, keys).await
+    }
+    async fn match_lookup(
+        &self,
+        entity: EntityKind,
+        rule: &str,
+        values: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>, concord::store::StoreError> {
+        self.store.match_lookup(entity, rule, values).await
+    }
+    async fn load_goldens(
+        &self,
+        ids: &[&str],
+    ) -> Result<Vec<concord::store::GoldenState>, concord::store::StoreError> {
+        self.store.load_goldens(ids).await
+    }
+    async fn block_lookup(
+        &self,
+        entity: EntityKind,
+        values: &[&str],
+    ) -> Result<std::collections::HashMap<String, Vec<String>>, concord::store::StoreError> {
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.store.block_lookup(entity, values).await
+    }
+    async fn block_index(
+        &self,
+        entity: EntityKind,
+        each: &mut (dyn for<'v> FnMut(&'v str, &'v str) + Send),
+    ) -> Result<bool, concord::store::StoreError> {
+        match self.scan {
+            true => self.store.block_index(entity, each).await,
+            false => Ok(false),
+        }
+    }
+    async fn golden_records(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, concord::store::Fields>, concord::store::StoreError>
+    {
+        self.store.golden_records(ids).await
+    }
+    async fn member_records(
+        &self,
+        ids: &[&str],
+    ) -> Result<Vec<concord::store::StoredMember>, concord::store::StoreError> {
+        self.store.member_records(ids).await
+    }
+    async fn resolve_id(&self, id: &str) -> Result<Option<String>, concord::store::StoreError> {
+        self.store.resolve_id(id).await
+    }
+    async fn merged_into(&self, id: &str) -> Result<Vec<String>, concord::store::StoreError> {
+        self.store.merged_into(id).await
+    }
+    async fn distinct_pairs(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashSet<(String, String)>, concord::store::StoreError> {
+        self.store.distinct_pairs(ids).await
+    }
+    async fn pending_references(
+        &self,
+        entity: EntityKind,
+        keys: &[&str],
+    ) -> Result<Vec<concord::store::ReferenceWrite>, concord::store::StoreError> {
+        self.store.pending_references(entity, keys).await
+    }
+    async fn referrers_of(
+        &self,
+        target_ids: &[&str],
+    ) -> Result<Vec<String>, concord::store::StoreError> {
+        self.store.referrers_of(target_ids).await
+    }
+    async fn source_keys(
+        &self,
+        source: &str,
+        entity: EntityKind,
+    ) -> Result<Vec<String>, concord::store::StoreError> {
+        self.store.source_keys(source, entity).await
+    }
+    async fn term_counts(
+        &self,
+        entity: EntityKind,
+        term: &str,
+        values: &[&str],
+    ) -> Result<concord::store::TermCounts, concord::store::StoreError> {
+        self.store.term_counts(entity, term, values).await
+    }
+}
+
+/// Reconciles an earlier run, then three batches of a new one (each reconciled while the one
+/// before is still pending, the second by a reconciler that starts cold, as after a restart),
+/// with the store's block index read whole or asked for value by value (`scan`). Returns the
+/// golden records as sets of keys, and how many block lookups the new run made.
+async fn three_pending_batches(project: &Project, scan: bool) -> (Vec<Vec<String>>, usize) {
+    use concord::reconcile::view::{Pending, StoreView};
+    use std::sync::Arc;
+
+    let db = project.path(if scan { "scan.db" } else { "ask.db" });
+    let store = concord::store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("store");
+    let config = project.config();
+    let counting = CountingLookups {
+        store: store.as_ref(),
+        scan,
+        lookups: Default::default(),
+    };
+    let mut earlier = vec![
+        person("r0", "Anna", "Kowalczyk"),
+        person("r1", "Jonas", "Abel"),
+    ];
+    earlier.extend((0..40).map(|i| person(&format!("f{i}"), "Otto", &format!("Filler{i:02}"))));
+    let new_run = [
+        vec![person("a1", "Jonas", "Abel"), person("n1", "Berta", "Neu")],
+        vec![person("n2", "Berta", "Neu"), person("z1", "Emil", "Zorn")],
+        vec![
+            person("a0", "Anna", "Kowalczyk"),
+            person("z2", "Emil", "Zorn"),
+        ],
+    ];
+    let mut stats = concord::reconcile::ReconcileStats::default();
+    let first_run = store.begin_run("crm", false).await.expect("run");
+    let mut batch = concord::store::Batch {
+        run_id: first_run,
+        source: "crm".into(),
+        ..concord::store::Batch::default()
+    };
+    let view = StoreView {
+        store: store.as_ref(),
+        pending: None,
+    };
+    Reconciler::new(&config.matching())
+        .expect("rules")
+        .apply(&view, "crm", earlier, &mut batch, &mut stats)
+        .await
+        .expect("reconciles");
+    store.commit(&batch).await.expect("commit");
+
+    let run_id = store.begin_run("crm", false).await.expect("run");
+    let mut reconciler = Reconciler::new(&config.matching()).expect("rules");
+    let mut previous: Option<Arc<concord::store::Batch>> = None;
+    for (n, records) in new_run.into_iter().enumerate() {
+        if n == 1 {
+            reconciler = Reconciler::new(&config.matching()).expect("rules");
+        }
+        let pending = previous.clone().map(Pending::new);
+        let view = StoreView {
+            store: &counting,
+            pending: pending.as_ref(),
+        };
+        let mut batch = concord::store::Batch {
+            run_id,
+            source: "crm".into(),
+            ..concord::store::Batch::default()
+        };
+        reconciler
+            .apply(&view, "crm", records, &mut batch, &mut stats)
+            .await
+            .expect("reconciles");
+        if let Some(previous) = previous.take() {
+            store.commit(&previous).await.expect("commit");
+        }
+        previous = Some(Arc::new(batch));
+    }
+    if let Some(last) = previous {
+        store.commit(&last).await.expect("commit");
+    }
+    let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for key in ["r0", "r1", "a0", "a1", "n1", "n2", "z1", "z2"] {
+        let id = golden_id(store.as_ref(), "crm", key).await;
+        groups.entry(id).or_default().push(key.to_string());
+    }
+    let mut groups: Vec<Vec<String>> = groups.into_values().collect();
+    groups.iter_mut().for_each(|g| g.sort());
+    groups.sort();
+    let lookups = counting.lookups.load(std::sync::atomic::Ordering::Relaxed);
+    (groups, lookups)
+}
+
+/// A run that reads the store's block index whole asks for no block value afterwards, and finds
+/// what it would have found asking: records stored by an earlier run, by a batch still pending
+/// when the index was read, and by a batch of its own after that.
+#[tokio::test]
+async fn a_run_holding_the_whole_block_index_asks_nothing_and_decides_alike() {
+    let project = Project::new();
+    project.write("maps/customers.yaml", PERSON_MAPPING);
+    project.write("concord.yaml", SAME_NAME_RULES);
+    let (scanned, lookups) = three_pending_batches(&project, true).await;
+    let (asked, asked_lookups) = three_pending_batches(&project, false).await;
+    assert_eq!(lookups, 0);
+    assert!(asked_lookups > 0);
+    assert_eq!(scanned, asked);
+    let pairs: Vec<Vec<String>> = [["a0", "r0"], ["a1", "r1"], ["n1", "n2"], ["z1", "z2"]]
+        .iter()
+        .map(|pair| pair.iter().map(|k| k.to_string()).collect())
+        .collect();
+    assert_eq!(scanned, pairs);
+}

@@ -4,9 +4,14 @@
 //!
 //! Valid for one run only: while a run holds the store's writer lock, the store changes only
 //! through the run's own batches, and every batch tells the cache what it changed. A new run (or
-//! a dry run, which has no run ID) starts from an empty cache and fills it from the store as its
-//! batches ask. Block values are kept as 64-bit hashes with golden records as 32-bit slots, so the
-//! index of a million records stays in tens of megabytes; two values sharing a hash only put more
+//! a dry run, which has no run ID) starts from an empty cache. Where the store can promise that
+//! (SQLite: one writer lock for the whole store), the first batch that looks up block values reads
+//! the entity's whole block index in one scan and the cache is *complete*: a value it does not
+//! hold is held by no golden record, and no batch asks the store again (most values a batch asks
+//! for are phones and emails no other record has, each of which cost a lookup). Otherwise it
+//! fills from the store as its batches ask. Block values are kept as 64-bit hashes with golden
+//! records as 32-bit slots; the scanned index is one sorted array of 12 bytes a row, so the index
+//! of a million records stays in tens of megabytes. Two values sharing a hash only put more
 //! candidates in front of the scorer, which still decides by comparing the records.
 //!
 //! The cache also keeps the run's term frequencies. The store is read while the previous batch is
@@ -62,11 +67,17 @@ impl MatchCache {
 /// Block index and prepared members of one entity's golden records.
 #[derive(Debug, Default)]
 pub struct Candidates {
-    /// Block value hash → slots of the golden records holding it, for every value asked so far.
+    /// Whether `scanned` holds the store's whole block index: a value held nowhere is absent.
+    complete: bool,
+    /// The store's block index as scanned, one row per (value hash, slot), sorted: `[high half
+    /// of the hash, low half, slot]`, 12 bytes a row where a map entry would take three times as
+    /// much.
+    scanned: Vec<[u32; 3]>,
+    /// Block value hash → slots of the golden records holding it: for every value asked so far,
+    /// or, once complete, the values batches added to golden records after the scan.
     blocks: NumberMap<u64, Slots>,
-    /// Slot → golden ID.
-    ids: Vec<Box<str>>,
-    slots: HashMap<Box<str>, u32>,
+    /// Slot ↔ golden ID.
+    ids: GoldenIds,
     /// Slot → its live source records, packed; `None` until read from the store (or after a
     /// change made them stale).
     members: Vec<Option<Vec<Packed>>>,
@@ -89,16 +100,96 @@ fn hash(value: &str) -> u64 {
     foldhash::fast::FixedState::with_seed(HASH_SEED).hash_one(value)
 }
 
+/// The golden IDs of the slots, in one text found through their hashes: a complete index names
+/// every golden record, and a million IDs kept one allocation each, as a slot's ID and again as
+/// a map key, take about 150 MB where this takes about 80 MB.
+#[derive(Debug, Default)]
+struct GoldenIds {
+    /// Every ID, one after the other.
+    text: String,
+    /// Slot → where its ID ends in `text` (it starts where the slot before ends).
+    ends: Vec<usize>,
+    /// ID hash → the slot of the first ID with that hash.
+    by_hash: NumberMap<u64, u32>,
+    /// The IDs whose hash an earlier ID has (of a million IDs, two share one about once in 40
+    /// million runs).
+    collided: HashMap<Box<str>, u32>,
+}
+
+impl GoldenIds {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, slot: u32) -> Option<&str> {
+        let slot = slot as usize;
+        let end = *self.ends.get(slot)?;
+        let start = slot.checked_sub(1).map_or(0, |before| self.ends[before]);
+        self.text.get(start..end)
+    }
+
+    fn find(&self, id: &str) -> Option<u32> {
+        match self.by_hash.get(&hash(id)) {
+            Some(&slot) if self.get(slot) == Some(id) => Some(slot),
+            Some(_) => self.collided.get(id).copied(),
+            None => None,
+        }
+    }
+
+    /// Gives `id`, which has none yet, the next slot.
+    fn push(&mut self, id: &str) -> u32 {
+        let slot = self.ends.len() as u32;
+        self.text.push_str(id);
+        self.ends.push(self.text.len());
+        match self.by_hash.entry(hash(id)) {
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(slot);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(id.into(), slot);
+            }
+        }
+        slot
+    }
+}
+
+/// A hash as the first two words of a scanned row (in the rows' sort order).
+fn halves(hash: u64) -> [u32; 2] {
+    [(hash >> 32) as u32, hash as u32]
+}
+
+/// The scan of a store's block index into a cache; the cache is complete when it finishes.
+pub struct IndexScan<'c> {
+    cache: &'c mut Candidates,
+    rows: Vec<[u32; 3]>,
+}
+
+impl IndexScan<'_> {
+    /// One row of the store's index: golden record `golden_id` holds block value `value`.
+    pub fn row(&mut self, value: &str, golden_id: &str) {
+        let [high, low] = halves(hash(value));
+        let slot = self.cache.slot(golden_id);
+        self.rows.push([high, low, slot]);
+    }
+
+    /// Every row was read: the cache answers every value from now on.
+    pub fn finish(self) {
+        let mut rows = self.rows;
+        rows.sort_unstable();
+        rows.dedup();
+        rows.shrink_to_fit();
+        self.cache.scanned = rows;
+        self.cache.complete = true;
+    }
+}
+
 impl Candidates {
     fn slot(&mut self, id: &str) -> u32 {
-        if let Some(&slot) = self.slots.get(id) {
+        if let Some(slot) = self.ids.find(id) {
             return slot;
         }
-        let slot = self.ids.len() as u32;
-        self.ids.push(id.into());
-        self.slots.insert(id.into(), slot);
         self.members.push(None);
-        slot
+        self.ids.push(id)
     }
 
     /// Where a slot's records are now, after merges.
@@ -112,8 +203,26 @@ impl Candidates {
         slot
     }
 
-    /// The values among `values` the cache has not seen: to be looked up in the store.
+    /// Whether the cache holds the store's whole block index.
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    /// Starts reading the store's whole block index into the cache (see [`IndexScan`]); a scan
+    /// dropped unfinished leaves the cache as it was, asking the store value by value.
+    pub fn scan(&mut self) -> IndexScan<'_> {
+        IndexScan {
+            cache: self,
+            rows: Vec::new(),
+        }
+    }
+
+    /// The values among `values` the cache has not seen: to be looked up in the store (none
+    /// once the cache is complete).
     pub fn unknown_values<'v>(&self, values: &[&'v str]) -> Vec<&'v str> {
+        if self.complete {
+            return Vec::new();
+        }
         values
             .iter()
             .copied()
@@ -138,13 +247,15 @@ impl Candidates {
 
     /// The golden IDs holding a value, after merges, each once.
     pub fn block(&self, value: &str) -> Vec<String> {
-        let mut slots: Vec<u32> = self
-            .blocks
-            .get(&hash(value))
-            .into_iter()
-            .flatten()
-            .map(|&s| self.resolve(s))
-            .collect();
+        let key = hash(value);
+        let [high, low] = halves(key);
+        let start = self.scanned.partition_point(|r| [r[0], r[1]] < [high, low]);
+        let scanned = self.scanned[start..]
+            .iter()
+            .take_while(|r| r[0] == high && r[1] == low)
+            .map(|r| r[2]);
+        let added = self.blocks.get(&key).into_iter().flatten().copied();
+        let mut slots: Vec<u32> = scanned.chain(added).map(|s| self.resolve(s)).collect();
         let mut seen = Vec::with_capacity(slots.len());
         slots.retain(|s| {
             let new = !seen.contains(s);
@@ -153,7 +264,7 @@ impl Candidates {
         });
         slots
             .into_iter()
-            .filter_map(|s| self.ids.get(s as usize).map(|id| id.to_string()))
+            .filter_map(|s| self.ids.get(s).map(str::to_string))
             .collect()
     }
 
@@ -162,9 +273,9 @@ impl Candidates {
         ids.iter()
             .copied()
             .filter(|id| {
-                self.slots
-                    .get(*id)
-                    .and_then(|&s| self.members.get(s as usize))
+                self.ids
+                    .find(id)
+                    .and_then(|s| self.members.get(s as usize))
                     .is_none_or(Option::is_none)
             })
             .collect()
@@ -190,18 +301,26 @@ impl Candidates {
 
     /// The prepared members of a golden record, unpacked.
     pub fn members(&self, id: &str) -> Vec<Profile> {
-        self.slots
-            .get(id)
-            .and_then(|&s| self.members.get(s as usize))
+        self.ids
+            .find(id)
+            .and_then(|s| self.members.get(s as usize))
             .and_then(Option::as_ref)
             .map(|list| list.iter().map(Packed::unpack).collect())
             .unwrap_or_default()
     }
 
-    /// A block value a batch gave a golden record; only values already asked for are kept (the
-    /// store answers for the others).
+    /// A block value a batch gave a golden record; until the cache is complete, only values
+    /// already asked for are kept (the store answers for the others).
     pub fn add_block(&mut self, value: &str, golden_id: &str) {
         let key = hash(value);
+        if self.complete {
+            let slot = self.slot(golden_id);
+            let entry = self.blocks.entry(key).or_default();
+            if !entry.contains(&slot) {
+                entry.push(slot);
+            }
+            return;
+        }
         if !self.blocks.contains_key(&key) {
             return;
         }
@@ -227,7 +346,7 @@ impl Candidates {
     /// A golden record's members changed in a way the cache cannot follow (a source record
     /// updated or deleted): they are read again when next needed.
     pub fn forget_members(&mut self, golden_id: &str) {
-        if let Some(&slot) = self.slots.get(golden_id) {
+        if let Some(slot) = self.ids.find(golden_id) {
             self.members[slot as usize] = None;
         }
     }
@@ -236,7 +355,7 @@ impl Candidates {
     /// created by the batch (`minted`: its records are added one by one) or its records are not
     /// among the survivor's packed members, which are then read again when needed.
     pub fn merge(&mut self, loser: &str, survivor: &str, minted: bool) {
-        let Some(&loser) = self.slots.get(loser) else {
+        let Some(loser) = self.ids.find(loser) else {
             if !minted {
                 self.forget_members(survivor);
             }
@@ -375,5 +494,58 @@ mod tests {
         assert_eq!(c.members("cus_1").len(), 2);
         c.forget_members("cus_1");
         assert_eq!(c.unloaded(&["cus_1"]), vec!["cus_1"]);
+    }
+
+    #[test]
+    fn golden_ids_sharing_a_hash_keep_their_own_slots() {
+        let mut ids = GoldenIds::default();
+        assert_eq!(ids.push("cus_a"), 0);
+        // As if `cus_b` hashed like `cus_a`.
+        ids.by_hash.insert(hash("cus_b"), 0);
+        assert_eq!(ids.find("cus_b"), None);
+        assert_eq!(ids.push("cus_b"), 1);
+        assert_eq!(ids.push("cus_c"), 2);
+        assert_eq!(ids.find("cus_a"), Some(0));
+        assert_eq!(ids.find("cus_b"), Some(1));
+        assert_eq!(ids.find("cus_c"), Some(2));
+        assert_eq!(ids.get(1), Some("cus_b"));
+        assert_eq!(ids.get(3), None);
+        assert_eq!(ids.len(), 3);
+    }
+
+    #[test]
+    fn a_complete_cache_answers_every_value_and_follows_the_batches() {
+        let mut c = Candidates::default();
+        let mut scan = c.scan();
+        scan.row("np:acme", "cus_2");
+        scan.row("np:acme", "cus_1");
+        scan.row("ph:123", "cus_1");
+        scan.row("np:acme", "cus_1");
+        // Unfinished, a scan leaves the store to answer.
+        drop(scan);
+        assert!(!c.is_complete());
+        assert_eq!(c.unknown_values(&["np:acme"]), vec!["np:acme"]);
+
+        let mut scan = c.scan();
+        scan.row("np:acme", "cus_2");
+        scan.row("np:acme", "cus_1");
+        scan.row("ph:123", "cus_1");
+        scan.row("np:acme", "cus_1");
+        scan.finish();
+        assert!(c.is_complete());
+        // A value the store never held is absent without asking it.
+        assert!(c.unknown_values(&["np:acme", "em:new@x.de"]).is_empty());
+        assert!(c.block("em:new@x.de").is_empty());
+        let mut acme = c.block("np:acme");
+        acme.sort();
+        assert_eq!(acme, vec!["cus_1", "cus_2"]);
+
+        // A batch's new values are kept, known or not; a merge leads the scanned rows on.
+        c.add_block("em:new@x.de", "cus_3");
+        c.add_block("ph:123", "cus_3");
+        assert_eq!(c.block("em:new@x.de"), vec!["cus_3"]);
+        assert_eq!(c.block("ph:123"), vec!["cus_1", "cus_3"]);
+        c.merge("cus_2", "cus_1", false);
+        assert_eq!(c.block("np:acme"), vec!["cus_1"]);
     }
 }

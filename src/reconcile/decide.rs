@@ -165,8 +165,9 @@ impl<'a> ScoredMatcher<'a> {
         Ok((blocks, candidates))
     }
 
-    /// The same from the run's cache: only block values and golden records it has not seen are
-    /// read from the store, and kept.
+    /// The same from the run's cache: the first time, the store's whole block index is read
+    /// into it where the store allows; then only block values and golden records it has not
+    /// seen are read from the store, and kept.
     async fn from_cache(
         store: &StoreView<'_>,
         entity: EntityKind,
@@ -174,6 +175,15 @@ impl<'a> ScoredMatcher<'a> {
         values: &[&str],
         cache: &mut Candidates,
     ) -> Result<(BlockMap, CandidateMap), StoreError> {
+        if !cache.is_complete() {
+            let mut scan = cache.scan();
+            if store
+                .block_index(entity, &mut |value, id| scan.row(value, id))
+                .await?
+            {
+                scan.finish();
+            }
+        }
         let unknown = cache.unknown_values(values);
         if !unknown.is_empty() {
             let found = store.block_lookup(entity, &unknown).await?;

@@ -68,11 +68,16 @@ impl Pending {
 
     /// Where a golden ID leads after the batch's merges.
     fn redirect(&self, id: &str) -> String {
+        self.leads_to(id).to_string()
+    }
+
+    /// [`Pending::redirect`] without a copy.
+    fn leads_to<'a>(&'a self, id: &'a str) -> &'a str {
         let mut current = id;
         while let Some(next) = self.redirects.get(current) {
             current = next;
         }
-        current.to_string()
+        current
     }
 
     fn xref(&self, source: &str, entity: EntityKind, key: &str) -> Option<&XrefWrite> {
@@ -263,6 +268,32 @@ impl StoreView<'_> {
             }
         }
         Ok(found)
+    }
+
+    /// [`MatchIndex::block_index`], with the pending batch's block values and merges applied
+    /// (whether or not the scan saw that batch committed, the same index comes out).
+    pub async fn block_index(
+        &self,
+        entity: EntityKind,
+        each: &mut (dyn for<'v> FnMut(&'v str, &'v str) + Send),
+    ) -> Result<bool, StoreError> {
+        let Some(pending) = self.pending else {
+            return self.store.block_index(entity, each).await;
+        };
+        let mut redirected = |value: &str, id: &str| each(value, pending.leads_to(id));
+        if !self.store.block_index(entity, &mut redirected).await? {
+            return Ok(false);
+        }
+        for key in pending
+            .batch
+            .matching
+            .block_keys
+            .iter()
+            .filter(|k| k.entity == entity)
+        {
+            each(&key.value, pending.leads_to(&key.golden_id));
+        }
+        Ok(true)
     }
 
     /// Current records of live golden records, the batch's versions first.

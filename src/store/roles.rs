@@ -74,6 +74,19 @@ pub trait MatchIndex: Send + Sync {
         entity: EntityKind,
         values: &[&str],
     ) -> Result<HashMap<String, Vec<String>>, StoreError>;
+    /// Hands every block value of `entity` with its golden ID to `each`, in one scan, so that a
+    /// sync run can hold the whole block index and answer a value it does not hold as absent
+    /// without asking. `false`, without a call, where a run's own batches are not the only
+    /// writer while it runs (PostgreSQL locks per source: other instances add block values
+    /// meanwhile), so the run asks value by value instead.
+    async fn block_index(
+        &self,
+        entity: EntityKind,
+        each: &mut (dyn for<'v> FnMut(&'v str, &'v str) + Send),
+    ) -> Result<bool, StoreError> {
+        let _ = (entity, each);
+        Ok(false)
+    }
     /// The current records of live golden records (neither deleted nor merged away).
     async fn golden_records(&self, ids: &[&str]) -> Result<HashMap<String, Fields>, StoreError>;
     /// The live source records of these golden records: a new record is compared with each,

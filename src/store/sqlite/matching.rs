@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use futures::TryStreamExt;
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
@@ -357,6 +358,23 @@ pub async fn block_lookup(
             .push(row.try_get("golden_id")?);
     }
     Ok(found)
+}
+
+/// Every block value of `entity` with its golden ID, handed to `each` as the scan reads them (one
+/// statement: one snapshot of the store, never all rows in memory at once). The store's writer
+/// lock covers the whole store, so a run holding it is the only writer of what it read.
+pub async fn block_index(
+    pool: &SqlitePool,
+    entity: EntityKind,
+    each: &mut (dyn for<'v> FnMut(&'v str, &'v str) + Send),
+) -> Result<bool, StoreError> {
+    let mut rows = sqlx::query("SELECT value, golden_id FROM block_key WHERE entity = ?")
+        .bind(entity.as_str())
+        .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        each(row.try_get("value")?, row.try_get("golden_id")?);
+    }
+    Ok(true)
 }
 
 pub async fn golden_records(

@@ -379,6 +379,14 @@ impl MatchIndex for SqliteStore {
         matching::block_lookup(&self.pool, entity, values).await
     }
 
+    async fn block_index(
+        &self,
+        entity: EntityKind,
+        each: &mut (dyn for<'v> FnMut(&'v str, &'v str) + Send),
+    ) -> Result<bool, StoreError> {
+        matching::block_index(&self.pool, entity, each).await
+    }
+
     async fn golden_records(&self, ids: &[&str]) -> Result<HashMap<String, Fields>, StoreError> {
         matching::golden_records(&self.pool, ids).await
     }
