@@ -312,7 +312,9 @@ mod tests {
     }
 
     fn with_revenue(mut value: CustomerValue, euros: i64) -> CustomerValue {
-        value.revenue.insert("EUR".into(), Decimal::new(euros * 100, 2));
+        value
+            .revenue
+            .insert("EUR".into(), Decimal::new(euros * 100, 2));
         value
     }
 

@@ -8,7 +8,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::super::columns::to_text;
 use super::super::{Batch, BatchWriter, StoreError, lineage_text};
-use super::{ROWS_PER_STATEMENT, SqliteStore, matching, time_text};
+use super::{ROWS_PER_STATEMENT, SqliteStore, keep_prepared, matching, time_text};
 
 #[async_trait]
 impl BatchWriter for SqliteStore {
@@ -192,12 +192,4 @@ impl BatchWriter for SqliteStore {
         let store = self.clone();
         tokio::spawn(async move { store.commit(&batch).await })
     }
-}
-
-/// Whether a multi-row statement stays in the connection's statement cache: only full ones do.
-/// One cached statement per remainder size would fill the cache (100 per connection) with large
-/// programs rarely used again: a multi-row upsert compiles to code for each of its rows (500 xref
-/// rows: 6,544 instructions, 292 KB held by the prepared statement).
-fn keep_prepared<T>(rows: &[T]) -> bool {
-    rows.len() == ROWS_PER_STATEMENT
 }

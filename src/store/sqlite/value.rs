@@ -11,7 +11,7 @@ use futures::{StreamExt, TryStreamExt};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::{ROWS_PER_STATEMENT, SqliteStore, json_array, time_text};
+use super::{ROWS_PER_STATEMENT, SqliteStore, json_array, keep_prepared, time_text};
 use crate::model::{CustomerValue, OrderFact, Stage, Tier};
 use crate::store::columns::{from_text, to_text};
 use crate::store::value::{order_fact, pair};
@@ -140,7 +140,11 @@ async fn write_slice(tx: &mut SqliteConnection, write: &ValueWrite) -> Result<()
                  last_order = excluded.last_order, revenue = excluded.revenue, \
                  average_order_value = excluded.average_order_value, updated_at = excluded.updated_at",
             );
-        query.build().execute(&mut *tx).await?;
+        query
+            .build()
+            .persistent(keep_prepared(rows))
+            .execute(&mut *tx)
+            .await?;
     }
     if !write.removed.is_empty() {
         sqlx::query(
@@ -163,7 +167,11 @@ async fn write_slice(tx: &mut SqliteConnection, write: &ValueWrite) -> Result<()
                 .push_bind(&e.detail)
                 .push_bind(time_text(&e.at));
         });
-        query.build().execute(&mut *tx).await?;
+        query
+            .build()
+            .persistent(keep_prepared(rows))
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }
