@@ -116,31 +116,41 @@ async fn write_slice(tx: &mut PgConnection, write: &ValueWrite) -> Result<(), St
     if !write.values.is_empty() {
         let values = &write.values;
         sqlx::query(
-                "INSERT INTO customer_value (golden_id, tier, stage, order_count, first_order, \
-                 last_order, revenue, average_order_value, updated_at) \
-                 SELECT u.*, $9 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], \
-                 $5::date[], $6::date[], $7::text[], $8::text[]) AS u \
-                 ON CONFLICT (golden_id) DO UPDATE SET tier = excluded.tier, stage = excluded.stage, \
-                 order_count = excluded.order_count, first_order = excluded.first_order, \
-                 last_order = excluded.last_order, revenue = excluded.revenue, \
-                 average_order_value = excluded.average_order_value, updated_at = excluded.updated_at",
-            )
-            .bind(values.iter().map(|v| v.golden_id.as_str()).collect::<Vec<_>>())
-            .bind(values.iter().map(|v| v.tier.as_str()).collect::<Vec<_>>())
-            .bind(values.iter().map(|v| v.stage.as_str()).collect::<Vec<_>>())
-            .bind(values.iter().map(|v| v.order_count).collect::<Vec<_>>())
-            .bind(values.iter().map(|v| v.first_order).collect::<Vec<_>>())
-            .bind(values.iter().map(|v| v.last_order).collect::<Vec<_>>())
-            .bind(values.iter().map(|v| to_text(&v.revenue)).collect::<Vec<_>>())
-            .bind(
-                values
-                    .iter()
-                    .map(|v| to_text(&v.average_order_value))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(write.at)
-            .execute(&mut *tx)
-            .await?;
+            "INSERT INTO customer_value (golden_id, tier, stage, order_count, first_order, \
+             last_order, revenue, average_order_value, updated_at) \
+             SELECT u.*, $9 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], \
+             $5::date[], $6::date[], $7::text[], $8::text[]) AS u \
+             ON CONFLICT (golden_id) DO UPDATE SET tier = excluded.tier, stage = excluded.stage, \
+             order_count = excluded.order_count, first_order = excluded.first_order, \
+             last_order = excluded.last_order, revenue = excluded.revenue, \
+             average_order_value = excluded.average_order_value, updated_at = excluded.updated_at",
+        )
+        .bind(
+            values
+                .iter()
+                .map(|v| v.golden_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(values.iter().map(|v| v.tier.as_str()).collect::<Vec<_>>())
+        .bind(values.iter().map(|v| v.stage.as_str()).collect::<Vec<_>>())
+        .bind(values.iter().map(|v| v.order_count).collect::<Vec<_>>())
+        .bind(values.iter().map(|v| v.first_order).collect::<Vec<_>>())
+        .bind(values.iter().map(|v| v.last_order).collect::<Vec<_>>())
+        .bind(
+            values
+                .iter()
+                .map(|v| to_text(&v.revenue))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            values
+                .iter()
+                .map(|v| to_text(&v.average_order_value))
+                .collect::<Vec<_>>(),
+        )
+        .bind(write.at)
+        .execute(&mut *tx)
+        .await?;
     }
     if !write.removed.is_empty() {
         sqlx::query("DELETE FROM customer_value WHERE golden_id = ANY($1)")
@@ -151,19 +161,34 @@ async fn write_slice(tx: &mut PgConnection, write: &ValueWrite) -> Result<(), St
     let events = &write.events;
     if !events.is_empty() {
         sqlx::query(
-                "INSERT INTO outbox (event_id, entity, operation, golden_id, version, detail, at) \
-                 SELECT event_id, 'customer', operation, golden_id, version, detail, $6 \
-                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) \
-                 WITH ORDINALITY AS u(event_id, operation, golden_id, version, detail, n) ORDER BY n",
-            )
-            .bind(events.iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.operation.as_str()).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.golden_id.as_str()).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.version).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>())
-            .bind(write.at)
-            .execute(&mut *tx)
-            .await?;
+            "INSERT INTO outbox (event_id, entity, operation, golden_id, version, detail, at) \
+             SELECT event_id, 'customer', operation, golden_id, version, detail, $6 \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) \
+             WITH ORDINALITY AS u(event_id, operation, golden_id, version, detail, n) ORDER BY n",
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| e.event_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| e.operation.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| e.golden_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(events.iter().map(|e| e.version).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>())
+        .bind(write.at)
+        .execute(&mut *tx)
+        .await?;
     }
     Ok(())
 }

@@ -121,7 +121,7 @@ async fn write_slice(tx: &mut SqliteConnection, write: &ValueWrite) -> Result<()
     for rows in write.values.chunks(ROWS_PER_STATEMENT) {
         let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO customer_value (golden_id, tier, stage, order_count, first_order, \
-                 last_order, revenue, average_order_value, updated_at) ",
+             last_order, revenue, average_order_value, updated_at) ",
         );
         query.push_values(rows, |mut b, v| {
             b.push_bind(&v.golden_id)
@@ -135,11 +135,11 @@ async fn write_slice(tx: &mut SqliteConnection, write: &ValueWrite) -> Result<()
                 .push_bind(&now);
         });
         query.push(
-                " ON CONFLICT (golden_id) DO UPDATE SET tier = excluded.tier, stage = excluded.stage, \
-                 order_count = excluded.order_count, first_order = excluded.first_order, \
-                 last_order = excluded.last_order, revenue = excluded.revenue, \
-                 average_order_value = excluded.average_order_value, updated_at = excluded.updated_at",
-            );
+            " ON CONFLICT (golden_id) DO UPDATE SET tier = excluded.tier, stage = excluded.stage, \
+             order_count = excluded.order_count, first_order = excluded.first_order, \
+             last_order = excluded.last_order, revenue = excluded.revenue, \
+             average_order_value = excluded.average_order_value, updated_at = excluded.updated_at",
+        );
         query
             .build()
             .persistent(keep_prepared(rows))
