@@ -829,6 +829,28 @@ async fn a_merge_moves_keys_and_references_to_the_survivor_and_redirects(store: 
         .unwrap();
     assert_eq!(blocks["70173|MLR"], ["g-c"], "one row per survivor");
     assert_eq!(blocks["phone|+49711123450"], ["g-c"]);
+    let mut indexed = Vec::new();
+    let whole = store
+        .block_index(CUSTOMER, &mut |value, id| {
+            indexed.push((value.to_string(), id.to_string()))
+        })
+        .await
+        .unwrap();
+    if whole {
+        indexed.sort();
+        indexed.dedup();
+        assert_eq!(
+            indexed,
+            [
+                ("70173|MLR", "g-c"),
+                ("phone|+49711123450", "g-c"),
+                ("phone|+49711123451", "g-c"),
+                ("phone|+49711123452", "g-c"),
+            ]
+            .map(|(v, id)| (v.to_string(), id.to_string())),
+            "a scan of the index leads merged records to their survivor too"
+        );
+    }
     assert_eq!(
         store.referrers_of(&["g-c"]).await.unwrap(),
         ["order-0", "order-1", "order-2"]
@@ -1376,4 +1398,53 @@ async fn replayed_quarantine_entries_are_resolved_or_take_their_new_reason(store
     )
     .await;
     assert_eq!(store.quarantined(10).await.unwrap().len(), 3);
+}
+
+/// A SQLite store written before the block index became a log keeps its index: the migration
+/// moves the rows of `block_key` into `block_log`, and a sync run's scan reads them.
+#[tokio::test]
+async fn a_store_from_before_the_block_log_keeps_its_block_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = backend::sqlite_url(dir.path());
+    let store = concord::store::open(&url).await.unwrap();
+    commit(
+        &*store,
+        created(1, "sap", "4711", "g-1", json!({"name": "Müller GmbH"})),
+    )
+    .await;
+    drop(store);
+    // Back to the schema before migration 10, holding rows as that schema did.
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    for statement in [
+        "DROP INDEX golden_redirected",
+        "DROP TABLE block_log",
+        "CREATE TABLE block_key (entity TEXT NOT NULL, value TEXT NOT NULL, golden_id TEXT NOT NULL, \
+         PRIMARY KEY (entity, value, golden_id)) WITHOUT ROWID",
+        "CREATE INDEX block_key_by_golden ON block_key (golden_id)",
+        "INSERT INTO block_key VALUES ('customer', '70173|MLR', 'g-1'), \
+         ('customer', 'phone|+497111234', 'g-1'), ('product', 'gtin|4006381333931', 'p-1')",
+        "DELETE FROM _sqlx_migrations WHERE version = 10",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let store = concord::store::open(&url).await.unwrap();
+    let mut indexed = Vec::new();
+    assert!(
+        store
+            .block_index(CUSTOMER, &mut |value, id| {
+                indexed.push((value.to_string(), id.to_string()))
+            })
+            .await
+            .unwrap()
+    );
+    indexed.sort();
+    assert_eq!(
+        indexed,
+        [("70173|MLR", "g-1"), ("phone|+497111234", "g-1")]
+            .map(|(v, id)| (v.to_string(), id.to_string()))
+    );
+    let blocks = store.block_lookup(CUSTOMER, &["70173|MLR"]).await.unwrap();
+    assert_eq!(blocks["70173|MLR"], ["g-1"]);
 }

@@ -20,8 +20,9 @@ use crate::store::{
 /// Redirect chains longer than this are treated as corrupt rather than followed for ever.
 const MAX_REDIRECTS: usize = 64;
 
-/// Applies merges: every row naming a loser names its survivor afterwards. Runs before the rest
-/// of the batch is written.
+/// Applies merges: every row naming a loser names its survivor afterwards, but for the block
+/// log, whose readers follow the redirect instead (see [`survivors`]). Runs before the rest of
+/// the batch is written.
 pub async fn apply_merges(
     tx: &mut SqliteConnection,
     writes: &MatchWrites,
@@ -37,18 +38,6 @@ pub async fn apply_merges(
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query(
-            "INSERT OR IGNORE INTO block_key (entity, value, golden_id) \
-             SELECT entity, value, ? FROM block_key WHERE golden_id = ?",
-        )
-        .bind(&merge.survivor)
-        .bind(&merge.loser)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM block_key WHERE golden_id = ?")
-            .bind(&merge.loser)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query("UPDATE reference SET target_id = ? WHERE target_id = ?")
             .bind(&merge.survivor)
             .bind(&merge.loser)
@@ -144,7 +133,7 @@ pub async fn write(
 ) -> Result<(), StoreError> {
     for rows in writes.block_keys.chunks(ROWS_PER_STATEMENT) {
         let mut query: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT OR IGNORE INTO block_key (entity, value, golden_id) ");
+            QueryBuilder::new("INSERT INTO block_log (entity, value, golden_id) ");
         query.push_values(rows, |mut b, k| {
             b.push_bind(k.entity.as_str())
                 .push_bind(&k.value)
@@ -334,6 +323,9 @@ pub fn ordered<'a>(a: &'a str, b: &'a str) -> (&'a str, &'a str) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
+/// The golden records holding each of `values`. The log has no index by value (see
+/// `migrations/sqlite/0010_block_log.sql`): it is read whole, which only a lookup outside a sync
+/// run does (a dry run); a run reads the whole index once with [`block_index`].
 pub async fn block_lookup(
     pool: &SqlitePool,
     entity: EntityKind,
@@ -343,38 +335,88 @@ pub async fn block_lookup(
     if values.is_empty() {
         return Ok(found);
     }
-    let rows = sqlx::query(
-        "SELECT value, golden_id FROM block_key WHERE entity = ? AND value IN (SELECT value FROM json_each(?)) \
-         ORDER BY value, golden_id",
-    )
-    .bind(entity.as_str())
-    .bind(json_array(values.iter().copied()))
-    .fetch_all(pool)
+    let wanted: HashSet<&str> = values.iter().copied().collect();
+    read_block_log(pool, entity, &mut |value, id| {
+        if let Some(value) = wanted.get(value) {
+            found
+                .entry(value.to_string())
+                .or_default()
+                .push(id.to_string());
+        }
+    })
     .await?;
-    for row in rows {
-        found
-            .entry(row.try_get("value")?)
-            .or_default()
-            .push(row.try_get("golden_id")?);
+    for ids in found.values_mut() {
+        ids.sort_unstable();
+        ids.dedup();
     }
     Ok(found)
 }
 
 /// Every block value of `entity` with its golden ID, handed to `each` as the scan reads them (one
-/// statement: one snapshot of the store, never all rows in memory at once). The store's writer
-/// lock covers the whole store, so a run holding it is the only writer of what it read.
+/// snapshot of the store, never all rows in memory at once). The store's writer lock covers the
+/// whole store, so a run holding it is the only writer of what it read.
 pub async fn block_index(
     pool: &SqlitePool,
     entity: EntityKind,
     each: &mut (dyn for<'v> FnMut(&'v str, &'v str) + Send),
 ) -> Result<bool, StoreError> {
-    let mut rows = sqlx::query("SELECT value, golden_id FROM block_key WHERE entity = ?")
-        .bind(entity.as_str())
-        .fetch(pool);
-    while let Some(row) = rows.try_next().await? {
-        each(row.try_get("value")?, row.try_get("golden_id")?);
-    }
+    read_block_log(pool, entity, each).await?;
     Ok(true)
+}
+
+/// Reads the block log of `entity` in one read transaction, each row's golden ID led to the
+/// golden record it was merged into, if any. A row written twice is handed over twice.
+async fn read_block_log(
+    pool: &SqlitePool,
+    entity: EntityKind,
+    each: &mut (dyn for<'v> FnMut(&'v str, &'v str) + Send),
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let survivors = survivors(&mut tx, entity).await?;
+    let mut rows = sqlx::query("SELECT value, golden_id FROM block_log WHERE entity = ?")
+        .bind(entity.as_str())
+        .fetch(&mut *tx);
+    while let Some(row) = rows.try_next().await? {
+        let id: &str = row.try_get("golden_id")?;
+        each(
+            row.try_get("value")?,
+            survivors.get(id).map_or(id, String::as_str),
+        );
+    }
+    drop(rows);
+    tx.rollback().await?;
+    Ok(())
+}
+
+/// Where each golden record of `entity` merged away leads now: its redirects followed to the
+/// golden record that was not merged.
+async fn survivors(
+    tx: &mut SqliteConnection,
+    entity: EntityKind,
+) -> Result<HashMap<String, String>, StoreError> {
+    let redirects: HashMap<String, String> = sqlx::query_as(
+        "SELECT id, redirect_to FROM golden WHERE entity = ? AND redirect_to IS NOT NULL",
+    )
+    .bind(entity.as_str())
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    redirects
+        .iter()
+        .map(|(id, next)| {
+            let mut survivor = next;
+            for _ in 0..MAX_REDIRECTS {
+                match redirects.get(survivor) {
+                    Some(next) => survivor = next,
+                    None => return Ok((id.clone(), survivor.clone())),
+                }
+            }
+            Err(StoreError::Corrupt(format!(
+                "golden record {id} redirects more than {MAX_REDIRECTS} times"
+            )))
+        })
+        .collect()
 }
 
 pub async fn golden_records(
