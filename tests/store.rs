@@ -146,6 +146,7 @@ on_both!(
     replayed_quarantine_entries_are_resolved_or_take_their_new_reason,
     live_golden_ids_are_listed_in_byte_order,
     a_merge_moves_keys_and_references_to_the_survivor_and_redirects,
+    merges_chained_in_one_batch_lead_every_key_to_the_last_survivor,
     an_unmerge_relinks_source_records_and_moves_their_keys,
     the_review_queue_keeps_one_item_per_pair_and_records_decisions,
     a_merge_closes_the_review_items_whose_sides_it_joins,
@@ -865,6 +866,51 @@ async fn a_merge_moves_keys_and_references_to_the_survivor_and_redirects(store: 
     let members = store.member_records(&["g-c"]).await.unwrap();
     assert_eq!(members.len(), 3);
     assert_eq!(live_count(store).await, 1);
+}
+
+/// One batch merges `g-a` into `g-b` and then `g-b` into `g-c`: the keys and source records of
+/// both losers end at `g-c`, and a golden record the batch did not merge keeps its own.
+async fn merges_chained_in_one_batch_lead_every_key_to_the_last_survivor(store: &dyn Store) {
+    for (n, id) in ["g-a", "g-b", "g-c", "g-d"].into_iter().enumerate() {
+        let mut batch = created(1, "sap", &format!("471{n}"), id, json!({"name": "Müller"}));
+        batch.match_keys.push(MatchKeyWrite {
+            entity: CUSTOMER,
+            rule: "tax_id".into(),
+            value: format!("DE10000000{n}"),
+            golden_id: id.into(),
+        });
+        commit(store, batch).await;
+    }
+    let merge = |loser: &str, survivor: &str| MergeWrite {
+        entity: CUSTOMER,
+        loser: loser.into(),
+        survivor: survivor.into(),
+    };
+    commit(
+        store,
+        Batch {
+            run_id: 2,
+            source: "sap".into(),
+            matching: MatchWrites {
+                merges: vec![merge("g-a", "g-b"), merge("g-b", "g-c")],
+                ..MatchWrites::default()
+            },
+            ..Batch::default()
+        },
+    )
+    .await;
+    let values = ["DE100000000", "DE100000001", "DE100000002", "DE100000003"];
+    let keys = store
+        .match_lookup(CUSTOMER, "tax_id", &values)
+        .await
+        .unwrap();
+    let owners: Vec<&str> = values.iter().map(|v| keys[*v].as_str()).collect();
+    assert_eq!(owners, ["g-c", "g-c", "g-c", "g-d"]);
+    let hits = store
+        .xref_lookup("sap", CUSTOMER, &["4710", "4711", "4712"])
+        .await
+        .unwrap();
+    assert!(hits.values().all(|h| h.golden_id == "g-c"), "{hits:?}");
 }
 
 /// Scoring reads a golden record's members while the batch before is still being committed. The

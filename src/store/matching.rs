@@ -241,6 +241,29 @@ impl RedirectWalk {
     }
 }
 
+/// Where each loser of a batch's merges ends up once they are all applied, as a JSON object
+/// (loser → survivor): a survivor may itself be merged away later in the batch. For the tables
+/// that are moved in one statement for all of a batch's merges; a chain longer than the batch
+/// (a corrupt cycle) stops where the batch's merges run out.
+pub(super) fn final_survivors(merges: &[MergeWrite]) -> serde_json::Map<String, Value> {
+    let next: HashMap<&str, &str> = merges
+        .iter()
+        .map(|m| (m.loser.as_str(), m.survivor.as_str()))
+        .collect();
+    next.keys()
+        .map(|loser| {
+            let mut survivor = next[loser];
+            for _ in 0..merges.len() {
+                match next.get(survivor) {
+                    Some(further) if further != loser => survivor = further,
+                    _ => break,
+                }
+            }
+            (loser.to_string(), Value::from(survivor))
+        })
+        .collect()
+}
+
 /// A stored review item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReviewItem {
@@ -288,7 +311,8 @@ pub struct Relink {
 
 #[cfg(test)]
 mod tests {
-    use super::RedirectWalk;
+    use super::{MergeWrite, RedirectWalk, final_survivors};
+    use crate::model::EntityKind;
 
     fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -323,5 +347,24 @@ mod tests {
         }
         assert!(rounds <= 3, "{rounds} rounds");
         assert_eq!(walk.settled(), vec![1]);
+    }
+
+    /// A survivor merged away later in the same batch passes its losers on; a corrupt cycle
+    /// ends instead of looping.
+    #[test]
+    fn each_loser_of_a_batch_leads_to_its_final_survivor() {
+        let merges: Vec<MergeWrite> = [("a", "b"), ("b", "c"), ("d", "c"), ("x", "y"), ("y", "x")]
+            .into_iter()
+            .map(|(loser, survivor)| MergeWrite {
+                entity: EntityKind::Customer,
+                loser: loser.into(),
+                survivor: survivor.into(),
+            })
+            .collect();
+        let survivors = final_survivors(&merges);
+        for loser in ["a", "b", "d"] {
+            assert_eq!(survivors[loser], "c", "{loser}");
+        }
+        assert_eq!(survivors.len(), 5);
     }
 }

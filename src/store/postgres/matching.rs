@@ -13,7 +13,7 @@ use super::fold::folded;
 use crate::model::EntityKind;
 use crate::store::TermCounts;
 use crate::store::columns::{from_text, parse_entity};
-use crate::store::matching::RedirectWalk;
+use crate::store::matching::{RedirectWalk, final_survivors};
 use crate::store::{
     Decision, Fields, MatchWrites, PendingReference, ReferenceWrite, ReviewItem, ReviewStatus,
     StoreError, StoredMember,
@@ -30,16 +30,23 @@ pub async fn apply_merges(
     writes: &MatchWrites,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    if !writes.merges.is_empty() {
+        // One pass over `match_key` (it has no index by golden ID) for all of the batch's
+        // merges, each loser to its final survivor.
+        sqlx::query(
+            "UPDATE match_key SET golden_id = s.value FROM jsonb_each_text($1) AS s \
+             WHERE match_key.golden_id = s.key",
+        )
+        .bind(Value::Object(final_survivors(&writes.merges)))
+        .execute(&mut *tx)
+        .await?;
+    }
     for merge in &writes.merges {
-        for table in ["xref", "match_key"] {
-            sqlx::query(&format!(
-                "UPDATE {table} SET golden_id = $1 WHERE golden_id = $2"
-            ))
+        sqlx::query("UPDATE xref SET golden_id = $1 WHERE golden_id = $2")
             .bind(&merge.survivor)
             .bind(&merge.loser)
             .execute(&mut *tx)
             .await?;
-        }
         sqlx::query(
             "INSERT INTO block_key (entity, value, golden_id) \
              SELECT entity, value, $1 FROM block_key WHERE golden_id = $2 ON CONFLICT DO NOTHING",
