@@ -30,6 +30,7 @@ mod cut;
 mod docnum;
 mod parse;
 mod pipeline;
+mod plain;
 mod resume;
 #[cfg(test)]
 mod tests;
