@@ -28,6 +28,7 @@
 
 mod cut;
 mod docnum;
+mod find;
 mod parse;
 mod pipeline;
 mod plain;

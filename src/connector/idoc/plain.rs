@@ -9,9 +9,9 @@
 //! IDoc ending early) and any fault the builder finds is left to quick-xml: the caller parses the
 //! IDoc again with it, and it reports the fault at its offset as before.
 
-use memchr::{memchr, memchr2, memchr3};
 use quick_xml::events::{BytesEnd, BytesRef, BytesStart, BytesText, Event};
 
+use super::find::{find, find2, find3};
 use crate::connector::xml_json::{Element, XmlJsonBuilder};
 
 /// The IDoc's JSON when its bytes are plain markup and build without a fault; `None` otherwise,
@@ -33,7 +33,7 @@ fn feed_all(bytes: &[u8], builder: &mut XmlJsonBuilder) -> Option<Element> {
         } else if bytes[at] == b'&' {
             reference(text, at)?
         } else {
-            let end = memchr2(b'<', b'&', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+            let end = find2(b'<', b'&', &bytes[at..]).map_or(bytes.len(), |i| at + i);
             (Event::Text(BytesText::from_escaped(&text[at..end])), end)
         };
         if let Some(element) = builder.feed(&event).ok()? {
@@ -49,7 +49,7 @@ fn markup(text: &str, at: usize) -> Option<(Event<'_>, usize)> {
     let bytes = text.as_bytes();
     match *bytes.get(at + 1)? {
         b'/' => {
-            let close = at + 2 + memchr3(b'>', b'"', b'\'', &bytes[at + 2..])?;
+            let close = at + 2 + find3(b'>', b'"', b'\'', &bytes[at + 2..])?;
             if bytes[close] != b'>' {
                 return None;
             }
@@ -88,19 +88,19 @@ fn markup(text: &str, at: usize) -> Option<(Event<'_>, usize)> {
 fn start_tag_length(bytes: &[u8]) -> Option<usize> {
     let mut from = 0;
     loop {
-        let at = from + memchr3(b'>', b'"', b'\'', &bytes[from..])?;
+        let at = from + find3(b'>', b'"', b'\'', &bytes[from..])?;
         let quote = bytes[at];
         if quote == b'>' {
             return Some(at);
         }
-        from = at + 1 + memchr(quote, &bytes[at + 1..])? + 1;
+        from = at + 1 + find(quote, &bytes[at + 1..])? + 1;
     }
 }
 
 /// The entity or character reference starting at `at` (its `&`), up to its `;`.
 fn reference(text: &str, at: usize) -> Option<(Event<'_>, usize)> {
     let bytes = text.as_bytes();
-    let end = at + 1 + memchr3(b';', b'&', b'<', &bytes[at + 1..])?;
+    let end = at + 1 + find3(b';', b'&', b'<', &bytes[at + 1..])?;
     if bytes[end] != b';' {
         return None;
     }
