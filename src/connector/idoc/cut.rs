@@ -11,7 +11,9 @@
 
 use std::io::BufRead;
 
-use memchr::{memchr, memchr3, memmem};
+use memchr::memmem;
+
+use super::find::{find, find3};
 
 use crate::connector::xml_json::local_name;
 
@@ -102,7 +104,7 @@ impl Scan {
     fn step(&mut self, data: &[u8], offset: usize, start: usize, limit: u64) -> Step {
         loop {
             let from = self.position - offset;
-            let Some(at) = memchr(b'<', &data[from..]) else {
+            let Some(at) = find(b'<', &data[from..]) else {
                 self.position = offset + data.len();
                 return Step::More;
             };
@@ -141,7 +143,7 @@ enum Markup {
 /// end within `bytes`.
 fn markup(bytes: &[u8]) -> Option<(usize, Markup)> {
     match *bytes.get(1)? {
-        b'/' => Some((memchr(b'>', bytes)? + 1, Markup::End)),
+        b'/' => Some((find(b'>', bytes)? + 1, Markup::End)),
         b'?' => Some((2 + ends_with(&bytes[2..], b"?>")?, Markup::Other)),
         b'!' => {
             const COMMENT: &[u8] = b"<!--";
@@ -180,12 +182,12 @@ fn ends_with(bytes: &[u8], end: &[u8]) -> Option<usize> {
 fn start_tag_length(bytes: &[u8]) -> Option<usize> {
     let mut from = 1;
     loop {
-        let at = from + memchr3(b'>', b'"', b'\'', &bytes[from..])?;
+        let at = from + find3(b'>', b'"', b'\'', &bytes[from..])?;
         let quote = bytes[at];
         if quote == b'>' {
             return Some(at + 1);
         }
-        from = at + 1 + memchr(quote, &bytes[at + 1..])? + 1;
+        from = at + 1 + find(quote, &bytes[at + 1..])? + 1;
     }
 }
 

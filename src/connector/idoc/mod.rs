@@ -28,8 +28,10 @@
 
 mod cut;
 mod docnum;
+mod find;
 mod parse;
 mod pipeline;
+mod plain;
 mod resume;
 #[cfg(test)]
 mod tests;

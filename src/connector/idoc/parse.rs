@@ -5,6 +5,7 @@ use quick_xml::events::Event;
 use serde_json::Value;
 
 use super::docnum::content_hash;
+use super::plain;
 use crate::connector::xml_json::XmlJsonBuilder;
 
 /// What the reading thread needs to check an IDoc before handing it on, taken where the IDoc was
@@ -49,9 +50,15 @@ pub enum Parsed {
 }
 
 /// Parses IDoc `number`, whose bytes (from its start tag to its end tag) begin at `offset` in the
-/// file. Faults read as the event-by-event reader reports them: `IDoc #n: ...`, at the same
-/// offsets.
+/// file: by the [`plain`] fast path where it can, else by quick-xml's reader. Faults read as the
+/// event-by-event reader reports them: `IDoc #n: ...`, at the same offsets.
 pub fn parse_idoc(bytes: &[u8], number: u64, offset: u64, builder: &mut XmlJsonBuilder) -> Parsed {
+    if let Some(idoc) = plain::build(bytes, builder) {
+        return Parsed::Idoc {
+            identity: Identity::of(&idoc.value),
+            value: idoc.value,
+        };
+    }
     let mut reader = parser(bytes);
     let (at, problem) = loop {
         match reader.read_event() {
