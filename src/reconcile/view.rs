@@ -221,8 +221,9 @@ impl StoreView<'_> {
                 state.deleted = newer.deleted;
             }
         }
+        let stored: HashSet<String> = states.iter().map(|s| s.id.clone()).collect();
         for id in ids {
-            if !states.iter().any(|s| s.id == *id)
+            if !stored.contains(*id)
                 && let Some(created) = pending.golden(id)
             {
                 states.push(created);
