@@ -124,6 +124,26 @@ fn quarantined(origin: &str, key: &str, reason: &str) -> QuarantineEntry {
     }
 }
 
+/// A batch of run 2 that merges each `(loser, survivor)` of customers, in order.
+fn merging(pairs: &[(&str, &str)]) -> Batch {
+    Batch {
+        run_id: 2,
+        source: "sap".into(),
+        matching: MatchWrites {
+            merges: pairs
+                .iter()
+                .map(|(loser, survivor)| MergeWrite {
+                    entity: CUSTOMER,
+                    loser: loser.to_string(),
+                    survivor: survivor.to_string(),
+                })
+                .collect(),
+            ..MatchWrites::default()
+        },
+        ..Batch::default()
+    }
+}
+
 async fn commit(store: &dyn Store, batch: Batch) {
     store.commit(&batch).await.expect("batch commits");
 }
@@ -790,21 +810,8 @@ async fn a_merge_moves_keys_and_references_to_the_survivor_and_redirects(store: 
         }];
         commit(store, batch).await;
     }
-    let merge = |loser: &str, survivor: &str| Batch {
-        run_id: 2,
-        source: "sap".into(),
-        matching: MatchWrites {
-            merges: vec![MergeWrite {
-                entity: CUSTOMER,
-                loser: loser.into(),
-                survivor: survivor.into(),
-            }],
-            ..MatchWrites::default()
-        },
-        ..Batch::default()
-    };
-    commit(store, merge("g-a", "g-b")).await;
-    commit(store, merge("g-b", "g-c")).await;
+    commit(store, merging(&[("g-a", "g-b")])).await;
+    commit(store, merging(&[("g-b", "g-c")])).await;
 
     for id in ["g-a", "g-b", "g-c"] {
         assert_eq!(store.resolve_id(id).await.unwrap().as_deref(), Some("g-c"));
@@ -881,24 +888,7 @@ async fn merges_chained_in_one_batch_lead_every_key_to_the_last_survivor(store: 
         });
         commit(store, batch).await;
     }
-    let merge = |loser: &str, survivor: &str| MergeWrite {
-        entity: CUSTOMER,
-        loser: loser.into(),
-        survivor: survivor.into(),
-    };
-    commit(
-        store,
-        Batch {
-            run_id: 2,
-            source: "sap".into(),
-            matching: MatchWrites {
-                merges: vec![merge("g-a", "g-b"), merge("g-b", "g-c")],
-                ..MatchWrites::default()
-            },
-            ..Batch::default()
-        },
-    )
-    .await;
+    commit(store, merging(&[("g-a", "g-b"), ("g-b", "g-c")])).await;
     let values = ["DE100000000", "DE100000001", "DE100000002", "DE100000003"];
     let keys = store
         .match_lookup(CUSTOMER, "tax_id", &values)

@@ -179,7 +179,7 @@ fn ends_with(bytes: &[u8], end: &[u8]) -> Option<usize> {
 }
 
 /// A start tag's length: up to the first `>` outside a quoted attribute value.
-fn start_tag_length(bytes: &[u8]) -> Option<usize> {
+pub(super) fn start_tag_length(bytes: &[u8]) -> Option<usize> {
     let mut from = 1;
     loop {
         let at = from + find3(b'>', b'"', b'\'', &bytes[from..])?;

@@ -11,7 +11,8 @@
 
 use quick_xml::events::{BytesEnd, BytesRef, BytesStart, BytesText, Event};
 
-use super::find::{find, find2, find3};
+use super::cut::start_tag_length;
+use super::find::{find2, find3};
 use crate::connector::xml_json::{Element, XmlJsonBuilder};
 
 /// The IDoc's JSON when its bytes are plain markup and build without a fault; `None` otherwise,
@@ -59,7 +60,8 @@ fn markup(text: &str, at: usize) -> Option<(Event<'_>, usize)> {
         }
         b'!' | b'?' => None,
         _ => {
-            let close = at + 1 + start_tag_length(&bytes[at + 1..])?;
+            // The tag's length counts its `<` and its `>`.
+            let close = at + start_tag_length(&bytes[at..])? - 1;
             let content = &text[at + 1..close];
             let (content, empty) = match content.strip_suffix('/') {
                 Some(content) => (content, true),
@@ -80,20 +82,6 @@ fn markup(text: &str, at: usize) -> Option<(Event<'_>, usize)> {
             };
             Some((event, close + 1))
         }
-    }
-}
-
-/// The length of a start tag's content after its `<`, up to its `>` outside quoted attribute
-/// values, as quick-xml finds it.
-fn start_tag_length(bytes: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    loop {
-        let at = from + find3(b'>', b'"', b'\'', &bytes[from..])?;
-        let quote = bytes[at];
-        if quote == b'>' {
-            return Some(at);
-        }
-        from = at + 1 + find(quote, &bytes[at + 1..])? + 1;
     }
 }
 
