@@ -221,14 +221,13 @@ impl StoreView<'_> {
                 state.deleted = newer.deleted;
             }
         }
-        let stored: HashSet<String> = states.iter().map(|s| s.id.clone()).collect();
-        for id in ids {
-            if !stored.contains(*id)
-                && let Some(created) = pending.golden(id)
-            {
-                states.push(created);
-            }
-        }
+        let stored: HashSet<&str> = states.iter().map(|s| s.id.as_str()).collect();
+        let created: Vec<GoldenState> = ids
+            .iter()
+            .filter(|id| !stored.contains(**id))
+            .filter_map(|id| pending.golden(id))
+            .collect();
+        states.extend(created);
         for state in &mut states {
             for x in pending.members(&state.id) {
                 let contributor = contributor(x);

@@ -2,7 +2,9 @@
 //! the review queue, pairs never to merge, merges (redirects) and references waiting for their
 //! target.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -223,15 +225,8 @@ impl RedirectWalk {
 
     /// The open items whose two sides now lead to one golden record: the items the merges settled.
     pub(super) fn settled(&self) -> Vec<i64> {
-        let resolve = |id: &str| {
-            let mut current = id;
-            for _ in 0..=self.redirects.len() {
-                match self.redirects.get(current) {
-                    Some(next) => current = next,
-                    None => break,
-                }
-            }
-            current.to_string()
+        let resolve = |id| {
+            follow_redirects(&self.redirects, id, self.redirects.len() + 1).unwrap_or_else(|at| at)
         };
         self.open
             .iter()
@@ -250,18 +245,34 @@ pub(super) fn final_survivors(merges: &[MergeWrite]) -> serde_json::Map<String, 
         .iter()
         .map(|m| (m.loser.as_str(), m.survivor.as_str()))
         .collect();
-    next.keys()
-        .map(|loser| {
-            let mut survivor = next[loser];
-            for _ in 0..merges.len() {
-                match next.get(survivor) {
-                    Some(further) if further != loser => survivor = further,
-                    _ => break,
-                }
-            }
+    next.iter()
+        .map(|(loser, survivor)| {
+            let survivor = follow_redirects(&next, survivor, merges.len()).unwrap_or_else(|at| at);
             (loser.to_string(), Value::from(survivor))
         })
         .collect()
+}
+
+/// Where `start` leads through `redirects` (each golden ID to the one it was merged into): the
+/// first ID without a redirect, or `Err` with the ID reached after `hops` redirects (a corrupt
+/// cycle, or a chain longer than the caller allows).
+pub(super) fn follow_redirects<'m, K, V>(
+    redirects: &'m HashMap<K, V>,
+    start: &'m str,
+    hops: usize,
+) -> Result<&'m str, &'m str>
+where
+    K: Borrow<str> + Hash + Eq,
+    V: AsRef<str>,
+{
+    let mut at = start;
+    for _ in 0..hops {
+        match redirects.get(at) {
+            Some(next) => at = next.as_ref(),
+            None => return Ok(at),
+        }
+    }
+    Err(at)
 }
 
 /// A stored review item.

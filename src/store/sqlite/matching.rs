@@ -11,7 +11,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use super::{ROWS_PER_STATEMENT, from_text, json_array, parse_entity, parse_time};
 use crate::model::EntityKind;
 use crate::store::TermCounts;
-use crate::store::matching::{RedirectWalk, final_survivors};
+use crate::store::matching::{RedirectWalk, final_survivors, follow_redirects};
 use crate::store::{
     Decision, MatchWrites, PendingReference, ReferenceWrite, ReviewItem, ReviewStatus, StoreError,
     StoredMember,
@@ -423,18 +423,14 @@ async fn survivors(
     .collect();
     redirects
         .iter()
-        .map(|(id, next)| {
-            let mut survivor = next;
-            for _ in 0..MAX_REDIRECTS {
-                match redirects.get(survivor) {
-                    Some(next) => survivor = next,
-                    None => return Ok((id.clone(), survivor.clone())),
-                }
-            }
-            Err(StoreError::Corrupt(format!(
-                "golden record {id} redirects more than {MAX_REDIRECTS} times"
-            )))
-        })
+        .map(
+            |(id, next)| match follow_redirects(&redirects, next, MAX_REDIRECTS) {
+                Ok(survivor) => Ok((id.clone(), survivor.to_string())),
+                Err(_) => Err(StoreError::Corrupt(format!(
+                    "golden record {id} redirects more than {MAX_REDIRECTS} times"
+                ))),
+            },
+        )
         .collect()
 }
 
