@@ -14,6 +14,7 @@ use super::clusters::Clusters;
 use super::compare::Profile;
 use super::compare::packed::Packed;
 use super::frequency::{Frequencies, Term};
+use super::prescore::Prescored;
 use super::scoring::{Evidence, Quick, Scorable, ScoredRule, Verdict};
 use super::split::{SplitBlocks, second_keys};
 use super::view::StoreView;
@@ -32,7 +33,7 @@ pub struct ScoredMatcher<'a> {
     /// The source records of the golden records compared with, by golden ID: loaded from the
     /// store or made from this batch's records. A new record is scored against each and the
     /// best counts, since the cleanest copy of an entity is the one most alike to another copy.
-    candidates: HashMap<String, Vec<Scorable>>,
+    candidates: HashMap<String, Members>,
     /// The blocks holding more than [`MAX_BLOCK`] golden records, split by a second key.
     split: SplitBlocks,
     /// Block values written by this batch.
@@ -48,6 +49,14 @@ pub struct ScoredMatcher<'a> {
 type BlockMap = HashMap<String, Vec<String>>;
 /// Golden ID → its members, prepared.
 type CandidateMap = HashMap<String, Vec<Scorable>>;
+
+/// The prepared members of one golden record.
+struct Members {
+    /// Which golden record this is in the batch's [`Prescored`] scores: numbered in order of
+    /// first sight, never reused.
+    ordinal: u32,
+    list: Vec<Scorable>,
+}
 
 /// The fields the rules' `text` comparisons read: the only texts a cached record keeps.
 pub fn text_fields(rules: &[ScoredRule]) -> Vec<&str> {
@@ -132,6 +141,11 @@ impl<'a> ScoredMatcher<'a> {
                 split.add(value, id, members);
             }
         }
+        let candidates = candidates
+            .into_iter()
+            .zip(0..)
+            .map(|((id, list), ordinal)| (id, Members { ordinal, list }))
+            .collect();
         Ok(ScoredMatcher {
             entity,
             rules,
@@ -302,12 +316,18 @@ impl<'a> ScoredMatcher<'a> {
     /// record without a birth date or an email (a bare name at an address, as ERPs keep
     /// consumers) would join the namesake it scores best against, and chain every namesake in a
     /// postal area into one golden record, one bare copy after another.
-    pub fn score(&self, record: &Scorable, blocks: &[String], clusters: &Clusters) -> Scored {
+    pub fn score(
+        &self,
+        record: &Scorable,
+        blocks: &[String],
+        clusters: &Clusters,
+        prescored: &Prescored,
+    ) -> Scored {
         // The stopped golden record that came closest to the review threshold: (its best total
         // without the veto, golden ID, rule, the member that stopped it).
         let mut stopped: Option<(f64, String, &ScoredRule, usize)> = None;
         let mut keys: Option<Vec<String>> = None;
-        for rule in self.rules {
+        for (rule_index, rule) in self.rules.iter().enumerate() {
             let mut seen: HashSet<String> = HashSet::new();
             let mut best: Option<(f64, String, usize)> = None;
             for value in of_rule(rule, blocks) {
@@ -316,7 +336,8 @@ impl<'a> ScoredMatcher<'a> {
                     if !seen.insert(id.clone()) {
                         continue;
                     }
-                    let (total, member, stopped_by) = self.against_members(rule, record, &id);
+                    let scores = self.scores(rule_index, record, &id, prescored);
+                    let (total, member, stopped_by) = against_members(rule, scores);
                     match stopped_by {
                         Some((without, by)) => {
                             let closest = total.max(without);
@@ -339,13 +360,13 @@ impl<'a> ScoredMatcher<'a> {
                 }
             }
             if let Some((_, id, member)) = best {
-                let Some(candidate) = self.candidates.get(&id).and_then(|m| m.get(member)) else {
+                let Some(candidate) = self.members(&id).get(member) else {
                     continue;
                 };
                 let evidence = rule.score(record, candidate);
                 match evidence.verdict() {
                     Verdict::Match => {
-                        let also = self.also_matches(record, blocks, &id, clusters);
+                        let also = self.also_matches(record, blocks, &id, clusters, prescored);
                         return Scored::Match(id, evidence, also);
                     }
                     Verdict::Review => return Scored::Review(id, evidence),
@@ -354,36 +375,59 @@ impl<'a> ScoredMatcher<'a> {
             }
         }
         Scored::Distinct(stopped.and_then(|(_, id, rule, member)| {
-            let candidate = self.candidates.get(&id)?.get(member)?;
+            let candidate = self.members(&id).get(member)?;
             Some((id, rule.score(record, candidate)))
         }))
     }
 
-    /// A record against every member of golden record `id` by `rule`: the best total and its
-    /// member, and the member that stops the pair with what it would have scored without its
-    /// veto. A member stops it when it vetoes the record, or conflicts with it and does not
-    /// match it anyway (the rest of the evidence can outweigh one strong disagreement).
-    fn against_members(
-        &self,
-        rule: &ScoredRule,
-        record: &Scorable,
+    /// The scores of a record against every member of golden record `id` by rule `rule_index`:
+    /// looked up where [`ScoredMatcher::prescore`] worked them out, scored for the members the
+    /// batch added since.
+    fn scores<'s>(
+        &'s self,
+        rule_index: usize,
+        record: &'s Scorable,
         id: &str,
-    ) -> (f64, usize, Option<(f64, usize)>) {
-        let mut best = (f64::NEG_INFINITY, 0);
-        let mut stopped_by = None;
-        for (member, candidate) in self.candidates.get(id).into_iter().flatten().enumerate() {
-            let quick = rule.quick_score(record, candidate);
-            if quick.total > best.0 {
-                best = (quick.total, member);
+        prescored: &'s Prescored,
+    ) -> impl Iterator<Item = Quick> + 's {
+        let members = self.candidates.get(id);
+        let known = members.map_or(&[][..], |m| prescored.get(rule_index, m.ordinal));
+        let rule = &self.rules[rule_index];
+        let added = members.map_or(&[][..], |m| &m.list[known.len()..]);
+        known.iter().copied().chain(
+            added
+                .iter()
+                .map(|candidate| rule.quick_score(record, candidate)),
+        )
+    }
+
+    /// Scores, on all cores, each record (with its block values) against the members the
+    /// golden records of its blocks hold now, before the batch adds to them: what
+    /// [`ScoredMatcher::score`] and [`ScoredMatcher::also_matches`] then look up. A record
+    /// without a profile gets no scores.
+    pub fn prescore(&self, records: &[(Option<&Scorable>, &[String])]) -> Vec<Prescored> {
+        super::parallel::map(records, |(record, blocks)| {
+            let mut prescored = Prescored::default();
+            let Some(record) = record else {
+                return prescored;
+            };
+            let mut keys: Option<Vec<String>> = None;
+            for (rule_index, rule) in self.rules.iter().enumerate() {
+                let mut seen = foldhash::HashSet::default();
+                for value in of_rule(rule, blocks) {
+                    for id in self.block_members(value, record, &mut keys) {
+                        let Some(members) = self.candidates.get(id) else {
+                            continue;
+                        };
+                        if seen.insert(members.ordinal) {
+                            let scores = members.list.iter().map(|c| rule.quick_score(record, c));
+                            prescored.add(rule_index, members.ordinal, scores);
+                        }
+                    }
+                }
             }
-            if stopped_by.is_none() && rule.stops(&quick) {
-                let veto = quick
-                    .vetoed_by
-                    .map_or(0.0, |i| rule.comparisons[i].weights.far);
-                stopped_by = Some((quick.total - veto, member));
-            }
-        }
-        (best.0, best.1, stopped_by)
+            prescored.finish()
+        })
     }
 
     /// The golden records other than `target` that `record` matches too, by a rule's match
@@ -402,11 +446,12 @@ impl<'a> ScoredMatcher<'a> {
         blocks: &[String],
         target: &str,
         clusters: &Clusters,
+        prescored: &Prescored,
     ) -> Vec<(String, String)> {
         let target = clusters.find(target);
         let mut found: Vec<(String, String)> = Vec::new();
         let mut keys: Option<Vec<String>> = None;
-        for rule in self.rules {
+        for (rule_index, rule) in self.rules.iter().enumerate() {
             let mut seen: HashSet<String> = HashSet::new();
             for value in of_rule(rule, blocks) {
                 for id in self.block_members(value, record, &mut keys) {
@@ -417,13 +462,13 @@ impl<'a> ScoredMatcher<'a> {
                     {
                         continue;
                     }
-                    let members = self.candidates.get(&id).map(Vec::as_slice).unwrap_or(&[]);
-                    let scores: Vec<Quick> = members
-                        .iter()
-                        .map(|candidate| rule.quick_score(record, candidate))
-                        .collect();
-                    let matched = scores.iter().all(|q| !rule.stops(q))
-                        && scores.iter().any(|q| q.total >= rule.match_threshold);
+                    let mut scores = self.scores(rule_index, record, &id, prescored);
+                    let mut reaches = false;
+                    let stopped = scores.any(|q| {
+                        reaches |= q.total >= rule.match_threshold;
+                        rule.stops(&q)
+                    });
+                    let matched = reaches && !stopped;
                     if matched && self.related(rule, &target, &id) {
                         found.push((id, rule.name.clone()));
                     }
@@ -437,10 +482,9 @@ impl<'a> ScoredMatcher<'a> {
     /// Whether golden records `a` and `b` could be one by `rule` on their own: no pair of their
     /// members vetoed or in conflict, and the best pair at least at the review threshold.
     fn related(&self, rule: &ScoredRule, a: &str, b: &str) -> bool {
-        let members = |id: &str| self.candidates.get(id).map(Vec::as_slice).unwrap_or(&[]);
         let mut best = f64::NEG_INFINITY;
-        for left in members(a) {
-            for right in members(b) {
+        for left in self.members(a) {
+            for right in self.members(b) {
                 let quick = rule.quick_score(left, right);
                 if quick.vetoed_by.is_some() || quick.conflicts {
                     return false;
@@ -456,9 +500,14 @@ impl<'a> ScoredMatcher<'a> {
     /// compared with later records as one of the golden record's members.
     pub fn register(&mut self, values: Vec<String>, golden_id: &str, record: Option<Scorable>) {
         if let Some(record) = record {
+            let ordinal = self.candidates.len() as u32;
             self.candidates
                 .entry(golden_id.to_string())
-                .or_default()
+                .or_insert_with(|| Members {
+                    ordinal,
+                    list: Vec::new(),
+                })
+                .list
                 .push(record);
         }
         for value in values {
@@ -466,8 +515,8 @@ impl<'a> ScoredMatcher<'a> {
             if ids.iter().any(|id| id == golden_id) {
                 if self.split.contains(&value) {
                     // A new member may bring name words its golden record had not.
-                    let members = self.candidates.get(golden_id).map(Vec::as_slice);
-                    self.split.add(&value, golden_id, members.unwrap_or(&[]));
+                    let members = members_of(&self.candidates, golden_id);
+                    self.split.add(&value, golden_id, members);
                 }
                 continue;
             }
@@ -480,7 +529,7 @@ impl<'a> ScoredMatcher<'a> {
                     &ids[..]
                 };
                 for id in added {
-                    let members = self.candidates.get(id).map(Vec::as_slice).unwrap_or(&[]);
+                    let members = members_of(&self.candidates, id);
                     self.split.add(&value, id, members);
                 }
             }
@@ -492,10 +541,52 @@ impl<'a> ScoredMatcher<'a> {
         }
     }
 
+    /// What the matcher prepared for its batch, to be dropped where it does not hold up the
+    /// next batch ([`super::parallel::drop_aside`]).
+    pub fn into_prepared(self) -> impl Send + 'static {
+        (self.blocks, self.candidates, self.split)
+    }
+
     /// A source record of a golden record, if known to this batch.
     pub fn candidate(&self, id: &str) -> Option<&Scorable> {
-        self.candidates.get(id).and_then(|members| members.first())
+        self.members(id).first()
     }
+
+    /// The prepared members of golden record `id` known to this batch.
+    fn members(&self, id: &str) -> &[Scorable] {
+        members_of(&self.candidates, id)
+    }
+}
+
+/// The prepared members of golden record `id` in `candidates`.
+fn members_of<'c>(candidates: &'c HashMap<String, Members>, id: &str) -> &'c [Scorable] {
+    candidates
+        .get(id)
+        .map_or(&[], |members| members.list.as_slice())
+}
+
+/// A record's scores against every member of a golden record by `rule`: the best total and its
+/// member, and the member that stops the pair with what it would have scored without its veto.
+/// A member stops it when it vetoes the record, or conflicts with it and does not match it
+/// anyway (the rest of the evidence can outweigh one strong disagreement).
+fn against_members(
+    rule: &ScoredRule,
+    scores: impl Iterator<Item = Quick>,
+) -> (f64, usize, Option<(f64, usize)>) {
+    let mut best = (f64::NEG_INFINITY, 0);
+    let mut stopped_by = None;
+    for (member, quick) in scores.enumerate() {
+        if quick.total > best.0 {
+            best = (quick.total, member);
+        }
+        if stopped_by.is_none() && rule.stops(&quick) {
+            let veto = quick
+                .vetoed_by
+                .map_or(0.0, |i| rule.comparisons[i].weights.far);
+            stopped_by = Some((quick.total - veto, member));
+        }
+    }
+    (best.0, best.1, stopped_by)
 }
 
 /// The values of `rule` among a record's [block values](ScoredMatcher::block_values).

@@ -16,6 +16,7 @@ pub mod frequency;
 pub mod matcher;
 pub mod normalize;
 pub mod parallel;
+pub mod prescore;
 pub mod refs;
 
 pub mod rescore;
@@ -276,25 +277,42 @@ impl Reconciler {
         )
         .await?;
         let text_fields = decide::text_fields(scored_rules);
+        // Only new records are scored; their scores against what the store held before this
+        // batch are worked out on all cores first.
+        let scorables: Vec<Option<Scorable>> = profiles
+            .into_iter()
+            .zip(&is_new)
+            .map(|(profile, new)| profile.filter(|_| *new).map(|p| scored.scorable(p)))
+            .collect();
+        let prescored = {
+            let records: Vec<(Option<&Scorable>, &[String])> = scorables
+                .iter()
+                .zip(&block_values)
+                .map(|(record, blocks)| (record.as_ref(), blocks.as_slice()))
+                .collect();
+            scored.prescore(&records)
+        };
         // What the cache learns from this batch: per record, its golden ID, whether it is new,
         // and its packed profile.
         let mut learnt: Vec<(String, bool, Option<Packed>)> = Vec::new();
 
         let mut prepared = Vec::with_capacity(changed.len());
         let mut reviews: Vec<(String, scoring::Evidence, String)> = Vec::new();
-        for (((((incoming, fields, text, hash), keys), blocks), profile), terms) in changed
-            .into_iter()
-            .zip(keys)
-            .zip(block_values)
-            .zip(profiles)
-            .zip(new_terms)
+        for ((((((incoming, fields, text, hash), keys), blocks), new_record), terms), prescored) in
+            changed
+                .into_iter()
+                .zip(keys)
+                .zip(block_values)
+                .zip(scorables)
+                .zip(new_terms)
+                .zip(&prescored)
         {
             scored.count_terms(terms);
-            let mut profile = profile;
+            let mut new_record = new_record;
             let key = incoming.record.key.clone();
             let is_new_record = !hits.contains_key(&key);
-            let packed = match (&cache, &profile) {
-                (Some(_), Some(p)) if is_new_record => Some(Packed::new(p, &text_fields)),
+            let packed = match (&cache, &new_record) {
+                (Some(_), Some(r)) => Some(Packed::new(&r.profile, &text_fields)),
                 _ => None,
             };
             let mut scorable = None;
@@ -334,10 +352,14 @@ impl Reconciler {
                         }
                         // A record matched by key may still show by its score that another
                         // golden record is the same customer.
-                        if let Some(profile) = profile.take() {
-                            let record = scored.scorable(profile);
-                            let also =
-                                scored.also_matches(&record, &blocks, &target, &state.clusters);
+                        if let Some(record) = new_record.take() {
+                            let also = scored.also_matches(
+                                &record,
+                                &blocks,
+                                &target,
+                                &state.clusters,
+                                prescored,
+                            );
                             self.join_scored(
                                 store, entity, source, &key, &target, also, &scored, state, batch,
                                 stats,
@@ -346,9 +368,8 @@ impl Reconciler {
                             scorable = Some(record);
                         }
                         state.clusters.find(&target)
-                    } else if let Some(profile) = profile.take() {
-                        let record = scored.scorable(profile);
-                        let outcome = scored.score(&record, &blocks, &state.clusters);
+                    } else if let Some(record) = new_record.take() {
+                        let outcome = scored.score(&record, &blocks, &state.clusters, prescored);
                         scorable = Some(record);
                         match outcome {
                             Scored::Match(target, evidence, also) => {
@@ -462,6 +483,7 @@ impl Reconciler {
         batch.match_keys.append(&mut exact.writes);
         batch.matching.block_keys.append(&mut scored.writes);
         batch.matching.term_counts.extend(term_counts);
+        parallel::drop_aside((scored.into_prepared(), prescored));
         self.write_entity(store, source, entity, prepared, state, batch, stats)
             .await
     }
