@@ -893,6 +893,66 @@ async fn persons_with_typos_in_every_field_match_at_f1_099() {
     );
 }
 
+/// The records of person sources `a` and `b` (keys `a-000001`, ...) grouped by golden record.
+async fn person_groups(store: &dyn Store, per_file: usize) -> Vec<Vec<String>> {
+    let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for source in ["a", "b"] {
+        let keys: Vec<String> = (1..=per_file).map(|n| format!("{source}-{n:06}")).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let hits = store
+            .xref_lookup(source, EntityKind::Customer, &refs)
+            .await
+            .unwrap();
+        for (key, hit) in hits {
+            groups.entry(hit.golden_id).or_default().push(key);
+        }
+    }
+    let mut groups: Vec<Vec<String>> = groups.into_values().collect();
+    groups.iter_mut().for_each(|g| g.sort());
+    groups.sort();
+    groups
+}
+
+/// The second source of one sync goes on from what the first source's run learnt (the block
+/// index and the prepared members of the golden records) instead of reading it all again, and
+/// decides exactly as a process that syncs each source on its own does.
+#[tokio::test]
+async fn the_sources_of_one_sync_decide_as_one_process_per_source_does() {
+    let spec = generator::persons::PersonsSpec {
+        per_file: 400,
+        seed: 11,
+    };
+    let options = SyncOptions {
+        batch_size: 97,
+        ..SyncOptions::default()
+    };
+    let together = Project::new();
+    let manifest = generator::persons::generate(together.dir.path(), &spec).unwrap();
+    let config = concord::config::Config::load(&manifest.config).unwrap();
+    let (store, summaries) = sync(&config, &options).await;
+    assert_eq!(summaries.len(), 2, "both sources in one sync");
+    let one_sync = person_groups(store.as_ref(), spec.per_file).await;
+
+    let apart = Project::new();
+    let manifest = generator::persons::generate(apart.dir.path(), &spec).unwrap();
+    let config = concord::config::Config::load(&manifest.config).unwrap();
+    let mut store = None;
+    for source in ["a", "b"] {
+        let options = SyncOptions {
+            source: Some(source.to_string()),
+            ..options.clone()
+        };
+        store = Some(sync(&config, &options).await.0);
+    }
+    let per_source = person_groups(store.expect("synced").as_ref(), spec.per_file).await;
+
+    assert_eq!(one_sync, per_source);
+    assert!(
+        one_sync.iter().filter(|g| g.len() > 1).count() > 300,
+        "the second source joins the first's golden records"
+    );
+}
+
 /// Persons matched on given and family name only, the family name weighted by its frequency: a
 /// pair agreeing on both names matches only when the family name is rare.
 const FREQUENCY_RULES: &str = r#"

@@ -62,6 +62,16 @@ impl MatchCache {
         }
         Some(self.entities.entry(entity).or_default())
     }
+
+    /// Lets run `to` go on from what run `from` learnt, when the store is known to hold exactly
+    /// that: `from` committed every batch and nothing has written since. The sources of one
+    /// `concord sync` (or of a service's schedule) then read the block index and the members of
+    /// the golden records once, not once per source.
+    pub fn continue_run(&mut self, from: i64, to: i64) {
+        if from > 0 && self.run_id == from {
+            self.run_id = to;
+        }
+    }
 }
 
 /// Block index and prepared members of one entity's golden records.
@@ -462,6 +472,23 @@ mod tests {
         assert!(candidates.unknown_values(&["np:acme"]).is_empty());
         let again = cache.for_run(8, EntityKind::Customer).expect("run 8");
         assert_eq!(again.unknown_values(&["np:acme"]), vec!["np:acme"]);
+    }
+
+    #[test]
+    fn a_run_goes_on_from_the_run_before_only_when_told() {
+        let mut cache = MatchCache::default();
+        let candidates = cache.for_run(7, EntityKind::Customer).expect("run 7");
+        candidates.learn_blocks(&["np:acme"], &HashMap::new());
+        cache.continue_run(7, 8);
+        let carried = cache.for_run(8, EntityKind::Customer).expect("run 8");
+        assert!(carried.unknown_values(&["np:acme"]).is_empty(), "kept");
+        cache.continue_run(5, 9);
+        let fresh = cache.for_run(9, EntityKind::Customer).expect("run 9");
+        assert_eq!(
+            fresh.unknown_values(&["np:acme"]),
+            vec!["np:acme"],
+            "run 5 is not what the cache holds"
+        );
     }
 
     #[test]

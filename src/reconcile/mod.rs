@@ -90,8 +90,9 @@ pub struct Reconciler {
     scored: BTreeMap<EntityKind, Vec<ScoredRule>>,
     priorities: HashMap<String, i32>,
     survivorship: BTreeMap<EntityKind, SurvivorshipSpec>,
-    /// Block index and prepared members kept between the batches of a run (taken out for the
-    /// length of a batch, so the lock is never held across a store query).
+    /// Block index and prepared members kept between the batches of a run, and on into the next
+    /// run when nothing else wrote between the two (taken out for the length of a batch, so the
+    /// lock is never held across a store query).
     cache: Arc<Mutex<MatchCache>>,
 }
 
@@ -153,6 +154,15 @@ impl Reconciler {
 
     fn scored_rules(&self, entity: EntityKind) -> &[ScoredRule] {
         self.scored.get(&entity).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Lets run `to` use what run `from` learnt about blocks and members: the caller knows that
+    /// `from` committed everything it reconciled and that nothing has written to the store since.
+    pub fn continue_cache(&self, from: i64, to: i64) {
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .continue_run(from, to);
     }
 
     /// Reconciles the records of one batch of `source` into `batch` (nothing is written until the

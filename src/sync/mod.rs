@@ -106,15 +106,27 @@ pub struct Pipeline {
     reconciler: Reconciler,
     locks: Locks,
     /// Sources of one process take turns at reconciling and committing, so two of them never
-    /// both create a golden record for one customer.
-    write_turn: Arc<Mutex<()>>,
+    /// both create a golden record for one customer. The turn holds the run that last wrote
+    /// under it, when that run committed every batch and the store has no other writer.
+    write_turn: Arc<Mutex<Option<i64>>>,
 }
 
 /// A source run's right to reconcile and commit: this process's turn, and on a shared store
 /// (PostgreSQL) the turn among all instances.
 pub struct WriteTurn {
-    _local: OwnedMutexGuard<()>,
+    local: OwnedMutexGuard<Option<i64>>,
     _shared: Lease,
+    /// The run that wrote last, with everything it reconciled committed, when nothing has
+    /// written since: what the matcher learnt in that run is still what the store holds.
+    after_clean_run: Option<i64>,
+}
+
+impl WriteTurn {
+    /// Says that run `run_id` committed everything it reconciled under this turn, on a store
+    /// no other process writes: the next turn may go on from what it learnt.
+    fn ended_clean(&mut self, run_id: i64) {
+        *self.local = Some(run_id);
+    }
 }
 
 /// Raw and mapped form of one record, for `concord preview`.
@@ -296,11 +308,13 @@ impl Pipeline {
 
     /// Waits for this run's turn at reconciling and committing.
     pub async fn write_turn(&self, command: &str) -> Result<WriteTurn, SyncError> {
-        let local = self.write_turn.clone().lock_owned().await;
+        let mut local = self.write_turn.clone().lock_owned().await;
+        let after_clean_run = local.take();
         let shared = self.locks.write_turn(command).await?;
         Ok(WriteTurn {
-            _local: local,
+            local,
             _shared: shared,
+            after_clean_run,
         })
     }
 
@@ -430,7 +444,11 @@ impl Pipeline {
         let result = async {
             while let Some(chunk) = receiver.recv().await {
                 if turn.is_none() {
-                    turn = Some(self.write_turn(&options.command).await?);
+                    let taken = self.write_turn(&options.command).await?;
+                    if let Some(previous) = taken.after_clean_run {
+                        self.reconciler.continue_cache(previous, run_id);
+                    }
+                    turn = Some(taken);
                 }
                 let batch_started = Instant::now();
                 summary.read += chunk.read;
@@ -513,6 +531,11 @@ impl Pipeline {
             }
             None => result,
         };
+        if let Some(turn) = turn.as_mut().filter(|_| result.is_ok())
+            && self.locks.is_whole_store()
+        {
+            turn.ended_clean(run_id);
+        }
         drop(turn);
         progress.update(&summary);
         summary.elapsed = started.elapsed();
