@@ -541,12 +541,6 @@ impl<'a> ScoredMatcher<'a> {
         }
     }
 
-    /// What the matcher prepared for its batch, to be dropped where it does not hold up the
-    /// next batch ([`super::parallel::drop_aside`]).
-    pub fn into_prepared(self) -> impl Send + 'static {
-        (self.blocks, self.candidates, self.split)
-    }
-
     /// A source record of a golden record, if known to this batch.
     pub fn candidate(&self, id: &str) -> Option<&Scorable> {
         self.members(id).first()

@@ -493,7 +493,9 @@ impl Reconciler {
         batch.match_keys.append(&mut exact.writes);
         batch.matching.block_keys.append(&mut scored.writes);
         batch.matching.term_counts.extend(term_counts);
-        parallel::drop_aside((scored.into_prepared(), prescored));
+        // What scoring prepared (a profile for every member of every candidate golden record)
+        // is freed before the batch's golden records are loaded and written.
+        drop((scored, prescored));
         self.write_entity(store, source, entity, prepared, state, batch, stats)
             .await
     }

@@ -33,13 +33,6 @@ pub fn map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> 
     })
 }
 
-/// Drops `value` on a thread of its own: freeing what a batch prepared (a profile for every
-/// member of every golden record it compared with) takes seconds at a million records, time the
-/// batch after it need not wait for.
-pub fn drop_aside<T: Send + 'static>(value: T) {
-    thread::spawn(move || drop(value));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
