@@ -815,21 +815,34 @@ async fn rescore_splits_a_record_the_old_rule_merged_wrongly_and_it_stays_apart(
     assert_ne!(golden_id(store.as_ref(), "erp", "e7").await, merged);
 }
 
+/// The golden ID of each record of person source `source` (keys `a-000001`, ...), in key order;
+/// `None` for a record not stored.
+async fn person_golden_ids(
+    store: &dyn Store,
+    source: &str,
+    per_file: usize,
+) -> Vec<Option<String>> {
+    let keys: Vec<String> = (1..=per_file).map(|n| format!("{source}-{n:06}")).collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let mut hits = store
+        .xref_lookup(source, EntityKind::Customer, &refs)
+        .await
+        .unwrap();
+    keys.iter()
+        .map(|key| hits.remove(key).map(|hit| hit.golden_id))
+        .collect()
+}
+
 /// Pairwise precision and recall of "same golden record" for the person set, whose record
 /// `a-N` and `b-N` are one person and every other pair two.
 async fn person_quality(store: &dyn Store, per_file: usize) -> (f64, f64, usize, String) {
     let mut cluster_of: Vec<(String, usize)> = Vec::new();
     let mut missing = 0;
     for source in ["a", "b"] {
-        let keys: Vec<String> = (1..=per_file).map(|n| format!("{source}-{n:06}")).collect();
-        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let hits = store
-            .xref_lookup(source, EntityKind::Customer, &refs)
-            .await
-            .unwrap();
-        for (n, key) in keys.iter().enumerate() {
-            match hits.get(key) {
-                Some(hit) => cluster_of.push((hit.golden_id.clone(), n)),
+        let golden_ids = person_golden_ids(store, source, per_file).await;
+        for (n, golden_id) in golden_ids.into_iter().enumerate() {
+            match golden_id {
+                Some(golden_id) => cluster_of.push((golden_id, n)),
                 None => missing += 1,
             }
         }
@@ -893,18 +906,18 @@ async fn persons_with_typos_in_every_field_match_at_f1_099() {
     );
 }
 
-/// The records of person sources `a` and `b` (keys `a-000001`, ...) grouped by golden record.
+/// The records of person sources `a` and `b` (as `a-0`, `b-0`, ...) grouped by golden record.
 async fn person_groups(store: &dyn Store, per_file: usize) -> Vec<Vec<String>> {
     let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for source in ["a", "b"] {
-        let keys: Vec<String> = (1..=per_file).map(|n| format!("{source}-{n:06}")).collect();
-        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let hits = store
-            .xref_lookup(source, EntityKind::Customer, &refs)
-            .await
-            .unwrap();
-        for (key, hit) in hits {
-            groups.entry(hit.golden_id).or_default().push(key);
+        let golden_ids = person_golden_ids(store, source, per_file).await;
+        for (n, golden_id) in golden_ids.into_iter().enumerate() {
+            if let Some(golden_id) = golden_id {
+                groups
+                    .entry(golden_id)
+                    .or_default()
+                    .push(format!("{source}-{n}"));
+            }
         }
     }
     let mut groups: Vec<Vec<String>> = groups.into_values().collect();
