@@ -2,9 +2,11 @@
 //! and normalize again what the batches before it already prepared: which golden records hold
 //! each block value, and the prepared (packed) source records of each golden record.
 //!
-//! Valid for one run only: while a run holds the store's writer lock, the store changes only
-//! through the run's own batches, and every batch tells the cache what it changed. A new run (or
-//! a dry run, which has no run ID) starts from an empty cache. Where the store can promise that
+//! Valid for one run: while a run holds the store's writer lock, the store changes only through
+//! the run's own batches, and every batch tells the cache what it changed. A new run (or a dry
+//! run, which has no run ID) starts from an empty cache, unless the caller knows that the run
+//! before it committed every batch and nothing has written since ([`MatchCache::continue_run`]):
+//! then the store holds just what the cache learnt. Where the store can promise that
 //! (SQLite: one writer lock for the whole store), the first batch that looks up block values reads
 //! the entity's whole block index in one scan and the cache is *complete*: a value it does not
 //! hold is held by no golden record, and no batch asks the store again (most values a batch asks
