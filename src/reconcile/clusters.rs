@@ -15,11 +15,16 @@ pub struct Clusters {
 impl Clusters {
     /// The surviving ID of `id`'s cluster (`id` itself when it was never merged).
     pub fn find(&self, id: &str) -> String {
+        self.root(id).to_string()
+    }
+
+    /// [`Clusters::find`] without a copy, for the scoring loop that asks it of every candidate.
+    pub fn root<'a>(&'a self, id: &'a str) -> &'a str {
         let mut current = id;
         while let Some(next) = self.parent.get(current) {
             current = next;
         }
-        current.to_string()
+        current
     }
 
     /// Joins the clusters of `a` and `b`; returns the loser's root when they were apart.

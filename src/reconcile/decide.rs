@@ -328,15 +328,15 @@ impl<'a> ScoredMatcher<'a> {
         let mut stopped: Option<(f64, String, &ScoredRule, usize)> = None;
         let mut keys: Option<Vec<String>> = None;
         for (rule_index, rule) in self.rules.iter().enumerate() {
-            let mut seen: HashSet<String> = HashSet::new();
+            let mut seen = foldhash::HashSet::default();
             let mut best: Option<(f64, String, usize)> = None;
             for value in of_rule(rule, blocks) {
                 for id in self.block_members(value, record, &mut keys) {
-                    let id = clusters.find(id);
-                    if !seen.insert(id.clone()) {
+                    let id = clusters.root(id);
+                    if !seen.insert(id) {
                         continue;
                     }
-                    let scores = self.scores(rule_index, record, &id, prescored);
+                    let scores = self.scores(rule_index, record, id, prescored);
                     let (total, member, stopped_by) = against_members(rule, scores);
                     match stopped_by {
                         Some((without, by)) => {
@@ -344,16 +344,16 @@ impl<'a> ScoredMatcher<'a> {
                             if closest >= rule.review_threshold
                                 && stopped
                                     .as_ref()
-                                    .is_none_or(|(v, v_id, ..)| ahead((closest, &id), (*v, v_id)))
+                                    .is_none_or(|(v, v_id, ..)| ahead((closest, id), (*v, v_id)))
                             {
-                                stopped = Some((closest, id, rule, by));
+                                stopped = Some((closest, id.to_string(), rule, by));
                             }
                         }
                         None if best
                             .as_ref()
-                            .is_none_or(|(b, b_id, _)| ahead((total, &id), (*b, b_id))) =>
+                            .is_none_or(|(b, b_id, _)| ahead((total, id), (*b, b_id))) =>
                         {
-                            best = Some((total, id, member));
+                            best = Some((total, id.to_string(), member));
                         }
                         None => {}
                     }
@@ -448,29 +448,26 @@ impl<'a> ScoredMatcher<'a> {
         clusters: &Clusters,
         prescored: &Prescored,
     ) -> Vec<(String, String)> {
-        let target = clusters.find(target);
+        let target = clusters.root(target);
         let mut found: Vec<(String, String)> = Vec::new();
         let mut keys: Option<Vec<String>> = None;
         for (rule_index, rule) in self.rules.iter().enumerate() {
-            let mut seen: HashSet<String> = HashSet::new();
+            let mut seen = foldhash::HashSet::default();
             for value in of_rule(rule, blocks) {
                 for id in self.block_members(value, record, &mut keys) {
-                    let id = clusters.find(id);
-                    if id == target
-                        || found.iter().any(|(f, _)| *f == id)
-                        || !seen.insert(id.clone())
-                    {
+                    let id = clusters.root(id);
+                    if id == target || found.iter().any(|(f, _)| f == id) || !seen.insert(id) {
                         continue;
                     }
-                    let mut scores = self.scores(rule_index, record, &id, prescored);
+                    let mut scores = self.scores(rule_index, record, id, prescored);
                     let mut reaches = false;
                     let stopped = scores.any(|q| {
                         reaches |= q.total >= rule.match_threshold;
                         rule.stops(&q)
                     });
                     let matched = reaches && !stopped;
-                    if matched && self.related(rule, &target, &id) {
-                        found.push((id, rule.name.clone()));
+                    if matched && self.related(rule, target, id) {
+                        found.push((id.to_string(), rule.name.clone()));
                     }
                 }
             }
