@@ -18,7 +18,7 @@ pub struct Prescored {
 }
 
 impl Prescored {
-    /// Adds the scores of golden record `golden`'s members under rule `rule`.
+    /// Adds the scores of golden record `golden`'s members under rule `rule`, once per pair.
     pub fn add(&mut self, rule: usize, golden: u32, scores: impl IntoIterator<Item = Quick>) {
         let start = self.scores.len();
         self.scores.extend(scores);
@@ -30,8 +30,6 @@ impl Prescored {
     /// Sorts what was added, for [`Prescored::get`].
     pub fn finish(mut self) -> Prescored {
         self.entries.sort_unstable();
-        self.entries
-            .dedup_by_key(|(rule, golden, _, _)| (*rule, *golden));
         self
     }
 
